@@ -1,0 +1,74 @@
+//! IPv4 fragment reassembly (RFC 791 §3.2), on `etherparse`'s `IpDefragBuf`, with a
+//! bound on the datagrams held at once: the oldest is dropped, and counted, first.
+
+use etherparse::IpFragOffset;
+use etherparse::defrag::IpDefragBuf;
+use std::collections::{HashMap, VecDeque};
+
+/// Identifies the datagram a fragment belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FragKey {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub id: u16,
+    pub proto: u8,
+}
+
+/// Datagrams being reassembled at once, at most.
+pub const MAX_DATAGRAMS: usize = 256;
+
+#[derive(Default)]
+pub struct Defragmenter {
+    bufs: HashMap<FragKey, IpDefragBuf>,
+    order: VecDeque<FragKey>,
+    dropped: u64,
+}
+
+impl Defragmenter {
+    /// Datagrams abandoned (over the bound, inconsistent, or cut by the snapshot length).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Adds one fragment; returns the whole IP payload once every fragment is in.
+    pub fn add(
+        &mut self,
+        key: FragKey,
+        _frame: u64,
+        offset: IpFragOffset,
+        more: bool,
+        payload: &[u8],
+        cut: bool,
+    ) -> Option<Vec<u8>> {
+        if cut {
+            self.dropped += 1;
+            return None;
+        }
+        if !self.bufs.contains_key(&key) {
+            if self.bufs.len() >= MAX_DATAGRAMS
+                && let Some(old) = self.order.pop_front()
+            {
+                self.bufs.remove(&old);
+                self.dropped += 1;
+            }
+            self.bufs.insert(
+                key,
+                IpDefragBuf::new(etherparse::IpNumber(key.proto), Vec::new(), Vec::new()),
+            );
+            self.order.push_back(key);
+        }
+        let buf = self.bufs.get_mut(&key)?;
+        if buf.add(offset, more, payload).is_err() {
+            self.bufs.remove(&key);
+            self.order.retain(|k| *k != key);
+            self.dropped += 1;
+            return None;
+        }
+        if buf.is_complete() {
+            let buf = self.bufs.remove(&key)?;
+            self.order.retain(|k| *k != key);
+            return Some(buf.take_bufs().0);
+        }
+        None
+    }
+}

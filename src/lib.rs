@@ -1,0 +1,8 @@
+//! wirelab: a packet-level network lab. The modules are the pipeline, in order; each
+//! imports only those before it (see DESIGN.md).
+
+pub mod capture;
+pub mod dissect;
+pub mod flow;
+pub mod ports;
+pub mod reassembly;

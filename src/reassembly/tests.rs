@@ -1,0 +1,215 @@
+//! Scenario tables: segments in, events out.
+
+use super::*;
+
+/// A segment of a scenario: (frame, seq, flags "S"/"F"/"R" letters, payload).
+type Seg = (FrameNo, u32, &'static str, &'static str);
+
+fn run(segs: &[Seg], acks: &[(usize, u32)], finish: bool) -> (Vec<String>, Vec<SegmentEffect>) {
+    let mut r = StreamReassembler::new(1 << 20);
+    let mut out = Vec::new();
+    let mut effects = Vec::new();
+    let mut sink = |e: StreamEvent<'_>| {
+        out.push(match e {
+            StreamEvent::Data {
+                offset,
+                bytes,
+                frame,
+            } => format!("D{offset}:{}@{frame}", String::from_utf8_lossy(bytes)),
+            StreamEvent::Gap { offset, len } => format!("G{offset}+{len}"),
+            StreamEvent::Closed { offset, reason } => format!("C{offset}:{reason:?}"),
+        })
+    };
+    for (i, (frame, seq, fl, data)) in segs.iter().enumerate() {
+        let flags = SegFlags {
+            syn: fl.contains('S'),
+            fin: fl.contains('F'),
+            rst: fl.contains('R'),
+        };
+        effects.push(r.segment(*frame, SeqNum(*seq), flags, data.as_bytes(), &mut sink));
+        for (after, ack) in acks {
+            if *after == i {
+                r.acknowledged(SeqNum(*ack), &mut sink);
+            }
+        }
+    }
+    if finish {
+        r.finish(&mut sink, CloseReason::Fin);
+    }
+    (out, effects)
+}
+
+#[test]
+fn scenarios() {
+    // (name, segments, acks after segment i, finish at end, expected events)
+    let table: &[(&str, &[Seg], &[(usize, u32)], bool, &[&str])] = &[
+        (
+            "in order with SYN and FIN",
+            &[(1, 100, "S", ""), (3, 101, "", "abc"), (4, 104, "F", "de")],
+            &[],
+            false,
+            &["D0:abc@3", "D3:de@4", "C5:Fin"],
+        ),
+        (
+            "reordered",
+            &[(1, 100, "S", ""), (2, 104, "", "def"), (3, 101, "", "abc")],
+            &[],
+            false,
+            &["D0:abc@3", "D3:def@2"],
+        ),
+        (
+            "exact retransmission delivers once",
+            &[(1, 100, "S", ""), (2, 101, "", "abc"), (3, 101, "", "abc")],
+            &[],
+            false,
+            &["D0:abc@2"],
+        ),
+        (
+            "partial overlap, first copy wins",
+            &[(1, 100, "S", ""), (2, 101, "", "abc"), (3, 102, "", "XYZW")],
+            &[],
+            false,
+            &["D0:abc@2", "D3:ZW@3"],
+        ),
+        (
+            "overlap inside the buffer keeps the first buffered copy",
+            &[
+                (1, 100, "S", ""),
+                (2, 105, "", "fgh"),
+                (3, 103, "", "cdEFGij"),
+                (4, 101, "", "ab"),
+            ],
+            &[],
+            false,
+            &["D0:ab@4", "D2:cd@3", "D4:fgh@2", "D7:ij@3"],
+        ),
+        (
+            "hole at end of capture becomes a gap",
+            &[(1, 100, "S", ""), (2, 101, "", "ab"), (3, 106, "F", "fg")],
+            &[],
+            true,
+            &["D0:ab@2", "G2+3", "D5:fg@3", "C7:Fin"],
+        ),
+        (
+            "ack beyond the data seen declares the gap at once",
+            &[(1, 100, "S", ""), (2, 101, "", "ab"), (3, 106, "", "fg")],
+            &[(2, 106)],
+            false,
+            &["D0:ab@2", "G2+3", "D5:fg@3"],
+        ),
+        (
+            "RST flushes and closes; later data ignored",
+            &[
+                (1, 100, "S", ""),
+                (2, 104, "", "de"),
+                (3, 101, "R", ""),
+                (4, 101, "", "abc"),
+            ],
+            &[],
+            false,
+            &["G0+3", "D3:de@2", "C5:Rst"],
+        ),
+        (
+            "mid-stream capture starts at the first byte seen",
+            &[(7, 5000, "", "xyz"), (8, 5003, "F", "")],
+            &[],
+            false,
+            &["D0:xyz@7", "C3:Fin"],
+        ),
+        (
+            "sequence numbers wrap",
+            &[
+                (1, u32::MAX - 1, "S", ""),
+                (2, u32::MAX, "", "ab"),
+                (3, 1, "", "cd"),
+                (4, 3, "F", ""),
+            ],
+            &[],
+            false,
+            &["D0:ab@2", "D2:cd@3", "C4:Fin"],
+        ),
+        (
+            "zero-length segments change nothing",
+            &[(1, 100, "S", ""), (2, 101, "", ""), (3, 101, "", "a")],
+            &[],
+            false,
+            &["D0:a@3"],
+        ),
+        (
+            "data before the first segment seen mid-stream is dropped",
+            &[(1, 1000, "", "kl"), (2, 998, "", "ijkl")],
+            &[],
+            false,
+            &["D0:kl@1"],
+        ),
+    ];
+    for (name, segs, acks, finish, want) in table {
+        let (got, _) = run(segs, acks, *finish);
+        assert_eq!(&got, want, "scenario: {name}");
+    }
+}
+
+#[test]
+fn effects_classify_segments() {
+    let (_, eff) = run(
+        &[
+            (1, 100, "S", ""),
+            (2, 104, "", "def"),
+            (3, 101, "", "abc"),
+            (4, 101, "", "abX"),
+        ],
+        &[],
+        false,
+    );
+    assert!(eff[1].out_of_order);
+    assert_eq!(eff[1].new_bytes, 3);
+    assert_eq!(eff[2].new_bytes, 3);
+    assert_eq!(eff[3].old_bytes, 3);
+    assert_eq!(eff[3].new_bytes, 0);
+}
+
+#[test]
+fn conflicting_overlap_in_buffer_is_flagged() {
+    let (_, eff) = run(
+        &[(1, 100, "S", ""), (2, 104, "", "def"), (3, 104, "", "dXf")],
+        &[],
+        false,
+    );
+    assert!(eff[2].conflict);
+    assert!(!eff[1].conflict);
+}
+
+#[test]
+fn buffer_limit_forces_a_gap_and_stays_bounded() {
+    let mut r = StreamReassembler::new(10);
+    let mut events = Vec::new();
+    let mut sink = |e: StreamEvent<'_>| {
+        if let StreamEvent::Gap { offset, len } = e {
+            events.push((offset, len))
+        }
+    };
+    r.segment(
+        1,
+        SeqNum(0),
+        SegFlags {
+            syn: true,
+            ..Default::default()
+        },
+        b"",
+        &mut sink,
+    );
+    let mut forced = false;
+    for i in 0..10u32 {
+        let e = r.segment(
+            2 + i as u64,
+            SeqNum(100 + i * 8),
+            SegFlags::default(),
+            b"12345678",
+            &mut sink,
+        );
+        forced |= e.forced_gap;
+        assert!(r.pending_bytes() <= 10 + 8);
+    }
+    assert!(forced);
+    assert_eq!(events.first(), Some(&(0, 99)));
+}
