@@ -4,5 +4,6 @@
 pub mod capture;
 pub mod dissect;
 pub mod flow;
+pub mod http;
 pub mod ports;
 pub mod reassembly;

@@ -1,0 +1,628 @@
+//! One direction's HTTP/1.x messages, parsed incrementally from reassembled stream
+//! events. Heads are parsed by `httparse`; bodies are framed here (RFC 9112 §6.3):
+//! no body for HEAD, 1xx, 204 and 304; chunked transfer coding (§7.1); Content-Length;
+//! otherwise, for a response, until the server closes (HTTP/1.0, RFC 1945 §7.2.2).
+
+use crate::reassembly::{CloseReason, FrameNo};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+
+/// Largest message head accepted (request/status line and headers).
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Most header fields accepted in one head.
+pub const MAX_HEADERS: usize = 512;
+/// Most frames listed for one message (counted beyond that).
+pub const MAX_FRAMES: usize = 10_000;
+/// Bytes of each body kept for a preview.
+pub const PREVIEW: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Request,
+    Response,
+}
+
+/// How the end of a body is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+    /// The connection stops being HTTP (CONNECT tunnel, 101 Switching Protocols).
+    Tunnel,
+}
+
+/// A parsed message head.
+#[derive(Clone, Debug, Default)]
+pub struct Head {
+    /// Stream offset of the message's first byte.
+    pub offset: u64,
+    /// Frame that carried the first byte of the message.
+    pub frame: FrameNo,
+    /// Frame that carried the last byte of the head.
+    pub head_frame: FrameNo,
+    pub method: Option<String>,
+    pub target: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    /// "HTTP/1.0" or "HTTP/1.1".
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    /// Offset of the blank line, as the course computes it with `find(b"\r\n\r\n")`
+    /// (for bare-LF heads, the offset of `\n\n`).
+    pub header_len: u64,
+    /// Bytes of the head including the blank line: the body starts here.
+    pub head_len: u64,
+    pub lint: Vec<String>,
+}
+
+impl Head {
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A message whose body ended (or was abandoned).
+#[derive(Clone, Debug, Default)]
+pub struct End {
+    /// Body bytes after removing chunked coding (gap bytes not included).
+    pub body_len: u64,
+    pub body_sha256: String,
+    /// Every body byte was captured and the framing ended where it should.
+    pub complete: bool,
+    pub gap_bytes: u64,
+    /// Frames that carried bytes of the message, in order (at most [`MAX_FRAMES`]).
+    pub frames: Vec<FrameNo>,
+    pub frame_count: u64,
+    pub last_frame: FrameNo,
+    pub preview: Vec<u8>,
+    pub lint: Vec<String>,
+}
+
+/// What the parser reports, in stream order.
+#[derive(Debug)]
+pub enum HttpEvent {
+    Head(Head),
+    End(End),
+    /// The direction does not carry HTTP (any more) from this offset.
+    NotHttp {
+        offset: u64,
+        reason: String,
+    },
+}
+
+enum Chunk {
+    Size(Vec<u8>),
+    Data(u64),
+    DataEnd,
+    Trailer(Vec<u8>),
+}
+
+enum State {
+    Idle,
+    Head,
+    Body(u64),
+    Chunked(Chunk),
+    UntilClose,
+    Resync,
+    Done,
+}
+
+/// Incremental parser of one direction's messages.
+pub struct MessageParser {
+    role: Role,
+    state: State,
+    head_buf: Vec<u8>,
+    head_offset: u64,
+    head_frame: FrameNo,
+    /// Methods of requests whose responses are still to come (responses only).
+    methods: VecDeque<String>,
+    body: Option<BodyState>,
+    out: Vec<HttpEvent>,
+}
+
+struct BodyState {
+    len: u64,
+    hash: Sha256,
+    gap_bytes: u64,
+    frames: Vec<FrameNo>,
+    frame_count: u64,
+    preview: Vec<u8>,
+    lint: Vec<String>,
+}
+
+impl BodyState {
+    fn new(head_frames: &[FrameNo]) -> Self {
+        BodyState {
+            len: 0,
+            hash: Sha256::new(),
+            gap_bytes: 0,
+            frames: head_frames.to_vec(),
+            frame_count: head_frames.len() as u64,
+            preview: Vec::new(),
+            lint: Vec::new(),
+        }
+    }
+    fn frame(&mut self, f: FrameNo) {
+        if self.frames.last() != Some(&f) {
+            self.frame_count += 1;
+            if self.frames.len() < MAX_FRAMES {
+                self.frames.push(f);
+            }
+        }
+    }
+    fn bytes(&mut self, b: &[u8], f: FrameNo) {
+        if b.is_empty() {
+            return;
+        }
+        self.frame(f);
+        self.len += b.len() as u64;
+        self.hash.update(b);
+        if self.preview.len() < PREVIEW {
+            let n = (PREVIEW - self.preview.len()).min(b.len());
+            self.preview.extend_from_slice(&b[..n]);
+        }
+    }
+}
+
+const METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PATCH ",
+];
+
+impl MessageParser {
+    pub fn new(role: Role) -> Self {
+        MessageParser {
+            role,
+            state: State::Idle,
+            head_buf: Vec::new(),
+            head_offset: 0,
+            head_frame: 0,
+            methods: VecDeque::new(),
+            body: None,
+            out: Vec::new(),
+        }
+    }
+
+    /// Tells a response parser the method of the next request (HEAD has no body).
+    pub fn expect_response_to(&mut self, method: &str) {
+        self.methods.push_back(method.to_string());
+    }
+
+    /// Events produced so far, handed over.
+    pub fn take_events(&mut self) -> std::vec::Drain<'_, HttpEvent> {
+        self.out.drain(..)
+    }
+
+    /// Whether the direction was given up as not HTTP.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Bytes at `offset` of the stream, from `frame`.
+    pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], frame: FrameNo) {
+        while !bytes.is_empty() {
+            let used = match &mut self.state {
+                State::Done => return,
+                State::Idle => {
+                    let skip = bytes
+                        .iter()
+                        .take_while(|b| **b == b'\r' || **b == b'\n')
+                        .count();
+                    if skip == 0 {
+                        self.state = State::Head;
+                        self.head_offset = offset;
+                        self.head_frame = frame;
+                    }
+                    skip
+                }
+                State::Resync => match self.find_start(bytes) {
+                    Some(at) => {
+                        self.state = State::Head;
+                        self.head_offset = offset + at as u64;
+                        self.head_frame = frame;
+                        at
+                    }
+                    None => bytes.len(),
+                },
+                State::Head => self.head(bytes, frame),
+                State::Body(remaining) => {
+                    let n = (*remaining).min(bytes.len() as u64) as usize;
+                    *remaining -= n as u64;
+                    let done = *remaining == 0;
+                    self.body_bytes(&bytes[..n], frame);
+                    if done {
+                        self.end(true);
+                    }
+                    n
+                }
+                State::UntilClose => {
+                    self.body_bytes(bytes, frame);
+                    bytes.len()
+                }
+                State::Chunked(_) => self.chunked(bytes, frame),
+            };
+            offset += used as u64;
+            bytes = &bytes[used..];
+        }
+    }
+
+    /// The capture lacks `len` bytes at `offset`.
+    pub fn gap(&mut self, offset: u64, len: u64) {
+        match &mut self.state {
+            State::Done | State::Resync => {}
+            State::Idle => self.state = State::Resync,
+            State::Head => {
+                self.head_buf.clear();
+                self.state = State::Resync;
+            }
+            State::Body(remaining) if len < *remaining => {
+                *remaining -= len;
+                if let Some(b) = &mut self.body {
+                    b.gap_bytes += len;
+                }
+            }
+            State::Body(_) | State::Chunked(_) => {
+                if let Some(b) = &mut self.body {
+                    b.gap_bytes += len;
+                    b.lint.push(format!(
+                        "the capture lost {len} bytes at stream offset {offset}"
+                    ));
+                }
+                self.end(false);
+                self.state = State::Resync;
+            }
+            State::UntilClose => {
+                if let Some(b) = &mut self.body {
+                    b.gap_bytes += len;
+                }
+            }
+        }
+    }
+
+    /// The direction ended (FIN or RST), or the capture did (`None`).
+    pub fn close(&mut self, reason: Option<CloseReason>) {
+        match self.state {
+            State::UntilClose => {
+                let clean = reason == Some(CloseReason::Fin);
+                self.end(clean)
+            }
+            State::Body(_) | State::Chunked(_) => self.end(false),
+            _ => {}
+        }
+        self.state = State::Done;
+    }
+
+    fn find_start(&self, bytes: &[u8]) -> Option<usize> {
+        let at_line_start = |i: usize| i == 0 || bytes[i - 1] == b'\n';
+        match self.role {
+            Role::Response => {
+                (0..bytes.len()).find(|&i| bytes[i..].starts_with(b"HTTP/1.") && at_line_start(i))
+            }
+            Role::Request => (0..bytes.len())
+                .find(|&i| at_line_start(i) && METHODS.iter().any(|m| bytes[i..].starts_with(m))),
+        }
+    }
+
+    fn body_bytes(&mut self, b: &[u8], frame: FrameNo) {
+        if let Some(body) = &mut self.body {
+            body.bytes(b, frame);
+        }
+    }
+
+    /// Appends to the head buffer; parses once a blank line is in. Returns bytes used.
+    fn head(&mut self, bytes: &[u8], frame: FrameNo) -> usize {
+        let before = self.head_buf.len();
+        let room = MAX_HEAD - before;
+        let take = bytes.len().min(room);
+        self.head_buf.extend_from_slice(&bytes[..take]);
+        let search_from = before.saturating_sub(3);
+        let has_blank = has_blank_line(&self.head_buf[search_from..]);
+        // Decide early whether this is HTTP at all, without waiting for a blank line.
+        if self.head_buf.len() >= 5
+            && before < 5
+            && self.role == Role::Response
+            && !self.head_buf.starts_with(b"HTTP/")
+        {
+            return self.not_http("does not start with an HTTP status line", bytes.len());
+        }
+        if !has_blank {
+            if self.head_buf.len() >= MAX_HEAD {
+                return self.not_http("message head larger than 64 KiB", bytes.len());
+            }
+            if self.role == Role::Request && before < 16 && self.parse_head().is_err() {
+                return self.not_http("does not start with an HTTP request line", bytes.len());
+            }
+            return take;
+        }
+        match self.parse_head() {
+            Ok(Some((head_len, mut head))) => {
+                let leftover = self.head_buf.len() - head_len;
+                let used = take - leftover;
+                head.offset = self.head_offset;
+                head.frame = self.head_frame;
+                head.head_frame = frame;
+                let head_frames: Vec<FrameNo> = if head.frame == frame {
+                    vec![frame]
+                } else {
+                    vec![head.frame, frame]
+                };
+                self.head_buf.clear();
+                self.start_body(head, &head_frames);
+                used
+            }
+            Ok(None) => take,
+            Err(e) => self.not_http(&e, bytes.len()),
+        }
+    }
+
+    fn not_http(&mut self, reason: &str, used: usize) -> usize {
+        self.out.push(HttpEvent::NotHttp {
+            offset: self.head_offset,
+            reason: reason.to_string(),
+        });
+        self.head_buf.clear();
+        self.state = State::Done;
+        used
+    }
+
+    /// Ok(None): incomplete. Err: not a valid head.
+    fn parse_head(&self) -> Result<Option<(usize, Head)>, String> {
+        let buf = &self.head_buf[..];
+        let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut head = Head::default();
+        let n = match self.role {
+            Role::Request => {
+                let mut req = httparse::Request::new(&mut headers);
+                let mut cfg = httparse::ParserConfig::default();
+                cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+                cfg.ignore_invalid_headers_in_requests(true);
+                match cfg.parse_request(&mut req, buf) {
+                    Ok(httparse::Status::Complete(n)) => {
+                        head.method = req.method.map(str::to_string);
+                        head.target = req.path.map(str::to_string);
+                        head.version = format!("HTTP/1.{}", req.version.unwrap_or(0));
+                        head.headers = pairs(req.headers);
+                        n
+                    }
+                    Ok(httparse::Status::Partial) => return Ok(None),
+                    Err(e) => return Err(format!("invalid request head: {e}")),
+                }
+            }
+            Role::Response => {
+                let mut resp = httparse::Response::new(&mut headers);
+                let mut cfg = httparse::ParserConfig::default();
+                cfg.allow_multiple_spaces_in_response_status_delimiters(true)
+                    .allow_obsolete_multiline_headers_in_responses(true)
+                    .allow_spaces_after_header_name_in_responses(true)
+                    .ignore_invalid_headers_in_responses(true);
+                match cfg.parse_response(&mut resp, buf) {
+                    Ok(httparse::Status::Complete(n)) => {
+                        head.status = resp.code;
+                        head.reason = resp.reason.map(str::to_string);
+                        head.version = format!("HTTP/1.{}", resp.version.unwrap_or(0));
+                        head.headers = pairs(resp.headers);
+                        n
+                    }
+                    Ok(httparse::Status::Partial) => return Ok(None),
+                    Err(e) => return Err(format!("invalid response head: {e}")),
+                }
+            }
+        };
+        let raw = &buf[..n];
+        head.head_len = n as u64;
+        head.header_len = match find(raw, b"\r\n\r\n") {
+            Some(i) if i + 4 == n => i as u64,
+            _ => n as u64 - if raw.ends_with(b"\r\n") { 3 } else { 2 },
+        };
+        if raw
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+        {
+            head.lint.push("bare-lf".into());
+        }
+        Ok(Some((n, head)))
+    }
+
+    fn start_body(&mut self, head: Head, head_frames: &[FrameNo]) {
+        let mut lint = Vec::new();
+        let framing = self.framing(&head, &mut lint);
+        let mut body = BodyState::new(head_frames);
+        body.lint = lint;
+        self.body = Some(body);
+        self.out.push(HttpEvent::Head(head));
+        match framing {
+            Framing::None | Framing::Length(0) => {
+                self.end(true);
+            }
+            Framing::Length(n) => self.state = State::Body(n),
+            Framing::Chunked => self.state = State::Chunked(Chunk::Size(Vec::new())),
+            Framing::UntilClose => self.state = State::UntilClose,
+            Framing::Tunnel => {
+                self.end(true);
+                self.state = State::Done;
+            }
+        }
+    }
+
+    /// RFC 9112 §6.3, in its order.
+    fn framing(&mut self, head: &Head, lint: &mut Vec<String>) -> Framing {
+        if let Some(status) = head.status {
+            let method = if (100..200).contains(&status) {
+                self.methods.front().cloned()
+            } else {
+                self.methods.pop_front()
+            };
+            let method = method.unwrap_or_default();
+            if status == 101 || (method == "CONNECT" && (200..300).contains(&status)) {
+                return Framing::Tunnel;
+            }
+            if method == "HEAD" || (100..200).contains(&status) || status == 204 || status == 304 {
+                return Framing::None;
+            }
+        }
+        if let Some(te) = head.header("transfer-encoding") {
+            let last = te.rsplit(',').next().unwrap_or("").trim();
+            if last.eq_ignore_ascii_case("chunked") {
+                return Framing::Chunked;
+            }
+            return match self.role {
+                Role::Response => Framing::UntilClose,
+                Role::Request => Framing::None,
+            };
+        }
+        let lengths: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .map(|(_, v)| v.trim())
+            .collect();
+        if let Some(first) = lengths.first() {
+            match first.parse::<u64>() {
+                Ok(n) if lengths.iter().all(|l| l == first) => return Framing::Length(n),
+                _ => lint.push(format!("invalid Content-Length: {first}")),
+            }
+        }
+        match self.role {
+            Role::Response => Framing::UntilClose,
+            Role::Request => Framing::None,
+        }
+    }
+
+    fn end(&mut self, complete: bool) {
+        let Some(b) = self.body.take() else {
+            return;
+        };
+        let last_frame = b.frames.last().copied().unwrap_or(0);
+        self.out.push(HttpEvent::End(End {
+            body_len: b.len,
+            body_sha256: hex(&b.hash.finalize()),
+            complete: complete && b.gap_bytes == 0,
+            gap_bytes: b.gap_bytes,
+            frames: b.frames,
+            frame_count: b.frame_count,
+            last_frame,
+            preview: b.preview,
+            lint: b.lint,
+        }));
+        self.state = State::Idle;
+    }
+
+    fn chunked(&mut self, bytes: &[u8], frame: FrameNo) -> usize {
+        if let Some(b) = &mut self.body {
+            b.frame(frame);
+        }
+        let State::Chunked(chunk) = &mut self.state else {
+            unreachable!("called in the chunked state")
+        };
+        let is_trailer = matches!(chunk, Chunk::Trailer(_));
+        match chunk {
+            Chunk::Size(line) | Chunk::Trailer(line) => {
+                let nl = bytes.iter().position(|&b| b == b'\n');
+                let used = nl.map(|i| i + 1).unwrap_or(bytes.len());
+                line.extend_from_slice(&bytes[..used]);
+                if line.len() > 4096 {
+                    return self.bad_chunk("chunk-size line longer than 4 KiB", used);
+                }
+                if nl.is_none() {
+                    return used;
+                }
+                if is_trailer {
+                    if line == b"\r\n" || line == b"\n" {
+                        self.end(true);
+                    } else {
+                        line.clear();
+                    }
+                    return used;
+                }
+                match httparse::parse_chunk_size(line) {
+                    Ok(httparse::Status::Complete((_, 0))) => *chunk = Chunk::Trailer(Vec::new()),
+                    Ok(httparse::Status::Complete((_, n))) => *chunk = Chunk::Data(n),
+                    _ => {
+                        let shown = String::from_utf8_lossy(line).trim().to_string();
+                        return self.bad_chunk(&format!("invalid chunk size line '{shown}'"), used);
+                    }
+                }
+                used
+            }
+            Chunk::Data(remaining) => {
+                let n = (*remaining).min(bytes.len() as u64) as usize;
+                *remaining -= n as u64;
+                if *remaining == 0 {
+                    *chunk = Chunk::DataEnd;
+                }
+                self.body_bytes(&bytes[..n], frame);
+                n
+            }
+            Chunk::DataEnd => match bytes[0] {
+                b'\r' => 1,
+                b'\n' => {
+                    *chunk = Chunk::Size(Vec::new());
+                    1
+                }
+                _ => {
+                    if let Some(b) = &mut self.body {
+                        b.lint.push("chunk data not followed by CRLF".into());
+                    }
+                    *chunk = Chunk::Size(Vec::new());
+                    0
+                }
+            },
+        }
+    }
+
+    fn bad_chunk(&mut self, why: &str, used: usize) -> usize {
+        if let Some(b) = &mut self.body {
+            b.lint.push(why.to_string());
+        }
+        self.end(false);
+        self.state = State::Resync;
+        used
+    }
+}
+
+fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|h| !h.name.is_empty())
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn has_blank_line(b: &[u8]) -> bool {
+    b.windows(2).any(|w| w == b"\n\n") || b.windows(3).any(|w| w == b"\n\r\n")
+}
+
+/// Position of `needle` in `hay`, as Python's `bytes.find`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

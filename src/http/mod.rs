@@ -1,0 +1,182 @@
+//! Stage 5a: HTTP/1.0 and HTTP/1.1 exchanges over the reassembled streams.
+//!
+//! Knows nothing of packets: it reads [`StreamEvent`]s of the two directions of one
+//! connection. Requests and responses are paired in order (RFC 9112 §9.3: responses
+//! come in the order of the requests, also when pipelined); an interim 1xx response
+//! gets a row of its own and leaves its request waiting for the final one.
+
+pub mod message;
+
+use crate::reassembly::{FrameNo, StreamEvent};
+pub use message::{End, Head, HttpEvent, MessageParser, Role};
+use std::collections::VecDeque;
+
+/// One message: its head, and how its body ended (None while the body is under way
+/// or when the capture ended first).
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub head: Head,
+    pub end: Option<End>,
+}
+
+/// A request and its response, either of which may be missing from the capture.
+#[derive(Clone, Debug, Default)]
+pub struct Exchange {
+    pub request: Option<Message>,
+    pub response: Option<Message>,
+}
+
+/// Tracks both directions of one connection's HTTP.
+pub struct HttpConnection {
+    requests: MessageParser,
+    responses: MessageParser,
+    pub exchanges: Vec<Exchange>,
+    /// Exchanges whose request is waiting for a response, oldest first.
+    awaiting: VecDeque<usize>,
+    current_request: Option<usize>,
+    current_response: Option<usize>,
+    /// Why a direction was judged not to be HTTP: (c2s, s2c).
+    pub not_http: [Option<String>; 2],
+}
+
+impl Default for HttpConnection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpConnection {
+    pub fn new() -> Self {
+        HttpConnection {
+            requests: MessageParser::new(Role::Request),
+            responses: MessageParser::new(Role::Response),
+            exchanges: Vec::new(),
+            awaiting: VecDeque::new(),
+            current_request: None,
+            current_response: None,
+            not_http: [None, None],
+        }
+    }
+
+    /// Whether both directions were given up as not HTTP (nothing more to parse).
+    pub fn is_dead(&self) -> bool {
+        self.requests.is_done() && self.responses.is_done()
+    }
+
+    /// Feeds an event of the client's stream (`client == true`) or the server's.
+    pub fn event(&mut self, client: bool, ev: &StreamEvent<'_>) {
+        let parser = if client {
+            &mut self.requests
+        } else {
+            &mut self.responses
+        };
+        match *ev {
+            StreamEvent::Data {
+                offset,
+                bytes,
+                frame,
+            } => parser.data(offset, bytes, frame),
+            StreamEvent::Gap { offset, len } => parser.gap(offset, len),
+            StreamEvent::Closed { reason, .. } => parser.close(Some(reason)),
+        }
+        self.collect(client);
+    }
+
+    /// The capture ended: bodies still open end here.
+    pub fn finish(&mut self) {
+        self.requests.close(None);
+        self.collect(true);
+        self.responses.close(None);
+        self.collect(false);
+        // Interim (1xx) rows were added when they arrived: put them before their final one.
+        let key = |x: &Exchange| {
+            let at = |m: &Message| (m.head.frame, m.head.offset);
+            let req = x.request.as_ref().map(at);
+            let resp = x.response.as_ref().map(at);
+            (
+                req.or(resp).unwrap_or((0, 0)),
+                resp.unwrap_or((FrameNo::MAX, 0)),
+            )
+        };
+        self.exchanges.sort_by_key(key);
+        self.awaiting.clear();
+        self.current_request = None;
+        self.current_response = None;
+    }
+
+    fn collect(&mut self, client: bool) {
+        let events: Vec<HttpEvent> = if client {
+            self.requests.take_events().collect()
+        } else {
+            self.responses.take_events().collect()
+        };
+        for ev in events {
+            match (client, ev) {
+                (_, HttpEvent::NotHttp { reason, .. }) => {
+                    self.not_http[usize::from(!client)] = Some(reason)
+                }
+                (true, HttpEvent::Head(head)) => {
+                    if let Some(m) = &head.method {
+                        self.responses.expect_response_to(m);
+                    }
+                    self.exchanges.push(Exchange {
+                        request: Some(Message { head, end: None }),
+                        response: None,
+                    });
+                    let i = self.exchanges.len() - 1;
+                    self.awaiting.push_back(i);
+                    self.current_request = Some(i);
+                }
+                (false, HttpEvent::Head(head)) => {
+                    let interim = head.status.is_some_and(|s| (100..200).contains(&s));
+                    let i = match (interim, self.awaiting.front().copied()) {
+                        (true, Some(req)) => {
+                            let request = self.exchanges[req].request.clone();
+                            self.exchanges.push(Exchange {
+                                request,
+                                response: None,
+                            });
+                            self.exchanges.len() - 1
+                        }
+                        (false, Some(_)) => self.awaiting.pop_front().expect("checked"),
+                        (_, None) => {
+                            self.exchanges.push(Exchange::default());
+                            self.exchanges.len() - 1
+                        }
+                    };
+                    self.exchanges[i].response = Some(Message { head, end: None });
+                    self.current_response = Some(i);
+                }
+                (true, HttpEvent::End(end)) => {
+                    if let Some(m) = self
+                        .current_request
+                        .take()
+                        .and_then(|i| self.exchanges[i].request.as_mut())
+                    {
+                        m.end = Some(end);
+                    }
+                }
+                (false, HttpEvent::End(end)) => {
+                    if let Some(m) = self
+                        .current_response
+                        .take()
+                        .and_then(|i| self.exchanges[i].response.as_mut())
+                    {
+                        m.end = Some(end);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Frames of a message: the ones listed in its end, or its head's.
+pub fn message_frames(m: &Message) -> Vec<FrameNo> {
+    match &m.end {
+        Some(e) => e.frames.clone(),
+        None => vec![m.head.frame],
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! HTTP parsing gives the same result for every split of the same bytes.
+
+use super::*;
+use crate::reassembly::CloseReason;
+
+const REQUESTS: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+const RESPONSES: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;ext=1\r\npedia\r\n0\r\nX-T: 1\r\n\r\nHTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\nnot here";
+
+/// Feeds the two streams, each cut at the given offsets, then FIN on both.
+fn run(req_cuts: &[usize], resp_cuts: &[usize]) -> Vec<String> {
+    let mut conn = HttpConnection::new();
+    let feed = |conn: &mut HttpConnection, client: bool, data: &[u8], cuts: &[usize]| {
+        let mut points = vec![0];
+        points.extend(cuts.iter().copied().filter(|c| *c > 0 && *c < data.len()));
+        points.push(data.len());
+        points.sort();
+        for (i, w) in points.windows(2).enumerate() {
+            conn.event(
+                client,
+                &StreamEvent::Data {
+                    offset: w[0] as u64,
+                    bytes: &data[w[0]..w[1]],
+                    frame: i as u64 + if client { 1 } else { 100 },
+                },
+            );
+        }
+    };
+    feed(&mut conn, true, REQUESTS, req_cuts);
+    feed(&mut conn, false, RESPONSES, resp_cuts);
+    for client in [true, false] {
+        let len = if client {
+            REQUESTS.len()
+        } else {
+            RESPONSES.len()
+        };
+        conn.event(
+            client,
+            &StreamEvent::Closed {
+                offset: len as u64,
+                reason: CloseReason::Fin,
+            },
+        );
+    }
+    conn.finish();
+    summarize(&conn)
+}
+
+fn summarize(conn: &HttpConnection) -> Vec<String> {
+    conn.exchanges
+        .iter()
+        .map(|x| {
+            let req = x.request.as_ref().map(|m| {
+                format!(
+                    "{} {} hl={} body={:?}",
+                    m.head.method.as_deref().unwrap_or("?"),
+                    m.head.target.as_deref().unwrap_or("?"),
+                    m.head.header_len,
+                    m.end.as_ref().map(|e| (e.body_len, e.complete)),
+                )
+            });
+            let resp = x.response.as_ref().map(|m| {
+                format!(
+                    "{} hl={} body={:?}",
+                    m.head.status.unwrap_or(0),
+                    m.head.header_len,
+                    m.end.as_ref().map(|e| (
+                        e.body_len,
+                        e.complete,
+                        e.body_sha256[..8].to_string()
+                    )),
+                )
+            });
+            format!("{req:?} => {resp:?}")
+        })
+        .collect()
+}
+
+#[test]
+fn whole_streams_pair_every_exchange() {
+    let got = run(&[], &[]);
+    let want = [
+        // The 100 Continue is an interim row for the first request, before the final one.
+        r#"Some("GET /a hl=24 body=Some((0, true))") => Some("100 hl=21 body=Some((0, true, \"e3b0c442\"))")"#,
+        r#"Some("GET /a hl=24 body=Some((0, true))") => Some("200 hl=34 body=Some((5, true, \"2cf24dba\"))")"#,
+        // HEAD: the Content-Length announces a body that is not sent.
+        r#"Some("HEAD /b hl=25 body=Some((0, true))") => Some("200 hl=35 body=Some((0, true, \"e3b0c442\"))")"#,
+        r#"Some("POST /c hl=44 body=Some((3, true))") => Some("200 hl=43 body=Some((9, true, \"bf11ba3f\"))")"#,
+        r#"Some("GET /d hl=24 body=Some((0, true))") => Some("404 hl=47 body=Some((8, true, \"c815ed50\"))")"#,
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn every_single_split_gives_the_same_result() {
+    let whole = run(&[], &[]);
+    for cut in 0..REQUESTS.len().max(RESPONSES.len()) {
+        assert_eq!(run(&[cut], &[cut]), whole, "split at byte {cut}");
+    }
+}
+
+#[test]
+fn byte_by_byte_gives_the_same_result() {
+    let all: Vec<usize> = (0..RESPONSES.len()).collect();
+    assert_eq!(run(&all, &all), run(&[], &[]));
+}
+
+#[test]
+fn bare_lf_head_is_accepted_and_noted() {
+    let mut p = MessageParser::new(Role::Request);
+    p.data(0, b"Get http://data.pr4e.org/romeo.txt HTTP/1.0\n\n", 1);
+    let evs: Vec<_> = p.take_events().collect();
+    let HttpEvent::Head(h) = &evs[0] else {
+        panic!("expected a head, got {evs:?}")
+    };
+    assert_eq!(h.method.as_deref(), Some("Get"));
+    assert!(h.lint.contains(&"bare-lf".to_string()));
+    assert_eq!(h.header_len, 43, "offset of the blank line \\n\\n");
+}
+
+#[test]
+fn gap_in_body_marks_incomplete_and_keeps_length() {
+    let mut p = MessageParser::new(Role::Response);
+    p.data(0, b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nabc", 1);
+    p.gap(41, 4);
+    p.data(45, b"xyz", 2);
+    let evs: Vec<_> = p.take_events().collect();
+    let HttpEvent::End(e) = &evs[1] else {
+        panic!("expected an end, got {evs:?}")
+    };
+    assert!(!e.complete);
+    assert_eq!(e.body_len, 6);
+    assert_eq!(e.gap_bytes, 4);
+}
+
+#[test]
+fn non_http_is_given_up_quickly() {
+    let mut p = MessageParser::new(Role::Response);
+    p.data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 1);
+    assert!(p.is_done());
+    let mut q = MessageParser::new(Role::Request);
+    q.data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 1);
+    assert!(q.is_done());
+}
+
+#[test]
+fn hostile_lengths_do_not_overflow() {
+    let mut p = MessageParser::new(Role::Response);
+    p.expect_response_to("GET");
+    p.data(
+        0,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nabc",
+        1,
+    );
+    p.close(Some(CloseReason::Fin));
+    let evs: Vec<_> = p.take_events().collect();
+    let HttpEvent::End(e) = &evs[1] else {
+        panic!("{evs:?}")
+    };
+    assert_eq!(e.body_len, 3);
+    assert!(e.lint.iter().any(|l| l.contains("invalid Content-Length")));
+
+    let mut c = MessageParser::new(Role::Response);
+    c.data(
+        0,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nabc",
+        1,
+    );
+    let evs: Vec<_> = c.take_events().collect();
+    let HttpEvent::End(e) = &evs[1] else {
+        panic!("{evs:?}")
+    };
+    assert!(!e.complete);
+}
