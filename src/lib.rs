@@ -1,9 +1,12 @@
 //! wirelab: a packet-level network lab. The modules are the pipeline, in order; each
 //! imports only those before it (see DESIGN.md).
 
+pub mod analysis;
 pub mod capture;
 pub mod dissect;
 pub mod flow;
 pub mod http;
 pub mod ports;
 pub mod reassembly;
+pub mod render;
+pub mod report;

@@ -1,0 +1,298 @@
+//! Stage 5b: TCP analysis of each segment, the handshake, RTT samples and the history.
+//!
+//! Names follow DESIGN.md (and Wireshark's `tcp.analysis.*` where they overlap):
+//! retransmission, spurious-retransmission, out-of-order, duplicate-ack, zero-window,
+//! window-full, keep-alive, previous-segment-lost, acked-unseen, super-segment; plus
+//! overlap-conflict (a retransmitted copy that differs) and truncated (cut by the
+//! snapshot length). Unlike Wireshark, "seen before" is decided by the reassembler's
+//! exact byte accounting rather than by sequence numbers alone.
+
+use crate::dissect::{TcpOptions, flags};
+use crate::flow::Dir;
+use crate::reassembly::{FrameNo, SegmentEffect, SeqNum};
+use std::collections::VecDeque;
+
+/// One segment as the analyzer sees it.
+pub struct SegmentInfo<'a> {
+    pub frame: FrameNo,
+    pub ts_us: i64,
+    pub dir: Dir,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub flags: u8,
+    pub len: u32,
+    pub window: u16,
+    pub options: &'a TcpOptions,
+    pub payload_missing: u32,
+}
+
+/// The three-way handshake (RFC 9293 §3.5) as captured.
+#[derive(Clone, Debug, Default)]
+pub struct Handshake {
+    pub syn_frame: Option<FrameNo>,
+    pub synack_frame: Option<FrameNo>,
+    pub ack_frame: Option<FrameNo>,
+    pub syn_ts: i64,
+    pub synack_ts: i64,
+    pub ack_ts: i64,
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
+    pub client: TcpOptions,
+    pub server: TcpOptions,
+}
+
+impl Handshake {
+    /// SYN to the client's ACK: the initial RTT as Wireshark's `tcp.analysis.initial_rtt`.
+    pub fn rtt_us(&self) -> Option<i64> {
+        self.ack_frame.map(|_| self.ack_ts - self.syn_ts)
+    }
+}
+
+/// An RTT sample: a data segment and the first ACK that covered it (Karn's rule: never
+/// a retransmitted segment), with the smoothed estimate after it (RFC 6298 §2,
+/// EstimatedRTT = 0.875 · EstimatedRTT + 0.125 · SampleRTT).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RttSample {
+    pub frame: FrameNo,
+    pub ack_frame: FrameNo,
+    pub rtt_us: i64,
+    pub estimated_us: f64,
+}
+
+/// RTT samples kept per connection (the rest only update the estimate).
+pub const MAX_RTT_SAMPLES: usize = 32;
+
+#[derive(Default)]
+struct DirState {
+    /// Highest sequence number sent + 1 (SYN and FIN count).
+    next_seq: Option<SeqNum>,
+    last_ack: Option<SeqNum>,
+    last_window: Option<u16>,
+    last_data_ts: i64,
+    /// Unacknowledged first-transmission segments: (end seq, frame, ts).
+    in_flight: VecDeque<(SeqNum, FrameNo, i64)>,
+    window_shift: u8,
+}
+
+/// Per-connection analyzer.
+#[derive(Default)]
+pub struct TcpAnalyzer {
+    dirs: [DirState; 2],
+    pub handshake: Handshake,
+    pub rtt_samples: Vec<RttSample>,
+    pub rtt_estimated_us: Option<f64>,
+    /// Zeek-style history: upper case from the client, lower case from the server.
+    pub history: String,
+    pub first_fin: Option<(Dir, FrameNo)>,
+    pub first_rst: Option<(Dir, FrameNo)>,
+    /// Smallest scaled window each side advertised.
+    pub min_window: [Option<u64>; 2],
+}
+
+impl TcpAnalyzer {
+    /// Window scaling applies only when both SYNs carried the option (RFC 7323 §2.2).
+    fn scaling(&self) -> bool {
+        self.handshake.client.window_scale.is_some() && self.handshake.server.window_scale.is_some()
+    }
+
+    /// The effective receive window a segment advertises, in bytes.
+    pub fn scaled_window(&self, dir: Dir, window: u16, syn: bool) -> u64 {
+        if syn || !self.scaling() {
+            window as u64
+        } else {
+            (window as u64) << self.dirs[dir.index()].window_shift
+        }
+    }
+
+    fn mark(&mut self, dir: Dir, c: char) {
+        let c = if dir == Dir::C2S {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        };
+        if !self.history.contains(c) {
+            self.history.push(c);
+        }
+    }
+
+    /// Analyzes one segment after the reassembler took it; returns its analysis names.
+    pub fn segment(&mut self, s: &SegmentInfo<'_>, eff: &SegmentEffect) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let (d, p) = (s.dir.index(), s.dir.reverse().index());
+        let syn = s.flags & flags::SYN != 0;
+        let fin = s.flags & flags::FIN != 0;
+        let rst = s.flags & flags::RST != 0;
+        let ackf = s.flags & flags::ACK != 0;
+        self.handshake_step(s, syn, ackf);
+        self.mark(
+            s.dir,
+            if syn && ackf {
+                'h'
+            } else if syn {
+                's'
+            } else {
+                'a'
+            },
+        );
+        if s.len > 0 {
+            self.mark(s.dir, 'd');
+        }
+        if fin {
+            self.mark(s.dir, 'f');
+            self.first_fin.get_or_insert((s.dir, s.frame));
+        }
+        if rst {
+            self.mark(s.dir, 'r');
+            self.first_rst.get_or_insert((s.dir, s.frame));
+        }
+
+        let seglen = s.len + syn as u32 + fin as u32;
+        let end = s.seq.add(seglen);
+        let st = &self.dirs[d];
+        let peer = &self.dirs[p];
+        let keep_alive =
+            s.len <= 1 && !syn && !fin && !rst && st.next_seq.is_some_and(|n| s.seq.add(1) == n);
+        if keep_alive {
+            out.push("keep-alive");
+        } else if seglen > 0 && !syn {
+            if let Some(next) = st.next_seq {
+                if s.seq > next {
+                    out.push("previous-segment-lost");
+                }
+                if s.seq < next {
+                    let fills_hole = eff.new_bytes > 0;
+                    let irtt = self.handshake.rtt_us().unwrap_or(0).max(3_000);
+                    if fills_hole && s.ts_us - st.last_data_ts < irtt {
+                        out.push("out-of-order");
+                    } else if peer.last_ack.is_some_and(|a| a >= end) {
+                        out.push("spurious-retransmission");
+                    } else {
+                        out.push("retransmission");
+                    }
+                }
+            }
+        }
+        if eff.conflict {
+            out.push("overlap-conflict");
+        }
+        if s.window == 0 && !syn && !fin && !rst {
+            out.push("zero-window");
+        }
+        if s.len > 0
+            && let (Some(a), Some(w)) = (peer.last_ack, peer.last_window)
+            && end == a.add(self.scaled_window(s.dir.reverse(), w, false) as u32)
+            && w > 0
+        {
+            out.push("window-full");
+        }
+        if ackf && seglen == 0 && !rst {
+            let outstanding = peer.next_seq.is_some_and(|n| n > s.ack);
+            if st.last_ack == Some(s.ack) && st.last_window == Some(s.window) && outstanding {
+                out.push("duplicate-ack");
+            }
+        }
+        if ackf && peer.next_seq.is_some_and(|n| s.ack > n) {
+            out.push("acked-unseen");
+        }
+        let peer_mss = match s.dir {
+            Dir::C2S => self.handshake.server.mss,
+            Dir::S2C => self.handshake.client.mss,
+        };
+        if peer_mss.is_some_and(|m| s.len > m as u32) {
+            out.push("super-segment");
+        }
+        if s.payload_missing > 0 {
+            out.push("truncated");
+        }
+
+        // State updates.
+        let retransmitted = out.iter().any(|a| {
+            matches!(
+                *a,
+                "retransmission" | "spurious-retransmission" | "out-of-order"
+            )
+        });
+        let win = self.scaled_window(s.dir, s.window, syn);
+        let st = &mut self.dirs[d];
+        if st.next_seq.is_none_or(|n| end > n) {
+            st.next_seq = Some(end);
+        }
+        if s.len > 0 {
+            st.last_data_ts = s.ts_us;
+            if !retransmitted && st.in_flight.len() < 1024 {
+                st.in_flight.push_back((end, s.frame, s.ts_us));
+            }
+        }
+        if ackf {
+            st.last_ack = Some(s.ack);
+            st.last_window = Some(s.window);
+        }
+        let m = &mut self.min_window[d];
+        if !rst && m.is_none_or(|m| win < m) {
+            *m = Some(win);
+        }
+        if ackf {
+            self.rtt_sample(p, s.ack, s.frame, s.ts_us);
+        }
+        out
+    }
+
+    fn rtt_sample(&mut self, data_dir: usize, ack: SeqNum, ack_frame: FrameNo, ts: i64) {
+        let mut newest = None;
+        let q = &mut self.dirs[data_dir].in_flight;
+        while let Some(&(end, frame, sent)) = q.front() {
+            if end > ack {
+                break;
+            }
+            q.pop_front();
+            newest = Some((frame, sent));
+        }
+        if let Some((frame, sent)) = newest {
+            let rtt = ts - sent;
+            let est = match self.rtt_estimated_us {
+                None => rtt as f64,
+                Some(e) => 0.875 * e + 0.125 * rtt as f64,
+            };
+            self.rtt_estimated_us = Some(est);
+            if self.rtt_samples.len() < MAX_RTT_SAMPLES {
+                self.rtt_samples.push(RttSample {
+                    frame,
+                    ack_frame,
+                    rtt_us: rtt,
+                    estimated_us: est,
+                });
+            }
+        }
+    }
+
+    fn handshake_step(&mut self, s: &SegmentInfo<'_>, syn: bool, ackf: bool) {
+        let h = &mut self.handshake;
+        match (s.dir, syn, ackf) {
+            (Dir::C2S, true, false) if h.syn_frame.is_none() => {
+                h.syn_frame = Some(s.frame);
+                h.syn_ts = s.ts_us;
+                h.client_isn = Some(s.seq.0);
+                h.client = s.options.clone();
+                self.dirs[Dir::C2S.index()].window_shift =
+                    s.options.window_scale.unwrap_or(0).min(14);
+            }
+            (Dir::S2C, true, true) if h.synack_frame.is_none() => {
+                h.synack_frame = Some(s.frame);
+                h.synack_ts = s.ts_us;
+                h.server_isn = Some(s.seq.0);
+                h.server = s.options.clone();
+                self.dirs[Dir::S2C.index()].window_shift =
+                    s.options.window_scale.unwrap_or(0).min(14);
+            }
+            (Dir::C2S, false, true)
+                if h.ack_frame.is_none()
+                    && h.synack_frame.is_some()
+                    && h.server_isn.is_some_and(|isn| SeqNum(isn).add(1) == s.ack) =>
+            {
+                h.ack_frame = Some(s.frame);
+                h.ack_ts = s.ts_us;
+            }
+            _ => {}
+        }
+    }
+}

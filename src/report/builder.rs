@@ -1,0 +1,600 @@
+//! Runs frames through dissect → flow → reassembly → http/analysis and collects the
+//! report. Memory is bounded: the connection table, the out-of-order bytes per
+//! direction, the segment rows kept (a budget for the whole report) and the lists
+//! inside a connection all have limits, and what a limit cut is counted in the report.
+
+use super::model::{self, Report};
+use crate::analysis::{SegmentInfo, TcpAnalyzer};
+use crate::capture::Frame;
+use crate::dissect::{Dissector, flags};
+use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
+use crate::http::{self, HttpConnection};
+use crate::ports;
+use crate::reassembly::{
+    CloseReason, SegFlags, SeqNum, StreamEvent, StreamReassembler, StreamSink,
+};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// Limits and focus of a report.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Live connections tracked at once; the idlest are evicted beyond this.
+    pub max_connections: usize,
+    /// Out-of-order bytes held per direction before a gap is forced.
+    pub max_pending_per_dir: usize,
+    /// Segment rows kept in the whole report (`--segments`).
+    pub segment_budget: usize,
+    /// Report only this connection (its segments in full).
+    pub only_connection: Option<u64>,
+    /// A connection idle this long (capture time) is closed as "timeout".
+    pub idle_timeout_us: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_connections: 100_000,
+            max_pending_per_dir: 4 << 20,
+            segment_budget: 20_000,
+            only_connection: None,
+            idle_timeout_us: 600 * 1_000_000,
+        }
+    }
+}
+
+/// Gap rows listed per stream (the rest are counted in the totals only).
+const MAX_GAPS: usize = 1_000;
+/// Distinct "undecoded" reasons listed.
+const MAX_REASONS: usize = 20;
+
+#[derive(Default)]
+struct StreamStats {
+    bytes: u64,
+    hash: Sha256,
+    gaps: Vec<model::Gap>,
+    chunks: Option<Vec<[u64; 3]>>,
+}
+
+/// Feeds one direction's events to its stats and to the connection's HTTP parser.
+struct DirSink<'a> {
+    stats: &'a mut StreamStats,
+    http: &'a mut HttpConnection,
+    client: bool,
+}
+
+impl StreamSink for DirSink<'_> {
+    fn event(&mut self, ev: StreamEvent<'_>) {
+        match &ev {
+            StreamEvent::Data {
+                offset,
+                bytes,
+                frame,
+            } => {
+                self.stats.bytes += bytes.len() as u64;
+                self.stats.hash.update(bytes);
+                if let Some(c) = &mut self.stats.chunks {
+                    c.push([*offset, bytes.len() as u64, *frame]);
+                }
+            }
+            StreamEvent::Gap { offset, len } => {
+                if self.stats.gaps.len() < MAX_GAPS {
+                    self.stats.gaps.push(model::Gap {
+                        offset: *offset,
+                        len: *len,
+                    });
+                }
+            }
+            StreamEvent::Closed { .. } => {}
+        }
+        if !self.http.is_dead() {
+            self.http.event(self.client, &ev);
+        }
+    }
+}
+
+struct Conn {
+    id: u64,
+    client: Endpoint,
+    server: Endpoint,
+    reasm: [StreamReassembler; 2],
+    streams: [StreamStats; 2],
+    http: HttpConnection,
+    tcp: TcpAnalyzer,
+    keep: bool,
+    segments: Vec<model::Segment>,
+    omitted: u64,
+    first_ts: i64,
+    last_ts: i64,
+    packets: u64,
+    payload_bytes: [u64; 2],
+    analysis: BTreeMap<&'static str, u64>,
+}
+
+impl Conn {
+    fn sink(&mut self, d: Dir) -> (&mut StreamReassembler, DirSink<'_>) {
+        let i = d.index();
+        (
+            &mut self.reasm[i],
+            DirSink {
+                stats: &mut self.streams[i],
+                http: &mut self.http,
+                client: d == Dir::C2S,
+            },
+        )
+    }
+
+    fn finish_dir(&mut self, d: Dir, reason: CloseReason) {
+        let (r, mut sink) = self.sink(d);
+        r.finish(&mut sink, reason);
+    }
+
+    /// Whether a SYN from the client starts a new connection on this 4-tuple.
+    fn is_reused_by(&self, syn_seq: u32) -> bool {
+        let over = self.tcp.first_rst.is_some()
+            || self.reasm.iter().all(|r| r.closed().is_some())
+            || self.payload_bytes.iter().any(|b| *b > 0);
+        over && self
+            .tcp
+            .handshake
+            .client_isn
+            .is_some_and(|isn| isn != syn_seq)
+    }
+}
+
+/// Builds a report from frames, one at a time.
+pub struct ReportBuilder {
+    opts: Options,
+    dissector: Dissector,
+    table: FlowTable<Conn>,
+    next_id: u64,
+    finished: Vec<model::Connection>,
+    source: model::Source,
+    reasons: HashMap<String, u64>,
+    segment_budget: usize,
+    segments_omitted: u64,
+    last_expiry_ts: i64,
+    analysis_totals: BTreeMap<&'static str, u64>,
+}
+
+impl ReportBuilder {
+    pub fn new(opts: Options) -> Self {
+        ReportBuilder {
+            segment_budget: opts.segment_budget,
+            table: FlowTable::new(opts.max_connections),
+            opts,
+            dissector: Dissector::new(),
+            next_id: 0,
+            finished: Vec::new(),
+            source: model::Source::default(),
+            reasons: HashMap::new(),
+            segments_omitted: 0,
+            last_expiry_ts: i64::MIN,
+            analysis_totals: BTreeMap::new(),
+        }
+    }
+
+    /// A frame was read but the filter dropped it.
+    pub fn filtered(&mut self, frame: &Frame<'_>) {
+        self.source.packets += 1;
+        self.source.bytes += frame.data.len() as u64;
+        self.source.filtered_out += 1;
+    }
+
+    /// Runs one frame through the pipeline.
+    pub fn frame(&mut self, frame: &Frame<'_>) {
+        self.source.packets += 1;
+        self.source.bytes += frame.data.len() as u64;
+        let packet = self.dissector.dissect(frame);
+        let (Some(ip), Some(tcp)) = (&packet.ip, &packet.tcp) else {
+            if packet.fragment_held {
+                return;
+            }
+            match (&packet.ip, packet.stop) {
+                (None, Some(reason)) => {
+                    self.source.undecoded += 1;
+                    let n = self.reasons.len();
+                    if let Some(c) = self.reasons.get_mut(&reason) {
+                        *c += 1;
+                    } else if n < MAX_REASONS {
+                        self.reasons.insert(reason, 1);
+                    }
+                }
+                _ => self.source.non_tcp += 1,
+            }
+            return;
+        };
+        self.expire(frame.ts_us);
+        let src = Endpoint {
+            ip: ip.src,
+            port: tcp.src_port,
+        };
+        let dst = Endpoint {
+            ip: ip.dst,
+            port: tcp.dst_port,
+        };
+        let (key, _) = FlowKey::of(src, dst);
+        let syn = tcp.flags & flags::SYN != 0;
+        let ackf = tcp.flags & flags::ACK != 0;
+        let reused = syn
+            && !ackf
+            && self
+                .table
+                .get_mut(&key, frame.ts_us)
+                .is_some_and(|c| c.is_reused_by(tcp.seq));
+        if reused && let Some(old) = self.table.remove(&key) {
+            self.finish_conn(old, "open");
+        }
+        if self.table.get_mut(&key, frame.ts_us).is_none() {
+            let conn = self.new_conn(src, dst, syn, ackf, frame.ts_us);
+            for old in self.table.insert(key, frame.ts_us, conn) {
+                self.finish_conn(old, "evicted");
+            }
+        }
+        let conn = self
+            .table
+            .get_mut(&key, frame.ts_us)
+            .expect("inserted above");
+        let dir = if src == conn.client {
+            Dir::C2S
+        } else {
+            Dir::S2C
+        };
+        conn.packets += 1;
+        conn.last_ts = frame.ts_us;
+        let wire_len = tcp.payload.len() as u32 + tcp.payload_missing;
+        conn.payload_bytes[dir.index()] += wire_len as u64;
+
+        let seg_flags = SegFlags {
+            syn,
+            fin: tcp.flags & flags::FIN != 0,
+            rst: tcp.flags & flags::RST != 0,
+        };
+        let effect = {
+            let (r, mut sink) = conn.sink(dir);
+            r.segment(
+                frame.number,
+                SeqNum(tcp.seq),
+                seg_flags,
+                &tcp.payload,
+                &mut sink,
+            )
+        };
+        if seg_flags.rst {
+            conn.finish_dir(dir.reverse(), CloseReason::Rst);
+        } else if ackf {
+            let (r, mut sink) = conn.sink(dir.reverse());
+            r.acknowledged(SeqNum(tcp.ack), &mut sink);
+        }
+        let info = SegmentInfo {
+            frame: frame.number,
+            ts_us: frame.ts_us,
+            dir,
+            seq: SeqNum(tcp.seq),
+            ack: SeqNum(tcp.ack),
+            flags: tcp.flags,
+            len: wire_len,
+            window: tcp.window,
+            options: &tcp.options,
+            payload_missing: tcp.payload_missing,
+        };
+        let analysis = conn.tcp.segment(&info, &effect);
+        for a in &analysis {
+            *conn.analysis.entry(a).or_default() += 1;
+        }
+        if conn.keep && (self.segment_budget > 0 || self.opts.only_connection == Some(conn.id)) {
+            self.segment_budget = self.segment_budget.saturating_sub(1);
+            let rel =
+                |base: Option<SeqNum>, n: u32| base.map(|b| n.wrapping_sub(b.0).wrapping_add(1));
+            conn.segments.push(model::Segment {
+                frame: frame.number,
+                ts_us: frame.ts_us,
+                dir: dir.name(),
+                flags: flag_names(tcp.flags),
+                rel_seq: rel(conn.reasm[dir.index()].base(), tcp.seq).unwrap_or(0),
+                rel_ack: if ackf {
+                    rel(conn.reasm[dir.reverse().index()].base(), tcp.ack)
+                } else {
+                    None
+                },
+                seq: tcp.seq,
+                ack: tcp.ack,
+                len: wire_len,
+                window: conn.tcp.scaled_window(dir, tcp.window, syn),
+                analysis,
+            });
+        } else {
+            conn.omitted += 1;
+        }
+    }
+
+    fn new_conn(&mut self, src: Endpoint, dst: Endpoint, syn: bool, ack: bool, ts: i64) -> Conn {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (client, server) = if flow::src_is_client(src, dst, syn, ack) {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        let keep = match self.opts.only_connection {
+            Some(n) => n == id,
+            None => self.segment_budget > 0,
+        };
+        let chunks = || StreamStats {
+            chunks: keep.then(Vec::new),
+            ..Default::default()
+        };
+        let max = self.opts.max_pending_per_dir;
+        Conn {
+            id,
+            client,
+            server,
+            reasm: [StreamReassembler::new(max), StreamReassembler::new(max)],
+            streams: [chunks(), chunks()],
+            http: HttpConnection::new(),
+            tcp: TcpAnalyzer::default(),
+            keep,
+            segments: Vec::new(),
+            omitted: 0,
+            first_ts: ts,
+            last_ts: ts,
+            packets: 0,
+            payload_bytes: [0, 0],
+            analysis: BTreeMap::new(),
+        }
+    }
+
+    /// Closes connections idle for longer than the timeout (capture time), checked
+    /// at most once per capture second.
+    fn expire(&mut self, now: i64) {
+        if now.saturating_sub(self.last_expiry_ts) < 1_000_000 {
+            return;
+        }
+        self.last_expiry_ts = now;
+        for conn in self
+            .table
+            .expire(now.saturating_sub(self.opts.idle_timeout_us))
+        {
+            self.finish_conn(conn, "timeout");
+        }
+    }
+
+    fn finish_conn(&mut self, mut c: Conn, unended: &'static str) {
+        c.finish_dir(Dir::C2S, CloseReason::Fin);
+        c.finish_dir(Dir::S2C, CloseReason::Fin);
+        c.http.finish();
+        for (k, v) in &c.analysis {
+            *self.analysis_totals.entry(k).or_default() += v;
+        }
+        self.segments_omitted += c.omitted;
+        if self.opts.only_connection.is_some_and(|n| n != c.id) {
+            return;
+        }
+        self.finished.push(to_model(c, unended));
+    }
+
+    /// Ends the capture: every connection still open is reported.
+    pub fn finish(mut self, mut source: model::Source, read_error: Option<String>) -> Report {
+        let mut open = self.table.drain();
+        open.sort_by_key(|c| c.id);
+        let evicted = self.table.evicted();
+        for c in open {
+            self.finish_conn(c, "open");
+        }
+        self.finished.sort_by_key(|c| c.id);
+        let mut reasons: Vec<(String, u64)> = self.reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        source.packets = self.source.packets;
+        source.bytes = self.source.bytes;
+        source.filtered_out = self.source.filtered_out;
+        source.undecoded = self.source.undecoded;
+        source.non_tcp = self.source.non_tcp;
+        source.undecoded_reasons = reasons;
+        source.read_error = read_error;
+        let totals = model::Totals {
+            connections: self.next_id,
+            http_exchanges: self.finished.iter().map(|c| c.http.len() as u64).sum(),
+            evicted_connections: evicted,
+            segments_omitted: self.segments_omitted,
+            fragments_dropped: self.dissector.fragments_dropped(),
+            analysis: self
+                .analysis_totals
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        };
+        Report {
+            wirelab_report: 1,
+            source,
+            connections: self.finished,
+            totals,
+        }
+    }
+}
+
+/// "SYN,ACK" style names of the flag bits, in wire order from FIN up.
+pub fn flag_names(f: u8) -> String {
+    const NAMES: [(u8, &str); 8] = [
+        (flags::FIN, "FIN"),
+        (flags::SYN, "SYN"),
+        (flags::RST, "RST"),
+        (flags::PSH, "PSH"),
+        (flags::ACK, "ACK"),
+        (flags::URG, "URG"),
+        (flags::ECE, "ECE"),
+        (flags::CWR, "CWR"),
+    ];
+    let v: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    v.join(",")
+}
+
+fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
+    model::Stream {
+        bytes: s.bytes,
+        sha256: http::message::hex(&s.hash.finalize()),
+        complete: r.saw_syn() && r.closed().is_some() && r.gap_count() == 0,
+        gaps: s.gaps,
+        chunks: s.chunks,
+    }
+}
+
+fn to_model(c: Conn, unended: &'static str) -> model::Connection {
+    let t = &c.tcp;
+    let h = &t.handshake;
+    let handshake = (h.syn_frame.is_some() || h.synack_frame.is_some()).then(|| model::Handshake {
+        syn_frame: h.syn_frame,
+        synack_frame: h.synack_frame,
+        ack_frame: h.ack_frame,
+        rtt_us: h.rtt_us(),
+        client_mss: h.client.mss,
+        server_mss: h.server.mss,
+        client_isn: h.client_isn,
+        server_isn: h.server_isn,
+        client_window_scale: h.client.window_scale,
+        server_window_scale: h.server.window_scale,
+        sack_permitted: h.client.sack_permitted && h.server.sack_permitted,
+        timestamps: h.client.timestamp.is_some() && h.server.timestamp.is_some(),
+    });
+    let side = |d: Dir| if d == Dir::C2S { "client" } else { "server" };
+    let (close, closed_by) = match (t.first_rst, t.first_fin) {
+        (Some((d, _)), _) => ("rst", Some(side(d))),
+        (None, Some((d, _))) => ("fin", Some(side(d))),
+        (None, None) => (unended, None),
+    };
+    let ts_of = |frame: u64| {
+        c.segments
+            .iter()
+            .find(|s| s.frame == frame)
+            .map(|s| s.ts_us)
+    };
+    let http = c
+        .http
+        .exchanges
+        .iter()
+        .map(|x| {
+            let request = x.request.as_ref().map(|m| model::Request {
+                frame: m.head.frame,
+                method: m.head.method.clone().unwrap_or_default(),
+                target: m.head.target.clone().unwrap_or_default(),
+                version: m.head.version.clone(),
+                headers: m.head.headers.clone(),
+                header_len: m.head.header_len,
+                lint: m.head.lint.clone(),
+                body_len: m.end.as_ref().map(|e| e.body_len).unwrap_or(0),
+                last_frame: m
+                    .end
+                    .as_ref()
+                    .map(|e| e.last_frame)
+                    .unwrap_or(m.head.head_frame),
+            });
+            let response = x.response.as_ref().map(|m| {
+                let end = m.end.clone().unwrap_or_default();
+                model::Response {
+                    frame: m.head.frame,
+                    version: m.head.version.clone(),
+                    status: m.head.status.unwrap_or(0),
+                    reason: m.head.reason.clone().unwrap_or_default(),
+                    headers: m.head.headers.clone(),
+                    header_len: m.head.header_len,
+                    content_type: m.head.header("content-type").map(str::to_string),
+                    content_length: m.head.header("content-length").map(str::to_string),
+                    body_len: end.body_len,
+                    body_sha256: end.body_sha256.clone(),
+                    complete: m.end.as_ref().is_some_and(|e| e.complete),
+                    frames: if end.frames.is_empty() {
+                        vec![m.head.frame]
+                    } else {
+                        end.frames.clone()
+                    },
+                    frame_count: end.frame_count.max(1),
+                    last_frame: end.last_frame.max(m.head.head_frame),
+                    lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
+                    body_preview: preview(&end.preview),
+                }
+            });
+            let response_time_us = match (&request, &response) {
+                (Some(q), Some(r)) => ts_of(q.frame).zip(ts_of(r.frame)).map(|(a, b)| b - a),
+                _ => None,
+            };
+            model::HttpExchange {
+                request,
+                response,
+                response_time_us,
+            }
+        })
+        .collect();
+    let not_http = match &c.http.not_http {
+        [Some(a), _] => Some(format!("client: {a}")),
+        [None, Some(b)] => Some(format!("server: {b}")),
+        _ => None,
+    };
+    let [s0, s1] = c.streams;
+    let streams = model::Streams {
+        c2s: stream_model(s0, &c.reasm[0]),
+        s2c: stream_model(s1, &c.reasm[1]),
+    };
+    model::Connection {
+        id: c.id,
+        client: model::Endpoint {
+            ip: c.client.ip.to_string(),
+            port: c.client.port,
+        },
+        server: model::ServerEndpoint {
+            ip: c.server.ip.to_string(),
+            port: c.server.port,
+            service: ports::service(c.server.port).map(str::to_string),
+        },
+        handshake,
+        close,
+        closed_by,
+        first_ts_us: c.first_ts,
+        duration_us: c.last_ts - c.first_ts,
+        packets: c.packets,
+        payload_bytes: c.payload_bytes,
+        history: t.history.clone(),
+        segments: c.segments,
+        segments_omitted: c.omitted,
+        streams,
+        http,
+        not_http,
+        analysis_totals: c
+            .analysis
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        rtt_samples: t
+            .rtt_samples
+            .iter()
+            .map(|s| model::RttSample {
+                frame: s.frame,
+                ack_frame: s.ack_frame,
+                rtt_us: s.rtt_us,
+                estimated_us: s.estimated_us,
+            })
+            .collect(),
+        rtt_estimated_us: t.rtt_estimated_us,
+        min_window: t.min_window,
+        recv: None,
+    }
+}
+
+/// A text preview of a body's first bytes, or None for binary bodies.
+fn preview(b: &[u8]) -> Option<String> {
+    if b.is_empty() {
+        return None;
+    }
+    let text = match std::str::from_utf8(b) {
+        Ok(s) => s,
+        // A preview may end inside a multi-byte character.
+        Err(e) if e.valid_up_to() + 4 > b.len() => {
+            std::str::from_utf8(&b[..e.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    };
+    let printable = text.chars().all(|c| !c.is_control() || c.is_whitespace());
+    printable.then(|| text.to_string())
+}

@@ -1,0 +1,71 @@
+//! Stage 6: the report model and the builder that runs the pipeline into it.
+
+pub mod builder;
+pub mod model;
+
+pub use builder::{Options, ReportBuilder};
+pub use model::Report;
+
+use crate::capture::file::{CaptureFile, ReadError};
+use crate::capture::filter::BpfFilter;
+use std::path::Path;
+
+/// Why a capture file could not be reported at all.
+#[derive(Debug)]
+pub enum ReplayError {
+    Open(String),
+    NotACapture,
+    Filter(String),
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayError::Open(e) => write!(f, "{e}"),
+            ReplayError::NotACapture => write!(
+                f,
+                "not a pcap or pcapng capture file (save captures with tcpdump -w, tshark -w or wirelab capture -w)"
+            ),
+            ReplayError::Filter(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Reads a saved capture and builds its report. A file cut mid-record still gives the
+/// report of every frame before the cut, with `source.read_error` saying where it ends.
+pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {
+    let mut bpf = filter
+        .map(BpfFilter::new)
+        .transpose()
+        .map_err(ReplayError::Filter)?;
+    let mut file = CaptureFile::open(path).map_err(|e| match e {
+        ReadError::NotACapture => ReplayError::NotACapture,
+        e => ReplayError::Open(e.to_string()),
+    })?;
+    let mut builder = ReportBuilder::new(opts);
+    let result = file.for_each(|frame| {
+        if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
+            builder.frame(frame)
+        } else {
+            builder.filtered(frame)
+        }
+    });
+    let info = file.info();
+    let source = model::Source {
+        kind: "file".into(),
+        path: Some(path.display().to_string()),
+        format: info.format.to_string(),
+        linktype: info
+            .linktypes
+            .iter()
+            .map(|l| l.name())
+            .collect::<Vec<_>>()
+            .join("|"),
+        filter: filter.map(str::to_string),
+        ..Default::default()
+    };
+    if let Err(ReadError::NotACapture) = result {
+        return Err(ReplayError::NotACapture);
+    }
+    Ok(builder.finish(source, result.err().map(|e| e.to_string())))
+}

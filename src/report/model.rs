@@ -1,0 +1,231 @@
+//! The report model: owned, serializable, in a stable order. The JSON renderer prints
+//! it as is, so field names here are the contract of DESIGN.md ("JSON report"):
+//! fields may be added, the named ones keep their names and meaning.
+
+use serde::Serialize;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    pub wirelab_report: u32,
+    pub source: Source,
+    pub connections: Vec<Connection>,
+    pub totals: Totals,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Source {
+    /// "file" or "live".
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// "pcap", "pcap-nsec" or "pcapng".
+    pub format: String,
+    /// Link type short name; several joined by '|' for a multi-interface pcapng.
+    pub linktype: String,
+    pub filter: Option<String>,
+    /// Frames read (before the filter).
+    pub packets: u64,
+    /// Captured bytes of those frames.
+    pub bytes: u64,
+    /// Frames dropped by the filter.
+    pub filtered_out: u64,
+    /// Frames with no decodable IP layer (unknown link type, malformed headers).
+    pub undecoded: u64,
+    /// IP frames that are not TCP (UDP, ICMP, ...).
+    pub non_tcp: u64,
+    /// Why reading stopped early ("the file ends in the middle of a record ..."), if it did.
+    pub read_error: Option<String>,
+    /// Why frames were undecodable, with counts, most frequent first.
+    pub undecoded_reasons: Vec<(String, u64)>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Totals {
+    pub connections: u64,
+    pub http_exchanges: u64,
+    /// Connections pushed out of the bounded table before they ended.
+    pub evicted_connections: u64,
+    /// Segment rows left out to keep the report bounded (see `--segments`).
+    pub segments_omitted: u64,
+    /// IPv4 datagrams whose fragments never completed.
+    pub fragments_dropped: u64,
+    /// Analysis names and how many segments carry each.
+    pub analysis: Vec<(String, u64)>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Endpoint {
+    pub ip: String,
+    pub port: u16,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ServerEndpoint {
+    pub ip: String,
+    pub port: u16,
+    /// Name of a well-known port, or null.
+    pub service: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Handshake {
+    pub syn_frame: Option<u64>,
+    pub synack_frame: Option<u64>,
+    pub ack_frame: Option<u64>,
+    /// SYN to the client's ACK, in microseconds.
+    pub rtt_us: Option<i64>,
+    pub client_mss: Option<u16>,
+    pub server_mss: Option<u16>,
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
+    pub client_window_scale: Option<u8>,
+    pub server_window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamps: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Segment {
+    pub frame: u64,
+    pub ts_us: i64,
+    pub dir: &'static str,
+    /// "SYN,ACK" style.
+    pub flags: String,
+    /// Relative as Wireshark counts: the SYN is 0, the first data byte 1.
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
+    pub seq: u32,
+    pub ack: u32,
+    /// TCP payload bytes (as on the wire, even when the capture cut them).
+    pub len: u32,
+    /// Receive window in bytes (scaled when both SYNs agreed to scaling).
+    pub window: u64,
+    pub analysis: Vec<&'static str>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Gap {
+    pub offset: u64,
+    pub len: u64,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Stream {
+    /// Bytes captured (gaps excluded).
+    pub bytes: u64,
+    /// SHA-256 of the reassembled bytes in order, gaps excluded.
+    pub sha256: String,
+    pub gaps: Vec<Gap>,
+    /// SYN and FIN (or RST) seen and no gap between them.
+    pub complete: bool,
+    /// Provenance: [stream offset, length, frame] of every delivered piece, when the
+    /// connection's segments are kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<Vec<[u64; 3]>>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Streams {
+    pub c2s: Stream,
+    pub s2c: Stream,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Request {
+    /// Frame that carried the request line.
+    pub frame: u64,
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub header_len: u64,
+    pub lint: Vec<String>,
+    pub body_len: u64,
+    /// Frame that carried the last byte of the request.
+    pub last_frame: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Response {
+    /// Frame that carried the status line.
+    pub frame: u64,
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub header_len: u64,
+    pub content_type: Option<String>,
+    /// Content-Length as announced, if it was.
+    pub content_length: Option<String>,
+    /// Body bytes received, after removing chunked coding (before content coding).
+    pub body_len: u64,
+    pub body_sha256: String,
+    pub complete: bool,
+    /// Frames that carried the response, in order (at most 10,000 listed).
+    pub frames: Vec<u64>,
+    pub frame_count: u64,
+    pub last_frame: u64,
+    pub lint: Vec<String>,
+    /// The first bytes of the body, as text when they are text.
+    pub body_preview: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct HttpExchange {
+    /// Null when the capture holds the response only.
+    pub request: Option<Request>,
+    pub response: Option<Response>,
+    /// Request's first frame to the response's first frame.
+    pub response_time_us: Option<i64>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RttSample {
+    pub frame: u64,
+    pub ack_frame: u64,
+    pub rtt_us: i64,
+    pub estimated_us: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Connection {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: ServerEndpoint,
+    pub handshake: Option<Handshake>,
+    /// "fin", "rst", "open", "timeout" or "evicted".
+    pub close: &'static str,
+    /// Who sent the first FIN or the RST: "client" or "server".
+    pub closed_by: Option<&'static str>,
+    pub first_ts_us: i64,
+    pub duration_us: i64,
+    pub packets: u64,
+    /// Payload bytes each way, as on the wire.
+    pub payload_bytes: [u64; 2],
+    /// Zeek conn.log style: S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST; upper case
+    /// from the client, lower case from the server.
+    pub history: String,
+    pub segments: Vec<Segment>,
+    pub segments_omitted: u64,
+    pub streams: Streams,
+    pub http: Vec<HttpExchange>,
+    /// Why a direction is not HTTP, if one was tried and is not.
+    pub not_http: Option<String>,
+    pub analysis_totals: Vec<(String, u64)>,
+    pub rtt_samples: Vec<RttSample>,
+    pub rtt_estimated_us: Option<f64>,
+    /// Smallest receive window each side advertised: [client, server].
+    pub min_window: [Option<u64>; 2],
+    pub recv: Option<Vec<RecvCall>>,
+}
+
+/// A `recv()` call of wirelab's own client, joined to the stream.
+#[derive(Serialize, Debug, Clone)]
+pub struct RecvCall {
+    pub call: u64,
+    pub bytes: u64,
+    pub stream_offset: u64,
+    pub frames: Vec<u64>,
+}
