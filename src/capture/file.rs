@@ -6,6 +6,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Why reading stopped early.
@@ -91,9 +92,18 @@ const MAX_BUFFER: usize = 16 << 20;
 
 impl CaptureFile {
     /// Opens a file; fails if it cannot be opened or is not a capture.
+    /// Gzip-compressed captures (`.pcap.gz`, as tshark reads them) are decompressed on the fly.
     pub fn open(path: &Path) -> Result<CaptureFile, ReadError> {
-        let file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-        Self::from_reader(file)
+        let mut file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
+        let mut magic = [0u8; 2];
+        let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ReadError::Io(e.to_string()))?;
+        if gz {
+            Self::from_reader(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Self::from_reader(file)
+        }
     }
 
     pub fn from_reader<R: std::io::Read + Send + 'static>(r: R) -> Result<CaptureFile, ReadError> {

@@ -94,6 +94,8 @@ pub enum HttpEvent {
         offset: u64,
         reason: String,
     },
+    /// A gap broke the message framing: whole messages may have been lost.
+    LostSync,
 }
 
 enum Chunk {
@@ -262,11 +264,16 @@ impl MessageParser {
     /// The capture lacks `len` bytes at `offset`.
     pub fn gap(&mut self, offset: u64, len: u64) {
         match &mut self.state {
-            State::Done | State::Resync => {}
-            State::Idle => self.state = State::Resync,
+            State::Done => {}
+            State::Resync => self.out.push(HttpEvent::LostSync),
+            State::Idle => {
+                self.state = State::Resync;
+                self.out.push(HttpEvent::LostSync);
+            }
             State::Head => {
                 self.head_buf.clear();
                 self.state = State::Resync;
+                self.out.push(HttpEvent::LostSync);
             }
             State::Body(remaining) if len < *remaining => {
                 *remaining -= len;
@@ -283,6 +290,7 @@ impl MessageParser {
                 }
                 self.end(false);
                 self.state = State::Resync;
+                self.out.push(HttpEvent::LostSync);
             }
             State::UntilClose => {
                 if let Some(b) = &mut self.body {

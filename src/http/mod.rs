@@ -37,6 +37,8 @@ pub struct HttpConnection {
     current_response: Option<usize>,
     /// Why a direction was judged not to be HTTP: (c2s, s2c).
     pub not_http: [Option<String>; 2],
+    /// The response stream lost sync in a gap: whole responses may be missing.
+    responses_lost: bool,
 }
 
 impl Default for HttpConnection {
@@ -55,6 +57,7 @@ impl HttpConnection {
             current_request: None,
             current_response: None,
             not_http: [None, None],
+            responses_lost: false,
         }
     }
 
@@ -104,6 +107,29 @@ impl HttpConnection {
         self.current_response = None;
     }
 
+    /// Before pairing a response that starts in `frame`: a request sent after it cannot
+    /// be its request; and after lost sync, the requests before the latest one already
+    /// sent lost their responses in the gap (a client that waits for each response
+    /// sends the next request only after the previous response).
+    /// Returns false when the oldest waiting request was sent after the response: the
+    /// response's own request is not in the capture.
+    fn answerable(&mut self, frame: FrameNo) -> bool {
+        let sent_before = |x: &Exchange| x.request.as_ref().is_some_and(|m| m.head.frame <= frame);
+        if self.responses_lost {
+            self.responses_lost = false;
+            let latest = self
+                .awaiting
+                .iter()
+                .rposition(|&i| sent_before(&self.exchanges[i]));
+            if let Some(k) = latest {
+                self.awaiting.drain(..k);
+            }
+        }
+        self.awaiting
+            .front()
+            .is_none_or(|&i| sent_before(&self.exchanges[i]))
+    }
+
     fn collect(&mut self, client: bool) {
         let events: Vec<HttpEvent> = if client {
             self.requests.take_events().collect()
@@ -115,6 +141,8 @@ impl HttpConnection {
                 (_, HttpEvent::NotHttp { reason, .. }) => {
                     self.not_http[usize::from(!client)] = Some(reason)
                 }
+                (true, HttpEvent::LostSync) => {}
+                (false, HttpEvent::LostSync) => self.responses_lost = true,
                 (true, HttpEvent::Head(head)) => {
                     if let Some(m) = &head.method {
                         self.responses.expect_response_to(m);
@@ -129,7 +157,12 @@ impl HttpConnection {
                 }
                 (false, HttpEvent::Head(head)) => {
                     let interim = head.status.is_some_and(|s| (100..200).contains(&s));
-                    let i = match (interim, self.awaiting.front().copied()) {
+                    let front = if self.answerable(head.frame) {
+                        self.awaiting.front().copied()
+                    } else {
+                        None
+                    };
+                    let i = match (interim, front) {
                         (true, Some(req)) => {
                             let request = self.exchanges[req].request.clone();
                             self.exchanges.push(Exchange {
