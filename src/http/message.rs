@@ -271,6 +271,7 @@ impl MessageParser {
                 self.out.push(HttpEvent::LostSync);
             }
             State::Head => {
+                self.head_cut_short(offset);
                 self.head_buf.clear();
                 self.state = State::Resync;
                 self.out.push(HttpEvent::LostSync);
@@ -373,6 +374,35 @@ impl MessageParser {
             }
             Ok(None) => take,
             Err(e) => self.not_http(&e, bytes.len()),
+        }
+    }
+
+    /// A gap (often the snapshot length) cut the head: report the lines that arrived,
+    /// as an incomplete message, rather than nothing.
+    fn head_cut_short(&mut self, gap_offset: u64) {
+        let Some(last_nl) = self.head_buf.iter().rposition(|&b| b == b'\n') else {
+            return;
+        };
+        self.head_buf.truncate(last_nl + 1);
+        self.head_buf.extend_from_slice(b"\r\n");
+        if let Ok(Some((_, mut head))) = self.parse_head() {
+            head.offset = self.head_offset;
+            head.frame = self.head_frame;
+            head.head_frame = self.head_frame;
+            head.lint.push(format!(
+                "head cut short by a capture gap at stream offset {gap_offset}"
+            ));
+            self.methods_pop_for(&head);
+            self.body = Some(BodyState::new(&[self.head_frame]));
+            self.out.push(HttpEvent::Head(head));
+            self.end(false);
+        }
+    }
+
+    /// Keeps the request-method queue in step when a response head skips `framing`.
+    fn methods_pop_for(&mut self, head: &Head) {
+        if head.status.is_some_and(|s| s >= 200) {
+            self.methods.pop_front();
         }
     }
 

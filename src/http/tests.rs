@@ -171,3 +171,21 @@ fn hostile_lengths_do_not_overflow() {
     };
     assert!(!e.complete);
 }
+
+#[test]
+fn head_cut_by_snaplen_is_reported_incomplete() {
+    let mut p = MessageParser::new(Role::Response);
+    p.data(0, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nServ", 1);
+    p.gap(47, 1000);
+    let evs: Vec<_> = p.take_events().collect();
+    let HttpEvent::Head(h) = &evs[0] else {
+        panic!("{evs:?}")
+    };
+    assert_eq!(h.status, Some(200));
+    assert_eq!(h.header("content-type"), Some("text/html"));
+    assert!(h.lint.iter().any(|l| l.contains("cut short")));
+    let HttpEvent::End(e) = &evs[1] else {
+        panic!("{evs:?}")
+    };
+    assert!(!e.complete);
+}

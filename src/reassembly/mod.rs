@@ -231,10 +231,21 @@ impl StreamReassembler {
             self.drain(sink);
             effect.forced_gap = true;
         }
-        if flags.rst {
+        if flags.rst && self.rst_in_window(data_seq) {
             self.finish(sink, CloseReason::Rst);
         }
         effect
+    }
+
+    /// Whether a RST at `seq` can belong to this stream (RFC 9293 §3.10.7.3, RFC 5961
+    /// §3.2): a RST far outside the sequence space in use (say, answering a stale ACK
+    /// before the handshake) resets nothing.
+    pub fn rst_in_window(&self, seq: SeqNum) -> bool {
+        const WINDOW: i64 = 1 << 20;
+        match self.offset_of(seq) {
+            None => true,
+            Some(off) => off >= -1 && off <= self.pending_end().max(self.next) as i64 + WINDOW,
+        }
     }
 
     /// The peer acknowledged everything before `ack`: bytes the capture lacks below it

@@ -110,6 +110,17 @@ fn scenarios() {
             &["G0+3", "D3:de@2", "C5:Rst"],
         ),
         (
+            "RST far outside the window resets nothing",
+            &[
+                (1, 100, "S", ""),
+                (2, 900_000_000, "R", ""),
+                (3, 101, "", "abc"),
+            ],
+            &[],
+            false,
+            &["D0:abc@3"],
+        ),
+        (
             "mid-stream capture starts at the first byte seen",
             &[(7, 5000, "", "xyz"), (8, 5003, "F", "")],
             &[],

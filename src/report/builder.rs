@@ -260,7 +260,7 @@ impl ReportBuilder {
                 &mut sink,
             )
         };
-        if seg_flags.rst {
+        if seg_flags.rst && conn.reasm[dir.index()].rst_in_window(SeqNum(tcp.seq)) {
             conn.finish_dir(dir.reverse(), CloseReason::Rst);
         } else if ackf {
             let (r, mut sink) = conn.sink(dir.reverse());
