@@ -147,28 +147,29 @@ impl TcpAnalyzer {
         }
 
         let seglen = s.len + syn as u32 + fin as u32;
-        let end = s.seq.add(seglen);
+        let end = s.seq.plus(seglen);
         let st = &self.dirs[d];
         let peer = &self.dirs[p];
         let keep_alive =
-            s.len <= 1 && !syn && !fin && !rst && st.next_seq.is_some_and(|n| s.seq.add(1) == n);
+            s.len <= 1 && !syn && !fin && !rst && st.next_seq.is_some_and(|n| s.seq.plus(1) == n);
         if keep_alive {
             out.push("keep-alive");
-        } else if seglen > 0 && !syn {
-            if let Some(next) = st.next_seq {
-                if s.seq > next {
-                    out.push("previous-segment-lost");
-                }
-                if s.seq < next {
-                    let fills_hole = eff.new_bytes > 0;
-                    let irtt = self.handshake.rtt_us().unwrap_or(0).max(3_000);
-                    if fills_hole && s.ts_us - st.last_data_ts < irtt {
-                        out.push("out-of-order");
-                    } else if peer.last_ack.is_some_and(|a| a >= end) {
-                        out.push("spurious-retransmission");
-                    } else {
-                        out.push("retransmission");
-                    }
+        } else if seglen > 0
+            && !syn
+            && let Some(next) = st.next_seq
+        {
+            if s.seq > next {
+                out.push("previous-segment-lost");
+            }
+            if s.seq < next {
+                let fills_hole = eff.new_bytes > 0;
+                let irtt = self.handshake.rtt_us().unwrap_or(0).max(3_000);
+                if fills_hole && s.ts_us - st.last_data_ts < irtt {
+                    out.push("out-of-order");
+                } else if peer.last_ack.is_some_and(|a| a >= end) {
+                    out.push("spurious-retransmission");
+                } else {
+                    out.push("retransmission");
                 }
             }
         }
@@ -180,7 +181,7 @@ impl TcpAnalyzer {
         }
         if s.len > 0
             && let (Some(a), Some(w)) = (peer.last_ack, peer.last_window)
-            && end == a.add(self.scaled_window(s.dir.reverse(), w, false) as u32)
+            && end == a.plus(self.scaled_window(s.dir.reverse(), w, false) as u32)
             && w > 0
         {
             out.push("window-full");
@@ -287,7 +288,7 @@ impl TcpAnalyzer {
             (Dir::C2S, false, true)
                 if h.ack_frame.is_none()
                     && h.synack_frame.is_some()
-                    && h.server_isn.is_some_and(|isn| SeqNum(isn).add(1) == s.ack) =>
+                    && h.server_isn.is_some_and(|isn| SeqNum(isn).plus(1) == s.ack) =>
             {
                 h.ack_frame = Some(s.frame);
                 h.ack_ts = s.ts_us;

@@ -178,15 +178,14 @@ impl Dissector {
             && let Some(p) = sliced.ether_payload()
             && p.ether_type.0 == ETHERTYPE_PPPOE_SESSION
             && p.payload.len() > 8
+            && let Ok(inner) = LaxSlicedPacket::from_ip(&p.payload[8..])
         {
-            if let Ok(inner) = LaxSlicedPacket::from_ip(&p.payload[8..]) {
-                return self.from_sliced(link, inner, frame);
-            }
+            return self.decode_sliced(link, inner, frame);
         }
-        self.from_sliced(link, sliced, frame)
+        self.decode_sliced(link, sliced, frame)
     }
 
-    fn from_sliced<'a>(
+    fn decode_sliced<'a>(
         &mut self,
         link: Link,
         sliced: LaxSlicedPacket<'a>,

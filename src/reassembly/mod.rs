@@ -157,7 +157,7 @@ impl StreamReassembler {
     /// The stream offset of a sequence number (may be negative: before the start).
     pub fn offset_of(&self, seq: SeqNum) -> Option<i64> {
         let base = self.base?;
-        let seq_of_next = base.add(self.next as u32);
+        let seq_of_next = base.plus(self.next as u32);
         Some(self.next as i64 + seq.since(seq_of_next))
     }
 
@@ -177,10 +177,10 @@ impl StreamReassembler {
         }
         if flags.syn && !self.saw_syn && self.next == 0 && self.pending.is_empty() {
             // The SYN fixes offset 0 even if a later segment was seen first.
-            self.base = Some(seq.add(1));
+            self.base = Some(seq.plus(1));
             self.saw_syn = true;
         }
-        let data_seq = if flags.syn { seq.add(1) } else { seq };
+        let data_seq = if flags.syn { seq.plus(1) } else { seq };
         self.base.get_or_insert(data_seq);
         let mut off = self.offset_of(data_seq).unwrap_or(0);
         let mut payload = payload;

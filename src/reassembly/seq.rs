@@ -9,7 +9,7 @@ pub struct SeqNum(pub u32);
 
 impl SeqNum {
     /// `self + n`, wrapping.
-    pub fn add(self, n: u32) -> SeqNum {
+    pub fn plus(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_add(n))
     }
 
@@ -33,7 +33,7 @@ mod tests {
     #[test]
     fn compares_across_wrap() {
         let before = SeqNum(u32::MAX - 10);
-        let after = before.add(20);
+        let after = before.plus(20);
         assert_eq!(after.0, 9);
         assert!(after > before);
         assert!(before < after);

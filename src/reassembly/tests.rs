@@ -5,6 +5,9 @@ use super::*;
 /// A segment of a scenario: (frame, seq, flags "S"/"F"/"R" letters, payload).
 type Seg = (FrameNo, u32, &'static str, &'static str);
 
+/// (name, segments, acks after segment i, finish at end, expected events).
+type Scenario<'a> = (&'a str, &'a [Seg], &'a [(usize, u32)], bool, &'a [&'a str]);
+
 fn run(segs: &[Seg], acks: &[(usize, u32)], finish: bool) -> (Vec<String>, Vec<SegmentEffect>) {
     let mut r = StreamReassembler::new(1 << 20);
     let mut out = Vec::new();
@@ -42,7 +45,7 @@ fn run(segs: &[Seg], acks: &[(usize, u32)], finish: bool) -> (Vec<String>, Vec<S
 #[test]
 fn scenarios() {
     // (name, segments, acks after segment i, finish at end, expected events)
-    let table: &[(&str, &[Seg], &[(usize, u32)], bool, &[&str])] = &[
+    let table: &[Scenario<'_>] = &[
         (
             "in order with SYN and FIN",
             &[(1, 100, "S", ""), (3, 101, "", "abc"), (4, 104, "F", "de")],

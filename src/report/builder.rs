@@ -109,6 +109,8 @@ struct Conn {
     packets: u64,
     payload_bytes: [u64; 2],
     analysis: BTreeMap<&'static str, u64>,
+    /// The other side reset the connection: [c2s, s2c].
+    reset_by_peer: [bool; 2],
 }
 
 impl Conn {
@@ -261,7 +263,9 @@ impl ReportBuilder {
             )
         };
         if seg_flags.rst && conn.reasm[dir.index()].rst_in_window(SeqNum(tcp.seq)) {
-            conn.finish_dir(dir.reverse(), CloseReason::Rst);
+            // The peer's data already in flight still arrives (and is in the capture):
+            // its stream ends as reset when the connection is finished.
+            conn.reset_by_peer[dir.reverse().index()] = true;
         } else if ackf {
             let (r, mut sink) = conn.sink(dir.reverse());
             r.acknowledged(SeqNum(tcp.ack), &mut sink);
@@ -341,6 +345,7 @@ impl ReportBuilder {
             packets: 0,
             payload_bytes: [0, 0],
             analysis: BTreeMap::new(),
+            reset_by_peer: [false, false],
         }
     }
 
@@ -360,8 +365,14 @@ impl ReportBuilder {
     }
 
     fn finish_conn(&mut self, mut c: Conn, unended: &'static str) {
-        c.finish_dir(Dir::C2S, CloseReason::Fin);
-        c.finish_dir(Dir::S2C, CloseReason::Fin);
+        for d in [Dir::C2S, Dir::S2C] {
+            let reason = if c.reset_by_peer[d.index()] {
+                CloseReason::Rst
+            } else {
+                CloseReason::Fin
+            };
+            c.finish_dir(d, reason);
+        }
         c.http.finish();
         for (k, v) in &c.analysis {
             *self.analysis_totals.entry(k).or_default() += v;

@@ -1,0 +1,318 @@
+//! Conformance against other people's captures (`../shared/testdata/public`):
+//! HTTP exchanges against what tshark 4.0 extracts (ORACLE-http.tsv), and every
+//! stream wirelab calls complete against `tshark -q -z follow,tcp,raw`.
+//! Skips, saying so, when the folder is absent.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wirelab::report::{self, Options, Report};
+
+fn corpus() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/public");
+    p.join("ORACLE-http.tsv").exists().then_some(p)
+}
+
+fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).expect("readable tsv");
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    lines
+        .map(|l| {
+            head.iter()
+                .zip(l.split('\t').chain(std::iter::repeat("")))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn report_of(dir: &Path, rel: &str) -> Option<Report> {
+    let opts = Options {
+        segment_budget: 0,
+        ..Options::default()
+    };
+    report::from_file(&dir.join(rel), None, opts).ok()
+}
+
+/// Where wirelab and tshark disagree, which one is right and why: (capture, why).
+/// Every miss must be listed here, so a new miss fails the test.
+const DISAGREEMENTS: &[(&str, &str)] = &[
+    (
+        "zeek/http/methods.pcap",
+        "requests such as `OPTIONS HTTP/1.1` or `GET /HTTP/1.1` lack a target or a version: \
+         they are not HTTP/1.x request lines (RFC 9112 §3), httparse rejects them and wirelab \
+         reports the stream as not HTTP; tshark guesses a target. wirelab is right to refuse.",
+    ),
+    (
+        "suricata-verify/http-connect/http-connect-simple/input.pcap",
+        "after `CONNECT` and a 2xx the connection is a tunnel (RFC 9110 §9.3.6): the bytes that \
+         follow are not a response body. tshark counts 1 body byte; wirelab stops parsing HTTP.",
+    ),
+    (
+        "suricata-verify/decode-chdlc-01/hdlc-http_1tx.pcap",
+        "Cisco HDLC link type (104): not supported by wirelab yet; reported as undecodable.",
+    ),
+    (
+        "tcpdump/arcnet-rfc1051-arp-icmp-http.pcap",
+        "ARCNET link type: not supported by wirelab; reported as undecodable.",
+    ),
+    (
+        "zeek/nflog-http.pcap",
+        "NFLOG link type: not supported by wirelab yet; reported as undecodable.",
+    ),
+    (
+        "zeek/mixed-vlan-mpls.pcap",
+        "MPLS encapsulation: etherparse stops at the MPLS label; not decoded yet.",
+    ),
+    (
+        "zeek/snap-tcp.pcap",
+        "802.2 LLC/SNAP encapsulation: etherparse does not decode it; not decoded yet.",
+    ),
+    (
+        "zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
+        "HTTP inside a GTP tunnel over UDP: tunnels are not decapsulated.",
+    ),
+    (
+        "zeek/tunnels/vxlan-encapsulated-http.pcap",
+        "HTTP inside VXLAN over UDP: tunnels are not decapsulated.",
+    ),
+    (
+        "zeek/communityid/tcp.pcap",
+        "the snapshot length cut the request before the end of its request line: tshark shows \
+         the fragment as a GET; wirelab has no complete line to report and marks the stream's gaps.",
+    ),
+];
+
+/// One wirelab exchange: method, target, status, body length, already matched.
+type Ours = (
+    Option<String>,
+    Option<String>,
+    Option<u16>,
+    Option<u64>,
+    bool,
+);
+
+#[test]
+fn http_exchanges_match_tshark() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/testdata/public is absent");
+        return;
+    };
+    let oracle = tsv(&dir.join("ORACLE-http.tsv"));
+    let mut by_path: HashMap<&str, Vec<&HashMap<String, String>>> = HashMap::new();
+    for r in &oracle {
+        by_path.entry(r["path"].as_str()).or_default().push(r);
+    }
+    let (mut total, mut ok) = (0usize, 0usize);
+    let mut misses: Vec<String> = Vec::new();
+    let mut paths: Vec<&&str> = by_path.keys().collect();
+    paths.sort();
+    for path in paths {
+        let rows = &by_path[*path];
+        let mut ours: Vec<Ours> = Vec::new();
+        if let Some(rep) = report_of(&dir, path) {
+            for c in &rep.connections {
+                for x in &c.http {
+                    ours.push((
+                        x.request.as_ref().map(|q| q.method.clone()),
+                        x.request.as_ref().map(|q| q.target.clone()),
+                        x.response.as_ref().map(|s| s.status),
+                        x.response.as_ref().map(|s| s.body_len),
+                        false,
+                    ));
+                }
+            }
+        }
+        for r in rows {
+            total += 1;
+            let code: Option<u16> = r["resp_code"].parse().ok();
+            let body: u64 = [&r["body_len_dechunked_encoded"], &r["file_data_len"]]
+                .iter()
+                .find(|v| !v.is_empty())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let found = ours.iter_mut().find(|o| {
+                !o.4 && (r["method"].is_empty()
+                    || (o.0.as_deref() == Some(r["method"].as_str())
+                        && o.1.as_deref() == Some(r["uri"].as_str())))
+                    && code.is_none_or(|c| o.2 == Some(c) && o.3 == Some(body))
+            });
+            match found {
+                Some(o) => {
+                    o.4 = true;
+                    ok += 1
+                }
+                None => misses.push(format!(
+                    "{path} stream {} frame {}: {} {} -> {:?} body {body}",
+                    r["tcp_stream"], r["req_frame"], r["method"], r["uri"], code
+                )),
+            }
+        }
+    }
+    println!(
+        "{ok} of {total} match ({:.1}%)",
+        100.0 * ok as f64 / total as f64
+    );
+    let unexplained: Vec<&String> = misses
+        .iter()
+        .filter(|m| !DISAGREEMENTS.iter().any(|(p, _)| m.starts_with(p)))
+        .collect();
+    for (p, why) in DISAGREEMENTS {
+        let n = misses.iter().filter(|m| m.starts_with(p)).count();
+        println!("disagreement ({n} exchanges) {p}: {why}");
+    }
+    assert!(
+        unexplained.is_empty(),
+        "unexplained misses: {unexplained:#?}"
+    );
+    assert!(ok * 100 >= total * 98, "only {ok} of {total} match");
+}
+
+/// A `follow,tcp,raw` section: node 0, node 1, and the bytes each sent.
+type Section = (String, String, Vec<u8>, Vec<u8>);
+
+/// tshark's `follow,tcp,raw` output, section by section (tshark prints the taps in
+/// its own order, so sections are matched by their nodes, not their position).
+fn follow_sections(out: &str) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut cur: Option<Section> = None;
+    for line in out.lines() {
+        if line.starts_with("Follow:") {
+            cur = Some((String::new(), String::new(), Vec::new(), Vec::new()));
+        } else if let Some(node0) = line.strip_prefix("Node 0: ") {
+            if let Some(c) = &mut cur {
+                c.0 = node0.to_string();
+            }
+        } else if let Some(node1) = line.strip_prefix("Node 1: ") {
+            if let Some(c) = &mut cur {
+                c.1 = node1.to_string();
+            }
+        } else if line.starts_with("=====") {
+            if let Some(c) = cur.take() {
+                sections.push(c);
+            }
+        } else if let Some(c) = &mut cur {
+            let (hex, second) = match line.strip_prefix('\t') {
+                Some(h) => (h, true),
+                None => (line, false),
+            };
+            if line.starts_with("Filter:") {
+                continue;
+            }
+            let bytes: Vec<u8> = (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect();
+            if second { &mut c.3 } else { &mut c.2 }.extend(bytes);
+        }
+    }
+    sections
+}
+
+fn sha(b: &[u8]) -> String {
+    wirelab::http::message::hex(&Sha256::digest(b))
+}
+
+#[test]
+fn complete_streams_are_byte_identical_to_tshark_follow() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/testdata/public is absent");
+        return;
+    };
+    if Command::new("tshark").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install tshark (.ci/run)"
+        );
+        eprintln!("skipped: tshark is not installed (apt-get install tshark)");
+        return;
+    }
+    let manifest = tsv(&dir.join("MANIFEST.tsv"));
+    let (mut compared, mut identical) = (0, 0);
+    let mut differ = Vec::new();
+    for row in &manifest {
+        let path = &row["path"];
+        let Some(rep) = report_of(&dir, path) else {
+            continue;
+        };
+        let mut tuples: HashMap<(String, String), usize> = HashMap::new();
+        let ep = |ip: &str, port: u16| {
+            if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            }
+        };
+        for c in &rep.connections {
+            let k = (
+                ep(&c.client.ip, c.client.port),
+                ep(&c.server.ip, c.server.port),
+            );
+            *tuples.entry(k).or_default() += 1;
+        }
+        let complete: Vec<_> = rep
+            .connections
+            .iter()
+            .filter(|c| c.streams.c2s.complete && c.streams.s2c.complete)
+            .filter(|c| {
+                let k = (
+                    ep(&c.client.ip, c.client.port),
+                    ep(&c.server.ip, c.server.port),
+                );
+                tuples[&k] == 1
+            })
+            .collect();
+        for batch in complete.chunks(64) {
+            let mut cmd = Command::new("tshark");
+            cmd.arg("-r").arg(dir.join(path)).arg("-q");
+            for c in batch {
+                cmd.arg("-z").arg(format!(
+                    "follow,tcp,raw,{},{}",
+                    ep(&c.client.ip, c.client.port),
+                    ep(&c.server.ip, c.server.port)
+                ));
+            }
+            let out = cmd.output().expect("tshark runs");
+            let sections = follow_sections(&String::from_utf8_lossy(&out.stdout));
+            for c in batch {
+                let (client, server) = (
+                    ep(&c.client.ip, c.client.port),
+                    ep(&c.server.ip, c.server.port),
+                );
+                let Some((node0, _, a, b)) = sections
+                    .iter()
+                    .find(|s| (s.0 == client && s.1 == server) || (s.0 == server && s.1 == client))
+                else {
+                    differ.push(format!(
+                        "{path} connection {}: tshark printed no follow section",
+                        c.id
+                    ));
+                    continue;
+                };
+                compared += 1;
+                let client_first = *node0 == client;
+                let (c2s, s2c) = if client_first { (a, b) } else { (b, a) };
+                if sha(c2s) == c.streams.c2s.sha256 && sha(s2c) == c.streams.s2c.sha256 {
+                    identical += 1;
+                } else {
+                    differ.push(format!(
+                        "{path} connection {} ({}:{} -> {}:{}): tshark {}+{} bytes, wirelab {}+{}",
+                        c.id,
+                        c.client.ip,
+                        c.client.port,
+                        c.server.ip,
+                        c.server.port,
+                        c2s.len(),
+                        s2c.len(),
+                        c.streams.c2s.bytes,
+                        c.streams.s2c.bytes
+                    ));
+                }
+            }
+        }
+    }
+    println!("{identical} of {compared} complete streams byte-identical to tshark follow");
+    assert!(compared > 0, "no complete stream was compared");
+    assert!(differ.is_empty(), "streams that differ: {differ:#?}");
+}
