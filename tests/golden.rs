@@ -26,16 +26,22 @@ fn every_capture_matches_its_golden_output() {
                 .output()
                 .expect("wirelab runs");
             let golden = root.join(format!("tests/golden/{name}.{ext}"));
-            let want = std::fs::read_to_string(&golden)
-                .unwrap_or_else(|_| panic!("missing {}: run scripts/regen-golden.sh", golden.display()));
+            let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+                panic!("missing {}: run scripts/regen-golden.sh", golden.display())
+            });
             assert_eq!(
                 String::from_utf8_lossy(&out.stdout),
                 want,
                 "{rel} --format {format} differs from {}",
                 golden.display()
             );
-            let code = std::fs::read_to_string(root.join(format!("tests/golden/{name}.exit"))).unwrap();
-            assert_eq!(out.status.code().unwrap().to_string(), code.trim(), "{rel} exit code");
+            let code =
+                std::fs::read_to_string(root.join(format!("tests/golden/{name}.exit"))).unwrap();
+            assert_eq!(
+                out.status.code().unwrap().to_string(),
+                code.trim(),
+                "{rel} exit code"
+            );
             checked += 1;
         }
     }
@@ -55,7 +61,10 @@ fn bad_input_gives_one_clear_line_and_nonzero_exit() {
     let missing = run(&["report", "captures/no-such.pcap"]);
     assert_eq!(missing.status.code(), Some(2));
     let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(err.contains("no-such.pcap") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("no-such.pcap") && err.lines().count() == 1,
+        "{err}"
+    );
 
     let not_capture = run(&["report", "Cargo.toml"]);
     assert_eq!(not_capture.status.code(), Some(2));
@@ -76,7 +85,14 @@ fn filter_keeps_only_matching_frames() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
         .current_dir(root)
-        .args(["report", "captures/romeo.pcap", "-f", "tcp port 81", "--format", "json"])
+        .args([
+            "report",
+            "captures/romeo.pcap",
+            "-f",
+            "tcp port 81",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -96,11 +112,21 @@ fn closed_pipe_is_not_an_error() {
         .spawn()
         .unwrap();
     let mut first = [0u8; 16];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
     drop(child.stdout.take());
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(status.success(), "exit {status:?}, stderr {err}");
     assert!(err.is_empty(), "{err}");
 }
