@@ -34,7 +34,6 @@ impl Defragmenter {
     pub fn add(
         &mut self,
         key: FragKey,
-        _frame: u64,
         offset: IpFragOffset,
         more: bool,
         payload: &[u8],

@@ -180,17 +180,12 @@ impl Dissector {
             && p.payload.len() > 8
             && let Ok(inner) = LaxSlicedPacket::from_ip(&p.payload[8..])
         {
-            return self.decode_sliced(link, inner, frame);
+            return self.decode_sliced(link, inner);
         }
-        self.decode_sliced(link, sliced, frame)
+        self.decode_sliced(link, sliced)
     }
 
-    fn decode_sliced<'a>(
-        &mut self,
-        link: Link,
-        sliced: LaxSlicedPacket<'a>,
-        frame: &Frame<'a>,
-    ) -> Packet<'a> {
+    fn decode_sliced<'a>(&mut self, link: Link, sliced: LaxSlicedPacket<'a>) -> Packet<'a> {
         let mut packet = Packet::empty(link);
         let stop = sliced
             .stop_err
@@ -218,7 +213,6 @@ impl Dissector {
                     };
                     let done = self.defrag.add(
                         key,
-                        frame.number,
                         h.fragments_offset(),
                         h.more_fragments(),
                         v4.payload().payload,

@@ -392,18 +392,24 @@ impl MessageParser {
             head.lint.push(format!(
                 "head cut short by a capture gap at stream offset {gap_offset}"
             ));
-            self.methods_pop_for(&head);
+            if let Some(status) = head.status {
+                self.request_method(status);
+            }
             self.body = Some(BodyState::new(&[self.head_frame]));
             self.out.push(HttpEvent::Head(head));
             self.end(false);
         }
     }
 
-    /// Keeps the request-method queue in step when a response head skips `framing`.
-    fn methods_pop_for(&mut self, head: &Head) {
-        if head.status.is_some_and(|s| s >= 200) {
-            self.methods.pop_front();
-        }
+    /// The method of the request a response with `status` answers: an interim (1xx)
+    /// response leaves it waiting for the final one, any other takes it off the queue.
+    fn request_method(&mut self, status: u16) -> String {
+        let method = if (100..200).contains(&status) {
+            self.methods.front().cloned()
+        } else {
+            self.methods.pop_front()
+        };
+        method.unwrap_or_default()
     }
 
     fn not_http(&mut self, reason: &str, used: usize) -> usize {
@@ -499,12 +505,7 @@ impl MessageParser {
     /// RFC 9112 §6.3, in its order.
     fn framing(&mut self, head: &Head, lint: &mut Vec<String>) -> Framing {
         if let Some(status) = head.status {
-            let method = if (100..200).contains(&status) {
-                self.methods.front().cloned()
-            } else {
-                self.methods.pop_front()
-            };
-            let method = method.unwrap_or_default();
+            let method = self.request_method(status);
             if status == 101 || (method == "CONNECT" && (200..300).contains(&status)) {
                 return Framing::Tunnel;
             }

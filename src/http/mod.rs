@@ -180,34 +180,27 @@ impl HttpConnection {
                     self.exchanges[i].response = Some(Message { head, end: None });
                     self.current_response = Some(i);
                 }
-                (true, HttpEvent::End(end)) => {
-                    if let Some(m) = self
-                        .current_request
-                        .take()
-                        .and_then(|i| self.exchanges[i].request.as_mut())
-                    {
-                        m.end = Some(end);
-                    }
-                }
-                (false, HttpEvent::End(end)) => {
-                    if let Some(m) = self
-                        .current_response
-                        .take()
-                        .and_then(|i| self.exchanges[i].response.as_mut())
-                    {
+                (client, HttpEvent::End(end)) => {
+                    let current = if client {
+                        self.current_request.take()
+                    } else {
+                        self.current_response.take()
+                    };
+                    let x = current.and_then(|i| self.exchanges.get_mut(i));
+                    let m = x.and_then(|x| {
+                        if client {
+                            &mut x.request
+                        } else {
+                            &mut x.response
+                        }
+                        .as_mut()
+                    });
+                    if let Some(m) = m {
                         m.end = Some(end);
                     }
                 }
             }
         }
-    }
-}
-
-/// Frames of a message: the ones listed in its end, or its head's.
-pub fn message_frames(m: &Message) -> Vec<FrameNo> {
-    match &m.end {
-        Some(e) => e.frames.clone(),
-        None => vec![m.head.frame],
     }
 }
 
