@@ -11,8 +11,10 @@
 //! Policy (RFC 9293 §3.4, §3.10.7): SYN and FIN each occupy one sequence number;
 //! overlapping data is resolved first-copy-wins and a copy that differs is reported
 //! as a conflict; out-of-order data waits in a bounded buffer; bytes the peer
-//! acknowledged but the capture never held become a gap at once, since no sender
-//! will send them again.
+//! acknowledged but the capture never held become a gap once [`REORDER_TOLERANCE`]
+//! more packets of the connection have gone by without them, since no sender will
+//! send them again (a capture may still hold a late copy: multi-queue NICs and
+//! merged files put frames slightly out of order).
 
 pub mod seq;
 
@@ -21,6 +23,10 @@ use std::collections::BTreeMap;
 
 /// How far beyond the data seen an acknowledgement may declare a gap (64 MiB).
 const MAX_ACK_AHEAD: i64 = 64 << 20;
+
+/// Packets of the connection to wait, after an ACK covered bytes the capture lacks,
+/// for a late copy of them before declaring the gap.
+pub const REORDER_TOLERANCE: u32 = 16;
 
 /// Frame numbers count from 1, in file order, as in Wireshark.
 pub type FrameNo = u64;
@@ -106,6 +112,8 @@ pub struct StreamReassembler {
     gap_bytes: u64,
     gap_count: u64,
     conflicts: u64,
+    /// Offset the peer acknowledged beyond the bytes held, and packets seen since.
+    acked_hole: Option<(u64, u32)>,
 }
 
 impl StreamReassembler {
@@ -123,6 +131,7 @@ impl StreamReassembler {
             gap_bytes: 0,
             gap_count: 0,
             conflicts: 0,
+            acked_hole: None,
         }
     }
 
@@ -234,7 +243,25 @@ impl StreamReassembler {
         if flags.rst && self.rst_in_window(data_seq) {
             self.finish(sink, CloseReason::Rst);
         }
+        self.count_packet(sink);
         effect
+    }
+
+    /// One more packet of the connection went by: an acked hole that is still
+    /// missing after [`REORDER_TOLERANCE`] packets becomes a gap.
+    fn count_packet(&mut self, sink: &mut dyn StreamSink) {
+        let Some((target, seen)) = self.acked_hole else {
+            return;
+        };
+        if self.next >= target || self.closed.is_some() {
+            self.acked_hole = None;
+        } else if seen + 1 >= REORDER_TOLERANCE {
+            self.acked_hole = None;
+            self.advance_to(target, sink);
+            self.drain(sink);
+        } else {
+            self.acked_hole = Some((target, seen + 1));
+        }
     }
 
     /// Whether a RST at `seq` can belong to this stream (RFC 9293 §3.10.7.3, RFC 5961
@@ -248,13 +275,25 @@ impl StreamReassembler {
         }
     }
 
-    /// The peer acknowledged everything before `ack`: bytes the capture lacks below it
-    /// will never be sent again, so they become a gap now (and buffered data flows).
-    pub fn acknowledged(&mut self, ack: SeqNum, sink: &mut dyn StreamSink) {
+    /// The peer acknowledged everything before `ack` (call it for every packet the
+    /// peer sends, ACK or not, with `None` when it carries no ACK): bytes the capture
+    /// lacks below it will never be sent again, so unless a late copy turns up within
+    /// [`REORDER_TOLERANCE`] packets they become a gap (and buffered data flows).
+    /// When the acknowledging packet carries data of its own (`with_data`), the gap is
+    /// declared at once: that data may answer these bytes (an HTTP response answers its
+    /// request), so they must reach the consumer first.
+    pub fn acknowledged(
+        &mut self,
+        ack: Option<SeqNum>,
+        with_data: bool,
+        sink: &mut dyn StreamSink,
+    ) {
         if self.closed.is_some() {
             return;
         }
-        let Some(mut target) = self.offset_of(ack) else {
+        let target = ack.and_then(|ack| self.offset_of(ack));
+        self.count_packet(sink);
+        let Some(mut target) = target else {
             return;
         };
         if let Some(fin) = self.fin_offset {
@@ -263,7 +302,12 @@ impl StreamReassembler {
         // An ACK far beyond anything seen is not trusted (a broken or foreign ACK).
         let limit = self.pending_end().max(self.next) as i64 + MAX_ACK_AHEAD;
         if target > self.next as i64 && target <= limit {
-            self.advance_to(target as u64, sink);
+            let seen = self.acked_hole.map_or(0, |(_, seen)| seen);
+            let old = self.acked_hole.map_or(0, |(t, _)| t);
+            self.acked_hole = Some((old.max(target as u64), seen));
+        }
+        if with_data && let Some((target, _)) = self.acked_hole.take() {
+            self.advance_to(target, sink);
             self.drain(sink);
         }
     }
@@ -274,7 +318,11 @@ impl StreamReassembler {
         if self.closed.is_some() {
             return;
         }
-        let end = self.pending_end().max(self.fin_offset.unwrap_or(0));
+        let acked = self.acked_hole.take().map_or(0, |(t, _)| t);
+        let end = self
+            .pending_end()
+            .max(self.fin_offset.unwrap_or(0))
+            .max(acked);
         self.advance_to(end, sink);
         match (reason, self.fin_offset) {
             (CloseReason::Rst, _) => self.close(CloseReason::Rst, sink),

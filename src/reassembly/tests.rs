@@ -32,7 +32,7 @@ fn run(segs: &[Seg], acks: &[(usize, u32)], finish: bool) -> (Vec<String>, Vec<S
         effects.push(r.segment(*frame, SeqNum(*seq), flags, data.as_bytes(), &mut sink));
         for (after, ack) in acks {
             if *after == i {
-                r.acknowledged(SeqNum(*ack), &mut sink);
+                r.acknowledged(Some(SeqNum(*ack)), false, &mut sink);
             }
         }
     }
@@ -94,10 +94,22 @@ fn scenarios() {
             &["D0:ab@2", "G2+3", "D5:fg@3", "C7:Fin"],
         ),
         (
-            "ack beyond the data seen declares the gap at once",
-            &[(1, 100, "S", ""), (2, 101, "", "ab"), (3, 106, "", "fg")],
-            &[(2, 106)],
+            "ack beyond the data seen waits for a late copy, which fills the hole",
+            &[
+                (1, 100, "S", ""),
+                (2, 101, "", "ab"),
+                (3, 106, "", "fg"),
+                (5, 103, "", "cde"),
+            ],
+            &[(2, 108)],
             false,
+            &["D0:ab@2", "D2:cde@5", "D5:fg@3"],
+        ),
+        (
+            "ack covering bytes never captured declares the gap at the end",
+            &[(1, 100, "S", ""), (2, 101, "", "ab"), (3, 106, "", "fg")],
+            &[(2, 108)],
+            true,
             &["D0:ab@2", "G2+3", "D5:fg@3"],
         ),
         (
@@ -226,4 +238,45 @@ fn buffer_limit_forces_a_gap_and_stays_bounded() {
     }
     assert!(forced);
     assert_eq!(events.first(), Some(&(0, 99)));
+}
+
+#[test]
+fn acked_hole_becomes_a_gap_after_the_reorder_tolerance() {
+    let mut r = StreamReassembler::new(1 << 20);
+    let events = std::cell::RefCell::new(Vec::new());
+    let mut sink = |e: StreamEvent<'_>| {
+        if let StreamEvent::Gap { offset, len } = e {
+            events.borrow_mut().push((offset, len))
+        }
+    };
+    syn_then_hole(&mut r, &mut sink);
+    r.acknowledged(Some(SeqNum(107)), false, &mut sink);
+    for _ in 1..REORDER_TOLERANCE {
+        r.acknowledged(None, false, &mut sink);
+    }
+    assert!(events.borrow().is_empty(), "still waiting for a late copy");
+    r.acknowledged(None, false, &mut sink);
+    assert_eq!(*events.borrow(), vec![(0, 3)]);
+    assert_eq!(r.delivered(), 6);
+}
+
+#[test]
+fn acked_hole_is_declared_at_once_when_the_ack_comes_with_data() {
+    let mut r = StreamReassembler::new(1 << 20);
+    let mut out = Vec::new();
+    let mut sink = |e: StreamEvent<'_>| out.push(format!("{e:?}"));
+    syn_then_hole(&mut r, &mut sink);
+    r.acknowledged(Some(SeqNum(107)), true, &mut sink);
+    assert_eq!(out.len(), 2, "gap then the buffered data: {out:?}");
+    assert_eq!(r.delivered(), 6);
+}
+
+/// A SYN at 100, then "def" at 104: bytes 0..3 missing.
+fn syn_then_hole(r: &mut StreamReassembler, sink: &mut dyn StreamSink) {
+    let syn = SegFlags {
+        syn: true,
+        ..Default::default()
+    };
+    r.segment(1, SeqNum(100), syn, b"", sink);
+    r.segment(2, SeqNum(104), SegFlags::default(), b"def", sink);
 }

@@ -266,9 +266,13 @@ impl ReportBuilder {
             // The peer's data already in flight still arrives (and is in the capture):
             // its stream ends as reset when the connection is finished.
             conn.reset_by_peer[dir.reverse().index()] = true;
-        } else if ackf {
+        } else {
             let (r, mut sink) = conn.sink(dir.reverse());
-            r.acknowledged(SeqNum(tcp.ack), &mut sink);
+            r.acknowledged(
+                ackf.then_some(SeqNum(tcp.ack)),
+                !tcp.payload.is_empty(),
+                &mut sink,
+            );
         }
         let info = SegmentInfo {
             frame: frame.number,
