@@ -6,6 +6,7 @@ pub mod capture;
 pub mod dissect;
 pub mod flow;
 pub mod http;
+pub mod lab;
 pub mod ports;
 pub mod reassembly;
 pub mod render;

@@ -665,3 +665,38 @@ pub fn hex(bytes: &[u8]) -> String {
             s
         })
 }
+
+/// The request or status line that `payload` starts with, if it starts an HTTP/1.x
+/// message (a method token and a space, or `HTTP/1.`), up to 120 characters.
+pub fn first_line(payload: &[u8]) -> Option<String> {
+    let line = &payload[..find(payload, b"\n").unwrap_or(payload.len()).min(120)];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let is_status = line.starts_with(b"HTTP/1.");
+    let token_len = line
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic() || **b == b'-')
+        .count();
+    let is_request = (3..=12).contains(&token_len)
+        && line.get(token_len) == Some(&b' ')
+        && line.windows(7).any(|w| w == b" HTTP/1" || w == b" HTTP/0");
+    (is_status || is_request).then(|| String::from_utf8_lossy(line).into_owned())
+}
+
+#[cfg(test)]
+mod first_line_tests {
+    use super::first_line;
+
+    #[test]
+    fn recognises_request_and_status_lines_only() {
+        assert_eq!(
+            first_line(b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\r\n\r\n").as_deref(),
+            Some("GET http://data.pr4e.org/romeo.txt HTTP/1.0")
+        );
+        assert_eq!(
+            first_line(b"HTTP/1.1 200 OK\r\nA: b").as_deref(),
+            Some("HTTP/1.1 200 OK")
+        );
+        assert_eq!(first_line(b"But soft what light\n"), None);
+        assert_eq!(first_line(b"\xff\xd8\xff\xe0"), None);
+    }
+}

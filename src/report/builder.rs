@@ -185,12 +185,22 @@ impl ReportBuilder {
 
     /// Runs one frame through the pipeline.
     pub fn frame(&mut self, frame: &Frame<'_>) {
+        self.run_frame(frame, false);
+    }
+
+    /// Runs one frame through the pipeline and describes it in one line (live capture
+    /// prints these as packets arrive). `None` for frames that are not TCP.
+    pub fn frame_line(&mut self, frame: &Frame<'_>) -> Option<model::PacketLine> {
+        self.run_frame(frame, true)
+    }
+
+    fn run_frame(&mut self, frame: &Frame<'_>, want_line: bool) -> Option<model::PacketLine> {
         self.source.packets += 1;
         self.source.bytes += frame.data.len() as u64;
         let packet = self.dissector.dissect(frame);
         let (Some(ip), Some(tcp)) = (&packet.ip, &packet.tcp) else {
             if packet.fragment_held {
-                return;
+                return None;
             }
             match (&packet.ip, packet.stop) {
                 (None, Some(reason)) => {
@@ -204,7 +214,7 @@ impl ReportBuilder {
                 }
                 _ => self.source.non_tcp += 1,
             }
-            return;
+            return None;
         };
         self.expire(frame.ts_us);
         let src = Endpoint {
@@ -290,30 +300,51 @@ impl ReportBuilder {
         for a in &analysis {
             *conn.analysis.entry(a).or_default() += 1;
         }
-        if conn.keep && (self.segment_budget > 0 || self.opts.only_connection == Some(conn.id)) {
+        let keep =
+            conn.keep && (self.segment_budget > 0 || self.opts.only_connection == Some(conn.id));
+        if !keep && !want_line {
+            conn.omitted += 1;
+            return None;
+        }
+        let rel = |base: Option<SeqNum>, n: u32| base.map(|b| n.wrapping_sub(b.0).wrapping_add(1));
+        let segment = model::Segment {
+            frame: frame.number,
+            ts_us: frame.ts_us,
+            dir: dir.name(),
+            flags: flag_names(tcp.flags),
+            rel_seq: rel(conn.reasm[dir.index()].base(), tcp.seq).unwrap_or(0),
+            rel_ack: if ackf {
+                rel(conn.reasm[dir.reverse().index()].base(), tcp.ack)
+            } else {
+                None
+            },
+            seq: tcp.seq,
+            ack: tcp.ack,
+            len: wire_len,
+            window: conn.tcp.scaled_window(dir, tcp.window, syn),
+            analysis,
+        };
+        let line = want_line.then(|| model::PacketLine {
+            connection: conn.id,
+            src: model::Endpoint {
+                ip: src.ip.to_string(),
+                port: src.port,
+            },
+            dst: model::Endpoint {
+                ip: dst.ip.to_string(),
+                port: dst.port,
+            },
+            service: ports::service(conn.server.port).map(str::to_string),
+            http_line: http::message::first_line(&tcp.payload),
+            segment: segment.clone(),
+        });
+        if keep {
             self.segment_budget = self.segment_budget.saturating_sub(1);
-            let rel =
-                |base: Option<SeqNum>, n: u32| base.map(|b| n.wrapping_sub(b.0).wrapping_add(1));
-            conn.segments.push(model::Segment {
-                frame: frame.number,
-                ts_us: frame.ts_us,
-                dir: dir.name(),
-                flags: flag_names(tcp.flags),
-                rel_seq: rel(conn.reasm[dir.index()].base(), tcp.seq).unwrap_or(0),
-                rel_ack: if ackf {
-                    rel(conn.reasm[dir.reverse().index()].base(), tcp.ack)
-                } else {
-                    None
-                },
-                seq: tcp.seq,
-                ack: tcp.ack,
-                len: wire_len,
-                window: conn.tcp.scaled_window(dir, tcp.window, syn),
-                analysis,
-            });
+            conn.segments.push(segment);
         } else {
             conn.omitted += 1;
         }
+        line
     }
 
     fn new_conn(&mut self, src: Endpoint, dst: Endpoint, syn: bool, ack: bool, ts: i64) -> Conn {

@@ -221,6 +221,19 @@ pub struct Connection {
     pub recv: Option<Vec<RecvCall>>,
 }
 
+/// One captured packet described as it arrives (live capture's running lines).
+#[derive(Serialize, Debug, Clone)]
+pub struct PacketLine {
+    pub connection: u64,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// Service name of the connection's server port, if well known.
+    pub service: Option<String>,
+    /// The request or status line, when this segment starts an HTTP message.
+    pub http_line: Option<String>,
+    pub segment: Segment,
+}
+
 /// A `recv()` call of wirelab's own client, joined to the stream.
 #[derive(Serialize, Debug, Clone)]
 pub struct RecvCall {
