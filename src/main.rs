@@ -1,19 +1,28 @@
 //! The wirelab command line: parse, run, map errors to exit codes. A closed pipe
 //! (`wirelab report x.pcap | head`) is not an error.
 
-use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+use wirelab::capture::live::{LiveError, LiveOptions};
+use wirelab::lab::client::{self, FetchOptions};
+use wirelab::lab::server::Server;
+use wirelab::lab::session::{self, Session, StopReason};
+use wirelab::lab::{self, LabError};
 use wirelab::render;
-use wirelab::report::{self, Options};
+use wirelab::report::model::PacketLine;
+use wirelab::report::{self, Options, Report};
 
 #[derive(Parser)]
 #[command(
     name = "wirelab",
     version,
     about = "A packet-level network lab: see the IP, TCP and HTTP layers of a web fetch",
-    long_about = "wirelab reads a packet capture (or, soon, captures live) and shows every layer of \
+    long_about = "wirelab captures live (or reads a saved capture) and shows every layer of \
 each TCP connection in it: addresses and ports, the handshake and its round-trip time, every \
 segment with relative sequence numbers and plain-language analysis, the reassembled byte \
 streams, and the HTTP requests and responses they carry."
@@ -23,12 +32,23 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Layered text for the terminal.
     Table,
     /// The JSON report (its fields are a stable contract, see DESIGN.md).
     Json,
+}
+
+/// Where and how the report is written.
+#[derive(Args)]
+struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -45,9 +65,8 @@ wirelab report lab.pcap --connection 3")]
         /// e.g. 'tcp port 80' or 'host 10.0.0.2'.
         #[arg(short = 'f', long = "filter", value_name = "BPF")]
         filter: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
         /// Report only connection N (numbered from 0 in order of first packet, as
         /// tshark's tcp.stream), with every one of its segments.
         #[arg(long, value_name = "N")]
@@ -57,7 +76,120 @@ wirelab report lab.pcap --connection 3")]
         #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
         segments: usize,
     },
+    /// Capture live on an interface: one line per packet as it arrives, then the full
+    /// report when the capture stops (Ctrl-C, SIGTERM, -c, --duration, or the end of
+    /// COMMAND). Needs capture privileges (sudo); they are dropped before the first
+    /// packet is read, and COMMAND runs as the user who ran sudo.
+    #[command(
+        after_help = "Examples:\n  sudo wirelab capture -i lo -f 'tcp port 8080'\n  \
+sudo wirelab capture -i lo -f 'tcp port 8080' -w fetch.pcap -- python3 socket1.py\n  \
+sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
+    )]
+    Capture {
+        /// Interface to capture on (see `wirelab interfaces`).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: String,
+        /// A tcpdump-style BPF filter, attached in the kernel.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        /// Also save every packet to FILE (pcap, readable by tshark and Wireshark).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Stop after COUNT packets.
+        #[arg(short = 'c', long = "count", value_name = "COUNT")]
+        count: Option<u64>,
+        /// Stop after SECS seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Bytes kept of each packet.
+        #[arg(
+            short = 's',
+            long = "snaplen",
+            value_name = "SNAPLEN",
+            default_value_t = 262_144
+        )]
+        snaplen: i32,
+        #[command(flatten)]
+        output: Output,
+        /// A command to run (as the invoking user) while capturing; the capture stops
+        /// shortly after it exits.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// List the network interfaces: addresses, MAC, MTU, state, and which one is loopback.
+    Interfaces,
+    /// Run the built-in course web server (plays data.pr4e.org offline): /romeo.txt,
+    /// /cover3.jpg, /page1.htm, /intro-short.txt, a 302 at /old, a 404 for anything else.
+    #[command(after_help = "Example:\n  wirelab serve --listen 127.0.0.1:8080\n  \
+wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080")]
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// The course's socket client: connect, send `GET URL HTTP/1.0` and a blank line,
+    /// recv() until the server closes, while capturing the connection; then report it
+    /// with every recv() joined to the segments that carried its bytes. Needs capture
+    /// privileges (sudo).
+    #[command(
+        after_help = "Examples:\n  sudo wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080\n  \
+sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --recv 5120 --mss 1000 --save-body cover3.jpg"
+    )]
+    Fetch {
+        /// The URL; it is sent as is in the request line, as the course does.
+        url: String,
+        /// recv() buffer size in bytes.
+        #[arg(long = "recv", value_name = "BYTES", default_value_t = 512)]
+        recv: usize,
+        /// Set TCP_MAXSEG: segments of at most N bytes, so segmentation shows even on loopback.
+        #[arg(long, value_name = "N")]
+        mss: Option<u32>,
+        /// Connect to ADDR:PORT instead of the URL's host (e.g. the built-in server).
+        #[arg(long, value_name = "ADDR:PORT")]
+        connect: Option<SocketAddr>,
+        /// End the request with \n\n instead of \r\n\r\n, as a slip in the course notes does.
+        #[arg(long)]
+        bare_lf: bool,
+        /// Interface to capture on (default: loopback for a local server, else any).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: Option<String>,
+        /// Save the capture to FILE (pcap).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Save what follows the blank line (\r\n\r\n) to FILE, as the course does for cover3.jpg.
+        #[arg(long, value_name = "FILE")]
+        save_body: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The one-command lab: start the course server on loopback, capture, fetch
+    /// /romeo.txt with recv(512) and /cover3.jpg with recv(5120) and a small MSS, print
+    /// the report and save the capture. Needs capture privileges: sudo wirelab demo.
+    Demo {
+        /// Port of the built-in server (80 as in the course; another if 80 is taken).
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+        /// MSS of the picture's connection.
+        #[arg(long, default_value_t = 1000)]
+        mss: u32,
+        /// Where to save the capture (never overwrites: a free name is chosen).
+        #[arg(
+            short = 'w',
+            long = "write",
+            value_name = "FILE",
+            default_value = "wirelab-demo.pcap"
+        )]
+        write: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
 }
+
+/// Exit codes: 0 success, 1 failure after the report (cut file, failed command),
+/// 2 bad input or usage, 3 no privilege to capture.
+const EXIT_FAIL: u8 = 1;
+const EXIT_INPUT: u8 = 2;
+const EXIT_PRIVILEGE: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -65,55 +197,458 @@ fn main() -> ExitCode {
         Command::Report {
             file,
             filter,
-            format,
+            output,
             connection,
             segments,
+        } => report_file(&file, filter.as_deref(), &output, connection, segments),
+        Command::Capture {
+            interface,
+            filter,
+            write,
+            count,
+            duration,
+            snaplen,
+            output,
+            command,
         } => {
-            let opts = Options {
-                only_connection: connection,
-                segment_budget: segments,
-                ..Options::default()
+            let mut opts = LiveOptions::new(&interface);
+            opts.filter = filter;
+            opts.snaplen = snaplen;
+            capture(&opts, write.as_deref(), count, duration, &output, &command)
+        }
+        Command::Interfaces => interfaces(),
+        Command::Serve { listen } => serve(listen),
+        Command::Fetch {
+            url,
+            recv,
+            mss,
+            connect,
+            bare_lf,
+            interface,
+            write,
+            save_body,
+            output,
+        } => {
+            let opts = FetchOptions {
+                recv_size: recv,
+                mss,
+                connect,
+                bare_lf,
+                ..Default::default()
             };
-            let report = match report::from_file(&file, filter.as_deref(), opts) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("wirelab: {}: {e}", file.display());
-                    return ExitCode::from(2);
-                }
-            };
-            if let Some(n) = connection
-                && report.connections.is_empty()
-            {
-                eprintln!(
-                    "wirelab: {}: there is no connection {n}; it has {} (numbered from 0)",
-                    file.display(),
-                    report.totals.connections
-                );
-                return ExitCode::from(2);
-            }
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            let written = match format {
-                Format::Table => render::table::write(&report, &mut out),
-                Format::Json => render::json::write(&report, &mut out),
-            }
-            .and_then(|_| out.flush());
-            match written {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("wirelab: writing the report: {e}");
-                    return ExitCode::from(1);
-                }
-                Ok(()) => {}
-            }
-            if let Some(e) = &report.source.read_error {
-                eprintln!(
-                    "wirelab: {}: {e}; the report covers the frames before it",
-                    file.display()
-                );
-                return ExitCode::from(1);
-            }
-            ExitCode::SUCCESS
+            fetch(
+                &url,
+                &opts,
+                interface,
+                write.as_deref(),
+                save_body.as_deref(),
+                &output,
+            )
+        }
+        Command::Demo {
+            port,
+            mss,
+            write,
+            output,
+        } => demo(port, mss, &write, &output),
+    }
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("wirelab: {message}");
+    ExitCode::from(code)
+}
+
+fn live_fail(e: &LiveError) -> ExitCode {
+    let code = match e {
+        LiveError::NoPermission { .. } => EXIT_PRIVILEGE,
+        LiveError::Capture(_) => EXIT_FAIL,
+        _ => EXIT_INPUT,
+    };
+    fail(code, e)
+}
+
+fn lab_fail(e: &LabError) -> ExitCode {
+    match e {
+        LabError::Live(e) => live_fail(e),
+        LabError::Other(m) => fail(EXIT_FAIL, m),
+    }
+}
+
+/// The report's destination, opened now (before privileges are dropped, so that the
+/// file belongs to the invoking user).
+fn open_output(output: &Output) -> Result<Option<File>, ExitCode> {
+    output
+        .output
+        .as_deref()
+        .map(session::create_for_target)
+        .transpose()
+        .map_err(|e| fail(EXIT_INPUT, e))
+}
+
+/// Writes the report; a closed pipe is not an error.
+fn emit(report: &Report, format: Format, file: Option<File>) -> Result<(), ExitCode> {
+    let stdout = io::stdout();
+    let mut out: Box<dyn Write> = match file {
+        Some(f) => Box::new(BufWriter::new(f)),
+        None => Box::new(BufWriter::new(stdout.lock())),
+    };
+    let written = match format {
+        Format::Table => render::table::write(report, &mut out),
+        Format::Json => render::json::write(report, &mut out),
+    }
+    .and_then(|_| out.flush());
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(ExitCode::SUCCESS),
+        Err(e) => Err(fail(EXIT_FAIL, format!("writing the report: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn report_file(
+    file: &Path,
+    filter: Option<&str>,
+    output: &Output,
+    connection: Option<u64>,
+    segments: usize,
+) -> ExitCode {
+    let opts = Options {
+        only_connection: connection,
+        segment_budget: segments,
+        ..Options::default()
+    };
+    let report = match report::from_file(file, filter, opts) {
+        Ok(r) => r,
+        Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),
+    };
+    if let Some(n) = connection
+        && report.connections.is_empty()
+    {
+        return fail(
+            EXIT_INPUT,
+            format!(
+                "{}: there is no connection {n}; it has {} (numbered from 0)",
+                file.display(),
+                report.totals.connections
+            ),
+        );
+    }
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if let Err(code) = emit(&report, output.format, out) {
+        return code;
+    }
+    if let Some(e) = &report.source.read_error {
+        return fail(
+            EXIT_FAIL,
+            format!(
+                "{}: {e}; the report covers the frames before it",
+                file.display()
+            ),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints packet lines as they arrive: on stdout when the report goes to the terminal
+/// as text, on stderr when stdout carries JSON.
+fn line_printer(output: &Output) -> impl FnMut(&PacketLine) + Send + 'static {
+    let to_stdout = output.format == Format::Table || output.output.is_some();
+    let mut t0 = None;
+    move |line: &PacketLine| {
+        let t = *t0.get_or_insert(line.segment.ts_us);
+        let text = render::table::packet_line(line, t);
+        if to_stdout {
+            let _ = writeln!(io::stdout(), "{text}");
+        } else {
+            let _ = writeln!(io::stderr(), "{text}");
         }
     }
+}
+
+fn capture(
+    opts: &LiveOptions,
+    write: Option<&Path>,
+    count: Option<u64>,
+    duration: Option<f64>,
+    output: &Output,
+    command: &[String],
+) -> ExitCode {
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let session = match Session::open(opts, write) {
+        Ok(s) => s,
+        Err(e) => return live_fail(&e),
+    };
+    let dropped = match session.drop_privileges() {
+        Ok(d) => d,
+        Err(e) => return fail(EXIT_FAIL, e),
+    };
+    eprintln!(
+        "wirelab: capturing on {}{}; {}; stop with Ctrl-C",
+        opts.interface,
+        opts.filter
+            .as_ref()
+            .map(|f| format!(" (filter '{f}')"))
+            .unwrap_or_default(),
+        dropped.description
+    );
+    let duration = duration.map(Duration::from_secs_f64);
+    let running = session.start(Options::default(), count, duration, line_printer(output));
+    let mut status_code = ExitCode::SUCCESS;
+    let result = if let Some((program, args)) = command.split_first() {
+        let stop = running.stopper();
+        match std::process::Command::new(program).args(args).status() {
+            Ok(status) => {
+                eprintln!("wirelab: {program} exited ({status})");
+                if !status.success() {
+                    status_code = ExitCode::from(EXIT_FAIL);
+                }
+            }
+            Err(e) => {
+                eprintln!("wirelab: cannot run {program}: {e}");
+                status_code = ExitCode::from(EXIT_FAIL);
+            }
+        }
+        std::thread::sleep(lab::GRACE);
+        let _ = stop.send(StopReason::Done);
+        running.wait()
+    } else {
+        running.wait()
+    };
+    eprintln!("wirelab: {}", result.stop);
+    if let Some(e) = &result.report.source.read_error {
+        eprintln!("wirelab: {e}");
+        status_code = ExitCode::from(EXIT_FAIL);
+    }
+    if let Err(code) = emit(&result.report, output.format, out) {
+        return code;
+    }
+    if let Some(p) = write {
+        eprintln!(
+            "wirelab: capture saved to {} (replay: wirelab report {})",
+            p.display(),
+            p.display()
+        );
+    }
+    status_code
+}
+
+fn interfaces() -> ExitCode {
+    use comfy_table::{Table, presets::ASCII_BORDERS_ONLY_CONDENSED};
+    let mut t = Table::new();
+    t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
+        .force_no_tty()
+        .set_header(vec![
+            "interface",
+            "state",
+            "MTU",
+            "MAC",
+            "addresses",
+            "note",
+        ]);
+    for i in pnet_datalink::interfaces() {
+        let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", i.name))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "-".into());
+        let ips: Vec<String> = i.ips.iter().map(|ip| ip.to_string()).collect();
+        let state = match (i.is_up(), i.is_running()) {
+            (true, true) => "up",
+            (true, false) => "up, no carrier",
+            _ => "down",
+        };
+        t.add_row(vec![
+            i.name.clone(),
+            state.into(),
+            mtu,
+            i.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            ips.join(" "),
+            if i.is_loopback() {
+                "loopback: traffic to 127.0.0.1 and ::1 (the built-in server)".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "capture on one of these with: sudo wirelab capture -i NAME (\"any\" captures on all of them)"
+    );
+    ExitCode::SUCCESS
+}
+
+fn serve(listen: SocketAddr) -> ExitCode {
+    let server = match Server::bind(listen) {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_INPUT, e),
+    };
+    let addr = server.local_addr();
+    eprintln!(
+        "wirelab: the course server listens on http://{addr}/ (romeo.txt, cover3.jpg, page1.htm, \
+intro-short.txt; /old redirects); try: wirelab fetch http://data.pr4e.org/romeo.txt --connect {addr}"
+    );
+    let log: lab::server::LogFn = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
+    server.serve(&std::sync::atomic::AtomicBool::new(false), Some(log));
+    ExitCode::SUCCESS
+}
+
+fn fetch(
+    url: &str,
+    opts: &FetchOptions,
+    interface: Option<String>,
+    write: Option<&Path>,
+    save_body: Option<&Path>,
+    output: &Output,
+) -> ExitCode {
+    let prepared = match client::prepare(url, opts) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_INPUT, e),
+    };
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let body_file = match save_body.map(session::create_for_target).transpose() {
+        Ok(f) => f,
+        Err(e) => return fail(EXIT_INPUT, e),
+    };
+    let remote = prepared.remote();
+    let interface = interface.unwrap_or_else(|| lab::interface_for(remote.ip()));
+    let filter = format!(
+        "tcp and host {} and port {} and port {}",
+        remote.ip(),
+        remote.port(),
+        prepared.local_port()
+    );
+    let run = match lab::capture_fetches(
+        &interface,
+        filter,
+        write,
+        None,
+        vec![prepared],
+        Options::default(),
+        line_printer(output),
+    ) {
+        Ok(r) => r,
+        Err(e) => return lab_fail(&e),
+    };
+    if let Err(code) = emit(&run.live.report, output.format, out) {
+        return code;
+    }
+    let fetched = &run.fetches[0];
+    eprintln!(
+        "wirelab: {} recv({}) calls returned {} bytes; {}",
+        fetched.recvs.len(),
+        opts.recv_size,
+        fetched.received.len(),
+        run.dropped.description
+    );
+    if let (Some(mut file), Some(path)) = (body_file, save_body) {
+        match client::body_after_blank_line(&fetched.received) {
+            Some(body) => {
+                if let Err(e) = file.write_all(body) {
+                    return fail(EXIT_FAIL, format!("writing {}: {e}", path.display()));
+                }
+                eprintln!(
+                    "wirelab: saved the {} bytes after the blank line to {}",
+                    body.len(),
+                    path.display()
+                );
+            }
+            None => {
+                return fail(
+                    EXIT_FAIL,
+                    "the response has no blank line (\\r\\n\\r\\n): no body saved",
+                );
+            }
+        }
+    }
+    if let Some(p) = write {
+        eprintln!("wirelab: capture saved to {}", p.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {
+    let ip = std::net::Ipv4Addr::LOCALHOST;
+    let server = match Server::bind((ip, port).into()).or_else(|e| {
+        // Port 80 taken (or not ours to take): any free port shows the same thing.
+        eprintln!("wirelab: {e}; using a free port instead");
+        Server::bind((ip, 0).into())
+    }) {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_FAIL, e),
+    };
+    let addr = server.local_addr();
+    let fetch = |path: &str, recv_size: usize, mss: Option<u32>| {
+        let opts = FetchOptions {
+            recv_size,
+            mss,
+            connect: Some(addr),
+            ..Default::default()
+        };
+        client::prepare(&format!("http://data.pr4e.org/{path}"), &opts)
+    };
+    let prepared = match (
+        fetch("romeo.txt", 512, None),
+        fetch("cover3.jpg", 5120, Some(mss)),
+    ) {
+        (Ok(a), Ok(b)) => vec![a, b],
+        (Err(e), _) | (_, Err(e)) => return fail(EXIT_FAIL, e),
+    };
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let save = session::fresh_path(write);
+    let interface = lab::loopback_interface();
+    eprintln!(
+        "wirelab demo: the course server on http://{addr}/, capturing on {interface}; fetching \
+/romeo.txt with recv(512), then /cover3.jpg with recv(5120) and MSS {mss}"
+    );
+    let run = match lab::capture_fetches(
+        &interface,
+        format!("tcp port {}", addr.port()),
+        Some(&save),
+        Some(server),
+        prepared,
+        Options::default(),
+        line_printer(output),
+    ) {
+        Ok(r) => r,
+        Err(LabError::Live(LiveError::NoPermission { interface, message })) => {
+            let _ = std::fs::remove_file(&save);
+            return fail(
+                EXIT_PRIVILEGE,
+                format!(
+                    "the demo captures on {interface} and that needs privileges ({message}).\n  \
+Run it with sudo:                     sudo {exe} demo\n  \
+or grant the binary capture rights:   sudo scripts/grant-capture.sh, then {exe} demo\n  \
+or study the bundled capture instead: {exe} report captures/romeo.pcap",
+                    exe = std::env::args().next().unwrap_or_else(|| "wirelab".into())
+                ),
+            );
+        }
+        Err(e) => return lab_fail(&e),
+    };
+    if let Err(code) = emit(&run.live.report, output.format, out) {
+        return code;
+    }
+    eprintln!(
+        "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
+        run.dropped.description,
+        save.display(),
+        save.display()
+    );
+    if io::stderr().is_terminal() {
+        eprintln!(
+            "wirelab demo: open it in Wireshark too: wireshark {}",
+            save.display()
+        );
+    }
+    ExitCode::SUCCESS
 }

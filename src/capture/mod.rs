@@ -7,6 +7,8 @@
 
 pub mod file;
 pub mod filter;
+pub mod live;
+pub mod privileges;
 
 /// Link-layer header type of a frame (the pcap LINKTYPE_ / DLT_ value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

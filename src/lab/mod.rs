@@ -1,6 +1,120 @@
 //! Stage 8: the live lab: the built-in course server, the course client with its recv
-//! log, and the sessions that capture beside them.
+//! log, and the sessions that capture beside them. A live report is built by the
+//! same pipeline as a file's, then the recv log is joined to it.
 
 pub mod client;
 pub mod content;
 pub mod server;
+pub mod session;
+
+use crate::capture::live::{LiveError, LiveOptions, interface_names};
+use crate::capture::privileges::Dropped;
+use crate::report::model::PacketLine;
+use crate::report::{Options, recv};
+use client::{Fetch, PreparedFetch};
+use server::Server;
+use session::{LiveResult, Session};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// Time to keep capturing after the last fetch, for the teardown's last ACK.
+pub const GRACE: Duration = Duration::from_millis(300);
+
+/// Why a lab run failed.
+#[derive(Debug)]
+pub enum LabError {
+    Live(LiveError),
+    Other(String),
+}
+
+impl std::fmt::Display for LabError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabError::Live(e) => e.fmt(f),
+            LabError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The interface that carries loopback traffic (`lo` on Linux).
+pub fn loopback_interface() -> String {
+    pcap::Device::list()
+        .ok()
+        .and_then(|l| l.into_iter().find(|d| d.flags.is_loopback()))
+        .map(|d| d.name)
+        .unwrap_or_else(|| "lo".into())
+}
+
+/// Where to capture a connection to `ip`: loopback for a local address, else every
+/// interface ("any").
+pub fn interface_for(ip: IpAddr) -> String {
+    if ip.is_loopback() {
+        loopback_interface()
+    } else if interface_names().iter().any(|n| n == "any") {
+        "any".into()
+    } else {
+        loopback_interface()
+    }
+}
+
+/// A completed lab run: the report (recv logs joined) and what each fetch received.
+pub struct LabRun {
+    pub live: LiveResult,
+    pub fetches: Vec<Fetch>,
+    pub dropped: Dropped,
+}
+
+/// Captures on `interface` with `filter` while `server` (if any) serves and the
+/// prepared fetches run one after the other; then joins each fetch's recv log to its
+/// connection. Privileges are dropped after the capture, the savefile and the server's
+/// socket are open, before any packet is read.
+pub fn capture_fetches(
+    interface: &str,
+    filter: String,
+    save: Option<&Path>,
+    server: Option<Server>,
+    prepared: Vec<PreparedFetch>,
+    opts: Options,
+    on_line: impl FnMut(&PacketLine) + Send + 'static,
+) -> Result<LabRun, LabError> {
+    let mut live_opts = LiveOptions::new(interface);
+    live_opts.filter = Some(filter);
+    let session = Session::open(&live_opts, save).map_err(LabError::Live)?;
+    let dropped = session.drop_privileges().map_err(LabError::Other)?;
+    let running_server = server.map(|s| s.spawn(None));
+    let running = session.start(opts, None, None, on_line);
+    let mut fetches = Vec::new();
+    let mut error = None;
+    for p in prepared {
+        match p.run() {
+            Ok(f) => fetches.push(f),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let mut live = running.stop_after(GRACE);
+    drop(running_server);
+    if let Some(e) = error {
+        return Err(LabError::Other(e));
+    }
+    for f in &fetches {
+        let port = f.local.port();
+        if let Some(conn) = live
+            .report
+            .connections
+            .iter_mut()
+            .find(|c| c.client.port == port && c.server.port == f.remote.port())
+        {
+            let sizes: Vec<u64> = f.recvs.iter().map(|r| r.bytes as u64).collect();
+            recv::join(conn, &sizes);
+        }
+    }
+    Ok(LabRun {
+        live,
+        fetches,
+        dropped,
+    })
+}

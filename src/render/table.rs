@@ -1,7 +1,7 @@
 //! The terminal report: for each connection a summary line (after Zeek's conn.log),
 //! then the layers top to bottom as the course teaches them: HTTP, TCP, IP.
 
-use crate::report::model::{Connection, Report, Segment};
+use crate::report::model::{Connection, PacketLine, RecvCall, Report, Segment};
 use comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use std::io::{self, Write};
@@ -31,6 +31,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     for (reason, n) in &s.undecoded_reasons {
         writeln!(out, "  undecodable: {n} x {reason}")?;
+    }
+    if let (Some(k), Some(i)) = (s.kernel_dropped, s.interface_dropped) {
+        writeln!(
+            out,
+            "dropped by the kernel: {k} packets (buffer full), by the interface: {i}"
+        )?;
     }
     if let Some(e) = &s.read_error {
         writeln!(
@@ -173,6 +179,9 @@ fn connection(c: &Connection, out: &mut dyn Write) -> io::Result<()> {
             c.segments_omitted, c.id
         )?;
     }
+    if let Some(calls) = &c.recv {
+        recv_section(c, calls, out)?;
+    }
     if !c.analysis_totals.is_empty() {
         let parts: Vec<String> = c
             .analysis_totals
@@ -220,4 +229,116 @@ fn segments(t0: i64, segs: &[Segment]) -> Table {
         }
     }
     t
+}
+
+/// The recv log beside the segments: what each `recv()` returned and which frames
+/// carried those bytes, then the one sentence that says what it shows.
+fn recv_section(c: &Connection, calls: &[RecvCall], out: &mut dyn Write) -> io::Result<()> {
+    let len_of = |frame: u64| {
+        c.segments
+            .iter()
+            .find(|s| s.frame == frame)
+            .map(|s| s.len.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mut t = Table::new();
+    t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH)
+        .set_header(vec![
+            "recv",
+            "bytes",
+            "stream bytes",
+            "frames (segment sizes) that carried them",
+        ]);
+    for r in calls {
+        let frames: Vec<String> = r
+            .frames
+            .iter()
+            .map(|f| format!("{f} ({})", len_of(*f)))
+            .collect();
+        t.add_row(vec![
+            r.call.to_string(),
+            r.bytes.to_string(),
+            format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes),
+            frames.join(", "),
+        ]);
+    }
+    for i in [0, 1, 2] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "recv() calls of the client against the segments:")?;
+    writeln!(out, "{t}")?;
+    let total: u64 = calls.iter().map(|r| r.bytes).sum();
+    let segments = c
+        .segments
+        .iter()
+        .filter(|s| s.dir == "s2c" && s.len > 0)
+        .count();
+    writeln!(
+        out,
+        "{} recv() calls returned the {} bytes that {} segments carried: TCP delivers a stream, not messages.",
+        calls.len(),
+        group(total),
+        segments
+    )
+}
+
+/// 230241 -> "230,241".
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// One line per packet as live capture sees it: time since the first packet,
+/// addresses and ports (with the service), flags, relative seq/ack, length, and the
+/// HTTP request or status line when the segment starts one.
+pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
+    let s = &line.segment;
+    let service = line
+        .service
+        .as_deref()
+        .map(|x| format!(" ({x})"))
+        .unwrap_or_default();
+    let mut text = format!(
+        "{:>4} {:>10.6}  {}:{} -> {}:{}{}  [{}]  seq {}{}  len {}",
+        s.frame,
+        (s.ts_us - t0_us) as f64 / 1e6,
+        line.src.ip,
+        line.src.port,
+        line.dst.ip,
+        line.dst.port,
+        service,
+        s.flags,
+        s.rel_seq,
+        s.rel_ack.map(|a| format!(" ack {a}")).unwrap_or_default(),
+        s.len
+    );
+    if !s.analysis.is_empty() {
+        text.push_str(&format!("  <{}>", s.analysis.join(", ")));
+    }
+    if let Some(h) = &line.http_line {
+        text.push_str(&format!("  {h}"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(super::group(230241), "230,241");
+        assert_eq!(super::group(999), "999");
+        assert_eq!(super::group(1000), "1,000");
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod model;
+pub mod recv;
 
 pub use builder::{Options, ReportBuilder};
 pub use model::Report;

@@ -39,6 +39,15 @@ pub struct Source {
     pub read_error: Option<String>,
     /// Why frames were undecodable, with counts, most frequent first.
     pub undecoded_reasons: Vec<(String, u64)>,
+    /// Live capture: packets the kernel dropped because wirelab did not read them in
+    /// time, and those the interface dropped (libpcap's counters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_dropped: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_dropped: Option<u64>,
+    /// Live capture: where the packets were saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_to: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]

@@ -1,0 +1,226 @@
+//! Stage 1, live: frames from a network interface through libpcap, with a kernel BPF
+//! filter, immediate delivery (a teaching tool shows each packet as it comes), and an
+//! optional pcap savefile flushed after every batch so that it is complete however
+//! the capture stops. The handle is opened with privileges; the caller drops them
+//! (see [`super::privileges`]) before [`LiveCapture::run`] reads a packet.
+
+use super::{Frame, Linktype};
+use pcap::{Active, BreakLoop, Capture, Device};
+use std::fs::File;
+use std::os::fd::IntoRawFd;
+
+/// What to capture.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub interface: String,
+    pub filter: Option<String>,
+    /// Bytes kept of each packet (tcpdump's -s).
+    pub snaplen: i32,
+    /// Kernel buffer, bytes.
+    pub buffer_size: i32,
+}
+
+impl LiveOptions {
+    pub fn new(interface: &str) -> Self {
+        LiveOptions {
+            interface: interface.to_string(),
+            filter: None,
+            snaplen: 262_144,
+            buffer_size: 8 << 20,
+        }
+    }
+}
+
+/// Why a live capture could not start or go on.
+#[derive(Debug)]
+pub enum LiveError {
+    UnknownInterface { name: String, known: Vec<String> },
+    NoPermission { interface: String, message: String },
+    Filter { filter: String, message: String },
+    Savefile(String),
+    Capture(String),
+}
+
+impl std::fmt::Display for LiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveError::UnknownInterface { name, known } => write!(
+                f,
+                "there is no interface {name:?}; this machine has: {} (see `wirelab interfaces`)",
+                known.join(", ")
+            ),
+            LiveError::NoPermission { interface, message } => write!(
+                f,
+                "capturing on {interface} needs privileges ({message}): run it with sudo, or \
+                 give the binary the capture capabilities once with `sudo scripts/grant-capture.sh`; \
+                 to study without capturing, replay a bundled capture: wirelab report captures/romeo.pcap"
+            ),
+            LiveError::Filter { filter, message } => {
+                write!(f, "the filter {filter:?} is not valid BPF: {message}")
+            }
+            LiveError::Savefile(m) | LiveError::Capture(m) => f.write_str(m),
+        }
+    }
+}
+
+/// How a capture loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveEnd {
+    /// Stopped by [`BreakLoop`] (signal, timer, end of a command) or the frame handler.
+    Stopped,
+}
+
+/// Kernel counters (libpcap's `pcap_stats`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiveStats {
+    pub received: u64,
+    pub dropped: u64,
+    pub if_dropped: u64,
+}
+
+/// An open live capture.
+pub struct LiveCapture {
+    cap: Capture<Active>,
+    linktype: Linktype,
+    savefile: Option<pcap::Savefile>,
+    interface: String,
+    frames: u64,
+}
+
+/// Names of the interfaces libpcap can capture on.
+pub fn interface_names() -> Vec<String> {
+    Device::list()
+        .map(|l| l.into_iter().map(|d| d.name).collect())
+        .unwrap_or_default()
+}
+
+impl LiveCapture {
+    /// Opens the interface (needs CAP_NET_RAW) and attaches the filter in the kernel.
+    pub fn open(opts: &LiveOptions) -> Result<LiveCapture, LiveError> {
+        let known = interface_names();
+        if !known.contains(&opts.interface) {
+            return Err(LiveError::UnknownInterface {
+                name: opts.interface.clone(),
+                known,
+            });
+        }
+        let inactive = Capture::from_device(opts.interface.as_str())
+            .map_err(|e| LiveError::Capture(e.to_string()))?
+            .promisc(false)
+            .immediate_mode(true)
+            .snaplen(opts.snaplen)
+            .buffer_size(opts.buffer_size)
+            .timeout(100);
+        let mut cap = inactive.open().map_err(|e| {
+            let message = e.to_string();
+            if message.contains("permitted") || message.contains("ermission") {
+                LiveError::NoPermission {
+                    interface: opts.interface.clone(),
+                    message,
+                }
+            } else {
+                LiveError::Capture(format!("cannot capture on {}: {message}", opts.interface))
+            }
+        })?;
+        if let Some(f) = &opts.filter {
+            cap.filter(f, true).map_err(|e| LiveError::Filter {
+                filter: f.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let linktype = Linktype(cap.get_datalink().0);
+        Ok(LiveCapture {
+            cap,
+            linktype,
+            savefile: None,
+            interface: opts.interface.clone(),
+            frames: 0,
+        })
+    }
+
+    pub fn linktype(&self) -> Linktype {
+        self.linktype
+    }
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// Every packet read from now on is also written, as classic pcap, to `file` (opened
+    /// by the caller, so that it can be made before privileges are dropped).
+    pub fn save_to(&mut self, file: File) -> Result<(), LiveError> {
+        // SAFETY: the descriptor is ours (into_raw_fd) and owned by the savefile hereafter.
+        let savefile = unsafe { self.cap.savefile_raw_fd(file.into_raw_fd()) }
+            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
+        self.savefile = Some(savefile);
+        Ok(())
+    }
+
+    /// A handle that stops [`LiveCapture::run`] from another thread (each call gives one).
+    pub fn breaker(&mut self) -> BreakLoop {
+        self.cap.breakloop_handle()
+    }
+
+    /// Reads packets until stopped: `handler` sees each frame and returns `false` to stop.
+    pub fn run(
+        &mut self,
+        mut handler: impl FnMut(&Frame<'_>) -> bool,
+    ) -> Result<LiveEnd, LiveError> {
+        let stop_self = self.cap.breakloop_handle();
+        let linktype = self.linktype;
+        let mut stop = false;
+        loop {
+            let frames = &mut self.frames;
+            let savefile = &mut self.savefile;
+            let result = self.cap.dispatch(None, |packet| {
+                if let Some(s) = savefile.as_mut() {
+                    s.write(&packet);
+                }
+                *frames += 1;
+                let ts = packet.header.ts;
+                let frame = Frame {
+                    number: *frames,
+                    ts_us: ts.tv_sec * 1_000_000 + ts.tv_usec,
+                    orig_len: packet.header.len,
+                    linktype,
+                    data: packet.data,
+                };
+                if !stop && !handler(&frame) {
+                    stop = true;
+                    stop_self.breakloop();
+                }
+            });
+            if let Some(s) = self.savefile.as_mut() {
+                s.flush()
+                    .map_err(|e| LiveError::Savefile(format!("writing the capture file: {e}")))?;
+            }
+            match result {
+                Ok(_) if !stop => continue,
+                Ok(_) | Err(pcap::Error::NoMorePackets) => return Ok(LiveEnd::Stopped),
+                // pcap_dispatch's -2 (PCAP_ERROR_BREAK) after pcap_breakloop comes back as
+                // an error with libpcap's (empty) message: a requested stop.
+                Err(pcap::Error::PcapError(m)) if m.is_empty() => return Ok(LiveEnd::Stopped),
+                Err(pcap::Error::TimeoutExpired) => continue,
+                Err(e) => {
+                    return Err(LiveError::Capture(format!(
+                        "capture on {} ended: {e}",
+                        self.interface
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Frames read so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// The kernel's counters, if the platform gives them.
+    pub fn stats(&mut self) -> Option<LiveStats> {
+        self.cap.stats().ok().map(|s| LiveStats {
+            received: s.received as u64,
+            dropped: s.dropped as u64,
+            if_dropped: s.if_dropped as u64,
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! A live capture session: open the interface (privileged), open the files to write,
+//! drop privileges, then capture in a background thread through the same report
+//! pipeline as a file, while the foreground runs a fetch, a command or nothing.
+//! It stops on Ctrl-C or SIGTERM, after a packet count or a duration, or when the
+//! foreground says so; the savefile is flushed after every batch of packets.
+
+use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats};
+use crate::capture::privileges::{self, Dropped, Target};
+use crate::report::model::{PacketLine, Source};
+use crate::report::{Options, Report, ReportBuilder};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// Why a session stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Signal(&'static str),
+    Count,
+    Duration,
+    Done,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Signal(s) => write!(f, "stopped by {s}"),
+            StopReason::Count => f.write_str("stopped after the packet count (-c)"),
+            StopReason::Duration => f.write_str("stopped after the duration (--duration)"),
+            StopReason::Done => f.write_str("stopped after the exchange ended"),
+        }
+    }
+}
+
+/// An opened session, still privileged.
+pub struct Session {
+    capture: LiveCapture,
+    target: Target,
+    saved_to: Option<PathBuf>,
+    filter: Option<String>,
+}
+
+/// The outcome of a session.
+pub struct LiveResult {
+    pub report: Report,
+    pub stats: Option<LiveStats>,
+    pub stop: StopReason,
+}
+
+/// A file opened for writing now, to be written after privileges are gone; it will
+/// belong to the user the process becomes.
+pub fn create_for_target(path: &Path) -> Result<File, String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    privileges::give_to_target(&file, &privileges::target())
+        .map_err(|e| format!("cannot give {} to the invoking user: {e}", path.display()))?;
+    Ok(file)
+}
+
+/// `base` if no such file exists, else `stem-2.ext`, `stem-3.ext`, ...: a capture
+/// never overwrites an earlier one.
+pub fn fresh_path(base: &Path) -> PathBuf {
+    if !base.exists() {
+        return base.to_path_buf();
+    }
+    let stem = base
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("capture");
+    let ext = base.extension().and_then(|s| s.to_str()).unwrap_or("pcap");
+    (2..)
+        .map(|n| base.with_file_name(format!("{stem}-{n}.{ext}")))
+        .find(|p| !p.exists())
+        .expect("some name is free")
+}
+
+impl Session {
+    /// Opens the capture and its savefile. Needs capture privileges.
+    pub fn open(opts: &LiveOptions, save: Option<&Path>) -> Result<Session, LiveError> {
+        let mut capture = LiveCapture::open(opts)?;
+        if let Some(path) = save {
+            let file = create_for_target(path).map_err(LiveError::Savefile)?;
+            capture.save_to(file)?;
+        }
+        Ok(Session {
+            capture,
+            target: privileges::target(),
+            saved_to: save.map(Path::to_path_buf),
+            filter: opts.filter.clone(),
+        })
+    }
+
+    /// Gives up privileges for good (call before [`Session::start`]).
+    pub fn drop_privileges(&self) -> Result<Dropped, String> {
+        privileges::drop_privileges(&self.target)
+    }
+
+    /// Starts capturing in the background. `on_line` sees every TCP packet as it arrives.
+    pub fn start(
+        mut self,
+        opts: Options,
+        count: Option<u64>,
+        duration: Option<Duration>,
+        mut on_line: impl FnMut(&PacketLine) + Send + 'static,
+    ) -> Running {
+        let (tx, rx) = mpsc::channel::<StopReason>();
+        let breaker = self.capture.breaker();
+        // One thread turns stop requests (signals, timer, foreground) into a breakloop.
+        let stopper = thread::spawn(move || {
+            let reason = rx.recv().unwrap_or(StopReason::Done);
+            breaker.breakloop();
+            reason
+        });
+        let signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])
+        .ok();
+        let signal_handle = signals.as_ref().map(|s| s.handle());
+        if let Some(mut signals) = signals {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let name = if sig == signal_hook::consts::SIGINT {
+                        "Ctrl-C (SIGINT)"
+                    } else {
+                        "SIGTERM"
+                    };
+                    let _ = tx.send(StopReason::Signal(name));
+                }
+            });
+        }
+        if let Some(d) = duration {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                thread::sleep(d);
+                let _ = tx.send(StopReason::Duration);
+            });
+        }
+        let count_tx = tx.clone();
+        let capture_thread = thread::spawn(move || {
+            let mut builder = ReportBuilder::new(opts);
+            let mut seen = 0u64;
+            let result = self.capture.run(|frame| {
+                if let Some(line) = builder.frame_line(frame) {
+                    on_line(&line);
+                }
+                seen += 1;
+                if count.is_some_and(|c| seen >= c) {
+                    let _ = count_tx.send(StopReason::Count);
+                    return false;
+                }
+                true
+            });
+            let stats = self.capture.stats();
+            let source = Source {
+                kind: "live".into(),
+                interface: Some(self.capture.interface().to_string()),
+                format: "pcap".into(),
+                linktype: self.capture.linktype().name(),
+                filter: self.filter.clone(),
+                kernel_dropped: stats.map(|s| s.dropped),
+                interface_dropped: stats.map(|s| s.if_dropped),
+                saved_to: self.saved_to.as_ref().map(|p| p.display().to_string()),
+                ..Default::default()
+            };
+            let error = result.err().map(|e| e.to_string());
+            (builder.finish(source, error), stats)
+        });
+        Running {
+            tx,
+            stopper,
+            capture_thread,
+            signal_handle,
+        }
+    }
+}
+
+/// A session capturing in the background.
+pub struct Running {
+    tx: mpsc::Sender<StopReason>,
+    stopper: thread::JoinHandle<StopReason>,
+    capture_thread: thread::JoinHandle<(Report, Option<LiveStats>)>,
+    signal_handle: Option<signal_hook::iterator::Handle>,
+}
+
+impl Running {
+    /// Waits `grace` for the last packets (the final ACK of a teardown), then stops.
+    pub fn stop_after(self, grace: Duration) -> LiveResult {
+        thread::sleep(grace);
+        let _ = self.tx.send(StopReason::Done);
+        self.wait()
+    }
+
+    /// Waits until something stops the capture (signal, count, duration).
+    pub fn wait(self) -> LiveResult {
+        let stop = self.stopper.join().unwrap_or(StopReason::Done);
+        let (report, stats) = self
+            .capture_thread
+            .join()
+            .expect("the capture thread does not panic");
+        if let Some(h) = self.signal_handle {
+            h.close();
+        }
+        LiveResult {
+            report,
+            stats,
+            stop,
+        }
+    }
+
+    /// A sender that stops the session (for a foreground command's end).
+    pub fn stopper(&self) -> mpsc::Sender<StopReason> {
+        self.tx.clone()
+    }
+}
