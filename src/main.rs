@@ -150,6 +150,10 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// End the request with \n\n instead of \r\n\r\n, as a slip in the course notes does.
         #[arg(long)]
         bare_lf: bool,
+        /// Send only the path (GET /romeo.txt) instead of the whole URL: some servers
+        /// (python's http.server) do not accept the course's absolute URL.
+        #[arg(long)]
+        origin_form: bool,
         /// Interface to capture on (default: loopback for a local server, else any).
         #[arg(short = 'i', long = "interface", value_name = "IFACE")]
         interface: Option<String>,
@@ -224,6 +228,7 @@ fn main() -> ExitCode {
             mss,
             connect,
             bare_lf,
+            origin_form,
             interface,
             write,
             save_body,
@@ -234,6 +239,7 @@ fn main() -> ExitCode {
                 mss,
                 connect,
                 bare_lf,
+                origin_form,
                 ..Default::default()
             };
             fetch(
@@ -577,7 +583,10 @@ fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {
     let ip = std::net::Ipv4Addr::LOCALHOST;
     let server = match Server::bind((ip, port).into()).or_else(|e| {
         // Port 80 taken (or not ours to take): any free port shows the same thing.
-        eprintln!("wirelab: {e}; using a free port instead");
+        eprintln!(
+            "wirelab demo: port {port} cannot be used ({}); the server takes a free port instead",
+            e.split(';').next().unwrap_or(&e)
+        );
         Server::bind((ip, 0).into())
     }) {
         Ok(s) => s,

@@ -20,6 +20,9 @@ pub struct FetchOptions {
     pub connect: Option<SocketAddr>,
     /// End the request with `\n\n`, as a slip in the course notes does.
     pub bare_lf: bool,
+    /// Send only the path (`GET /romeo.txt`, origin-form, RFC 9112 §3.2.1) instead of
+    /// the whole URL (absolute-form, as the course does).
+    pub origin_form: bool,
     pub connect_timeout: Duration,
     /// Longest wait for any one `recv`.
     pub recv_timeout: Duration,
@@ -32,6 +35,7 @@ impl Default for FetchOptions {
             mss: None,
             connect: None,
             bare_lf: false,
+            origin_form: false,
             connect_timeout: Duration::from_secs(5),
             recv_timeout: Duration::from_secs(10),
         }
@@ -117,7 +121,15 @@ pub fn prepare(url: &str, opts: &FetchOptions) -> Result<PreparedFetch, String> 
         .and_then(|a| a.as_socket())
         .ok_or("the bound socket has no address")?;
     let end = if opts.bare_lf { "\n\n" } else { "\r\n\r\n" };
-    let request = format!("GET {url} HTTP/1.0{end}").into_bytes();
+    let target = if opts.origin_form {
+        match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        }
+    } else {
+        url.to_string()
+    };
+    let request = format!("GET {target} HTTP/1.0{end}").into_bytes();
     Ok(PreparedFetch {
         socket,
         local,
