@@ -449,3 +449,60 @@ fn errors_are_plain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown port 'eighty'"));
 }
+
+#[test]
+fn sigterm_and_duration_stop_the_capture_with_a_complete_pcap() {
+    if !can_capture() {
+        return;
+    }
+    let dir = tmpdir("stop");
+    let server = wirelab::lab::server::Server::bind("127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .spawn(None);
+    let port = server.addr().port().to_string();
+    let filter = format!("tcp port {port}");
+    let pcap = dir.join("term.pcap");
+    let mut child = Command::new(WIRELAB)
+        .args(["capture", "-i", "lo", "-f", &filter, "-w"])
+        .arg(&pcap)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let opts = wirelab::lab::client::FetchOptions {
+        connect: Some(server.addr()),
+        ..Default::default()
+    };
+    wirelab::lab::client::prepare("http://data.pr4e.org/romeo.txt", &opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill with a valid pid and signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped by SIGTERM"));
+    assert_eq!(tshark_responses(&pcap), vec!["200 167".to_string()]);
+
+    let quiet = dir.join("quiet.pcap");
+    let out = run(Command::new(WIRELAB)
+        .args([
+            "capture",
+            "-i",
+            "lo",
+            "-f",
+            "tcp port 9",
+            "--duration",
+            "0.5",
+            "-w",
+        ])
+        .arg(&quiet));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration"));
+    assert!(
+        tshark_responses(&quiet).is_empty(),
+        "an empty capture tshark reads"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
