@@ -462,7 +462,7 @@ fn sigterm_and_duration_stop_the_capture_with_a_complete_pcap() {
     let port = server.addr().port().to_string();
     let filter = format!("tcp port {port}");
     let pcap = dir.join("term.pcap");
-    let mut child = Command::new(WIRELAB)
+    let child = Command::new(WIRELAB)
         .args(["capture", "-i", "lo", "-f", &filter, "-w"])
         .arg(&pcap)
         .stdout(Stdio::null())
