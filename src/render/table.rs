@@ -197,15 +197,21 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn segments(t0: i64, segs: &[Segment]) -> Table {
+/// A plain-ASCII table laid out for [`WIDTH`] columns, whatever the terminal.
+fn new_table(header: Vec<&str>) -> Table {
     let mut t = Table::new();
     t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
-        .set_header(vec![
-            "frame", "time", "dir", "flags", "seq", "ack", "len", "win", "analysis",
-        ]);
+        .set_header(header);
+    t
+}
+
+fn segments(t0: i64, segs: &[Segment]) -> Table {
+    let mut t = new_table(vec![
+        "frame", "time", "dir", "flags", "seq", "ack", "len", "win", "analysis",
+    ]);
     for s in segs {
         t.add_row(vec![
             s.frame.to_string(),
@@ -241,17 +247,12 @@ fn recv_section(c: &Connection, calls: &[RecvCall], out: &mut dyn Write) -> io::
             .map(|s| s.len.to_string())
             .unwrap_or_else(|| "?".into())
     };
-    let mut t = Table::new();
-    t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
-        .force_no_tty()
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH)
-        .set_header(vec![
-            "recv",
-            "bytes",
-            "stream bytes",
-            "frames (segment sizes) that carried them",
-        ]);
+    let mut t = new_table(vec![
+        "recv",
+        "bytes",
+        "stream bytes",
+        "frames (segment sizes) that carried them",
+    ]);
     for r in calls {
         let frames: Vec<String> = r
             .frames
