@@ -27,12 +27,8 @@ fn can_capture() -> bool {
     false
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    wirelab::http::message::hex(&Sha256::digest(bytes))
 }
 
 fn tmpdir(name: &str) -> PathBuf {

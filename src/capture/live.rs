@@ -63,13 +63,6 @@ impl std::fmt::Display for LiveError {
     }
 }
 
-/// How a capture loop ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LiveEnd {
-    /// Stopped by [`BreakLoop`] (signal, timer, end of a command) or the frame handler.
-    Stopped,
-}
-
 /// Kernel counters (libpcap's `pcap_stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LiveStats {
@@ -160,11 +153,9 @@ impl LiveCapture {
         self.cap.breakloop_handle()
     }
 
-    /// Reads packets until stopped: `handler` sees each frame and returns `false` to stop.
-    pub fn run(
-        &mut self,
-        mut handler: impl FnMut(&Frame<'_>) -> bool,
-    ) -> Result<LiveEnd, LiveError> {
+    /// Reads packets until stopped (a [`BreakLoop`] from [`LiveCapture::breaker`], or
+    /// `handler` returning `false` for a frame); `Ok` is a requested stop.
+    pub fn run(&mut self, mut handler: impl FnMut(&Frame<'_>) -> bool) -> Result<(), LiveError> {
         let stop_self = self.cap.breakloop_handle();
         let linktype = self.linktype;
         let mut stop = false;
@@ -195,10 +186,10 @@ impl LiveCapture {
             }
             match result {
                 Ok(_) if !stop => continue,
-                Ok(_) | Err(pcap::Error::NoMorePackets) => return Ok(LiveEnd::Stopped),
+                Ok(_) | Err(pcap::Error::NoMorePackets) => return Ok(()),
                 // pcap_dispatch's -2 (PCAP_ERROR_BREAK) after pcap_breakloop comes back as
                 // an error with libpcap's (empty) message: a requested stop.
-                Err(pcap::Error::PcapError(m)) if m.is_empty() => return Ok(LiveEnd::Stopped),
+                Err(pcap::Error::PcapError(m)) if m.is_empty() => return Ok(()),
                 Err(pcap::Error::TimeoutExpired) => continue,
                 Err(e) => {
                     return Err(LiveError::Capture(format!(
@@ -208,11 +199,6 @@ impl LiveCapture {
                 }
             }
         }
-    }
-
-    /// Frames read so far.
-    pub fn frames(&self) -> u64 {
-        self.frames
     }
 
     /// The kernel's counters, if the platform gives them.
