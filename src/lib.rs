@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod capture;
 pub mod dissect;
 pub mod flow;
+pub mod glossary;
 pub mod http;
 pub mod lab;
 pub mod ports;

@@ -38,6 +38,16 @@ enum Format {
     Table,
     /// The JSON report (its fields are a stable contract, see DESIGN.md).
     Json,
+    /// One self-contained page for the projector (inline CSS and SVG, no script).
+    Html,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    /// Colours and Unicode on a terminal, plain ASCII otherwise (and when NO_COLOR is set).
+    Auto,
+    Always,
+    Never,
 }
 
 /// Where and how the report is written.
@@ -46,9 +56,49 @@ struct Output {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (never overwrites a capture).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Layers to show, top to bottom: any of http,tcp,ip,link.
+    #[arg(long, value_name = "LIST", default_value = "http,tcp,ip,link", value_parser = render::Layers::parse)]
+    layers: render::Layers,
+    /// Every header field of every frame, and the whole ladder.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Each frame's header bytes in hex (link, IP and TCP headers; implies --verbose).
+    #[arg(short = 'x', long = "hex")]
+    hex: bool,
+    /// Colours in the terminal report.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: Color,
+}
+
+impl Output {
+    fn view(&self) -> render::View {
+        let color = match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                self.output.is_none()
+                    && io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        render::View {
+            layers: self.layers,
+            verbose: self.verbose || self.hex,
+            hex: self.hex,
+            color,
+        }
+    }
+
+    /// The pipeline's options for what this output shows.
+    fn options(&self) -> Options {
+        Options {
+            header_hex: self.hex,
+            ..Options::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -57,7 +107,9 @@ enum Command {
     /// exchange, and print the layered report. Needs no network and no privileges.
     #[command(after_help = "Examples:\n  wirelab report captures/romeo.pcap\n  \
 wirelab report big.pcapng -f 'tcp port 80' --format json > report.json\n  \
-wirelab report lab.pcap --connection 3")]
+wirelab report lab.pcap --connection 3 --layers http,tcp\n  \
+wirelab report captures/romeo.pcap --format html -o romeo.html\n  \
+wirelab report captures/romeo.pcap -x --layers tcp")]
     Report {
         /// The capture file (pcap or pcapng, any byte order or timestamp resolution).
         file: PathBuf,
@@ -76,6 +128,39 @@ wirelab report lab.pcap --connection 3")]
         #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
         segments: usize,
     },
+    /// Replay a saved capture at the pace it was captured (or faster, or one packet per
+    /// key press), one line per packet, so a class watches the handshake happen; then
+    /// print the report.
+    #[command(
+        after_help = "Examples:\n  wirelab replay captures/romeo.pcap --step\n  \
+wirelab replay captures/cover3.pcap --speed 0.01\n\n\
+With --step: Enter or Space shows the next packet, q shows the rest at once."
+    )]
+    Replay {
+        /// The capture file.
+        file: PathBuf,
+        /// Pace: 1 is as captured, 10 ten times faster, 0.1 ten times slower.
+        #[arg(long, value_name = "N", default_value_t = 1.0, conflicts_with = "step")]
+        speed: f64,
+        /// One packet per key press (needs a terminal).
+        #[arg(long)]
+        step: bool,
+        /// A tcpdump-style BPF filter.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Explain a term of the report (retransmission, super-segment, bare-lf, rtt, ...);
+    /// without TERM, list them all.
+    #[command(after_help = "Examples:\n  wirelab explain super-segment\n  wirelab explain recv")]
+    Explain {
+        /// The term, as the report writes it.
+        term: Option<String>,
+    },
+    /// The well-known TCP ports of the course (SSH 22, DNS 53, HTTP 80, POP 110, IMAP
+    /// 143, HTTPS 443, ...) and what each is for.
+    Ports,
     /// Capture live on an interface: one line per packet as it arrives, then the full
     /// report when the capture stops (Ctrl-C, SIGTERM, -c, --duration, or the end of
     /// COMMAND). Needs capture privileges (sudo); they are dropped before the first
@@ -221,6 +306,15 @@ fn main() -> ExitCode {
             capture(&opts, write.as_deref(), count, duration, &output, &command)
         }
         Command::Interfaces => interfaces(),
+        Command::Replay {
+            file,
+            speed,
+            step,
+            filter,
+            output,
+        } => replay(&file, speed, step, filter.as_deref(), &output),
+        Command::Explain { term } => explain(term.as_deref()),
+        Command::Ports => ports(),
         Command::Serve { listen } => serve(listen),
         Command::Fetch {
             url,
@@ -293,15 +387,17 @@ fn open_output(output: &Output) -> Result<Option<File>, ExitCode> {
 }
 
 /// Writes the report; a closed pipe is not an error.
-fn emit(report: &Report, format: Format, file: Option<File>) -> Result<(), ExitCode> {
+fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), ExitCode> {
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = match file {
         Some(f) => Box::new(BufWriter::new(f)),
         None => Box::new(BufWriter::new(stdout.lock())),
     };
-    let written = match format {
-        Format::Table => render::table::write(report, &mut out),
+    let view = output.view();
+    let written = match output.format {
+        Format::Table => render::table::write(report, &view, &mut out),
         Format::Json => render::json::write(report, &mut out),
+        Format::Html => render::html::write(report, &view, &mut out),
     }
     .and_then(|_| out.flush());
     match written {
@@ -309,6 +405,29 @@ fn emit(report: &Report, format: Format, file: Option<File>) -> Result<(), ExitC
         Err(e) => Err(fail(EXIT_FAIL, format!("writing the report: {e}"))),
         Ok(()) => Ok(()),
     }
+}
+
+/// Writes a saved capture's report; a file cut mid-record still gets its report, then
+/// exit code 1 with the reason.
+fn finish_file_report(
+    report: &Report,
+    file: &Path,
+    output: &Output,
+    out: Option<File>,
+) -> ExitCode {
+    if let Err(code) = emit(report, output, out) {
+        return code;
+    }
+    if let Some(e) = &report.source.read_error {
+        return fail(
+            EXIT_FAIL,
+            format!(
+                "{}: {e}; the report covers the frames before it",
+                file.display()
+            ),
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn report_file(
@@ -321,7 +440,7 @@ fn report_file(
     let opts = Options {
         only_connection: connection,
         segment_budget: segments,
-        ..Options::default()
+        ..output.options()
     };
     let report = match report::from_file(file, filter, opts) {
         Ok(r) => r,
@@ -343,29 +462,21 @@ fn report_file(
         Ok(o) => o,
         Err(code) => return code,
     };
-    if let Err(code) = emit(&report, output.format, out) {
-        return code;
-    }
-    if let Some(e) = &report.source.read_error {
-        return fail(
-            EXIT_FAIL,
-            format!(
-                "{}: {e}; the report covers the frames before it",
-                file.display()
-            ),
-        );
-    }
-    ExitCode::SUCCESS
+    finish_file_report(&report, file, output, out)
 }
 
 /// Prints packet lines as they arrive: on stdout when the report goes to the terminal
 /// as text, on stderr when stdout carries JSON.
 fn line_printer(output: &Output) -> impl FnMut(&PacketLine) + Send + 'static {
     let to_stdout = output.format == Format::Table || output.output.is_some();
+    let color = output.view().color;
     let mut t0 = None;
     move |line: &PacketLine| {
         let t = *t0.get_or_insert(line.segment.ts_us);
-        let text = render::table::packet_line(line, t);
+        let mut text = render::table::packet_line(line, t);
+        if color && !line.segment.analysis.is_empty() {
+            text = console::style(text).red().force_styling(true).to_string();
+        }
         if to_stdout {
             let _ = writeln!(io::stdout(), "{text}");
         } else {
@@ -404,7 +515,7 @@ fn capture(
         dropped.description
     );
     let duration = duration.map(Duration::from_secs_f64);
-    let running = session.start(Options::default(), count, duration, line_printer(output));
+    let running = session.start(output.options(), count, duration, line_printer(output));
     let mut status_code = ExitCode::SUCCESS;
     let result = if let Some((program, args)) = command.split_first() {
         let stop = running.stopper();
@@ -431,7 +542,7 @@ fn capture(
         eprintln!("wirelab: {e}");
         status_code = ExitCode::from(EXIT_FAIL);
     }
-    if let Err(code) = emit(&result.report, output.format, out) {
+    if let Err(code) = emit(&result.report, output, out) {
         return code;
     }
     if let Some(p) = write {
@@ -442,6 +553,120 @@ fn capture(
         );
     }
     status_code
+}
+
+fn replay(file: &Path, speed: f64, step: bool, filter: Option<&str>, output: &Output) -> ExitCode {
+    if !(speed > 0.0 && speed.is_finite()) {
+        return fail(
+            EXIT_INPUT,
+            format!("--speed {speed}: give a pace above 0 (1 is as captured, 10 ten times faster)"),
+        );
+    }
+    let term = console::Term::stdout();
+    if step && !(term.is_term() && io::stdin().is_terminal()) {
+        return fail(
+            EXIT_INPUT,
+            "--step waits for a key press and needs a terminal; use --speed N to replay without one",
+        );
+    }
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if step {
+        eprintln!("wirelab: Enter or Space for the next packet, q for the rest at once");
+    }
+    let mut print = line_printer(output);
+    let mut last_ts: Option<i64> = None;
+    let mut stepping = step;
+    let mut each = |line: &PacketLine| {
+        let ts = line.segment.ts_us;
+        if stepping {
+            match term.read_key() {
+                Ok(console::Key::Char('q' | 'Q')) | Ok(console::Key::Escape) | Err(_) => {
+                    stepping = false
+                }
+                _ => {}
+            }
+        } else if !step && let Some(prev) = last_ts {
+            // Long silences are cut to 5 s: the class should not wait for a timeout.
+            let wait = ((ts - prev).max(0) as f64 / 1e6 / speed).min(5.0);
+            std::thread::sleep(Duration::from_secs_f64(wait));
+        }
+        last_ts = Some(ts);
+        print(line);
+    };
+    let report = match report::replay_file(file, filter, output.options(), &mut each) {
+        Ok(r) => r,
+        Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),
+    };
+    finish_file_report(&report, file, output, out)
+}
+
+fn explain(term: Option<&str>) -> ExitCode {
+    use wirelab::glossary;
+    match term {
+        Some(t) => match glossary::lookup(t) {
+            Some(entry) => {
+                println!("{}: {}\n", entry.name, entry.short);
+                println!("{}", textwrap(entry.long, 80));
+                ExitCode::SUCCESS
+            }
+            None => fail(
+                EXIT_INPUT,
+                format!(
+                    "no explanation of '{t}'; the terms are: {}",
+                    glossary::TERMS
+                        .iter()
+                        .map(|t| t.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        },
+        None => {
+            for entry in glossary::TERMS {
+                println!("{:<24} {}", entry.name, entry.short);
+            }
+            println!("\nwirelab explain TERM says more about one of them.");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Word-wraps a paragraph for the terminal.
+fn textwrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for word in text.split_whitespace() {
+        if col > 0 && col + 1 + word.len() > width {
+            out.push('\n');
+            col = 0;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += word.len();
+    }
+    out
+}
+
+fn ports() -> ExitCode {
+    use comfy_table::{Table, presets::ASCII_BORDERS_ONLY_CONDENSED};
+    let mut t = Table::new();
+    t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
+        .force_no_tty()
+        .set_header(vec!["port", "service", "what it is for"]);
+    for (port, name, what) in wirelab::ports::WELL_KNOWN {
+        t.add_row(vec![port.to_string(), name.to_string(), what.to_string()]);
+    }
+    println!("{t}");
+    println!(
+        "A server listens on its service's well-known port; the client's port is an ephemeral one \n\
+the operating system picks (32768-60999 on Linux). wirelab explain port says more."
+    );
+    ExitCode::SUCCESS
 }
 
 fn interfaces() -> ExitCode {
@@ -536,13 +761,13 @@ fn fetch(
         write,
         None,
         vec![prepared],
-        Options::default(),
+        output.options(),
         line_printer(output),
     ) {
         Ok(r) => r,
         Err(e) => return lab_fail(&e),
     };
-    if let Err(code) = emit(&run.live.report, output.format, out) {
+    if let Err(code) = emit(&run.live.report, output, out) {
         return code;
     }
     let fetched = &run.fetches[0];
@@ -625,7 +850,7 @@ fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {
         Some(&save),
         Some(server),
         prepared,
-        Options::default(),
+        output.options(),
         line_printer(output),
     ) {
         Ok(r) => r,
@@ -644,7 +869,7 @@ or study the bundled capture instead: {exe} report captures/romeo.pcap",
         }
         Err(e) => return lab_fail(&e),
     };
-    if let Err(code) = emit(&run.live.report, output.format, out) {
+    if let Err(code) = emit(&run.live.report, output, out) {
         return code;
     }
     eprintln!(

@@ -18,7 +18,7 @@ fn every_capture_matches_its_golden_output() {
     for cap in entries {
         let name = cap.file_stem().unwrap().to_string_lossy().to_string();
         let rel = format!("captures/{name}.pcap");
-        for (format, ext) in [("table", "txt"), ("json", "json")] {
+        for (format, ext) in [("table", "txt"), ("json", "json"), ("html", "html")] {
             let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
                 .current_dir(root)
                 .env("TZ", "UTC")
@@ -45,7 +45,184 @@ fn every_capture_matches_its_golden_output() {
             checked += 1;
         }
     }
-    assert!(checked >= 20, "only {checked} golden outputs checked");
+    assert!(checked >= 30, "only {checked} golden outputs checked");
+}
+
+/// The terminal report fits 100 columns and is plain ASCII when not on a terminal
+/// (and with --color never), for every capture and every option that changes it.
+#[test]
+fn terminal_report_fits_100_columns_in_plain_ascii() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut caps: Vec<_> = std::fs::read_dir(root.join("captures"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    caps.sort();
+    for cap in caps {
+        for extra in [&[][..], &["--verbose", "-x"], &["--color", "never"]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+                .current_dir(root)
+                .arg("report")
+                .arg(&cap)
+                .args(extra)
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).expect("UTF-8");
+            assert!(text.lines().count() > 10, "{}: {text}", cap.display());
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= 100,
+                    "{} {extra:?}: a line of {} columns:\n{line}",
+                    cap.display(),
+                    line.chars().count()
+                );
+                assert!(
+                    line.is_ascii(),
+                    "{} {extra:?}: not ASCII:\n{line}",
+                    cap.display()
+                );
+            }
+        }
+    }
+}
+
+/// `--color always` colours the report (and only then).
+#[test]
+fn color_always_uses_escape_codes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |color: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .current_dir(root)
+            .args(["report", "captures/reorder.pcap", "--color", color])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("always").contains("\x1b["));
+    assert!(
+        !run("auto").contains('\x1b'),
+        "auto is plain when not on a terminal"
+    );
+}
+
+/// The report of the course's romeo.txt fetch answers the questions of
+/// ../shared/notes/teaching.md that the issue names.
+#[test]
+fn romeo_report_answers_the_students_questions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .current_dir(root)
+        .args(["report", "captures/romeo.pcap"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        // which addresses and ports
+        "127.0.0.1:36210 -> 127.0.0.1:80 (http)",
+        "server 80 (well known: http",
+        // the three handshake segments and their RTT
+        "-> SYN ",
+        "<- SYN,ACK",
+        "RTT 0.041 ms (SYN to the client's ACK)",
+        // how many segments carried the response, and their sizes
+        "2 TCP segments carried the response: frames 6 (204 B), 8 (167 B)",
+        // status code and Content-Type
+        "HTTP/1.1 200 OK",
+        "167 bytes of text/plain",
+        // where the headers end
+        "blank line  at byte 200 (find(b\"\\r\\n\\r\\n\") = 200)",
+        // what recv() is about, explained
+        "? seq:",
+        // the ladder
+        "|<----",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn layers_option_shows_only_those_layers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |layers: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .current_dir(root)
+            .args(["report", "captures/romeo.pcap", "--layers", layers])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (_, http, _) = run("http");
+    assert!(http.contains("-- HTTP") && !http.contains("-- TCP") && !http.contains("-- IP"));
+    let (_, ip_link, _) = run("ip,link");
+    assert!(
+        ip_link.contains("-- IP") && ip_link.contains("-- link") && !ip_link.contains("-- HTTP")
+    );
+    assert!(ip_link.contains("TTL         client 64, server 64"));
+    let (code, _, err) = run("http,udp");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown layer 'udp'"), "{err}");
+}
+
+#[test]
+fn hex_shows_the_header_bytes_of_every_frame() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .current_dir(root)
+        .args(["report", "captures/romeo.pcap", "-x", "--layers", "tcp"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Frame 1: Ethernet (zero MACs, type 0800), then IPv4 "45 00 00 3c" (total length 60).
+    assert!(
+        text.contains("0000  00 00 00 00 00 00 00 00 00 00 00 00 08 00 45 00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  TCP  flags SYN, seq 0 (abs 1392915962)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nframe ").count(), 12, "one block per frame");
+}
+
+#[test]
+fn explain_and_ports() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, text, _) = run(&["explain", "super-segment"]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("segmentation offload"), "{text}");
+    let (code, list, _) = run(&["explain"]);
+    assert_eq!(code, Some(0));
+    assert!(list.contains("retransmission") && list.contains("bare-lf"));
+    let (code, _, err) = run(&["explain", "frobnication"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("the terms are:") && err.contains("zero-window"),
+        "{err}"
+    );
+    let (code, ports, _) = run(&["ports"]);
+    assert_eq!(code, Some(0));
+    for p in ["22 ", "53 ", "80 ", "110 ", "143 ", "443 ", "993 "] {
+        assert!(
+            ports.contains(&format!("| {p}")) || ports.contains(&format!(" {p} ")),
+            "{p} in {ports}"
+        );
+    }
 }
 
 #[test]

@@ -170,6 +170,37 @@ fn demo_on_loopback_reports_the_course_fetches_with_recv_logs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--format html` on the live commands: the demo's page holds both connections, the
+/// chart of segment ranges beside recv ranges, and the recv sentence.
+#[test]
+fn demo_writes_the_projector_page_with_the_recv_chart() {
+    if !can_capture() {
+        return;
+    }
+    let dir = tmpdir("demo-html");
+    let page = dir.join("demo.html");
+    run(Command::new(WIRELAB)
+        .args(["demo", "--port", "0", "--format", "html", "-o"])
+        .arg(&page)
+        .arg("-w")
+        .arg(dir.join("demo.pcap")));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<section class=\"connection\"").count(), 2);
+    assert_eq!(
+        html.matches("TCP delivers a stream, not messages").count(),
+        2,
+        "one recv sentence per fetch"
+    );
+    let recv_bars = html.matches("<rect class=\"recv\"").count();
+    let recv_rows = html.matches("<td class=\"n\">").count();
+    assert!(recv_bars >= 2, "recv bars: {recv_bars}");
+    assert!(html.matches("<rect class=\"segment\"").count() >= 2);
+    assert!(recv_rows >= recv_bars, "a table row for every recv bar");
+    assert!(html.contains("GET http://data.pr4e.org/cover3.jpg HTTP/1.0"));
+    assert!(!html.contains("<script"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Two namespaces joined by a veth pair; removed on drop, even after a failed assert.
 struct Netns {
     client: String,

@@ -12,6 +12,22 @@ use crate::flow::Dir;
 use crate::reassembly::{FrameNo, SegmentEffect, SeqNum};
 use std::collections::VecDeque;
 
+/// Every analysis name a segment can carry (each has an entry in the glossary).
+pub const NAMES: &[&str] = &[
+    "retransmission",
+    "spurious-retransmission",
+    "out-of-order",
+    "duplicate-ack",
+    "zero-window",
+    "window-full",
+    "keep-alive",
+    "previous-segment-lost",
+    "acked-unseen",
+    "super-segment",
+    "overlap-conflict",
+    "truncated",
+];
+
 /// One segment as the analyzer sees it.
 pub struct SegmentInfo<'a> {
     pub frame: FrameNo,
@@ -205,6 +221,7 @@ impl TcpAnalyzer {
         if s.payload_missing > 0 {
             out.push("truncated");
         }
+        debug_assert!(out.iter().all(|a| NAMES.contains(a)), "{out:?}");
 
         // State updates.
         let retransmitted = out.iter().any(|a| {

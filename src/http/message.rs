@@ -439,6 +439,7 @@ impl MessageParser {
                         head.target = req.path.map(str::to_string);
                         head.version = format!("HTTP/1.{}", req.version.unwrap_or(0));
                         head.headers = pairs(req.headers);
+                        head.lint = request_lints(&head);
                         n
                     }
                     Ok(httparse::Status::Partial) => return Ok(None),
@@ -631,6 +632,38 @@ impl MessageParser {
         self.state = State::Resync;
         used
     }
+}
+
+/// What a request does that a student should notice (names `wirelab explain` knows):
+/// - "method-case": a known method not in upper case (`Get`); methods are
+///   case-sensitive (RFC 9110 §9.1), so a server answers 400 or 501;
+/// - "unknown-method": not a method of RFC 9110;
+/// - "absolute-form": the whole URL as target (RFC 9112 §3.2.2), meant for proxies,
+///   which the course sends and origin servers must accept;
+/// - "missing-host": HTTP/1.1 without Host (RFC 9112 §3.2), which a server answers with 400.
+fn request_lints(head: &Head) -> Vec<String> {
+    let mut lint = Vec::new();
+    let method = head.method.as_deref().unwrap_or_default();
+    let known = |m: &str| {
+        METHODS
+            .iter()
+            .any(|k| k.strip_suffix(b" ") == Some(m.as_bytes()))
+    };
+    if !known(method) {
+        if known(&method.to_ascii_uppercase()) {
+            lint.push("method-case".into());
+        } else {
+            lint.push("unknown-method".into());
+        }
+    }
+    let target = head.target.as_deref().unwrap_or_default();
+    if target.contains("://") {
+        lint.push("absolute-form".into());
+    }
+    if head.version == "HTTP/1.1" && head.header("host").is_none() {
+        lint.push("missing-host".into());
+    }
+    lint
 }
 
 fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {

@@ -117,6 +117,34 @@ fn bare_lf_head_is_accepted_and_noted() {
     assert_eq!(h.header_len, 43, "offset of the blank line \\n\\n");
 }
 
+/// Request lints, as a table: request head in, lint names out.
+#[test]
+fn request_lints_name_what_a_student_should_notice() {
+    let cases: &[(&[u8], &[&str])] = &[
+        (b"GET /romeo.txt HTTP/1.0\r\n\r\n", &[]),
+        (
+            b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\r\n\r\n",
+            &["absolute-form"],
+        ),
+        (
+            b"Get http://data.pr4e.org/romeo.txt HTTP/1.0\n\n",
+            &["method-case", "absolute-form", "bare-lf"],
+        ),
+        (b"FETCH /x HTTP/1.0\r\n\r\n", &["unknown-method"]),
+        (b"GET /x HTTP/1.1\r\n\r\n", &["missing-host"]),
+        (b"GET /x HTTP/1.1\r\nhost: a\r\n\r\n", &[]),
+    ];
+    for (bytes, want) in cases {
+        let mut p = MessageParser::new(Role::Request);
+        p.data(0, bytes, 1);
+        let evs: Vec<_> = p.take_events().collect();
+        let HttpEvent::Head(h) = &evs[0] else {
+            panic!("expected a head, got {evs:?}")
+        };
+        assert_eq!(&h.lint, want, "{}", String::from_utf8_lossy(bytes));
+    }
+}
+
 #[test]
 fn gap_in_body_marks_incomplete_and_keeps_length() {
     let mut p = MessageParser::new(Role::Response);

@@ -1,4 +1,184 @@
-//! Stage 7: renderers. They read only the report model.
+//! Stage 7: renderers. They read only the report model (and the glossary and port
+//! tables, which are leaves). One [`View`] says what every renderer shows.
 
+pub mod html;
 pub mod json;
 pub mod table;
+
+use crate::report::model::{Connection, Segment};
+
+/// The layers of the course, top to bottom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layers {
+    pub http: bool,
+    pub tcp: bool,
+    pub ip: bool,
+    pub link: bool,
+}
+
+impl Layers {
+    pub const ALL: Layers = Layers {
+        http: true,
+        tcp: true,
+        ip: true,
+        link: true,
+    };
+
+    /// "http,tcp" -> those two. Unknown names are an error that lists the known ones.
+    pub fn parse(list: &str) -> Result<Layers, String> {
+        let mut l = Layers {
+            http: false,
+            tcp: false,
+            ip: false,
+            link: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "http" => l.http = true,
+                "tcp" => l.tcp = true,
+                "ip" => l.ip = true,
+                "link" => l.link = true,
+                other => {
+                    return Err(format!(
+                        "unknown layer '{other}': the layers are http, tcp, ip and link"
+                    ));
+                }
+            }
+        }
+        Ok(l)
+    }
+}
+
+/// What to show and how.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub layers: Layers,
+    /// Every header field of every frame.
+    pub verbose: bool,
+    /// Header bytes in hex (the model holds them only when asked with `-x`).
+    pub hex: bool,
+    /// ANSI colours and Unicode (a terminal); plain ASCII otherwise.
+    pub color: bool,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            layers: Layers::ALL,
+            verbose: false,
+            hex: false,
+            color: false,
+        }
+    }
+}
+
+/// Arrows of a ladder diagram drawn in full; a longer connection shows its first
+/// [`LADDER_HEAD`] and last [`LADDER_TAIL`] segments (all of them with `--verbose`).
+pub const LADDER_FULL: usize = 60;
+pub const LADDER_HEAD: usize = 40;
+pub const LADDER_TAIL: usize = 10;
+
+/// One row of a ladder diagram.
+pub enum Rung<'a> {
+    Arrow(&'a Segment),
+    /// Segments left out of the middle.
+    Elided(usize),
+}
+
+/// The ladder's rows for a connection.
+pub fn ladder(c: &Connection, all: bool) -> Vec<Rung<'_>> {
+    let s = &c.segments;
+    if all || s.len() <= LADDER_FULL {
+        return s.iter().map(Rung::Arrow).collect();
+    }
+    let mut rows: Vec<Rung<'_>> = s[..LADDER_HEAD].iter().map(Rung::Arrow).collect();
+    rows.push(Rung::Elided(s.len() - LADDER_HEAD - LADDER_TAIL));
+    rows.extend(s[s.len() - LADDER_TAIL..].iter().map(Rung::Arrow));
+    rows
+}
+
+/// The label of a segment's arrow: "PSH,ACK seq 1 ack 48 len 47".
+pub fn arrow_label(s: &Segment) -> String {
+    let mut t = format!("{} seq {}", s.flags, s.rel_seq);
+    if let Some(a) = s.rel_ack {
+        t.push_str(&format!(" ack {a}"));
+    }
+    if s.len > 0 {
+        t.push_str(&format!(" len {}", s.len));
+    }
+    t
+}
+
+/// 230241 -> "230,241".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Segments of the server's side that carried data.
+pub fn data_segments(c: &Connection, dir: &str) -> usize {
+    c.segments
+        .iter()
+        .filter(|s| s.dir == dir && s.len > 0)
+        .count()
+}
+
+/// The sentence under the recv table.
+pub fn recv_sentence(c: &Connection) -> Option<String> {
+    let calls = c.recv.as_ref()?;
+    let total: u64 = calls.iter().map(|r| r.bytes).sum();
+    Some(format!(
+        "{} returned the {} bytes that {} carried: TCP delivers a stream, not messages.",
+        plural(calls.len() as u64, "recv() call"),
+        group(total),
+        plural(data_segments(c, "s2c") as u64, "segment")
+    ))
+}
+
+/// "1 segment", "2 segments".
+pub fn plural(n: u64, noun: &str) -> String {
+    format!("{} {noun}{}", group(n), if n == 1 { "" } else { "s" })
+}
+
+/// The payload length of the segment in `frame`, if it is listed.
+pub fn segment_len(c: &Connection, frame: u64) -> Option<u32> {
+    c.segments.iter().find(|s| s.frame == frame).map(|s| s.len)
+}
+
+/// "absolute-form: host data.pr4e.org, path /romeo.txt" or "path /romeo.txt".
+pub fn describe_target(target: &str) -> String {
+    match url::Url::parse(target) {
+        Ok(u) if u.has_host() => format!(
+            "the whole URL: host {}, path {}",
+            u.host_str().unwrap_or_default(),
+            u.path()
+        ),
+        _ => format!("path {}", target.split('?').next().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(230241), "230,241");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+    }
+
+    #[test]
+    fn layers_parse_and_reject() {
+        let l = Layers::parse("http, TCP").unwrap();
+        assert!(l.http && l.tcp && !l.ip && !l.link);
+        assert!(Layers::parse("http,udp").unwrap_err().contains("udp"));
+    }
+}

@@ -1,304 +1,991 @@
 //! The terminal report: for each connection a summary line (after Zeek's conn.log),
-//! then the layers top to bottom as the course teaches them: HTTP, TCP, IP.
+//! then the layers top to bottom as the course teaches them: HTTP, TCP (with the
+//! ladder and the recv log), IP, link. Every analysis name and lint is explained in
+//! one sentence the first time it appears. Lines fit [`WIDTH`] columns; without
+//! [`View::color`] the output is plain ASCII.
 
-use crate::report::model::{Connection, PacketLine, RecvCall, Report, Segment};
-use comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED;
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use super::{
+    Rung, View, arrow_label, describe_target, group, ladder, plural, recv_sentence, segment_len,
+};
+use crate::glossary;
+use crate::ports;
+use crate::report::model::{Connection, HttpExchange, PacketLine, Report, Segment};
+use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
+use console::Style;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-/// Terminal width the tables are laid out for.
-pub const WIDTH: u16 = 100;
+/// Terminal width the report is laid out for.
+pub const WIDTH: usize = 100;
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let s = &report.source;
-    writeln!(
+pub fn write(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = Writer {
         out,
-        "wirelab report of {} ({}, link type {}): {} frames, {} bytes{}",
-        s.path.as_deref().or(s.interface.as_deref()).unwrap_or("-"),
-        s.format,
-        s.linktype,
-        s.packets,
-        s.bytes,
-        s.filter
-            .as_ref()
-            .map(|f| format!(", filter '{f}' kept {}", s.packets - s.filtered_out))
-            .unwrap_or_default()
-    )?;
-    writeln!(
-        out,
-        "{} TCP connections, {} HTTP exchanges; {} frames not TCP, {} undecodable",
-        report.totals.connections, report.totals.http_exchanges, s.non_tcp, s.undecoded
-    )?;
-    for (reason, n) in &s.undecoded_reasons {
-        writeln!(out, "  undecodable: {n} x {reason}")?;
-    }
-    if let (Some(k), Some(i)) = (s.kernel_dropped, s.interface_dropped) {
-        writeln!(
-            out,
-            "dropped by the kernel: {k} packets (buffer full), by the interface: {i}"
-        )?;
-    }
-    if let Some(e) = &s.read_error {
-        writeln!(
-            out,
-            "  warning: {e}; the report covers the frames before it"
-        )?;
-    }
-    for c in &report.connections {
-        writeln!(out)?;
-        connection(c, out)?;
-    }
-    let t = &report.totals;
-    if t.evicted_connections + t.segments_omitted + t.fragments_dropped > 0 {
-        writeln!(
-            out,
-            "\nlimits: {} connections evicted, {} segment rows omitted (ask for one with --connection N), {} fragmented datagrams incomplete",
-            t.evicted_connections, t.segments_omitted, t.fragments_dropped
-        )?;
-    }
-    Ok(())
+        view: *view,
+        explained: BTreeSet::new(),
+    };
+    w.report(report)
+}
+
+struct Writer<'a> {
+    out: &'a mut dyn Write,
+    view: View,
+    /// Terms already explained in this report.
+    explained: BTreeSet<String>,
 }
 
 fn ms(us: i64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
 
-fn connection(c: &Connection, out: &mut dyn Write) -> io::Result<()> {
-    let service = c
-        .server
-        .service
-        .as_deref()
-        .map(|s| format!(" ({s})"))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "== connection {}: {}:{} -> {}:{}{}  {}{}  {:.3} s  {} packets  {} B -> {} B <-  history {}",
-        c.id,
-        c.client.ip,
-        c.client.port,
-        c.server.ip,
-        c.server.port,
-        service,
-        c.close,
-        c.closed_by.map(|b| format!(" by {b}")).unwrap_or_default(),
-        c.duration_us as f64 / 1e6,
-        c.packets,
-        c.payload_bytes[0],
-        c.payload_bytes[1],
-        c.history
-    )?;
-    for (i, x) in c.http.iter().enumerate() {
-        writeln!(out, "HTTP exchange {}:", i + 1)?;
-        if let Some(q) = &x.request {
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// Cuts a line to `max` characters, marking the cut.
+fn fit(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 3).collect();
+        t.push_str("...");
+        t
+    }
+}
+
+/// Shows control characters and non-ASCII bytes of a text line as escapes.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c == '\t' || (' '..='~').contains(&c) {
+                vec![c]
+            } else if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+impl Writer<'_> {
+    /// Writes `text` wrapped to [`WIDTH`], continuation lines indented by `indent`.
+    fn say(&mut self, text: &str, indent: usize) -> io::Result<()> {
+        for line in wrap(text, WIDTH, indent) {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    fn style(&self, s: Style) -> Style {
+        s.force_styling(self.view.color)
+    }
+
+    fn title(&mut self, text: &str) -> io::Result<()> {
+        let rule = if self.view.color { "─" } else { "-" };
+        let line = format!(
+            "{r}{r} {text} {}",
+            rule.repeat(WIDTH.saturating_sub(text.len() + 4)),
+            r = rule
+        );
+        let styled = self.style(Style::new().bold()).apply_to(line);
+        writeln!(self.out, "\n{styled}")
+    }
+
+    /// A table laid out for [`WIDTH`] columns.
+    fn table(&self, header: Vec<&str>) -> Table {
+        let mut t = Table::new();
+        t.load_style(if self.view.color {
+            UTF8_BORDERS_ONLY
+        } else {
+            ASCII_BORDERS_ONLY_CONDENSED
+        })
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH as u16)
+        .set_header(header);
+        t
+    }
+
+    /// One-sentence explanations of the terms not explained before in this report.
+    fn explain<'t>(&mut self, terms: impl IntoIterator<Item = &'t str>) -> io::Result<()> {
+        let mut new: Vec<&glossary::Term> = Vec::new();
+        for t in terms {
+            if self.explained.insert(t.to_string())
+                && let Some(entry) = glossary::lookup(t)
+            {
+                new.push(entry);
+            }
+        }
+        for e in new {
+            let text = format!("  ? {}: {}", e.name, e.short);
+            for line in wrap(&text, WIDTH, 6) {
+                let styled = self.style(Style::new().dim()).apply_to(line);
+                writeln!(self.out, "{styled}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&mut self, report: &Report) -> io::Result<()> {
+        let s = &report.source;
+        writeln!(
+            self.out,
+            "wirelab report of {} ({}, link type {})",
+            s.path.as_deref().or(s.interface.as_deref()).unwrap_or("-"),
+            s.format,
+            s.linktype,
+        )?;
+        writeln!(
+            self.out,
+            "{} frames, {} bytes{}",
+            group(s.packets),
+            group(s.bytes),
+            s.filter
+                .as_ref()
+                .map(|f| format!("; filter '{f}' kept {}", group(s.packets - s.filtered_out)))
+                .unwrap_or_default()
+        )?;
+        writeln!(
+            self.out,
+            "{}, {}; {} frames not TCP, {} undecodable",
+            plural(report.totals.connections, "TCP connection"),
+            plural(report.totals.http_exchanges, "HTTP exchange"),
+            s.non_tcp,
+            s.undecoded
+        )?;
+        for (reason, n) in &s.undecoded_reasons {
+            writeln!(self.out, "  undecodable: {n} x {}", fit(reason, WIDTH - 20))?;
+        }
+        if let (Some(k), Some(i)) = (s.kernel_dropped, s.interface_dropped) {
             writeln!(
-                out,
-                "  request  frame {:>5}: {} {} {}  (head {} bytes to the blank line{})",
+                self.out,
+                "dropped by the kernel: {k} packets (buffer full), by the interface: {i}"
+            )?;
+        }
+        if let Some(p) = &s.saved_to {
+            writeln!(self.out, "saved to {p}")?;
+        }
+        if let Some(e) = &s.read_error {
+            for line in wrap(
+                &format!("warning: {e}; the report covers the frames before it"),
+                WIDTH,
+                2,
+            ) {
+                writeln!(self.out, "{line}")?;
+            }
+        }
+        for c in &report.connections {
+            self.connection(c)?;
+        }
+        let t = &report.totals;
+        if t.evicted_connections + t.segments_omitted + t.fragments_dropped > 0 {
+            writeln!(self.out)?;
+            for line in wrap(
+                &format!(
+                    "limits: {} connections evicted, {} segment rows omitted (ask for one \
+connection's with --connection N), {} fragmented datagrams incomplete",
+                    t.evicted_connections, t.segments_omitted, t.fragments_dropped
+                ),
+                WIDTH,
+                2,
+            ) {
+                writeln!(self.out, "{line}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn connection(&mut self, c: &Connection) -> io::Result<()> {
+        let service = c
+            .server
+            .service
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let head = format!(
+            "== connection {}: {}:{} -> {}:{}{} ",
+            c.id, c.client.ip, c.client.port, c.server.ip, c.server.port, service
+        );
+        let eq = if self.view.color { "═" } else { "=" };
+        let line = format!("{head}{}", eq.repeat(WIDTH.saturating_sub(head.len())));
+        let styled = self.style(Style::new().bold().cyan()).apply_to(line);
+        writeln!(self.out, "\n{styled}")?;
+        let ended = match (c.close, c.closed_by) {
+            ("fin", Some(by)) => format!("closed by the {by} (FIN)"),
+            ("rst", Some(by)) => format!("reset by the {by} (RST)"),
+            ("open", _) => "still open when the capture ended".into(),
+            ("timeout", _) => "idle until it timed out".into(),
+            ("evicted", _) => "evicted from the connection table".into(),
+            (other, _) => other.to_string(),
+        };
+        self.say(
+            &format!(
+                "   {ended}, {:.3} s, {} packets, {} B client -> server, {} B server -> client, \
+history {}",
+                c.duration_us as f64 / 1e6,
+                c.packets,
+                group(c.payload_bytes[0]),
+                group(c.payload_bytes[1]),
+                c.history
+            ),
+            3,
+        )?;
+        let l = self.view.layers;
+        if l.http {
+            self.http(c)?;
+        }
+        if l.tcp {
+            self.tcp(c)?;
+        }
+        if (l.tcp || l.http)
+            && let Some(calls) = &c.recv
+            && !calls.is_empty()
+        {
+            self.recv(c)?;
+        }
+        if l.ip {
+            self.ip(c)?;
+        }
+        if l.link {
+            self.link(c)?;
+        }
+        if self.view.verbose {
+            self.frames(c)?;
+        }
+        Ok(())
+    }
+
+    fn http(&mut self, c: &Connection) -> io::Result<()> {
+        if c.http.is_empty() && c.not_http.is_none() {
+            return Ok(());
+        }
+        self.title("HTTP")?;
+        if let Some(n) = &c.not_http {
+            writeln!(self.out, "not HTTP: {}", fit(n, WIDTH - 10))?;
+        }
+        for (i, x) in c.http.iter().enumerate() {
+            self.exchange(c, i, x)?;
+        }
+        Ok(())
+    }
+
+    fn exchange(&mut self, c: &Connection, i: usize, x: &HttpExchange) -> io::Result<()> {
+        let frames = match (&x.request, &x.response) {
+            (Some(q), Some(r)) => format!(
+                "request in frame {}, response in frame {}{}",
                 q.frame,
-                q.method,
-                q.target,
-                q.version,
+                r.frame,
+                x.response_time_us
+                    .map(|t| format!(", {} after the request", ms(t)))
+                    .unwrap_or_default()
+            ),
+            (Some(q), None) => format!("request in frame {}, no response captured", q.frame),
+            (None, Some(r)) => format!(
+                "response in frame {} (its request is not captured)",
+                r.frame
+            ),
+            (None, None) => String::new(),
+        };
+        writeln!(self.out, "exchange {}: {frames}", i + 1)?;
+        let bold = self.style(Style::new().bold());
+        if let Some(q) = &x.request {
+            let line = format!("{} {} {}", q.method, q.target, q.version);
+            writeln!(
+                self.out,
+                "  {}",
+                bold.apply_to(fit(&printable(&line), WIDTH - 2))
+            )?;
+            writeln!(
+                self.out,
+                "    target      {}",
+                fit(&describe_target(&q.target), WIDTH - 16)
+            )?;
+            for (j, (k, v)) in q.query.iter().enumerate() {
+                let label = if j == 0 { "query" } else { "" };
+                writeln!(
+                    self.out,
+                    "    {label:<11} {}",
+                    fit(&printable(&format!("{k} = {v}")), WIDTH - 16)
+                )?;
+            }
+            self.headers(&q.headers)?;
+            writeln!(
+                self.out,
+                "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the head is {} bytes with it",
                 q.header_len,
-                if q.lint.is_empty() {
-                    String::new()
+                q.header_len,
+                q.header_len + 4
+            )?;
+            if q.body_len > 0 {
+                writeln!(self.out, "    body        {} bytes", group(q.body_len))?;
+            }
+            if !q.lint.is_empty() {
+                let answer = x
+                    .response
+                    .as_ref()
+                    .map(|r| format!("; the server answered {} {}", r.status, r.reason))
+                    .unwrap_or_default();
+                writeln!(
+                    self.out,
+                    "    {}",
+                    fit(
+                        &format!("lint        {}{answer}", q.lint.join(", ")),
+                        WIDTH - 4
+                    )
+                )?;
+                self.explain(q.lint.iter().map(String::as_str))?;
+            }
+        }
+        if let Some(r) = &x.response {
+            let status = format!("{} {} {}", r.version, r.status, r.reason);
+            let color = match r.status {
+                200..=299 => Style::new().bold().green(),
+                300..=399 => Style::new().bold().yellow(),
+                _ => Style::new().bold().red(),
+            };
+            writeln!(
+                self.out,
+                "  {}",
+                self.style(color)
+                    .apply_to(fit(&printable(&status), WIDTH - 2))
+            )?;
+            let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
+            if (300..400).contains(&r.status)
+                && let Some((_, loc)) = r
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            {
+                meaning.push_str(&format!(" Location: {loc}"));
+            }
+            for (j, line) in wrap(&meaning, WIDTH - 16, 0).into_iter().enumerate() {
+                let label = if j == 0 { "status" } else { "" };
+                writeln!(self.out, "    {label:<11} {line}")?;
+            }
+            self.headers(&r.headers)?;
+            writeln!(
+                self.out,
+                "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the body starts at byte {}",
+                r.header_len,
+                r.header_len,
+                r.header_len + 4
+            )?;
+            let kind = r
+                .content_type
+                .as_deref()
+                .map(|t| format!(" of {t}"))
+                .unwrap_or_default();
+            let length = match r.content_length.as_deref() {
+                Some(l) if l.trim().parse::<u64>().ok() == Some(r.body_len) => {
+                    format!("Content-Length {l} = the bytes received")
+                }
+                Some(l) => format!("Content-Length {l}, but {} bytes received", r.body_len),
+                None => "no Content-Length: the body ends where the server closed".into(),
+            };
+            self.say(
+                &format!(
+                    "    body        {} bytes{kind}; {length}{}",
+                    group(r.body_len),
+                    if r.complete { "" } else { "; INCOMPLETE" }
+                ),
+                16,
+            )?;
+            match (&r.body_preview, &r.body_type) {
+                (Some(text), _) => {
+                    for (j, line) in text.lines().take(6).enumerate() {
+                        let label = if j == 0 { "preview" } else { "" };
+                        writeln!(
+                            self.out,
+                            "    {label:<11} | {}",
+                            fit(&printable(line), WIDTH - 18)
+                        )?;
+                    }
+                }
+                (None, Some(t)) => writeln!(
+                    self.out,
+                    "    preview     binary: {t} by its first bytes, {} bytes",
+                    group(r.body_len)
+                )?,
+                (None, None) if r.body_len > 0 => {
+                    writeln!(self.out, "    preview     binary data")?
+                }
+                _ => {}
+            }
+            let sizes: Vec<String> = r
+                .frames
+                .iter()
+                .take(12)
+                .map(|f| match segment_len(c, *f) {
+                    Some(n) => format!("{f} ({n} B)"),
+                    None => f.to_string(),
+                })
+                .collect();
+            let more = if r.frame_count as usize > sizes.len() {
+                format!(", ... {} more", r.frame_count as usize - sizes.len())
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "{} carried the response: frame{} {}{more}",
+                plural(r.frame_count, "TCP segment"),
+                if r.frame_count == 1 { "" } else { "s" },
+                sizes.join(", ")
+            );
+            for (j, line) in wrap(&text, WIDTH - 16, 0).into_iter().enumerate() {
+                let label = if j == 0 { "segments" } else { "" };
+                writeln!(self.out, "    {label:<11} {line}")?;
+            }
+            if !r.lint.is_empty() {
+                writeln!(
+                    self.out,
+                    "    {}",
+                    fit(&format!("note        {}", r.lint.join("; ")), WIDTH - 4)
+                )?;
+                self.explain(r.lint.iter().map(String::as_str))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn headers(&mut self, headers: &[(String, String)]) -> io::Result<()> {
+        if headers.is_empty() {
+            return writeln!(self.out, "    headers     (none)");
+        }
+        for (k, v) in headers
+            .iter()
+            .take(if self.view.verbose { usize::MAX } else { 40 })
+        {
+            let line = format!("{k}: {v}");
+            writeln!(
+                self.out,
+                "    {:<11} {}",
+                "",
+                fit(&printable(&line), WIDTH - 16)
+            )?;
+        }
+        if headers.len() > 40 && !self.view.verbose {
+            writeln!(
+                self.out,
+                "    {:<11} ... {} more header fields (--verbose shows them)",
+                "",
+                headers.len() - 40
+            )?;
+        }
+        Ok(())
+    }
+
+    fn tcp(&mut self, c: &Connection) -> io::Result<()> {
+        self.title("TCP")?;
+        let service = ports::WELL_KNOWN
+            .iter()
+            .find(|(p, _, _)| *p == c.server.port)
+            .map(|(_, name, what)| format!("well known: {name}, {what}"))
+            .unwrap_or_else(|| "not a well-known port".into());
+        self.say(
+            &format!(
+                "ports       client {} (ephemeral, chosen by the OS) -> server {} ({service})",
+                c.client.port, c.server.port
+            ),
+            12,
+        )?;
+        self.explain(["port"])?;
+        self.handshake(c)?;
+        for (name, s) in [
+            ("client -> server", &c.streams.c2s),
+            ("server -> client", &c.streams.s2c),
+        ] {
+            let gaps: u64 = s.gaps.iter().map(|g| g.len).sum();
+            writeln!(
+                self.out,
+                "stream      {name}: {} bytes, {}{}",
+                group(s.bytes),
+                if s.complete { "complete" } else { "incomplete" },
+                if gaps > 0 {
+                    format!(", {} bytes missing in {} gaps", group(gaps), s.gaps.len())
                 } else {
-                    format!("; {}", q.lint.join(", "))
+                    String::new()
                 }
             )?;
         }
-        if let Some(r) = &x.response {
+        if !c.segments.is_empty() {
+            writeln!(self.out, "{}", self.segments(c.first_ts_us, &c.segments))?;
+            let mut terms: Vec<&str> = vec!["seq", "ack"];
+            for s in &c.segments {
+                terms.extend(s.analysis.iter().copied());
+            }
+            self.explain(terms)?;
+        }
+        if c.segments_omitted > 0 {
             writeln!(
-                out,
-                "  response frame {:>5}: {} {} {}  Content-Type {}  Content-Length {}  body {} bytes in {} segments{}{}",
-                r.frame,
-                r.version,
-                r.status,
-                r.reason,
-                r.content_type.as_deref().unwrap_or("-"),
-                r.content_length.as_deref().unwrap_or("-"),
-                r.body_len,
-                r.frame_count,
-                if r.complete { "" } else { "  INCOMPLETE" },
-                x.response_time_us
-                    .map(|t| format!("  after {}", ms(t)))
-                    .unwrap_or_default()
+                self.out,
+                "({} segments not listed: use --connection {} to see them)",
+                c.segments_omitted, c.id
             )?;
-            if !r.lint.is_empty() {
-                writeln!(out, "    note: {}", r.lint.join("; "))?;
+        }
+        if !c.analysis_totals.is_empty() {
+            let parts: Vec<String> = c
+                .analysis_totals
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(
+                self.out,
+                "analysis    {}",
+                fit(&parts.join(", "), WIDTH - 12)
+            )?;
+            self.explain(c.analysis_totals.iter().map(|(k, _)| k.as_str()))?;
+        }
+        self.timing(c)?;
+        if !c.segments.is_empty() {
+            self.ladder(c)?;
+        }
+        Ok(())
+    }
+
+    fn handshake(&mut self, c: &Connection) -> io::Result<()> {
+        let Some(h) = &c.handshake else {
+            return writeln!(
+                self.out,
+                "handshake   not in the capture (it started mid-connection): sequence numbers \
+are relative to the first seen"
+            );
+        };
+        writeln!(self.out, "handshake")?;
+        let mut t = self.table(vec![
+            "frame",
+            "segment",
+            "seq (absolute)",
+            "ack (absolute)",
+            "options",
+        ]);
+        for frame in [h.syn_frame, h.synack_frame, h.ack_frame]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(s) = c.segments.iter().find(|s| s.frame == frame) {
+                t.add_row(vec![
+                    frame.to_string(),
+                    format!("{} {}", dir_arrow(s), s.flags),
+                    format!("{} ({})", s.rel_seq, s.seq),
+                    s.rel_ack
+                        .map(|a| format!("{a} ({})", s.ack))
+                        .unwrap_or_else(|| "-".into()),
+                    s.options.clone().unwrap_or_default(),
+                ]);
             }
         }
-    }
-    if let Some(n) = &c.not_http {
-        writeln!(out, "not HTTP: {n}")?;
-    }
-    match &c.handshake {
-        Some(h) => writeln!(
-            out,
-            "TCP handshake: SYN frame {} (ISN {}), SYN-ACK frame {} (ISN {}), ACK frame {}; RTT {}; MSS {} / {}; window scale {} / {}; SACK {}; timestamps {}",
-            opt(h.syn_frame),
-            opt(h.client_isn),
-            opt(h.synack_frame),
-            opt(h.server_isn),
-            opt(h.ack_frame),
+        writeln!(self.out, "{t}")?;
+        writeln!(
+            self.out,
+            "  RTT {} (SYN to the client's ACK); MSS client {} / server {}; window scale {} / {}",
             h.rtt_us.map(ms).unwrap_or_else(|| "-".into()),
             opt(h.client_mss),
             opt(h.server_mss),
             opt(h.client_window_scale),
             opt(h.server_window_scale),
-            if h.sack_permitted { "yes" } else { "no" },
-            if h.timestamps { "yes" } else { "no" },
-        )?,
-        None => writeln!(
-            out,
-            "TCP handshake: not in the capture (it started mid-connection)"
-        )?,
+        )?;
+        self.say(
+            &format!(
+                "  SACK {}; timestamps {}; the SYN-ACK's ack is the client's ISN + 1, the ACK's \
+the server's ISN + 1",
+                if h.sack_permitted { "yes" } else { "no" },
+                if h.timestamps { "yes" } else { "no" },
+            ),
+            2,
+        )?;
+        self.explain(["handshake", "mss", "rtt"])
     }
-    for (name, s) in [
-        ("client -> server", &c.streams.c2s),
-        ("server -> client", &c.streams.s2c),
-    ] {
-        let gaps: u64 = s.gaps.iter().map(|g| g.len).sum();
-        writeln!(
-            out,
-            "stream {name}: {} bytes, {}{}",
-            s.bytes,
-            if s.complete { "complete" } else { "incomplete" },
-            if gaps > 0 {
-                format!(", {} bytes missing in {} gaps", gaps, s.gaps.len())
+
+    fn segments(&self, t0: i64, segs: &[Segment]) -> Table {
+        let mut t = self.table(vec![
+            "frame", "time", "dir", "flags", "seq", "ack", "len", "acked", "win", "analysis",
+        ]);
+        for s in segs {
+            t.add_row(vec![
+                s.frame.to_string(),
+                format!("{:.6}", (s.ts_us - t0) as f64 / 1e6),
+                dir_arrow(s).into(),
+                s.flags.clone(),
+                s.rel_seq.to_string(),
+                opt(s.rel_ack),
+                s.len.to_string(),
+                opt(s.acked.filter(|a| *a > 0)),
+                s.window.to_string(),
+                s.analysis.join("\n"),
+            ]);
+        }
+        for i in [0, 4, 5, 6, 7, 8] {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        // Every column as wide as its widest cell: the names of the analysis stay whole.
+        for col in t.column_iter_mut() {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+            col.set_padding((1, 0));
+        }
+        t
+    }
+
+    fn timing(&mut self, c: &Connection) -> io::Result<()> {
+        if let (Some(first), Some(est)) = (c.rtt_samples.first(), c.rtt_estimated_us) {
+            self.say(
+                &format!(
+                    "RTT         {} samples (data segment to its ACK): first {} (frame {} acked \
+by {}), EstimatedRTT {}",
+                    c.rtt_samples.len(),
+                    ms(first.rtt_us),
+                    first.frame,
+                    first.ack_frame,
+                    ms(est as i64)
+                ),
+                12,
+            )?;
+        }
+        if c.min_window.iter().any(Option::is_some) {
+            writeln!(
+                self.out,
+                "window      smallest advertised: client {} B, server {} B",
+                opt(c.min_window[0]),
+                opt(c.min_window[1])
+            )?;
+            self.explain(["window"])?;
+        }
+        if c.duration_us > 0 && c.payload_bytes[1] > 0 {
+            let secs = c.duration_us as f64 / 1e6;
+            writeln!(
+                self.out,
+                "throughput  {} B from the server in {:.3} s: {:.1} kB/s",
+                group(c.payload_bytes[1]),
+                secs,
+                c.payload_bytes[1] as f64 / secs / 1000.0
+            )?;
+        }
+        let fins: Vec<&Segment> = c
+            .segments
+            .iter()
+            .filter(|s| s.flags.contains("FIN"))
+            .collect();
+        if let Some(first) = fins.first() {
+            let who = if first.dir == "c2s" {
+                "client"
             } else {
-                String::new()
+                "server"
+            };
+            let others: Vec<String> = fins[1..].iter().map(|s| s.frame.to_string()).collect();
+            writeln!(
+                self.out,
+                "teardown    the {who} sent the first FIN (frame {}){}",
+                first.frame,
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; then FIN in frame {}", others.join(", "))
+                }
+            )?;
+            self.explain(["fin"])?;
+        } else if let Some(r) = c.segments.iter().find(|s| s.flags.contains("RST")) {
+            let who = if r.dir == "c2s" { "client" } else { "server" };
+            writeln!(
+                self.out,
+                "teardown    the {who} reset the connection (frame {})",
+                r.frame
+            )?;
+            self.explain(["rst"])?;
+        }
+        Ok(())
+    }
+
+    /// Client and server columns, one arrow per segment, time down the page.
+    fn ladder(&mut self, c: &Connection) -> io::Result<()> {
+        const LANE: usize = 56;
+        let client = format!("client {}:{}", c.client.ip, c.client.port);
+        let server = format!("server {}:{}", c.server.ip, c.server.port);
+        writeln!(
+            self.out,
+            "ladder (time in ms since the first packet; frame at the right)"
+        )?;
+        writeln!(
+            self.out,
+            "{:>10}  {:<w$}{}",
+            "",
+            fit(&client, LANE / 2),
+            fit(&server, LANE / 2),
+            w = LANE + 2 - server.len().min(LANE / 2)
+        )?;
+        let (h, r, l, bar) = if self.view.color {
+            ("─", "▶", "◀", "│")
+        } else {
+            ("-", ">", "<", "|")
+        };
+        for rung in ladder(c, self.view.verbose) {
+            match rung {
+                Rung::Arrow(s) => {
+                    let label = fit(&format!(" {} ", arrow_label(s)), LANE - 6);
+                    let fill = LANE - 2 - label.chars().count();
+                    let (left, right) = (fill / 2, fill - fill / 2);
+                    let arrow = if s.dir == "c2s" {
+                        format!("{}{label}{}{r}", h.repeat(left + 1), h.repeat(right))
+                    } else {
+                        format!("{l}{}{label}{}", h.repeat(left), h.repeat(right + 1))
+                    };
+                    let marks = if s.analysis.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", s.analysis.join(","))
+                    };
+                    let line = format!(
+                        "{:>10}  {bar}{arrow}{bar} {}{}",
+                        format!("{:.3}", (s.ts_us - c.first_ts_us) as f64 / 1000.0),
+                        s.frame,
+                        marks
+                    );
+                    let line = fit(&line, WIDTH);
+                    if s.analysis.is_empty() {
+                        writeln!(self.out, "{line}")?;
+                    } else {
+                        let styled = self.style(Style::new().red()).apply_to(line);
+                        writeln!(self.out, "{styled}")?;
+                    }
+                }
+                Rung::Elided(n) => writeln!(
+                    self.out,
+                    "{:>10}  {bar}{:^w$}{bar}",
+                    "",
+                    format!("... {n} segments (--verbose draws them all) ..."),
+                    w = LANE
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The recv log beside the segments: what each `recv()` returned and which frames
+    /// carried those bytes, then the one sentence that says what it shows.
+    fn recv(&mut self, c: &Connection) -> io::Result<()> {
+        let Some(calls) = &c.recv else {
+            return Ok(());
+        };
+        self.title("recv() against the segments")?;
+        let mut t = self.table(vec![
+            "recv",
+            "bytes",
+            "stream bytes",
+            "frames (segment sizes) that carried them",
+        ]);
+        for r in calls {
+            let frames: Vec<String> = r
+                .frames
+                .iter()
+                .map(|f| format!("{f} ({})", opt(segment_len(c, *f))))
+                .collect();
+            t.add_row(vec![
+                r.call.to_string(),
+                r.bytes.to_string(),
+                format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes),
+                frames.join(", "),
+            ]);
+        }
+        for i in [0, 1, 2] {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        writeln!(self.out, "{t}")?;
+        if let Some(s) = recv_sentence(c) {
+            for line in wrap(&s, WIDTH, 0) {
+                writeln!(self.out, "{line}")?;
+            }
+        }
+        self.explain(["recv"])
+    }
+
+    fn ip(&mut self, c: &Connection) -> io::Result<()> {
+        self.title("IP")?;
+        let ip = &c.ip;
+        writeln!(
+            self.out,
+            "IPv{}        client {} -> server {}",
+            ip.version, c.client.ip, c.server.ip
+        )?;
+        let loopback = c.client.ip.starts_with("127.") || c.client.ip == "::1";
+        writeln!(
+            self.out,
+            "TTL         client {}, server {}{}",
+            opt(ip.ttl[0]),
+            opt(ip.ttl[1]),
+            if loopback {
+                " (loopback: no router lowered them)"
+            } else {
+                ""
             }
         )?;
+        if ip.version == 4 {
+            let counts = |d: &str| c.segments.iter().filter(|s| s.dir == d).count();
+            writeln!(
+                self.out,
+                "DF          Don't Fragment set on {} client and {} server datagrams{}",
+                ip.dont_fragment[0],
+                ip.dont_fragment[1],
+                if c.segments.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (of {} and {})", counts("c2s"), counts("s2c"))
+                }
+            )?;
+        }
+        if ip.reassembled > 0 {
+            writeln!(
+                self.out,
+                "fragments   {} datagrams were rebuilt from IP fragments",
+                ip.reassembled
+            )?;
+        }
+        if let (Some(first), false) = (c.segments.first(), self.view.verbose) {
+            let ip_header = first
+                .ip
+                .total_len
+                .saturating_sub(first.header_len as u32 + first.len);
+            self.say(
+                &format!(
+                    "lengths     e.g. frame {}: IP total length {} = IP header {ip_header} + TCP \
+header {} + payload {} (--verbose: every frame)",
+                    first.frame, first.ip.total_len, first.header_len, first.len
+                ),
+                12,
+            )?;
+        }
+        self.explain(["ttl"])
     }
-    if !c.segments.is_empty() {
-        writeln!(out, "{}", segments(c.first_ts_us, &c.segments))?;
-    }
-    if c.segments_omitted > 0 {
-        writeln!(
-            out,
-            "({} segments not listed: use --connection {} to see them)",
-            c.segments_omitted, c.id
-        )?;
-    }
-    if let Some(calls) = &c.recv {
-        recv_section(c, calls, out)?;
-    }
-    if !c.analysis_totals.is_empty() {
-        let parts: Vec<String> = c
-            .analysis_totals
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        writeln!(out, "analysis: {}", parts.join(", "))?;
-    }
-    Ok(())
-}
 
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
-}
-
-/// A plain-ASCII table laid out for [`WIDTH`] columns, whatever the terminal.
-fn new_table(header: Vec<&str>) -> Table {
-    let mut t = Table::new();
-    t.load_style(ASCII_BORDERS_ONLY_CONDENSED)
-        .force_no_tty()
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH)
-        .set_header(header);
-    t
-}
-
-fn segments(t0: i64, segs: &[Segment]) -> Table {
-    let mut t = new_table(vec![
-        "frame", "time", "dir", "flags", "seq", "ack", "len", "win", "analysis",
-    ]);
-    for s in segs {
-        t.add_row(vec![
-            s.frame.to_string(),
-            format!("{:.6}", (s.ts_us - t0) as f64 / 1e6),
-            if s.dir == "c2s" {
-                "->".into()
-            } else {
-                "<-".to_string()
-            },
-            s.flags.clone(),
-            s.rel_seq.to_string(),
-            opt(s.rel_ack),
-            s.len.to_string(),
-            s.window.to_string(),
-            s.analysis.join(" "),
-        ]);
-    }
-    for i in [0, 4, 5, 6, 7] {
-        if let Some(col) = t.column_mut(i) {
-            col.set_cell_alignment(CellAlignment::Right);
+    fn link(&mut self, c: &Connection) -> io::Result<()> {
+        self.title("link")?;
+        let l = &c.link;
+        match l.kind.as_str() {
+            "ethernet" => {
+                let zero = "00:00:00:00:00:00";
+                let text = format!(
+                    "Ethernet    client MAC {}, server MAC {}{}{}",
+                    opt(l.mac[0].as_deref()),
+                    opt(l.mac[1].as_deref()),
+                    if l.vlans.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", VLAN {:?}", l.vlans)
+                    },
+                    if l.mac.iter().flatten().all(|m| m == zero) {
+                        " (all zero: Linux loopback has no hardware)"
+                    } else {
+                        ""
+                    }
+                );
+                self.say(&text, 12)
+            }
+            "cooked" => writeln!(
+                self.out,
+                "Linux cooked capture (the 'any' device): the frames carry no MAC addresses of both sides"
+            ),
+            _ => writeln!(
+                self.out,
+                "no link header (loopback or raw IP capture): the frames start with the IP header"
+            ),
         }
     }
-    t
+
+    /// `--verbose`: every header field of every frame; `-x`: its header bytes.
+    fn frames(&mut self, c: &Connection) -> io::Result<()> {
+        if c.segments.is_empty() {
+            return Ok(());
+        }
+        self.title("every frame")?;
+        for s in &c.segments {
+            writeln!(
+                self.out,
+                "frame {} at {:.6} s, {}",
+                s.frame,
+                (s.ts_us - c.first_ts_us) as f64 / 1e6,
+                if s.dir == "c2s" {
+                    "client -> server"
+                } else {
+                    "server -> client"
+                }
+            )?;
+            if self.view.layers.ip {
+                writeln!(
+                    self.out,
+                    "  IP   TTL {}, ID {}, DF {}, total length {}",
+                    s.ip.ttl,
+                    opt(s.ip.id),
+                    if s.ip.df { "set" } else { "clear" },
+                    s.ip.total_len
+                )?;
+            }
+            if self.view.layers.tcp {
+                self.say(
+                    &format!(
+                        "  TCP  flags {}, seq {} (abs {}), ack {} (abs {}), header {} B, window {}, \
+payload {} B",
+                        s.flags,
+                        s.rel_seq,
+                        s.seq,
+                        opt(s.rel_ack),
+                        s.ack,
+                        s.header_len,
+                        s.window,
+                        s.len
+                    ),
+                    7,
+                )?;
+                if let Some(o) = &s.options {
+                    writeln!(self.out, "       options {}", fit(o, WIDTH - 15))?;
+                }
+            }
+            if self.view.hex
+                && let Some(hex) = &s.header_hex
+            {
+                for (i, chunk) in hex.as_bytes().chunks(32).enumerate() {
+                    let pairs: Vec<&str> = chunk
+                        .chunks(2)
+                        .map(|p| std::str::from_utf8(p).unwrap_or("??"))
+                        .collect();
+                    writeln!(self.out, "  {:04x}  {}", i * 16, pairs.join(" "))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-/// The recv log beside the segments: what each `recv()` returned and which frames
-/// carried those bytes, then the one sentence that says what it shows.
-fn recv_section(c: &Connection, calls: &[RecvCall], out: &mut dyn Write) -> io::Result<()> {
-    let len_of = |frame: u64| {
-        c.segments
-            .iter()
-            .find(|s| s.frame == frame)
-            .map(|s| s.len.to_string())
-            .unwrap_or_else(|| "?".into())
-    };
-    let mut t = new_table(vec![
-        "recv",
-        "bytes",
-        "stream bytes",
-        "frames (segment sizes) that carried them",
-    ]);
-    for r in calls {
-        let frames: Vec<String> = r
-            .frames
-            .iter()
-            .map(|f| format!("{f} ({})", len_of(*f)))
-            .collect();
-        t.add_row(vec![
-            r.call.to_string(),
-            r.bytes.to_string(),
-            format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes),
-            frames.join(", "),
-        ]);
-    }
-    for i in [0, 1, 2] {
-        if let Some(col) = t.column_mut(i) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    writeln!(out, "recv() calls of the client against the segments:")?;
-    writeln!(out, "{t}")?;
-    let total: u64 = calls.iter().map(|r| r.bytes).sum();
-    let segments = c
-        .segments
-        .iter()
-        .filter(|s| s.dir == "s2c" && s.len > 0)
-        .count();
-    writeln!(
-        out,
-        "{} recv() calls returned the {} bytes that {} segments carried: TCP delivers a stream, not messages.",
-        calls.len(),
-        group(total),
-        segments
-    )
+fn dir_arrow(s: &Segment) -> &'static str {
+    if s.dir == "c2s" { "->" } else { "<-" }
 }
 
-/// 230241 -> "230,241".
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
+/// Word-wraps `text` to `width` columns, keeping its leading spaces; lines after the
+/// first are indented by `indent`.
+fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let lead = text.len() - text.trim_start_matches(' ').len();
+    let mut lines = Vec::new();
+    let mut line = " ".repeat(lead);
+    let mut empty = true;
+    for word in text[lead..].split(' ') {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+            line = " ".repeat(indent);
+            empty = true;
         }
-        out.push(ch);
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
     }
-    out
+    if !empty {
+        lines.push(line);
+    }
+    lines.into_iter().map(|l| fit(&l, width)).collect()
 }
 
 /// One line per packet as live capture sees it: time since the first packet,
@@ -329,7 +1016,7 @@ pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
         text.push_str(&format!("  <{}>", s.analysis.join(", ")));
     }
     if let Some(h) = &line.http_line {
-        text.push_str(&format!("  {h}"));
+        text.push_str(&format!("  {}", printable(h)));
     }
     text
 }
@@ -337,9 +1024,10 @@ pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn groups_thousands() {
-        assert_eq!(super::group(230241), "230,241");
-        assert_eq!(super::group(999), "999");
-        assert_eq!(super::group(1000), "1,000");
+    fn wraps_and_fits() {
+        let lines = super::wrap("aaa bbb ccc ddd", 8, 2);
+        assert_eq!(lines, vec!["aaa bbb", "  ccc", "  ddd"]);
+        assert_eq!(super::wrap("  ab cd", 6, 4), vec!["  ab", "    cd"]);
+        assert_eq!(super::fit("abcdefghij", 6), "abc...");
     }
 }

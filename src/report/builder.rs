@@ -6,7 +6,7 @@
 use super::model::{self, Report};
 use crate::analysis::{SegmentInfo, TcpAnalyzer};
 use crate::capture::Frame;
-use crate::dissect::{Dissector, flags};
+use crate::dissect::{Dissector, Ip, Link, TcpOptions, flags};
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
 use crate::http::{self, HttpConnection};
 use crate::ports;
@@ -29,6 +29,8 @@ pub struct Options {
     pub only_connection: Option<u64>,
     /// A connection idle this long (capture time) is closed as "timeout".
     pub idle_timeout_us: i64,
+    /// Keep each kept segment's header bytes in hex (`-x`).
+    pub header_hex: bool,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             segment_budget: 20_000,
             only_connection: None,
             idle_timeout_us: 600 * 1_000_000,
+            header_hex: false,
         }
     }
 }
@@ -111,6 +114,10 @@ struct Conn {
     analysis: BTreeMap<&'static str, u64>,
     /// The other side reset the connection: [c2s, s2c].
     reset_by_peer: [bool; 2],
+    ip: model::IpLayer,
+    link: model::LinkLayer,
+    /// Highest ACK number each side has sent: [c2s, s2c].
+    highest_ack: [Option<SeqNum>; 2],
 }
 
 impl Conn {
@@ -254,6 +261,7 @@ impl ReportBuilder {
         };
         conn.packets += 1;
         conn.last_ts = frame.ts_us;
+        note_layers(conn, dir, &packet.link, ip);
         let wire_len = tcp.payload.len() as u32 + tcp.payload_missing;
         conn.payload_bytes[dir.index()] += wire_len as u64;
 
@@ -297,6 +305,11 @@ impl ReportBuilder {
             payload_missing: tcp.payload_missing,
         };
         let analysis = conn.tcp.segment(&info, &effect);
+        let acked = if ackf {
+            newly_acked(&mut conn.highest_ack[dir.index()], SeqNum(tcp.ack))
+        } else {
+            None
+        };
         for a in &analysis {
             *conn.analysis.entry(a).or_default() += 1;
         }
@@ -323,6 +336,19 @@ impl ReportBuilder {
             len: wire_len,
             window: conn.tcp.scaled_window(dir, tcp.window, syn),
             analysis,
+            acked,
+            header_len: tcp.header_len,
+            options: options_text(&tcp.options),
+            ip: model::SegmentIp {
+                ttl: ip.ttl,
+                id: ip.id,
+                df: ip.dont_fragment,
+                total_len: ip.total_len,
+            },
+            header_hex: self
+                .opts
+                .header_hex
+                .then(|| http::message::hex(header_bytes(frame.data, &tcp.payload))),
         };
         let line = want_line.then(|| model::PacketLine {
             connection: conn.id,
@@ -381,6 +407,9 @@ impl ReportBuilder {
             payload_bytes: [0, 0],
             analysis: BTreeMap::new(),
             reset_by_peer: [false, false],
+            ip: model::IpLayer::default(),
+            link: model::LinkLayer::default(),
+            highest_ack: [None, None],
         }
     }
 
@@ -528,6 +557,7 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
                 target: m.head.target.clone().unwrap_or_default(),
                 version: m.head.version.clone(),
                 headers: m.head.headers.clone(),
+                query: query_pairs(m.head.target.as_deref().unwrap_or_default()),
                 header_len: m.head.header_len,
                 lint: m.head.lint.clone(),
                 body_len: m.end.as_ref().map(|e| e.body_len).unwrap_or(0),
@@ -560,6 +590,7 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
                     last_frame: end.last_frame.max(m.head.head_frame),
                     lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
                     body_preview: preview(&end.preview),
+                    body_type: infer::get(&end.preview).map(|t| t.mime_type().to_string()),
                 }
             });
             let response_time_us = match (&request, &response) {
@@ -594,6 +625,8 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
             port: c.server.port,
             service: ports::service(c.server.port).map(str::to_string),
         },
+        ip: c.ip,
+        link: c.link,
         handshake,
         close,
         closed_by,
@@ -626,6 +659,93 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         min_window: t.min_window,
         recv: None,
     }
+}
+
+/// Records what the report shows of a connection's IP and link layers.
+fn note_layers(conn: &mut Conn, dir: Dir, link: &Link, ip: &Ip) {
+    let i = dir.index();
+    conn.ip.version = if ip.src.is_ipv4() { 4 } else { 6 };
+    if conn.ip.ttl[i].is_none() {
+        conn.ip.ttl[i] = Some(ip.ttl);
+    }
+    conn.ip.dont_fragment[i] += ip.dont_fragment as u64;
+    conn.ip.reassembled += ip.reassembled as u64;
+    match link {
+        Link::Ethernet { src, vlans, .. } => {
+            conn.link.kind = "ethernet".into();
+            if conn.link.mac[i].is_none() {
+                conn.link.mac[i] = Some(mac(src));
+                conn.link.vlans.clone_from(vlans);
+            }
+        }
+        Link::Cooked => conn.link.kind = "cooked".into(),
+        Link::None => conn.link.kind = "none".into(),
+    }
+}
+
+fn mac(b: &[u8; 6]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Bytes this ACK acknowledges beyond the highest ACK its sender sent before (RFC 9293
+/// §3.4: an ACK number is cumulative); None for the sender's first ACK.
+fn newly_acked(highest: &mut Option<SeqNum>, ack: SeqNum) -> Option<u32> {
+    let before = highest.replace(ack);
+    match before {
+        Some(prev) if ack.since(prev) > 0 => Some(ack.0.wrapping_sub(prev.0)),
+        Some(prev) => {
+            *highest = Some(prev);
+            Some(0)
+        }
+        None => None,
+    }
+}
+
+/// "MSS 1460, SACK_PERM, TS 1/0, WS 7" (RFC 9293 §3.2, RFC 7323, RFC 2018).
+fn options_text(o: &TcpOptions) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(m) = o.mss {
+        parts.push(format!("MSS {m}"));
+    }
+    if o.sack_permitted {
+        parts.push("SACK_PERM".into());
+    }
+    if o.sack_blocks > 0 {
+        parts.push(format!("SACK {} blocks", o.sack_blocks));
+    }
+    if let Some((a, b)) = o.timestamp {
+        parts.push(format!("TS {a}/{b}"));
+    }
+    if let Some(w) = o.window_scale {
+        parts.push(format!("WS {w}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The frame's bytes before the TCP payload: link, IP and TCP headers.
+fn header_bytes<'a>(data: &'a [u8], payload: &[u8]) -> &'a [u8] {
+    let start = data.as_ptr() as usize;
+    let at = (payload.as_ptr() as usize).wrapping_sub(start);
+    if !payload.is_empty() && at <= data.len() {
+        &data[..at]
+    } else {
+        &data[..data.len().min(128)]
+    }
+}
+
+/// The parameters of a request target's query string (`/search?q=a+b&n=1`).
+fn query_pairs(target: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = target.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    url::form_urlencoded::parse(query.as_bytes())
+        .take(1000)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// A text preview of a body's first bytes, or None for binary bodies.

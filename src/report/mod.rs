@@ -35,6 +35,26 @@ impl std::fmt::Display for ReplayError {
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
 pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {
+    read_file(path, filter, opts, None)
+}
+
+/// Like [`from_file`], and calls `each` with every TCP packet's line, in capture order,
+/// before the next frame is read (`wirelab replay` paces them).
+pub fn replay_file(
+    path: &Path,
+    filter: Option<&str>,
+    opts: Options,
+    each: &mut dyn FnMut(&model::PacketLine),
+) -> Result<Report, ReplayError> {
+    read_file(path, filter, opts, Some(each))
+}
+
+fn read_file(
+    path: &Path,
+    filter: Option<&str>,
+    opts: Options,
+    mut each: Option<&mut dyn FnMut(&model::PacketLine)>,
+) -> Result<Report, ReplayError> {
     let mut bpf = filter
         .map(BpfFilter::new)
         .transpose()
@@ -46,7 +66,14 @@ pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Rep
     let mut builder = ReportBuilder::new(opts);
     let result = file.for_each(|frame| {
         if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
-            builder.frame(frame)
+            match each.as_mut() {
+                Some(each) => {
+                    if let Some(line) = builder.frame_line(frame) {
+                        each(&line);
+                    }
+                }
+                None => builder.frame(frame),
+            }
         } else {
             builder.filtered(frame)
         }

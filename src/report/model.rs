@@ -112,6 +112,55 @@ pub struct Segment {
     /// Receive window in bytes (scaled when both SYNs agreed to scaling).
     pub window: u64,
     pub analysis: Vec<&'static str>,
+    /// Bytes of the other side's stream this segment acknowledges for the first time
+    /// (its ACK number minus the highest one before it); null for the first ACK.
+    pub acked: Option<u32>,
+    /// TCP header length in bytes (20 plus the options).
+    pub header_len: u8,
+    /// The TCP options, as "MSS 1460, SACK_PERM, TS 1/0, WS 7", when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+    /// The IP header of the datagram that carried the segment.
+    pub ip: SegmentIp,
+    /// The frame's bytes up to the TCP payload, in hex (only with `-x`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_hex: Option<String>,
+}
+
+/// The IP header fields of one datagram.
+#[derive(Serialize, Debug, Clone)]
+pub struct SegmentIp {
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub ttl: u8,
+    /// IPv4 identification; null for IPv6.
+    pub id: Option<u16>,
+    /// Don't Fragment (IPv4).
+    pub df: bool,
+    /// Total length from the IP header.
+    pub total_len: u32,
+}
+
+/// The network layer of a connection (RFC 791 IPv4, RFC 8200 IPv6).
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct IpLayer {
+    /// 4 or 6.
+    pub version: u8,
+    /// TTL (or hop limit) of the first datagram from each side: [client, server].
+    pub ttl: [Option<u8>; 2],
+    /// Datagrams from each side with Don't Fragment set: [client, server].
+    pub dont_fragment: [u64; 2],
+    /// Datagrams rebuilt from IP fragments.
+    pub reassembled: u64,
+}
+
+/// The link layer of a connection, as captured.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct LinkLayer {
+    /// "ethernet", "cooked" (Linux any device: no peer MACs) or "none" (loopback or raw IP).
+    pub kind: String,
+    /// MAC addresses of each side as seen on the first frame from it: [client, server].
+    pub mac: [Option<String>; 2],
+    pub vlans: Vec<u16>,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]
@@ -149,6 +198,9 @@ pub struct Request {
     pub target: String,
     pub version: String,
     pub headers: Vec<(String, String)>,
+    /// The target's query string split into its parameters, percent-decoded, in order
+    /// (as a browser's developer console shows them).
+    pub query: Vec<(String, String)>,
     pub header_len: u64,
     pub lint: Vec<String>,
     pub body_len: u64,
@@ -179,6 +231,9 @@ pub struct Response {
     pub lint: Vec<String>,
     /// The first bytes of the body, as text when they are text.
     pub body_preview: Option<String>,
+    /// The body's type told by its first bytes (a MIME type such as "image/jpeg"), when
+    /// they say it.
+    pub body_type: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -203,6 +258,8 @@ pub struct Connection {
     pub id: u64,
     pub client: Endpoint,
     pub server: ServerEndpoint,
+    pub ip: IpLayer,
+    pub link: LinkLayer,
     pub handshake: Option<Handshake>,
     /// "fin", "rst", "open", "timeout" or "evicted".
     pub close: &'static str,

@@ -1,0 +1,388 @@
+//! The page for the projector: one self-contained HTML file (inline CSS and SVG, no
+//! script, nothing fetched), the layers as sections, the ladder as SVG, and a chart of
+//! the segments' byte ranges beside the recv() calls' ranges. Large type, high
+//! contrast: legible from the back of a classroom. Markup is written with `maud`, which
+//! escapes every value, so a hostile capture cannot inject markup into the page.
+
+use super::{
+    Rung, View, arrow_label, describe_target, group, ladder, plural, recv_sentence, segment_len,
+};
+use crate::glossary;
+use crate::ports;
+use crate::report::model::{Connection, HttpExchange, Report, Segment};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+const CSS: &str = r#"
+body { font-family: "DejaVu Sans", Verdana, sans-serif; font-size: 20px; line-height: 1.4;
+       margin: 1.5em auto; max-width: 72em; padding: 0 1em; color: #111; background: #fff; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.35em; border-bottom: 3px solid #2a5db0; padding-bottom: 0.2em; margin-top: 1.6em; }
+h3 { font-size: 1.15em; color: #2a5db0; margin: 1.2em 0 0.4em; }
+table { border-collapse: collapse; margin: 0.4em 0 0.8em; }
+th, td { border: 1px solid #bbb; padding: 0.15em 0.5em; text-align: left; vertical-align: top; }
+th { background: #eef2f8; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+code, pre, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 0.9em; }
+pre.preview { background: #f6f6f6; border-left: 4px solid #2a5db0; padding: 0.4em 0.8em; white-space: pre-wrap; }
+.line { font-family: "DejaVu Sans Mono", monospace; font-weight: bold; font-size: 1.05em; }
+.ok { color: #17702c; } .redirect { color: #8a5a00; } .error { color: #b00020; }
+.mark { color: #b00020; font-weight: bold; }
+.summary { font-size: 1.05em; }
+dl.terms dt { font-weight: bold; float: left; clear: left; margin-right: 0.5em; }
+dl.terms dd { margin: 0 0 0.3em 0; }
+svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
+.sentence { font-size: 1.15em; font-weight: bold; background: #fff6d6; padding: 0.4em 0.6em; }
+"#;
+
+/// Writes the whole page.
+pub fn write(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(page(report, view).into_string().as_bytes())
+}
+
+fn page(report: &Report, view: &View) -> Markup {
+    let s = &report.source;
+    let name = s.path.as_deref().or(s.interface.as_deref()).unwrap_or("-");
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "wirelab: " (name) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { "wirelab report of " code { (name) } }
+                p.summary {
+                    (group(s.packets)) " frames, " (group(s.bytes)) " bytes (" (s.format)
+                    ", link type " (s.linktype) "): "
+                    (report.totals.connections) " TCP connections, "
+                    (report.totals.http_exchanges) " HTTP exchanges"
+                    @if s.undecoded > 0 { "; " (s.undecoded) " frames undecodable" }
+                    @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
+                }
+                @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
+                @for c in &report.connections { (connection(c, view)) }
+            }
+        }
+    }
+}
+
+fn connection(c: &Connection, view: &View) -> Markup {
+    let service = c.server.service.as_deref();
+    let mut terms: BTreeSet<String> = BTreeSet::new();
+    let l = view.layers;
+    html! {
+        section.connection id=(format!("connection-{}", c.id)) {
+            h2 {
+                "Connection " (c.id) ": " (c.client.ip) ":" (c.client.port) " → "
+                (c.server.ip) ":" (c.server.port)
+                @if let Some(s) = service { " (" (s) ")" }
+            }
+            p.summary {
+                "Ended: " (c.close) @if let Some(b) = c.closed_by { " by the " (b) } "; "
+                (format!("{:.3}", c.duration_us as f64 / 1e6)) " s, " (c.packets) " packets, "
+                (group(c.payload_bytes[0])) " bytes from the client, "
+                (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
+            }
+            @if l.http && !c.http.is_empty() { (http(c, &mut terms)) }
+            @if l.tcp { (tcp(c, view, &mut terms)) }
+            @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }
+            @if l.ip { (ip(c, &mut terms)) }
+            @if l.link { (link(c)) }
+            @if !terms.is_empty() {
+                section.terms {
+                    h3 { "What the marks mean" }
+                    dl.terms {
+                        @for t in terms.iter().filter_map(|t| glossary::lookup(t)) {
+                            dt { (t.name) } dd { (t.short) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn http(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
+    html! {
+        section.http {
+            h3 { "HTTP" }
+            @for (i, x) in c.http.iter().enumerate() { (exchange(c, i, x, terms)) }
+        }
+    }
+}
+
+fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<String>) -> Markup {
+    if let Some(q) = &x.request {
+        terms.extend(q.lint.iter().cloned());
+    }
+    html! {
+        div.exchange {
+            p { strong { "Exchange " (i + 1) } @if let Some(t) = x.response_time_us {
+                ": the response began " (format!("{:.3}", t as f64 / 1000.0)) " ms after the request" } }
+            @if let Some(q) = &x.request {
+                p.line { (q.method) " " (q.target) " " (q.version) }
+                table {
+                    tr { th { "frame" } td { (q.frame) } }
+                    tr { th { "target" } td { (describe_target(&q.target)) } }
+                    @if !q.query.is_empty() {
+                        tr { th { "query" } td { table {
+                            @for (k, v) in &q.query { tr { td { code { (k) } } td { code { (v) } } } }
+                        } } }
+                    }
+                    @for (k, v) in &q.headers { tr { th { (k) } td { (v) } } }
+                    tr { th { "blank line" } td { "at byte " (q.header_len) " (" code { "find(b\"\\r\\n\\r\\n\")" } "); the head is " (q.header_len + 4) " bytes with it" } }
+                    @if !q.lint.is_empty() {
+                        tr { th { "lint" } td.mark { (q.lint.join(", "))
+                            @if let Some(r) = &x.response { "; the server answered " (r.status) " " (r.reason) } } }
+                    }
+                }
+            }
+            @if let Some(r) = &x.response {
+                @let class = match r.status { 200..=299 => "line ok", 300..=399 => "line redirect", _ => "line error" };
+                p class=(class) { (r.version) " " (r.status) " " (r.reason) }
+                table {
+                    tr { th { "frame" } td { (r.frame) } }
+                    tr { th { "status" } td { (r.status) " " (glossary::status_meaning(r.status)) } }
+                    @for (k, v) in &r.headers { tr { th { (k) } td { (v) } } }
+                    tr { th { "blank line" } td { "at byte " (r.header_len) "; the body starts at byte " (r.header_len + 4) } }
+                    tr { th { "body" } td {
+                        (group(r.body_len)) " bytes"
+                        @if let Some(t) = &r.content_type { " of " code { (t) } }
+                        @match r.content_length.as_deref() {
+                            Some(cl) if cl.trim().parse::<u64>().ok() == Some(r.body_len) => { "; Content-Length " (cl) " = the bytes received" }
+                            Some(cl) => { span.mark { "; Content-Length " (cl) ", but " (r.body_len) " bytes received" } }
+                            None => { "; no Content-Length: the body ends where the server closed" }
+                        }
+                        @if !r.complete { span.mark { " (incomplete)" } }
+                    } }
+                    tr { th { "segments" } td {
+                        (plural(r.frame_count, "TCP segment")) " carried the response: "
+                        @for (j, f) in r.frames.iter().take(40).enumerate() {
+                            @if j > 0 { ", " }
+                            "frame " (f) @if let Some(n) = segment_len(c, *f) { " (" (n) " B)" }
+                        }
+                        @if r.frame_count > 40 { ", …" }
+                    } }
+                }
+                @if let Some(p) = &r.body_preview { pre.preview { (p.lines().take(12).collect::<Vec<_>>().join("\n")) } }
+                @else if let Some(t) = &r.body_type { p { "Binary body: " code { (t) } " by its first bytes." } }
+            }
+        }
+    }
+}
+
+fn tcp(c: &Connection, view: &View, terms: &mut BTreeSet<String>) -> Markup {
+    for t in ["port", "seq", "ack", "handshake", "rtt", "mss"] {
+        terms.insert(t.into());
+    }
+    for (k, _) in &c.analysis_totals {
+        terms.insert(k.clone());
+    }
+    let service = ports::WELL_KNOWN
+        .iter()
+        .find(|(p, _, _)| *p == c.server.port)
+        .map(|(_, name, what)| format!("well known: {name}, {what}"))
+        .unwrap_or_else(|| "not a well-known port".into());
+    html! {
+        section.tcp {
+            h3 { "TCP" }
+            p { "Client port " (c.client.port) " (ephemeral, chosen by the OS) → server port "
+                (c.server.port) " (" (service) ")." }
+            @if let Some(h) = &c.handshake {
+                table {
+                    tr { th { "frame" } th { "segment" } th { "seq (absolute)" } th { "ack (absolute)" } th { "options" } }
+                    @for f in [h.syn_frame, h.synack_frame, h.ack_frame].into_iter().flatten() {
+                        @if let Some(s) = c.segments.iter().find(|s| s.frame == f) {
+                            tr { td.n { (f) } td { (dir(s)) " " (s.flags) } td { (s.rel_seq) " (" (s.seq) ")" }
+                                 td { @if let Some(a) = s.rel_ack { (a) " (" (s.ack) ")" } @else { "-" } }
+                                 td { (s.options.clone().unwrap_or_default()) } }
+                        }
+                    }
+                }
+                p { "Handshake RTT: " strong { (h.rtt_us.map(|r| format!("{:.3} ms", r as f64 / 1000.0)).unwrap_or_else(|| "-".into())) }
+                    "; MSS client " (opt(h.client_mss)) " / server " (opt(h.server_mss))
+                    "; window scale " (opt(h.client_window_scale)) " / " (opt(h.server_window_scale))
+                    "; SACK " (if h.sack_permitted { "yes" } else { "no" })
+                    "; timestamps " (if h.timestamps { "yes" } else { "no" }) "." }
+            } @else {
+                p { "The handshake is not in the capture (it started mid-connection)." }
+            }
+            @if !c.segments.is_empty() {
+                (ladder_svg(c, view))
+                details open[c.segments.len() <= 60] {
+                    summary { "All " (c.segments.len()) " segments" }
+                    table.segments {
+                        tr { th { "frame" } th { "time (s)" } th { "dir" } th { "flags" } th { "seq" } th { "ack" } th { "len" } th { "acked" } th { "win" } th { "analysis" } }
+                        @for s in &c.segments {
+                            tr { td.n { (s.frame) } td.n { (format!("{:.6}", (s.ts_us - c.first_ts_us) as f64 / 1e6)) }
+                                 td { (dir(s)) } td { (s.flags) } td.n { (s.rel_seq) } td.n { (opt(s.rel_ack)) }
+                                 td.n { (s.len) } td.n { (opt(s.acked.filter(|a| *a > 0))) } td.n { (s.window) }
+                                 td.mark { (s.analysis.join(" ")) } }
+                        }
+                    }
+                }
+            }
+            @if c.segments_omitted > 0 { p { (c.segments_omitted) " segments not listed (use --connection " (c.id) ")." } }
+            @if let Some(est) = c.rtt_estimated_us { p { (c.rtt_samples.len()) " RTT samples; EstimatedRTT " (format!("{:.3}", est / 1000.0)) " ms." } }
+            p { "Streams: client → server " (group(c.streams.c2s.bytes)) " bytes ("
+                (if c.streams.c2s.complete { "complete" } else { "incomplete" }) "), server → client "
+                (group(c.streams.s2c.bytes)) " bytes (" (if c.streams.s2c.complete { "complete" } else { "incomplete" }) ")." }
+        }
+    }
+}
+
+/// The ladder: client and server columns, one arrow per segment, time down the page.
+fn ladder_svg(c: &Connection, view: &View) -> Markup {
+    const W: i64 = 1000;
+    const ROW: i64 = 30;
+    const LEFT: i64 = 230;
+    const RIGHT: i64 = 830;
+    let rows = ladder(c, view.verbose);
+    let height = 60 + ROW * rows.len() as i64;
+    html! {
+        svg.ladder xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {height}"))
+            width=(W) height=(height) role="img" aria-label="ladder diagram of the segments" {
+            defs {
+                marker id=(format!("arrow-{}", c.id)) viewBox="0 0 10 10" refX="10" refY="5"
+                    markerWidth="8" markerHeight="8" orient="auto-start-reverse" {
+                    path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke" {}
+                }
+            }
+            text x=(LEFT) y="20" text-anchor="middle" font-size="16" font-weight="bold" { "client " (c.client.ip) ":" (c.client.port) }
+            text x=(RIGHT) y="20" text-anchor="middle" font-size="16" font-weight="bold" { "server " (c.server.ip) ":" (c.server.port) }
+            text x="10" y="20" font-size="14" { "ms" }
+            line x1=(LEFT) y1="30" x2=(LEFT) y2=(height) stroke="#333" stroke-width="2" {}
+            line x1=(RIGHT) y1="30" x2=(RIGHT) y2=(height) stroke="#333" stroke-width="2" {}
+            @for (i, rung) in rows.iter().enumerate() {
+                @let y = 50 + ROW * i as i64;
+                @match rung {
+                    Rung::Arrow(s) => {
+                        @let (x1, x2) = if s.dir == "c2s" { (LEFT, RIGHT) } else { (RIGHT, LEFT) };
+                        @let color = if s.analysis.is_empty() { "#2a5db0" } else { "#b00020" };
+                        text x="10" y=(y + 5) font-size="14" { (format!("{:.3}", (s.ts_us - c.first_ts_us) as f64 / 1000.0)) }
+                        line.arrow x1=(x1) y1=(y) x2=(x2) y2=(y) stroke=(color) stroke-width="2"
+                            marker-end=(format!("url(#arrow-{})", c.id)) {}
+                        text x=((LEFT + RIGHT) / 2) y=(y - 4) text-anchor="middle" font-size="15" fill=(color) {
+                            (arrow_label(s))
+                        }
+                        text x=(RIGHT + 15) y=(y + 5) font-size="14" {
+                            "frame " (s.frame) @if !s.analysis.is_empty() { " " (s.analysis.join(",")) }
+                        }
+                    }
+                    Rung::Elided(n) => {
+                        text x=((LEFT + RIGHT) / 2) y=(y + 5) text-anchor="middle" font-size="15" font-style="italic" {
+                            "… " (n) " segments (--verbose draws them all) …"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
+    terms.insert("recv".into());
+    let calls = c.recv.as_deref().unwrap_or_default();
+    html! {
+        section.recv {
+            h3 { "recv() against the segments" }
+            (stream_chart(c))
+            p.sentence { (recv_sentence(c).unwrap_or_default()) }
+            table {
+                tr { th { "recv" } th { "bytes" } th { "stream bytes" } th { "frames (segment sizes) that carried them" } }
+                @for r in calls {
+                    tr { td.n { (r.call) } td.n { (r.bytes) } td.n { (r.stream_offset) ".." (r.stream_offset + r.bytes) }
+                         td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } } }
+                }
+            }
+        }
+    }
+}
+
+/// The server's stream as a bar: one band of the segments' byte ranges, one of the
+/// recv() calls' ranges; their boundaries do not line up.
+fn stream_chart(c: &Connection) -> Markup {
+    const W: f64 = 1000.0;
+    const X0: f64 = 120.0;
+    let total = c.streams.s2c.bytes.max(1) as f64;
+    let scale = |off: u64| X0 + (off as f64 / total) * (W - X0 - 10.0);
+    let segs: Vec<&Segment> = c
+        .segments
+        .iter()
+        .filter(|s| {
+            s.dir == "s2c" && s.len > 0 && !s.analysis.iter().any(|a| a.contains("retransmission"))
+        })
+        .collect();
+    let calls = c.recv.as_deref().unwrap_or_default();
+    let fills = ["#2a5db0", "#7aa6e8"];
+    let recv_fills = ["#c77c00", "#f2c46d"];
+    html! {
+        svg.chart xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 150" width="1000" height="150"
+            role="img" aria-label="segment sizes beside recv sizes" {
+            text x="0" y="45" font-size="16" { "segments" }
+            text x="0" y="105" font-size="16" { "recv() calls" }
+            @for (i, s) in segs.iter().enumerate() {
+                @let start = (s.rel_seq as u64).saturating_sub(1);
+                @let (x1, x2) = (scale(start), scale(start + s.len as u64));
+                rect.segment x=(format!("{x1:.2}")) y="25" width=(format!("{:.2}", (x2 - x1).max(0.5))) height="30" fill=(fills[i % 2]) {
+                    title { "frame " (s.frame) ": bytes " (start) ".." (start + s.len as u64) " (" (s.len) " B)" }
+                }
+                @if x2 - x1 > 40.0 { text x=(format!("{:.1}", (x1 + x2) / 2.0)) y="46" text-anchor="middle" font-size="13" fill="#fff" { (s.len) } }
+            }
+            @for (i, r) in calls.iter().enumerate() {
+                @let (x1, x2) = (scale(r.stream_offset), scale(r.stream_offset + r.bytes));
+                rect.recv x=(format!("{x1:.2}")) y="85" width=(format!("{:.2}", (x2 - x1).max(0.5))) height="30" fill=(recv_fills[i % 2]) {
+                    title { "recv " (r.call) ": bytes " (r.stream_offset) ".." (r.stream_offset + r.bytes) " (" (r.bytes) " B)" }
+                }
+                @if x2 - x1 > 40.0 { text x=(format!("{:.1}", (x1 + x2) / 2.0)) y="106" text-anchor="middle" font-size="13" { (r.bytes) } }
+            }
+            text x=(X0) y="140" font-size="14" { "byte 0" }
+            text x=(W - 10.0) y="140" font-size="14" text-anchor="end" { "byte " (group(c.streams.s2c.bytes)) }
+        }
+    }
+}
+
+fn ip(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
+    terms.insert("ttl".into());
+    html! {
+        section.ip {
+            h3 { "IP" }
+            table {
+                tr { th { "version" } td { "IPv" (c.ip.version) } }
+                tr { th { "client" } td { (c.client.ip) } }
+                tr { th { "server" } td { (c.server.ip) } }
+                tr { th { "TTL" } td { "client " (opt(c.ip.ttl[0])) ", server " (opt(c.ip.ttl[1])) } }
+                @if c.ip.version == 4 { tr { th { "Don't Fragment" } td { "set on " (c.ip.dont_fragment[0]) " client and " (c.ip.dont_fragment[1]) " server datagrams" } } }
+                @if let Some(s) = c.segments.first() {
+                    tr { th { "lengths" } td { "frame " (s.frame) ": IP total length " (s.ip.total_len) " = IP header + TCP header " (s.header_len) " + payload " (s.len) } }
+                }
+            }
+        }
+    }
+}
+
+fn link(c: &Connection) -> Markup {
+    html! {
+        section.link {
+            h3 { "Link" }
+            @match c.link.kind.as_str() {
+                "ethernet" => { p { "Ethernet: client MAC " code { (opt(c.link.mac[0].as_deref())) } ", server MAC " code { (opt(c.link.mac[1].as_deref())) }
+                    @if c.link.mac.iter().flatten().all(|m| m == "00:00:00:00:00:00") { " (all zero: Linux loopback has no hardware)" } "." } }
+                "cooked" => { p { "Linux cooked capture (the any device): no MAC addresses of both sides." } }
+                _ => { p { "No link header (loopback or raw IP): frames start with the IP header." } }
+            }
+        }
+    }
+}
+
+fn dir(s: &Segment) -> &'static str {
+    if s.dir == "c2s" { "→" } else { "←" }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}

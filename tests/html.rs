@@ -1,0 +1,162 @@
+//! The projector page in a real browser: headless Chromium (Debian's `chromium`) opens
+//! the HTML report of bundled captures, the DOM must hold the exchange (request line,
+//! status, the ladder's arrows, the segments table), and a screenshot must not be blank.
+//! Without chromium the test fails under CI (CI=1, where .ci/run installs it) and says
+//! that it did not run elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
+
+fn chromium() -> Option<&'static str> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(name);
+        }
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the HTML test needs chromium in CI (.ci/run installs it)"
+    );
+    eprintln!("HTML browser test NOT RUN: install chromium (apt-get install chromium)");
+    None
+}
+
+fn page(capture: &str, dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let html = dir.join(format!("{capture}.html"));
+    let out = Command::new(WIRELAB)
+        .current_dir(root)
+        .args([
+            "report",
+            &format!("captures/{capture}.pcap"),
+            "--format",
+            "html",
+            "-o",
+        ])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    html
+}
+
+fn headless(browser: &str, args: &[&str], url: &Path) -> std::process::Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(
+            "--user-data-dir=".to_string()
+                + &std::env::temp_dir()
+                    .join(format!("wirelab-chromium-{}", std::process::id()))
+                    .display()
+                    .to_string(),
+        )
+        .args(args)
+        .arg(format!("file://{}", url.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn chromium_renders_the_page_with_the_exchange_and_the_ladder() {
+    let Some(browser) = chromium() else { return };
+    let dir = std::env::temp_dir().join(format!("wirelab-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (capture, request, status, segments) in [
+        (
+            "romeo",
+            "GET http://data.pr4e.org/romeo.txt HTTP/1.0",
+            "HTTP/1.1 200 OK",
+            12,
+        ),
+        (
+            "404",
+            "GET http://data.pr4e.org/missing.txt HTTP/1.0",
+            "404",
+            0,
+        ),
+    ] {
+        let html = page(capture, &dir);
+        let text = std::fs::read_to_string(&html).unwrap();
+        assert!(!text.contains("<script"), "no JavaScript");
+        assert!(
+            !text.contains("src=\"http") && !text.contains("href=\"http"),
+            "nothing fetched"
+        );
+        let dom = headless(browser, &["--dump-dom"], &html);
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        assert!(dom.contains(request), "{capture}: request line in the DOM");
+        assert!(dom.contains(status), "{capture}: status in the DOM");
+        assert!(
+            dom.contains("<svg class=\"ladder\""),
+            "{capture}: the ladder"
+        );
+        if segments > 0 {
+            assert_eq!(
+                dom.matches("class=\"arrow\"").count(),
+                segments,
+                "{capture}: one arrow per segment"
+            );
+            assert_eq!(
+                dom.matches("<tr><td class=\"n\">").count(),
+                segments + 3,
+                "{capture}: segment rows plus the handshake's three"
+            );
+        }
+        // The screenshot is not blank: it has text and the ladder's colours.
+        let png = dir.join(format!("{capture}.png"));
+        let shot = headless(
+            browser,
+            &[
+                "--window-size=1400,2000",
+                &format!("--screenshot={}", png.display()),
+            ],
+            &html,
+        );
+        assert!(
+            png.exists(),
+            "no screenshot: {}",
+            String::from_utf8_lossy(&shot.stderr)
+        );
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let px = info.color_type.samples();
+        let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
+        let white = pixels.iter().filter(|p| p[..3] == [255, 255, 255]).count();
+        let blue = pixels
+            .iter()
+            .filter(|p| p[2] > 150 && p[0] < 100) // the ladder's #2a5db0
+            .count();
+        assert!(
+            white < pixels.len() * 99 / 100,
+            "{capture}: the screenshot is blank"
+        );
+        assert!(
+            blue > 500,
+            "{capture}: the ladder's blue is not on screen ({blue} pixels)"
+        );
+        eprintln!(
+            "{capture}: screenshot {} ({} x {})",
+            png.display(),
+            info.width,
+            info.height
+        );
+    }
+}
