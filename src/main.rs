@@ -127,6 +127,14 @@ wirelab report captures/romeo.pcap -x --layers tcp")]
         /// their counts and analysis totals only.
         #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
         segments: usize,
+        /// Save every HTTP response body in DIR (created if needed), as the course saves
+        /// cover3.jpg: named CONNECTION-RESPONSE-NAME from the URL's last segment, never
+        /// outside DIR, never through a symlink, never over an existing file.
+        #[arg(long, value_name = "DIR")]
+        extract: Option<PathBuf>,
+        /// With --extract: replace existing files of the same name.
+        #[arg(long, requires = "extract")]
+        force: bool,
     },
     /// Replay a saved capture at the pace it was captured (or faster, or one packet per
     /// key press), one line per packet, so a class watches the handshake happen; then
@@ -289,7 +297,16 @@ fn main() -> ExitCode {
             output,
             connection,
             segments,
-        } => report_file(&file, filter.as_deref(), &output, connection, segments),
+            extract,
+            force,
+        } => report_file(
+            &file,
+            filter.as_deref(),
+            &output,
+            connection,
+            segments,
+            extract.map(|d| (d, force)),
+        ),
         Command::Capture {
             interface,
             filter,
@@ -418,6 +435,18 @@ fn finish_file_report(
     if let Err(code) = emit(report, output, out) {
         return code;
     }
+    if let Some(dir) = &report.source.extracted_to {
+        let n: usize = report
+            .connections
+            .iter()
+            .flat_map(|c| &c.http)
+            .filter(|x| x.response.as_ref().is_some_and(|r| r.extracted.is_some()))
+            .count();
+        eprintln!("wirelab: saved {n} response bodies in {dir}");
+    }
+    if let Some(e) = &report.source.extract_error {
+        return fail(EXIT_FAIL, format!("--extract stopped: {e}"));
+    }
     if let Some(e) = &report.source.read_error {
         return fail(
             EXIT_FAIL,
@@ -436,10 +465,12 @@ fn report_file(
     output: &Output,
     connection: Option<u64>,
     segments: usize,
+    extract: Option<(PathBuf, bool)>,
 ) -> ExitCode {
     let opts = Options {
         only_connection: connection,
         segment_budget: segments,
+        extract,
         ..output.options()
     };
     let report = match report::from_file(file, filter, opts) {

@@ -96,6 +96,9 @@ pub enum HttpEvent {
     },
     /// A gap broke the message framing: whole messages may have been lost.
     LostSync,
+    /// Body bytes of the current message, after removing chunked coding (only when
+    /// [`MessageParser::keep_bodies`] asked for them).
+    Body(Vec<u8>),
 }
 
 enum Chunk {
@@ -126,6 +129,7 @@ pub struct MessageParser {
     methods: VecDeque<String>,
     body: Option<BodyState>,
     out: Vec<HttpEvent>,
+    keep_bodies: bool,
 }
 
 struct BodyState {
@@ -195,7 +199,17 @@ impl MessageParser {
             methods: VecDeque::new(),
             body: None,
             out: Vec::new(),
+            keep_bodies: false,
         }
+    }
+
+    pub fn keeps_bodies(&self) -> bool {
+        self.keep_bodies
+    }
+
+    /// Also report the body bytes as [`HttpEvent::Body`] events (for `--extract`).
+    pub fn keep_bodies(&mut self) {
+        self.keep_bodies = true;
     }
 
     /// Tells a response parser the method of the next request (HEAD has no body).
@@ -328,6 +342,9 @@ impl MessageParser {
     fn body_bytes(&mut self, b: &[u8], frame: FrameNo) {
         if let Some(body) = &mut self.body {
             body.bytes(b, frame);
+            if self.keep_bodies && !b.is_empty() {
+                self.out.push(HttpEvent::Body(b.to_vec()));
+            }
         }
     }
 

@@ -39,6 +39,25 @@ pub struct HttpConnection {
     pub not_http: [Option<String>; 2],
     /// The response stream lost sync in a gap: whole responses may be missing.
     responses_lost: bool,
+    /// Response body pieces not yet taken (only after [`HttpConnection::keep_bodies`]).
+    bodies: Vec<BodyPiece>,
+}
+
+/// A piece of a response body, for `--extract`.
+#[derive(Debug)]
+pub enum BodyPiece {
+    /// A response starts: its head's stream offset (which names it) and the exchange
+    /// it belongs to (its request's target and the response's Content-Type).
+    Start {
+        offset: u64,
+        target: Option<String>,
+        content_type: Option<String>,
+    },
+    Data(Vec<u8>),
+    /// The body ended; `complete` as in [`End::complete`].
+    End {
+        complete: bool,
+    },
 }
 
 impl Default for HttpConnection {
@@ -58,7 +77,18 @@ impl HttpConnection {
             current_response: None,
             not_http: [None, None],
             responses_lost: false,
+            bodies: Vec::new(),
         }
+    }
+
+    /// Keep the response bodies' bytes for [`HttpConnection::take_bodies`].
+    pub fn keep_bodies(&mut self) {
+        self.responses.keep_bodies();
+    }
+
+    /// Response body pieces since the last call, in stream order.
+    pub fn take_bodies(&mut self) -> std::vec::Drain<'_, BodyPiece> {
+        self.bodies.drain(..)
     }
 
     /// Whether both directions were given up as not HTTP (nothing more to parse).
@@ -141,7 +171,8 @@ impl HttpConnection {
                 (_, HttpEvent::NotHttp { reason, .. }) => {
                     self.not_http[usize::from(!client)] = Some(reason)
                 }
-                (true, HttpEvent::LostSync) => {}
+                (true, HttpEvent::LostSync | HttpEvent::Body(_)) => {}
+                (false, HttpEvent::Body(b)) => self.bodies.push(BodyPiece::Data(b)),
                 (false, HttpEvent::LostSync) => self.responses_lost = true,
                 (true, HttpEvent::Head(head)) => {
                     if let Some(m) = &head.method {
@@ -177,6 +208,16 @@ impl HttpConnection {
                             self.exchanges.len() - 1
                         }
                     };
+                    if self.responses.keeps_bodies() {
+                        self.bodies.push(BodyPiece::Start {
+                            offset: head.offset,
+                            target: self.exchanges[i]
+                                .request
+                                .as_ref()
+                                .and_then(|q| q.head.target.clone()),
+                            content_type: head.header("content-type").map(str::to_string),
+                        });
+                    }
                     self.exchanges[i].response = Some(Message { head, end: None });
                     self.current_response = Some(i);
                 }
@@ -195,6 +236,11 @@ impl HttpConnection {
                         }
                         .as_mut()
                     });
+                    if !client && self.responses.keeps_bodies() {
+                        self.bodies.push(BodyPiece::End {
+                            complete: end.complete,
+                        });
+                    }
                     if let Some(m) = m {
                         m.end = Some(end);
                     }

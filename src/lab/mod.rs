@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod content;
+pub mod craft;
 pub mod server;
 pub mod session;
 

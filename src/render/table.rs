@@ -392,6 +392,9 @@ history {}",
                 ),
                 16,
             )?;
+            if let Some(f) = &r.extracted {
+                writeln!(self.out, "    saved as    {f} (in the --extract directory)")?;
+            }
             match (&r.body_preview, &r.body_type) {
                 (Some(text), _) => {
                     for (j, line) in text.lines().take(6).enumerate() {

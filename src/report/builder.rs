@@ -7,8 +7,9 @@ use super::model::{self, Report};
 use crate::analysis::{SegmentInfo, TcpAnalyzer};
 use crate::capture::Frame;
 use crate::dissect::{Dissector, Ip, Link, TcpOptions, flags};
+use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
-use crate::http::{self, HttpConnection};
+use crate::http::{self, BodyPiece, HttpConnection};
 use crate::ports;
 use crate::reassembly::{
     CloseReason, SegFlags, SeqNum, StreamEvent, StreamReassembler, StreamSink,
@@ -31,6 +32,9 @@ pub struct Options {
     pub idle_timeout_us: i64,
     /// Keep each kept segment's header bytes in hex (`-x`).
     pub header_hex: bool,
+    /// Save every response body under this directory (`--extract DIR`); `true`
+    /// allows replacing existing files (`--force`).
+    pub extract: Option<(std::path::PathBuf, bool)>,
 }
 
 impl Default for Options {
@@ -42,6 +46,7 @@ impl Default for Options {
             only_connection: None,
             idle_timeout_us: 600 * 1_000_000,
             header_hex: false,
+            extract: None,
         }
     }
 }
@@ -164,9 +169,34 @@ pub struct ReportBuilder {
     segments_omitted: u64,
     last_expiry_ts: i64,
     analysis_totals: BTreeMap<&'static str, u64>,
+    extractor: Option<Extractor>,
 }
 
 impl ReportBuilder {
+    /// Also save every response body under the extractor's directory (`--extract`).
+    pub fn extract_to(mut self, extractor: Extractor) -> Self {
+        self.extractor = Some(extractor);
+        self
+    }
+
+    /// Hands the body pieces the connection's HTTP parser produced to the extractor.
+    fn extract(extractor: &mut Option<Extractor>, conn: &mut Conn) {
+        let Some(ex) = extractor else {
+            return;
+        };
+        for piece in conn.http.take_bodies() {
+            match piece {
+                BodyPiece::Start {
+                    offset,
+                    target,
+                    content_type,
+                } => ex.start(conn.id, offset, target.as_deref(), content_type.as_deref()),
+                BodyPiece::Data(b) => ex.data(conn.id, &b),
+                BodyPiece::End { .. } => ex.end(conn.id),
+            }
+        }
+    }
+
     pub fn new(opts: Options) -> Self {
         ReportBuilder {
             segment_budget: opts.segment_budget,
@@ -180,6 +210,7 @@ impl ReportBuilder {
             segments_omitted: 0,
             last_expiry_ts: i64::MIN,
             analysis_totals: BTreeMap::new(),
+            extractor: None,
         }
     }
 
@@ -292,6 +323,7 @@ impl ReportBuilder {
                 &mut sink,
             );
         }
+        Self::extract(&mut self.extractor, conn);
         let info = SegmentInfo {
             frame: frame.number,
             ts_us: frame.ts_us,
@@ -390,13 +422,17 @@ impl ReportBuilder {
             ..Default::default()
         };
         let max = self.opts.max_pending_per_dir;
+        let mut http = HttpConnection::new();
+        if self.extractor.is_some() {
+            http.keep_bodies();
+        }
         Conn {
             id,
             client,
             server,
             reasm: [StreamReassembler::new(max), StreamReassembler::new(max)],
             streams: [chunks(), chunks()],
-            http: HttpConnection::new(),
+            http,
             tcp: TcpAnalyzer::default(),
             keep,
             segments: Vec::new(),
@@ -438,6 +474,7 @@ impl ReportBuilder {
             c.finish_dir(d, reason);
         }
         c.http.finish();
+        Self::extract(&mut self.extractor, &mut c);
         for (k, v) in &c.analysis {
             *self.analysis_totals.entry(k).or_default() += v;
         }
@@ -445,7 +482,11 @@ impl ReportBuilder {
         if self.opts.only_connection.is_some_and(|n| n != c.id) {
             return;
         }
-        self.finished.push(to_model(c, unended));
+        let mut model = to_model(c, unended);
+        if let Some(ex) = &self.extractor {
+            attach_extracted(&mut model, ex);
+        }
+        self.finished.push(model);
     }
 
     /// Ends the capture: every connection still open is reported.
@@ -466,6 +507,10 @@ impl ReportBuilder {
         source.non_tcp = self.source.non_tcp;
         source.undecoded_reasons = reasons;
         source.read_error = read_error;
+        if let Some(ex) = &self.extractor {
+            source.extracted_to = Some(ex.dir().display().to_string());
+            source.extract_error = ex.error.clone();
+        }
         let totals = model::Totals {
             connections: self.next_id,
             http_exchanges: self.finished.iter().map(|c| c.http.len() as u64).sum(),
@@ -591,6 +636,8 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
                     lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
                     body_preview: preview(&end.preview),
                     body_type: infer::get(&end.preview).map(|t| t.mime_type().to_string()),
+                    extracted: None,
+                    head_offset: m.head.offset,
                 }
             });
             let response_time_us = match (&request, &response) {
@@ -658,6 +705,15 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         rtt_estimated_us: t.rtt_estimated_us,
         min_window: t.min_window,
         recv: None,
+    }
+}
+
+/// Names the file each response body was saved to.
+fn attach_extracted(c: &mut model::Connection, ex: &Extractor) {
+    for x in &mut c.http {
+        if let Some(r) = &mut x.response {
+            r.extracted = ex.written.get(&(c.id, r.head_offset)).cloned();
+        }
     }
 }
 

@@ -63,7 +63,12 @@ fn read_file(
         ReadError::NotACapture => ReplayError::NotACapture,
         e => ReplayError::Open(e.to_string()),
     })?;
-    let mut builder = ReportBuilder::new(opts);
+    let mut builder = ReportBuilder::new(opts.clone());
+    if let Some((dir, force)) = &opts.extract {
+        let ex = crate::extract::Extractor::new(dir, *force)
+            .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
+        builder = builder.extract_to(ex);
+    }
     let result = file.for_each(|frame| {
         if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
             match each.as_mut() {

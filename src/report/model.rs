@@ -45,6 +45,12 @@ pub struct Source {
     pub kernel_dropped: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface_dropped: Option<u64>,
+    /// With `--extract DIR`: the directory the bodies were written to, and why writing
+    /// stopped, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extract_error: Option<String>,
     /// Live capture: where the packets were saved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saved_to: Option<String>,
@@ -234,6 +240,12 @@ pub struct Response {
     /// The body's type told by its first bytes (a MIME type such as "image/jpeg"), when
     /// they say it.
     pub body_type: Option<String>,
+    /// With `--extract DIR`: the file (in DIR) that holds the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<String>,
+    /// Stream offset of the status line.
+    #[serde(skip)]
+    pub head_offset: u64,
 }
 
 #[derive(Serialize, Debug, Clone)]
