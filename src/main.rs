@@ -127,6 +127,11 @@ wirelab report captures/romeo.pcap -x --layers tcp")]
         /// their counts and analysis totals only.
         #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
         segments: usize,
+        /// Connections listed in full; the others are summed into the totals (status
+        /// codes, how they ended, analysis counts), so a huge capture stays readable
+        /// and its report bounded.
+        #[arg(long, value_name = "N", default_value_t = 1_000)]
+        list: usize,
         /// Save every HTTP response body in DIR (created if needed), as the course saves
         /// cover3.jpg: named CONNECTION-RESPONSE-NAME from the URL's last segment, never
         /// outside DIR, never through a symlink, never over an existing file.
@@ -297,15 +302,21 @@ fn main() -> ExitCode {
             output,
             connection,
             segments,
+            list,
             extract,
             force,
         } => report_file(
             &file,
             filter.as_deref(),
             &output,
-            connection,
-            segments,
-            extract.map(|d| (d, force)),
+            Options {
+                only_connection: connection,
+                segment_budget: segments,
+                max_listed_connections: list,
+                max_listed_exchanges: list.saturating_mul(20),
+                extract: extract.map(|d| (d, force)),
+                ..output.options()
+            },
         ),
         Command::Capture {
             interface,
@@ -459,20 +470,8 @@ fn finish_file_report(
     ExitCode::SUCCESS
 }
 
-fn report_file(
-    file: &Path,
-    filter: Option<&str>,
-    output: &Output,
-    connection: Option<u64>,
-    segments: usize,
-    extract: Option<(PathBuf, bool)>,
-) -> ExitCode {
-    let opts = Options {
-        only_connection: connection,
-        segment_budget: segments,
-        extract,
-        ..output.options()
-    };
+fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Options) -> ExitCode {
+    let connection = opts.only_connection;
     let report = match report::from_file(file, filter, opts) {
         Ok(r) => r,
         Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),

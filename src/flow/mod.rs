@@ -6,7 +6,8 @@
 //! and every eviction is counted.
 
 use crate::ports;
-use std::collections::HashMap;
+/// foldhash: fast, and seeded per process, so crafted ports cannot force collisions.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 use std::net::IpAddr;
 
 /// One end of a TCP connection.
@@ -97,7 +98,7 @@ pub struct FlowTable<V> {
 impl<V> FlowTable<V> {
     pub fn new(capacity: usize) -> Self {
         FlowTable {
-            map: HashMap::new(),
+            map: HashMap::default(),
             capacity: capacity.max(1),
             evicted: 0,
         }
@@ -130,9 +131,13 @@ impl<V> FlowTable<V> {
         if self.map.len() >= self.capacity {
             let mut ages: Vec<(i64, FlowKey)> =
                 self.map.iter().map(|(k, (t, _))| (*t, *k)).collect();
+            let n = (self.capacity / 8).max(1).min(ages.len());
+            if n < ages.len() {
+                ages.select_nth_unstable_by_key(n, |(t, _)| *t);
+            }
+            ages.truncate(n);
             ages.sort_unstable_by_key(|(t, _)| *t);
-            let n = (self.capacity / 8).max(1);
-            for (_, k) in ages.into_iter().take(n) {
+            for (_, k) in ages {
                 if let Some((_, v)) = self.map.remove(&k) {
                     out.push(v);
                     self.evicted += 1;

@@ -707,13 +707,7 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(bytes)
 }
 
 /// The request or status line that `payload` starts with, if it starts an HTTP/1.x

@@ -9,7 +9,13 @@ pub mod message;
 
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Exchanges of one connection listed in full; later ones are counted once complete
+/// (a keep-alive connection of a million requests stays bounded).
+pub const MAX_LISTED: usize = 1_000;
+/// Requests waiting for a response at most; beyond, the oldest is given up and counted.
+const MAX_AWAITING: usize = 10_000;
 
 /// One message: its head, and how its body ended (None while the body is under way
 /// or when the capture ended first).
@@ -30,7 +36,13 @@ pub struct Exchange {
 pub struct HttpConnection {
     requests: MessageParser,
     responses: MessageParser,
+    /// The exchanges in order, filled by [`HttpConnection::finish`].
     pub exchanges: Vec<Exchange>,
+    /// Exchanges under way or listed, by number (the order they started in).
+    open: BTreeMap<usize, Exchange>,
+    next: usize,
+    /// Exchanges complete but not listed (beyond [`MAX_LISTED`], or given up waiting).
+    pub omitted: u64,
     /// Exchanges whose request is waiting for a response, oldest first.
     awaiting: VecDeque<usize>,
     current_request: Option<usize>,
@@ -72,6 +84,9 @@ impl HttpConnection {
             requests: MessageParser::new(Role::Request),
             responses: MessageParser::new(Role::Response),
             exchanges: Vec::new(),
+            open: BTreeMap::new(),
+            next: 0,
+            omitted: 0,
             awaiting: VecDeque::new(),
             current_request: None,
             current_response: None,
@@ -131,10 +146,19 @@ impl HttpConnection {
                 resp.unwrap_or((FrameNo::MAX, 0)),
             )
         };
+        self.exchanges
+            .extend(std::mem::take(&mut self.open).into_values());
         self.exchanges.sort_by_key(key);
         self.awaiting.clear();
         self.current_request = None;
         self.current_response = None;
+    }
+
+    fn add(&mut self, x: Exchange) -> usize {
+        let i = self.next;
+        self.next += 1;
+        self.open.insert(i, x);
+        i
     }
 
     /// Before pairing a response that starts in `frame`: a request sent after it cannot
@@ -150,14 +174,14 @@ impl HttpConnection {
             let latest = self
                 .awaiting
                 .iter()
-                .rposition(|&i| sent_before(&self.exchanges[i]));
+                .rposition(|i| self.open.get(i).is_some_and(sent_before));
             if let Some(k) = latest {
                 self.awaiting.drain(..k);
             }
         }
         self.awaiting
             .front()
-            .is_none_or(|&i| sent_before(&self.exchanges[i]))
+            .is_none_or(|i| self.open.get(i).is_none_or(sent_before))
     }
 
     fn collect(&mut self, client: bool) {
@@ -178,12 +202,17 @@ impl HttpConnection {
                     if let Some(m) = &head.method {
                         self.responses.expect_response_to(m);
                     }
-                    self.exchanges.push(Exchange {
+                    let i = self.add(Exchange {
                         request: Some(Message { head, end: None }),
                         response: None,
                     });
-                    let i = self.exchanges.len() - 1;
                     self.awaiting.push_back(i);
+                    if self.awaiting.len() > MAX_AWAITING
+                        && let Some(old) = self.awaiting.pop_front()
+                        && self.open.remove(&old).is_some()
+                    {
+                        self.omitted += 1;
+                    }
                     self.current_request = Some(i);
                 }
                 (false, HttpEvent::Head(head)) => {
@@ -195,30 +224,24 @@ impl HttpConnection {
                     };
                     let i = match (interim, front) {
                         (true, Some(req)) => {
-                            let request = self.exchanges[req].request.clone();
-                            self.exchanges.push(Exchange {
+                            let request = self.open.get(&req).and_then(|x| x.request.clone());
+                            self.add(Exchange {
                                 request,
                                 response: None,
-                            });
-                            self.exchanges.len() - 1
+                            })
                         }
                         (false, Some(_)) => self.awaiting.pop_front().expect("checked"),
-                        (_, None) => {
-                            self.exchanges.push(Exchange::default());
-                            self.exchanges.len() - 1
-                        }
+                        (_, None) => self.add(Exchange::default()),
                     };
+                    let x = self.open.entry(i).or_default();
                     if self.responses.keeps_bodies() {
                         self.bodies.push(BodyPiece::Start {
                             offset: head.offset,
-                            target: self.exchanges[i]
-                                .request
-                                .as_ref()
-                                .and_then(|q| q.head.target.clone()),
+                            target: x.request.as_ref().and_then(|q| q.head.target.clone()),
                             content_type: head.header("content-type").map(str::to_string),
                         });
                     }
-                    self.exchanges[i].response = Some(Message { head, end: None });
+                    x.response = Some(Message { head, end: None });
                     self.current_response = Some(i);
                 }
                 (client, HttpEvent::End(end)) => {
@@ -227,7 +250,7 @@ impl HttpConnection {
                     } else {
                         self.current_response.take()
                     };
-                    let x = current.and_then(|i| self.exchanges.get_mut(i));
+                    let x = current.and_then(|i| self.open.get_mut(&i));
                     let m = x.and_then(|x| {
                         if client {
                             &mut x.request
@@ -243,6 +266,14 @@ impl HttpConnection {
                     }
                     if let Some(m) = m {
                         m.end = Some(end);
+                    }
+                    // A complete response beyond the listed ones is counted, not kept.
+                    if !client
+                        && let Some(i) = current
+                        && i >= MAX_LISTED
+                        && self.open.remove(&i).is_some()
+                    {
+                        self.omitted += 1;
                     }
                 }
             }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod content;
 pub mod craft;
+pub mod hostile;
 pub mod server;
 pub mod session;
 

@@ -155,6 +155,26 @@ impl Writer<'_> {
             s.non_tcp,
             s.undecoded
         )?;
+        let t = &report.totals;
+        if !t.http_status.is_empty() {
+            let parts: Vec<String> = t
+                .http_status
+                .iter()
+                .map(|(code, n)| format!("{code} x {}", group(*n)))
+                .collect();
+            self.say(&format!("responses by status: {}", parts.join(", ")), 2)?;
+        }
+        if report.connections.len() as u64 != t.connections {
+            let parts: Vec<String> = t
+                .closes
+                .iter()
+                .map(|(how, n)| format!("{how} {}", group(*n)))
+                .collect();
+            self.say(
+                &format!("connections by how they ended: {}", parts.join(", ")),
+                2,
+            )?;
+        }
         for (reason, n) in &s.undecoded_reasons {
             writeln!(self.out, "  undecodable: {n} x {}", fit(reason, WIDTH - 20))?;
         }
@@ -179,20 +199,29 @@ impl Writer<'_> {
         for c in &report.connections {
             self.connection(c)?;
         }
-        let t = &report.totals;
-        if t.evicted_connections + t.segments_omitted + t.fragments_dropped > 0 {
+        if t.evicted_connections
+            + t.segments_omitted
+            + t.fragments_dropped
+            + t.connections_omitted
+            + t.http_omitted
+            > 0
+        {
             writeln!(self.out)?;
-            for line in wrap(
+            self.say(
                 &format!(
-                    "limits: {} connections evicted, {} segment rows omitted (ask for one \
-connection's with --connection N), {} fragmented datagrams incomplete",
-                    t.evicted_connections, t.segments_omitted, t.fragments_dropped
+                    "limits, to keep the report bounded: {} connections listed of {} (--list N \
+lists more), {} HTTP exchanges counted but not listed, {} segment rows omitted (--connection N \
+shows one connection's), {} connections evicted from the table while open, {} fragmented \
+datagrams incomplete",
+                    report.connections.len(),
+                    t.connections,
+                    t.http_omitted,
+                    t.segments_omitted,
+                    t.evicted_connections,
+                    t.fragments_dropped
                 ),
-                WIDTH,
                 2,
-            ) {
-                writeln!(self.out, "{line}")?;
-            }
+            )?;
         }
         Ok(())
     }
@@ -258,7 +287,7 @@ history {}",
     }
 
     fn http(&mut self, c: &Connection) -> io::Result<()> {
-        if c.http.is_empty() && c.not_http.is_none() {
+        if c.http.is_empty() && c.not_http.is_none() && c.http_omitted == 0 {
             return Ok(());
         }
         self.title("HTTP")?;
@@ -267,6 +296,13 @@ history {}",
         }
         for (i, x) in c.http.iter().enumerate() {
             self.exchange(c, i, x)?;
+        }
+        if c.http_omitted > 0 {
+            writeln!(
+                self.out,
+                "... and {} more exchanges, counted but not listed",
+                group(c.http_omitted)
+            )?;
         }
         Ok(())
     }

@@ -30,6 +30,10 @@ pub struct Options {
     pub only_connection: Option<u64>,
     /// A connection idle this long (capture time) is closed as "timeout".
     pub idle_timeout_us: i64,
+    /// Connections listed in the report; later ones are summed into the totals only.
+    pub max_listed_connections: usize,
+    /// HTTP exchanges listed in the whole report; beyond, connections keep their counts.
+    pub max_listed_exchanges: usize,
     /// Keep each kept segment's header bytes in hex (`-x`).
     pub header_hex: bool,
     /// Save every response body under this directory (`--extract DIR`); `true`
@@ -40,10 +44,12 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            max_connections: 100_000,
+            max_connections: 20_000,
             max_pending_per_dir: 4 << 20,
             segment_budget: 20_000,
             only_connection: None,
+            max_listed_connections: 1_000,
+            max_listed_exchanges: 20_000,
             idle_timeout_us: 600 * 1_000_000,
             header_hex: false,
             extract: None,
@@ -51,6 +57,8 @@ impl Default for Options {
     }
 }
 
+/// Provenance pieces kept per stream (a kept connection's; beyond, not recorded).
+const MAX_CHUNKS: usize = 20_000;
 /// Gap rows listed per stream (the rest are counted in the totals only).
 const MAX_GAPS: usize = 1_000;
 /// Distinct "undecoded" reasons listed.
@@ -81,7 +89,9 @@ impl StreamSink for DirSink<'_> {
             } => {
                 self.stats.bytes += bytes.len() as u64;
                 self.stats.hash.update(bytes);
-                if let Some(c) = &mut self.stats.chunks {
+                if let Some(c) = &mut self.stats.chunks
+                    && c.len() < MAX_CHUNKS
+                {
                     c.push([*offset, bytes.len() as u64, *frame]);
                 }
             }
@@ -160,7 +170,7 @@ impl Conn {
 pub struct ReportBuilder {
     opts: Options,
     dissector: Dissector,
-    table: FlowTable<Conn>,
+    table: FlowTable<Box<Conn>>,
     next_id: u64,
     finished: Vec<model::Connection>,
     source: model::Source,
@@ -170,6 +180,12 @@ pub struct ReportBuilder {
     last_expiry_ts: i64,
     analysis_totals: BTreeMap<&'static str, u64>,
     extractor: Option<Extractor>,
+    /// Counted over every connection, listed or not.
+    http_total: u64,
+    status_counts: BTreeMap<u16, u64>,
+    close_counts: BTreeMap<&'static str, u64>,
+    connections_omitted: u64,
+    exchanges_omitted: u64,
 }
 
 impl ReportBuilder {
@@ -211,6 +227,11 @@ impl ReportBuilder {
             last_expiry_ts: i64::MIN,
             analysis_totals: BTreeMap::new(),
             extractor: None,
+            http_total: 0,
+            status_counts: BTreeMap::new(),
+            close_counts: BTreeMap::new(),
+            connections_omitted: 0,
+            exchanges_omitted: 0,
         }
     }
 
@@ -276,7 +297,7 @@ impl ReportBuilder {
             self.finish_conn(old, "open");
         }
         if self.table.get_mut(&key, frame.ts_us).is_none() {
-            let conn = self.new_conn(src, dst, syn, ackf, frame.ts_us);
+            let conn = Box::new(self.new_conn(src, dst, syn, ackf, frame.ts_us));
             for old in self.table.insert(key, frame.ts_us, conn) {
                 self.finish_conn(old, "evicted");
             }
@@ -464,7 +485,7 @@ impl ReportBuilder {
         }
     }
 
-    fn finish_conn(&mut self, mut c: Conn, unended: &'static str) {
+    fn finish_conn(&mut self, mut c: Box<Conn>, unended: &'static str) {
         for d in [Dir::C2S, Dir::S2C] {
             let reason = if c.reset_by_peer[d.index()] {
                 CloseReason::Rst
@@ -479,10 +500,32 @@ impl ReportBuilder {
             *self.analysis_totals.entry(k).or_default() += v;
         }
         self.segments_omitted += c.omitted;
+        self.http_total += c.http.exchanges.len() as u64 + c.http.omitted;
+        self.exchanges_omitted += c.http.omitted;
+        for x in &c.http.exchanges {
+            if let Some(status) = x.response.as_ref().and_then(|r| r.head.status) {
+                *self.status_counts.entry(status).or_default() += 1;
+            }
+        }
+        *self
+            .close_counts
+            .entry(close_of(&c.tcp, unended).0)
+            .or_default() += 1;
         if self.opts.only_connection.is_some_and(|n| n != c.id) {
             return;
         }
-        let mut model = to_model(c, unended);
+        if self.finished.len() >= self.opts.max_listed_connections {
+            self.connections_omitted += 1;
+            self.exchanges_omitted += c.http.exchanges.len() as u64;
+            return;
+        }
+        let mut model = to_model(*c, unended);
+        let listed: usize = self.finished.iter().map(|c| c.http.len()).sum();
+        if listed + model.http.len() > self.opts.max_listed_exchanges {
+            model.http_omitted += model.http.len() as u64;
+            self.exchanges_omitted += model.http.len() as u64;
+            model.http.clear();
+        }
         if let Some(ex) = &self.extractor {
             attach_extracted(&mut model, ex);
         }
@@ -513,7 +556,15 @@ impl ReportBuilder {
         }
         let totals = model::Totals {
             connections: self.next_id,
-            http_exchanges: self.finished.iter().map(|c| c.http.len() as u64).sum(),
+            http_exchanges: self.http_total,
+            connections_omitted: self.connections_omitted,
+            http_omitted: self.exchanges_omitted,
+            http_status: self.status_counts.into_iter().collect(),
+            closes: self
+                .close_counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             evicted_connections: evicted,
             segments_omitted: self.segments_omitted,
             fragments_dropped: self.dissector.fragments_dropped(),
@@ -579,12 +630,7 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         sack_permitted: h.client.sack_permitted && h.server.sack_permitted,
         timestamps: h.client.timestamp.is_some() && h.server.timestamp.is_some(),
     });
-    let side = |d: Dir| if d == Dir::C2S { "client" } else { "server" };
-    let (close, closed_by) = match (t.first_rst, t.first_fin) {
-        (Some((d, _)), _) => ("rst", Some(side(d))),
-        (None, Some((d, _))) => ("fin", Some(side(d))),
-        (None, None) => (unended, None),
-    };
+    let (close, closed_by) = close_of(t, unended);
     let ts_of = |frame: u64| {
         c.segments
             .iter()
@@ -687,6 +733,7 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         streams,
         http,
         not_http,
+        http_omitted: c.http.omitted,
         analysis_totals: c
             .analysis
             .iter()
@@ -705,6 +752,17 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         rtt_estimated_us: t.rtt_estimated_us,
         min_window: t.min_window,
         recv: None,
+    }
+}
+
+/// How a connection ended and who ended it: the first RST, else the first FIN, else
+/// `unended` ("open", "timeout", "evicted").
+fn close_of(t: &TcpAnalyzer, unended: &'static str) -> (&'static str, Option<&'static str>) {
+    let side = |d: Dir| if d == Dir::C2S { "client" } else { "server" };
+    match (t.first_rst, t.first_fin) {
+        (Some((d, _)), _) => ("rst", Some(side(d))),
+        (None, Some((d, _))) => ("fin", Some(side(d))),
+        (None, None) => (unended, None),
     }
 }
 

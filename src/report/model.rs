@@ -62,6 +62,14 @@ pub struct Totals {
     pub http_exchanges: u64,
     /// Connections pushed out of the bounded table before they ended.
     pub evicted_connections: u64,
+    /// Connections counted here but not listed (beyond `--list`).
+    pub connections_omitted: u64,
+    /// HTTP exchanges counted in `http_exchanges` but not listed.
+    pub http_omitted: u64,
+    /// Responses by status code, over every connection.
+    pub http_status: Vec<(u16, u64)>,
+    /// Connections by how they ended ("fin", "rst", "open", "timeout", "evicted").
+    pub closes: Vec<(String, u64)>,
     /// Segment rows left out to keep the report bounded (see `--segments`).
     pub segments_omitted: u64,
     /// IPv4 datagrams whose fragments never completed.
@@ -289,6 +297,9 @@ pub struct Connection {
     pub segments_omitted: u64,
     pub streams: Streams,
     pub http: Vec<HttpExchange>,
+    /// Exchanges of this connection counted but not listed (beyond 1,000 per
+    /// connection, or beyond the report's budget).
+    pub http_omitted: u64,
     /// Why a direction is not HTTP, if one was tried and is not.
     pub not_http: Option<String>,
     pub analysis_totals: Vec<(String, u64)>,

@@ -1,0 +1,164 @@
+//! Hostile captures: traffic no honest stack sends, made to check that wirelab stays
+//! bounded in time and memory and says what it cut. `scripts/make-hostile-captures.sh`
+//! writes them all; `tests/hostile.rs` reports each one.
+
+use super::craft::{Conversation, CraftedFrame, Flags, write_pcap};
+use std::io::{self, Write};
+
+/// The hostile cases, by name.
+pub const CASES: &[&str] = &[
+    "syn-flood",
+    "huge-gaps",
+    "wraparound",
+    "conflicting-overlaps",
+    "header-flood",
+    "huge-content-length",
+    "chunk-overflow",
+    "never-closes",
+];
+
+/// SYNs in the flood (one per destination port, cycling over the 65,535 ports and
+/// 16 client addresses).
+pub const SYN_FLOOD: u32 = 1_000_000;
+
+/// Writes the capture of one case.
+pub fn write<W: Write>(case: &str, out: W) -> io::Result<()> {
+    let frames = match case {
+        "syn-flood" => return syn_flood(out, SYN_FLOOD),
+        "huge-gaps" => huge_gaps(),
+        "wraparound" => wraparound(),
+        "conflicting-overlaps" => conflicting_overlaps(),
+        "header-flood" => header_flood(100_000),
+        "huge-content-length" => Conversation::http(
+            40000,
+            b"GET /big HTTP/1.0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nsmall body",
+        )
+        .frames,
+        "chunk-overflow" => Conversation::http(
+            40000,
+            b"GET /chunks HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        )
+        .frames,
+        "never-closes" => never_closes(),
+        other => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no hostile case '{other}'; the cases are {}", CASES.join(", ")),
+            ));
+        }
+    };
+    write_pcap(out, &frames)
+}
+
+/// A million SYNs, each to a new port: a million connections that never start.
+fn syn_flood<W: Write>(out: W, n: u32) -> io::Result<()> {
+    let mut c = Conversation::new(1024, 1, [0, 0]);
+    let syn = Flags {
+        syn: true,
+        ..Flags::default()
+    };
+    let mut frames = Vec::with_capacity(4096);
+    let mut w = pcap_file::pcap::PcapWriter::new(out).map_err(io::Error::other)?;
+    for i in 0..n {
+        c.client.0[3] = 1 + (i / 65_535 % 16) as u8;
+        c.server.1 = 1 + (i % 65_535) as u16;
+        c.segment(true, i.wrapping_mul(2_654_435_761), 0, syn, &[]);
+        if c.frames.len() >= 4096 || i + 1 == n {
+            frames.append(&mut c.frames);
+            for f in frames.drain(..) {
+                let ts = std::time::Duration::from_micros(f.ts_us as u64);
+                w.write_packet(&pcap_file::pcap::PcapPacket::new(
+                    ts,
+                    f.data.len() as u32,
+                    &f.data,
+                ))
+                .map_err(io::Error::other)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Segments that jump a gigabyte ahead, and back, in both halves of the sequence space.
+fn huge_gaps() -> Vec<CraftedFrame> {
+    let mut c = Conversation::new(40000, 80, [1000, 5000]);
+    c.handshake();
+    c.send(true, b"GET /gaps HTTP/1.0\r\n\r\n", 1460);
+    let [cs, ss] = c.next_seq;
+    let data = Flags {
+        psh: true,
+        ..Flags::ACK
+    };
+    for jump in [1u32 << 30, 3 << 30, 1 << 31, (1 << 31) + 1, 12345, u32::MAX] {
+        c.segment(false, ss.wrapping_add(jump), cs, data, b"far away bytes");
+    }
+    c.segment(false, ss, cs, data, b"HTTP/1.0 200 OK\r\n\r\nnear bytes");
+    c.next_seq[1] = ss.wrapping_add(29);
+    c.close();
+    c.frames
+}
+
+/// A response whose sequence numbers wrap past 2^32 in the middle of the body.
+fn wraparound() -> Vec<CraftedFrame> {
+    let body: Vec<u8> = (0..20_000u32).map(|i| b"wrap"[i as usize % 4]).collect();
+    let mut resp =
+        format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    resp.extend_from_slice(&body);
+    let mut c = Conversation::new(40000, 80, [u32::MAX - 10, u32::MAX - 5_000]);
+    c.handshake();
+    c.send(true, b"GET /wrap HTTP/1.0\r\n\r\n", 1460);
+    c.send(false, &resp, 1460);
+    c.close();
+    c.frames
+}
+
+/// Retransmissions that overlap earlier segments with different bytes.
+fn conflicting_overlaps() -> Vec<CraftedFrame> {
+    let resp = b"HTTP/1.0 200 OK\r\nContent-Length: 20\r\n\r\nAAAAAAAAAABBBBBBBBBB";
+    let mut c = Conversation::new(40000, 80, [1000, 5000]);
+    c.handshake();
+    c.send(true, b"GET /overlap HTTP/1.0\r\n\r\n", 1460);
+    let [cs, ss] = c.next_seq;
+    let data = Flags {
+        psh: true,
+        ..Flags::ACK
+    };
+    c.segment(false, ss, cs, data, resp);
+    // The same range again, differently, twice; then a copy straddling the end.
+    c.segment(
+        false,
+        ss.wrapping_add(40),
+        cs,
+        data,
+        b"XXXXXXXXXXYYYYYYYYYY",
+    );
+    c.segment(false, ss.wrapping_add(45), cs, data, b"ZZZZZZZZZZ");
+    c.next_seq[1] = ss.wrapping_add(resp.len() as u32);
+    c.close();
+    c.frames
+}
+
+/// A response head of `n` header fields (about 1.2 MB), far beyond any sane limit.
+fn header_flood(n: usize) -> Vec<CraftedFrame> {
+    let mut resp = b"HTTP/1.0 200 OK\r\n".to_vec();
+    for i in 0..n {
+        resp.extend_from_slice(format!("X-Field-{i}: v\r\n").as_bytes());
+    }
+    resp.extend_from_slice(b"\r\nbody");
+    Conversation::http(40000, b"GET /headers HTTP/1.0\r\n\r\n", &resp).frames
+}
+
+/// A connection that sends its request and a part of the response and never closes.
+fn never_closes() -> Vec<CraftedFrame> {
+    let mut c = Conversation::new(40000, 80, [1000, 5000]);
+    c.handshake();
+    c.send(true, b"GET /forever HTTP/1.0\r\n\r\n", 1460);
+    c.send(
+        false,
+        b"HTTP/1.0 200 OK\r\nContent-Length: 1000000\r\n\r\nthe first bytes",
+        1460,
+    );
+    c.frames
+}

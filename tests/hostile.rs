@@ -1,0 +1,191 @@
+//! Hostile captures (lab::hostile): wirelab reports each one in bounded memory, without
+//! falling over, and says what it cut. Peak memory is the child's maximum resident set
+//! (wait4's rusage), a bound, not a timing.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
+/// The bound of issue 5: under 100 MB, whatever the input.
+const MAX_RSS_KB: i64 = 100 * 1024;
+
+fn make(case: &str, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("{case}.pcap"));
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    wirelab::lab::hostile::write(case, file).unwrap();
+    path
+}
+
+/// Runs `wirelab report FILE --format json`; returns the report and the peak RSS in KB.
+#[allow(clippy::zombie_processes, reason = "reaped by wait4, which also gives its rusage")]
+fn report(path: &Path) -> (Value, i64) {
+    let out_path = path.with_extension("json");
+    let child = Command::new(WIRELAB)
+        .arg("report")
+        .arg(path)
+        .args(["--format", "json", "-o"])
+        .arg(&out_path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: pid is our child, status and usage point to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{}: wirelab failed (status {status})",
+        path.display()
+    );
+    let v = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    (v, usage.ru_maxrss)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wirelab-hostile-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn a_million_syns_stay_bounded_and_counted() {
+    let dir = tmp("flood");
+    let (r, rss) = report(&make("syn-flood", &dir));
+    let t = &r["totals"];
+    assert_eq!(
+        t["connections"],
+        wirelab::lab::hostile::SYN_FLOOD as u64,
+        "every SYN counted"
+    );
+    assert_eq!(
+        r["source"]["packets"],
+        wirelab::lab::hostile::SYN_FLOOD as u64
+    );
+    assert!(
+        t["evicted_connections"].as_u64().unwrap() > 900_000,
+        "the table stayed bounded"
+    );
+    assert_eq!(
+        r["connections"].as_array().unwrap().len(),
+        1_000,
+        "--list default"
+    );
+    assert_eq!(
+        t["connections_omitted"],
+        wirelab::lab::hostile::SYN_FLOOD as u64 - 1_000
+    );
+    let closes: u64 = t["closes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        closes,
+        wirelab::lab::hostile::SYN_FLOOD as u64,
+        "every connection's end counted"
+    );
+    assert!(rss < MAX_RSS_KB, "peak {rss} KB");
+    eprintln!("syn-flood: peak {rss} KB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_streams_and_heads_are_reported_not_fatal() {
+    let dir = tmp("streams");
+    let conn = |case: &str| {
+        let (r, rss) = report(&make(case, &dir));
+        assert!(rss < MAX_RSS_KB, "{case}: peak {rss} KB");
+        assert_eq!(r["connections"].as_array().unwrap().len(), 1, "{case}");
+        r["connections"][0].clone()
+    };
+
+    // Sequence numbers a gigabyte away: ignored or buffered within bounds, flagged.
+    let c = conn("huge-gaps");
+    let names: Vec<&str> = c["analysis_totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"previous-segment-lost") && names.contains(&"out-of-order"),
+        "{names:?}"
+    );
+    assert!(
+        c["streams"]["s2c"]["bytes"].as_u64().unwrap() < 100,
+        "no gigabyte of gap bytes invented"
+    );
+
+    // Wrap-around in the middle of the body: every byte, in order.
+    let c = conn("wraparound");
+    let resp = &c["http"][0]["response"];
+    assert_eq!(resp["body_len"], 20_000);
+    assert_eq!(resp["complete"], true);
+    assert_eq!(c["streams"]["s2c"]["complete"], true);
+
+    // Conflicting retransmissions: the first copy is kept (as receivers do), flagged.
+    let c = conn("conflicting-overlaps");
+    let resp = &c["http"][0]["response"];
+    assert_eq!(resp["body_len"], 20);
+    let names: Vec<&str> = c["analysis_totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"retransmission"), "{names:?}");
+
+    // 100,000 header fields: the head is cut at 64 KiB and the report says so.
+    let c = conn("header-flood");
+    assert!(
+        c["not_http"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 64 KiB"),
+        "{}",
+        c["not_http"]
+    );
+    assert!(
+        c["streams"]["s2c"]["bytes"].as_u64().unwrap() > 1_000_000,
+        "the stream itself is whole"
+    );
+
+    // Content-Length: 99999999999999999999 is invalid, not an overflow.
+    let c = conn("huge-content-length");
+    let resp = &c["http"][0]["response"];
+    assert!(
+        resp["lint"][0]
+            .as_str()
+            .unwrap()
+            .contains("invalid Content-Length")
+    );
+    assert_eq!(
+        resp["body_len"], 10,
+        "the body ends where the server closed"
+    );
+
+    // A chunk size that overflows 64 bits: invalid, the body incomplete.
+    let c = conn("chunk-overflow");
+    let resp = &c["http"][0]["response"];
+    assert!(
+        resp["lint"][0]
+            .as_str()
+            .unwrap()
+            .contains("invalid chunk size"),
+        "{}",
+        resp["lint"]
+    );
+    assert_eq!(resp["complete"], false);
+
+    // A connection that never closes: reported as open, its body incomplete.
+    let c = conn("never-closes");
+    assert_eq!(c["close"], "open");
+    assert_eq!(c["http"][0]["response"]["complete"], false);
+    assert_eq!(c["streams"]["s2c"]["complete"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
