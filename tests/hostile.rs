@@ -18,7 +18,10 @@ fn make(case: &str, dir: &Path) -> PathBuf {
 }
 
 /// Runs `wirelab report FILE --format json`; returns the report and the peak RSS in KB.
-#[allow(clippy::zombie_processes, reason = "reaped by wait4, which also gives its rusage")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also gives its rusage"
+)]
 fn report(path: &Path) -> (Value, i64) {
     let out_path = path.with_extension("json");
     let child = Command::new(WIRELAB)

@@ -163,6 +163,17 @@ impl<V> FlowTable<V> {
         old.iter().filter_map(|k| self.remove(k)).collect()
     }
 
+    /// Removes every connection for which `done(last_seen_us, &value)` holds.
+    pub fn remove_if(&mut self, mut done: impl FnMut(i64, &V) -> bool) -> Vec<V> {
+        let keys: Vec<FlowKey> = self
+            .map
+            .iter()
+            .filter(|(_, (t, v))| done(*t, v))
+            .map(|(k, _)| *k)
+            .collect();
+        keys.iter().filter_map(|k| self.remove(k)).collect()
+    }
+
     /// Empties the table (end of capture).
     pub fn drain(&mut self) -> Vec<V> {
         self.map.drain().map(|(_, (_, v))| v).collect()

@@ -130,11 +130,13 @@ pub struct MessageParser {
     body: Option<BodyState>,
     out: Vec<HttpEvent>,
     keep_bodies: bool,
+    hash_bodies: bool,
 }
 
 struct BodyState {
     len: u64,
-    hash: Sha256,
+    /// None when the parser was told not to hash ([`MessageParser::skip_hashes`]).
+    hash: Option<Sha256>,
     gap_bytes: u64,
     frames: Vec<FrameNo>,
     frame_count: u64,
@@ -143,10 +145,10 @@ struct BodyState {
 }
 
 impl BodyState {
-    fn new(head_frames: &[FrameNo]) -> Self {
+    fn new(head_frames: &[FrameNo], hash: bool) -> Self {
         BodyState {
             len: 0,
-            hash: Sha256::new(),
+            hash: hash.then(Sha256::new),
             gap_bytes: 0,
             frames: head_frames.to_vec(),
             frame_count: head_frames.len() as u64,
@@ -168,7 +170,9 @@ impl BodyState {
         }
         self.frame(f);
         self.len += b.len() as u64;
-        self.hash.update(b);
+        if let Some(h) = &mut self.hash {
+            h.update(b);
+        }
         if self.preview.len() < PREVIEW {
             let n = (PREVIEW - self.preview.len()).min(b.len());
             self.preview.extend_from_slice(&b[..n]);
@@ -200,7 +204,13 @@ impl MessageParser {
             body: None,
             out: Vec::new(),
             keep_bodies: false,
+            hash_bodies: true,
         }
+    }
+
+    /// Do not compute `body_sha256` (the report will not list these messages).
+    pub fn skip_hashes(&mut self) {
+        self.hash_bodies = false;
     }
 
     pub fn keeps_bodies(&self) -> bool {
@@ -412,7 +422,7 @@ impl MessageParser {
             if let Some(status) = head.status {
                 self.request_method(status);
             }
-            self.body = Some(BodyState::new(&[self.head_frame]));
+            self.body = Some(BodyState::new(&[self.head_frame], self.hash_bodies));
             self.out.push(HttpEvent::Head(head));
             self.end(false);
         }
@@ -502,7 +512,7 @@ impl MessageParser {
     fn start_body(&mut self, head: Head, head_frames: &[FrameNo]) {
         let mut lint = Vec::new();
         let framing = self.framing(&head, &mut lint);
-        let mut body = BodyState::new(head_frames);
+        let mut body = BodyState::new(head_frames, self.hash_bodies);
         body.lint = lint;
         self.body = Some(body);
         self.out.push(HttpEvent::Head(head));
@@ -566,7 +576,7 @@ impl MessageParser {
         let last_frame = b.frames.last().copied().unwrap_or(0);
         self.out.push(HttpEvent::End(End {
             body_len: b.len,
-            body_sha256: hex(&b.hash.finalize()),
+            body_sha256: b.hash.map(|h| hex(&h.finalize())).unwrap_or_default(),
             complete: complete && b.gap_bytes == 0,
             gap_bytes: b.gap_bytes,
             frames: b.frames,

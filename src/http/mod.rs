@@ -39,7 +39,7 @@ pub struct HttpConnection {
     /// The exchanges in order, filled by [`HttpConnection::finish`].
     pub exchanges: Vec<Exchange>,
     /// Exchanges under way or listed, by number (the order they started in).
-    open: BTreeMap<usize, Exchange>,
+    open: BTreeMap<usize, Box<Exchange>>,
     next: usize,
     /// Exchanges complete but not listed (beyond [`MAX_LISTED`], or given up waiting).
     pub omitted: u64,
@@ -96,6 +96,13 @@ impl HttpConnection {
         }
     }
 
+    /// Do not hash bodies: the report counts this connection's exchanges but does not
+    /// list them.
+    pub fn skip_hashes(&mut self) {
+        self.requests.skip_hashes();
+        self.responses.skip_hashes();
+    }
+
     /// Keep the response bodies' bytes for [`HttpConnection::take_bodies`].
     pub fn keep_bodies(&mut self) {
         self.responses.keep_bodies();
@@ -147,7 +154,7 @@ impl HttpConnection {
             )
         };
         self.exchanges
-            .extend(std::mem::take(&mut self.open).into_values());
+            .extend(std::mem::take(&mut self.open).into_values().map(|x| *x));
         self.exchanges.sort_by_key(key);
         self.awaiting.clear();
         self.current_request = None;
@@ -157,7 +164,7 @@ impl HttpConnection {
     fn add(&mut self, x: Exchange) -> usize {
         let i = self.next;
         self.next += 1;
-        self.open.insert(i, x);
+        self.open.insert(i, Box::new(x));
         i
     }
 
@@ -174,14 +181,14 @@ impl HttpConnection {
             let latest = self
                 .awaiting
                 .iter()
-                .rposition(|i| self.open.get(i).is_some_and(sent_before));
+                .rposition(|i| self.open.get(i).is_some_and(|x| sent_before(x)));
             if let Some(k) = latest {
                 self.awaiting.drain(..k);
             }
         }
         self.awaiting
             .front()
-            .is_none_or(|i| self.open.get(i).is_none_or(sent_before))
+            .is_none_or(|i| self.open.get(i).is_none_or(|x| sent_before(x)))
     }
 
     fn collect(&mut self, client: bool) {

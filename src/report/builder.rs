@@ -57,6 +57,9 @@ impl Default for Options {
     }
 }
 
+/// How long (capture time) an ended connection stays in the table before it is
+/// reported and dropped.
+const CLOSED_LINGER_US: i64 = 2_000_000;
 /// Provenance pieces kept per stream (a kept connection's; beyond, not recorded).
 const MAX_CHUNKS: usize = 20_000;
 /// Gap rows listed per stream (the rest are counted in the totals only).
@@ -67,7 +70,8 @@ const MAX_REASONS: usize = 20;
 #[derive(Default)]
 struct StreamStats {
     bytes: u64,
-    hash: Sha256,
+    /// None for a connection the report will not list (its hash would be thrown away).
+    hash: Option<Sha256>,
     gaps: Vec<model::Gap>,
     chunks: Option<Vec<[u64; 3]>>,
 }
@@ -88,7 +92,9 @@ impl StreamSink for DirSink<'_> {
                 frame,
             } => {
                 self.stats.bytes += bytes.len() as u64;
-                self.stats.hash.update(bytes);
+                if let Some(h) = &mut self.stats.hash {
+                    h.update(bytes);
+                }
                 if let Some(c) = &mut self.stats.chunks
                     && c.len() < MAX_CHUNKS
                 {
@@ -151,6 +157,11 @@ impl Conn {
     fn finish_dir(&mut self, d: Dir, reason: CloseReason) {
         let (r, mut sink) = self.sink(d);
         r.finish(&mut sink, reason);
+    }
+
+    /// Both directions ended (FIN delivered), or a side reset the connection.
+    fn has_ended(&self) -> bool {
+        self.tcp.first_rst.is_some() || self.reasm.iter().all(|r| r.closed().is_some())
     }
 
     /// Whether a SYN from the client starts a new connection on this 4-tuple.
@@ -438,12 +449,17 @@ impl ReportBuilder {
             Some(n) => n == id,
             None => self.segment_budget > 0,
         };
+        let listed = self.listed(id);
         let chunks = || StreamStats {
             chunks: keep.then(Vec::new),
+            hash: listed.then(Sha256::new),
             ..Default::default()
         };
         let max = self.opts.max_pending_per_dir;
         let mut http = HttpConnection::new();
+        if !listed {
+            http.skip_hashes();
+        }
         if self.extractor.is_some() {
             http.keep_bodies();
         }
@@ -470,6 +486,16 @@ impl ReportBuilder {
         }
     }
 
+    /// Whether connection `id` is listed in the report: the one asked for, else the
+    /// first `max_listed_connections` by order of first packet. The others are summed
+    /// into the totals, and their hashes are not computed.
+    fn listed(&self, id: u64) -> bool {
+        match self.opts.only_connection {
+            Some(n) => n == id,
+            None => id < self.opts.max_listed_connections as u64,
+        }
+    }
+
     /// Closes connections idle for longer than the timeout (capture time), checked
     /// at most once per capture second.
     fn expire(&mut self, now: i64) {
@@ -482,6 +508,16 @@ impl ReportBuilder {
             .expire(now.saturating_sub(self.opts.idle_timeout_us))
         {
             self.finish_conn(conn, "timeout");
+        }
+        // A connection both sides closed (or one reset) is reported once it has been
+        // quiet for CLOSED_LINGER_US: late ACKs and retransmitted FINs still find it,
+        // and the table does not fill with the ended connections of a long capture.
+        let linger = now.saturating_sub(CLOSED_LINGER_US);
+        for conn in self
+            .table
+            .remove_if(|last, c| last < linger && c.has_ended())
+        {
+            self.finish_conn(conn, "open");
         }
     }
 
@@ -514,7 +550,7 @@ impl ReportBuilder {
         if self.opts.only_connection.is_some_and(|n| n != c.id) {
             return;
         }
-        if self.finished.len() >= self.opts.max_listed_connections {
+        if !self.listed(c.id) {
             self.connections_omitted += 1;
             self.exchanges_omitted += c.http.exchanges.len() as u64;
             return;
@@ -606,7 +642,10 @@ pub fn flag_names(f: u8) -> String {
 fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
     model::Stream {
         bytes: s.bytes,
-        sha256: http::message::hex(&s.hash.finalize()),
+        sha256: s
+            .hash
+            .map(|h| http::message::hex(&h.finalize()))
+            .unwrap_or_default(),
         complete: r.saw_syn() && r.closed().is_some() && r.gap_count() == 0,
         gaps: s.gaps,
         chunks: s.chunks,

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Benchmarks wirelab against tshark, tcpflow, tcpdump and cat on the same large capture,
+# in one run, and prints each one's wall time, peak memory and the ratios to wirelab.
+#
+#   sudo scripts/bench.sh [SIZE_MB]          (default 500)
+#
+# The capture is made once and cached under target/bench/: thousands of course-style
+# HTTP/1.0 fetches (scripts/bench_client.py: cover3.jpg, romeo.txt, page1.htm,
+# intro-short.txt) from one network namespace to `wirelab serve` in another, over a veth
+# pair (MTU 1500, offloads off, 10.78.0.0/24), recorded by tcpdump. Making it needs root,
+# iproute2, ethtool and tcpdump; measuring needs tshark, tcpflow and GNU time.
+# It also checks the memory bound on a capture four times as large (made the same way),
+# and the live drop counts of `wirelab capture -w`
+# against `tcpdump -w` under the same loopback load (BENCH_LIVE=0 skips that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mb=${1:-500}
+dir=target/bench
+mkdir -p "$dir"
+cap="$dir/lab-${size_mb}M.pcap"
+big="$dir/lab-$((size_mb * 4))M.pcap"
+wirelab=./target/release/wirelab
+
+need() { command -v "$1" >/dev/null || { echo "bench.sh: needs $1 (apt-get install -y $2)" >&2; exit 2; }; }
+need tshark tshark
+need tcpflow tcpflow
+need tcpdump tcpdump
+[ -x /usr/bin/time ] || { echo "bench.sh: needs GNU time (apt-get install -y time)" >&2; exit 2; }
+cargo build --release --quiet
+
+# make_capture MB FILE: about MB megabytes of course fetches, recorded by tcpdump.
+make_capture() {
+  local mb=$1 out=$2
+  [ "$(id -u)" = 0 ] || { echo "bench.sh: making $out needs root (sudo)" >&2; exit 3; }
+  need ethtool ethtool
+  local c=wlb-c s=wlb-s
+  cleanup() { ip netns del $c 2>/dev/null || true; ip netns del $s 2>/dev/null || true; }
+  trap cleanup EXIT
+  cleanup
+  ip netns add $c && ip netns add $s
+  ip link add wlbc0 netns $c type veth peer name wlbs0 netns $s
+  ip -n $c addr add 10.78.0.2/24 dev wlbc0 && ip -n $s addr add 10.78.0.1/24 dev wlbs0
+  for ns_dev in "$c wlbc0" "$s wlbs0"; do
+    set -- $ns_dev
+    ip -n "$1" link set "$2" mtu 1500 up
+    ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  ip netns exec $s "$wirelab" serve --listen 10.78.0.1:80 2>/dev/null &
+  local server=$!
+  ip netns exec $c tcpdump -i wlbc0 -s 0 -B 262144 -w "$out.part" 'tcp port 80' 2>"$dir/tcpdump.log" &
+  local dump=$!
+  sleep 1
+  # The payload received is about 0.96 of the capture's size.
+  ip netns exec $c python3 scripts/bench_client.py 10.78.0.1 80 $((mb * 1000 * 1000 * 96 / 100)) 4
+  sleep 0.5
+  kill -INT $dump && wait $dump || true
+  kill $server 2>/dev/null || true
+  cat "$dir/tcpdump.log" | grep -E "captured|dropped" || true
+  mv "$out.part" "$out"
+  cleanup
+  trap - EXIT
+}
+
+[ -f "$cap" ] || make_capture "$size_mb" "$cap"
+[ -f "$big" ] || make_capture $((size_mb * 4)) "$big"
+
+# run NAME COMMAND...: wall seconds and peak KB of COMMAND, output discarded.
+declare -A wall peak
+run() {
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$dir/time.out" "$@" >/dev/null 2>"$dir/$name.err" || {
+    echo "bench.sh: $name failed: $(tail -3 "$dir/$name.err")" >&2; }
+  read -r wall[$name] peak[$name] < <(tail -1 "$dir/time.out")
+}
+
+echo "capture: $cap ($(du -m "$cap" | cut -f1) MB, $(tcpdump -r "$cap" -nq 2>/dev/null | wc -l) packets)"
+cat "$cap" >/dev/null   # the file in the page cache for everyone alike
+rm -rf "$dir/tcpflow" "$dir/extract"; mkdir -p "$dir/tcpflow"
+run wirelab "$wirelab" report "$cap" --format json
+run tshark tshark -r "$cap" -Y http.response -T fields -e http.response.code
+run tcpflow tcpflow -r "$cap" -o "$dir/tcpflow"
+run tcpdump tcpdump -nr "$cap"
+run cat cat "$cap"
+run wirelab-extract "$wirelab" report "$cap" --format json --extract "$dir/extract"
+run wirelab-2GB "$wirelab" report "$big" --format json
+
+printf '\n%-18s %10s %12s %14s\n' tool "wall (s)" "peak (MB)" "time / wirelab"
+for t in wirelab tshark tcpflow tcpdump cat wirelab-extract; do
+  printf '%-18s %10s %12.1f %14.1f\n' "$t" "${wall[$t]}" "$(echo "${peak[$t]} / 1024" | bc -l)" \
+    "$(echo "${wall[$t]} / (${wall[wirelab]} + 0.001)" | bc -l)"
+done
+printf '%-18s %10s %12.1f %14s\n' "wirelab (4x file)" "${wall[wirelab-2GB]}" "$(echo "${peak[wirelab-2GB]} / 1024" | bc -l)" "-"
+echo
+echo "wirelab is $(echo "${wall[tshark]} / ${wall[wirelab]}" | bc -l | xargs printf '%.1f')x faster than tshark (target 30x)"
+echo "wirelab is $(echo "${wall[tcpflow]} / ${wall[wirelab]}" | bc -l | xargs printf '%.1f')x faster than tcpflow (target 3x)"
+echo "wirelab --extract is $(echo "${wall[tcpflow]} / ${wall[wirelab-extract]}" | bc -l | xargs printf '%.1f')x faster than tcpflow, which also writes the streams out"
+echo "peak memory: $(( peak[wirelab] / 1024 )) MB on $(du -m "$cap" | cut -f1) MB, $(( peak[wirelab-2GB] / 1024 )) MB on $(du -m "$big" | cut -f1) MB (target under 100 MB, not growing)"
+# Every exchange is found: wirelab's count of responses against tshark's.
+responses=$("$wirelab" report "$cap" --format json | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print(sum(n for _, n in t["http_status"]))')
+tshark_responses=$(tshark -r "$cap" -Y http.response -T fields -e http.response.code | wc -l)
+echo "HTTP responses found: wirelab $responses, tshark $tshark_responses"
+
+if [ "${BENCH_LIVE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+  scripts/bench-live.sh
+fi
