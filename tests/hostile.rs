@@ -192,3 +192,35 @@ fn hostile_streams_and_heads_are_reported_not_fatal() {
     assert_eq!(c["streams"]["s2c"]["complete"], false);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An ended connection leaves the table after 2 s of capture time; a late ACK after
+/// that is counted as late (TIME_WAIT), not taken for a new connection, and a new SYN
+/// on the same ports starts a new connection.
+#[test]
+fn ended_connections_leave_the_table_and_late_packets_are_counted() {
+    use wirelab::lab::craft::{Conversation, Flags, write_pcap};
+    let mut c = Conversation::http(
+        40000,
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\nhi",
+    );
+    c.ts_us += 3_000_000;
+    let [cs, ss] = c.next_seq;
+    c.segment(true, cs, ss, Flags::ACK, &[]);
+    c.ts_us += 3_000_000;
+    c.next_seq = [90_000, 190_000];
+    c.handshake();
+    c.send(true, b"GET /again HTTP/1.0\r\n\r\n", 1460);
+    let dir = tmp("late");
+    let path = dir.join("late.pcap");
+    write_pcap(std::fs::File::create(&path).unwrap(), &c.frames).unwrap();
+    let (r, _) = report(&path);
+    assert_eq!(r["totals"]["connections"], 2, "{}", r["totals"]);
+    assert_eq!(r["totals"]["late_packets"], 1);
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns[0]["close"], "fin");
+    assert_eq!(conns[0]["streams"]["s2c"]["complete"], true);
+    assert_eq!(conns[1]["http"][0]["request"]["target"], "/again");
+    assert!(conns[1]["handshake"].is_object());
+    let _ = std::fs::remove_dir_all(&dir);
+}

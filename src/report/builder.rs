@@ -60,6 +60,10 @@ impl Default for Options {
 /// How long (capture time) an ended connection stays in the table before it is
 /// reported and dropped.
 const CLOSED_LINGER_US: i64 = 2_000_000;
+/// How long the tuple of an ended connection absorbs late packets.
+const TIME_WAIT_US: i64 = 60_000_000;
+/// Ended tuples remembered at most.
+const MAX_ENDED: usize = 100_000;
 /// Provenance pieces kept per stream (a kept connection's; beyond, not recorded).
 const MAX_CHUNKS: usize = 20_000;
 /// Gap rows listed per stream (the rest are counted in the totals only).
@@ -197,6 +201,9 @@ pub struct ReportBuilder {
     close_counts: BTreeMap<&'static str, u64>,
     connections_omitted: u64,
     exchanges_omitted: u64,
+    /// Tuples of connections already reported, and when a packet last used each.
+    ended: foldhash::HashMap<FlowKey, i64>,
+    late_packets: u64,
 }
 
 impl ReportBuilder {
@@ -243,6 +250,8 @@ impl ReportBuilder {
             close_counts: BTreeMap::new(),
             connections_omitted: 0,
             exchanges_omitted: 0,
+            ended: foldhash::HashMap::default(),
+            late_packets: 0,
         }
     }
 
@@ -308,6 +317,16 @@ impl ReportBuilder {
             self.finish_conn(old, "open");
         }
         if self.table.get_mut(&key, frame.ts_us).is_none() {
+            // Like TIME_WAIT: a late ACK or FIN of a connection already reported is
+            // counted, not taken for a new connection; a SYN starts a new one.
+            if let Some(seen) = self.ended.get_mut(&key) {
+                if !syn || ackf {
+                    *seen = frame.ts_us;
+                    self.late_packets += 1;
+                    return None;
+                }
+                self.ended.remove(&key);
+            }
             let conn = Box::new(self.new_conn(src, dst, syn, ackf, frame.ts_us));
             for old in self.table.insert(key, frame.ts_us, conn) {
                 self.finish_conn(old, "evicted");
@@ -513,12 +532,22 @@ impl ReportBuilder {
         // quiet for CLOSED_LINGER_US: late ACKs and retransmitted FINs still find it,
         // and the table does not fill with the ended connections of a long capture.
         let linger = now.saturating_sub(CLOSED_LINGER_US);
+        let mut ended = Vec::new();
         for conn in self
             .table
             .remove_if(|last, c| last < linger && c.has_ended())
         {
+            ended.push(FlowKey::of(conn.client, conn.server).0);
             self.finish_conn(conn, "open");
         }
+        // The ended tuples are remembered for TIME_WAIT (RFC 9293 §3.6.1: 2 MSL, 60 s
+        // on Linux), and at most MAX_ENDED of them.
+        let wait = now.saturating_sub(TIME_WAIT_US);
+        self.ended.retain(|_, seen| *seen >= wait);
+        if self.ended.len() + ended.len() > MAX_ENDED {
+            self.ended.clear();
+        }
+        self.ended.extend(ended.into_iter().map(|k| (k, now)));
     }
 
     fn finish_conn(&mut self, mut c: Box<Conn>, unended: &'static str) {
@@ -594,6 +623,7 @@ impl ReportBuilder {
             connections: self.next_id,
             http_exchanges: self.http_total,
             connections_omitted: self.connections_omitted,
+            late_packets: self.late_packets,
             http_omitted: self.exchanges_omitted,
             http_status: self.status_counts.into_iter().collect(),
             closes: self

@@ -64,6 +64,9 @@ pub struct Totals {
     pub evicted_connections: u64,
     /// Connections counted here but not listed (beyond `--list`).
     pub connections_omitted: u64,
+    /// Packets that arrived after their connection had ended and been reported (a last
+    /// ACK or a retransmitted FIN more than 2 s late).
+    pub late_packets: u64,
     /// HTTP exchanges counted in `http_exchanges` but not listed.
     pub http_omitted: u64,
     /// Responses by status code, over every connection.
