@@ -4,15 +4,29 @@
 //! It stops on Ctrl-C or SIGTERM, after a packet count or a duration, or when the
 //! foreground says so; the savefile is flushed after every batch of packets.
 
+use crate::capture::Frame;
 use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats};
 use crate::capture::privileges::{self, Dropped, Target};
 use crate::report::model::{PacketLine, Source};
 use crate::report::{Options, Report, ReportBuilder};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
+
+/// Bytes of packets waiting for the analysis at most.
+const ANALYSIS_BACKLOG: usize = 256 << 20;
+
+/// A packet copied out of libpcap's buffer for the analysis thread.
+struct OwnedFrame {
+    number: u64,
+    ts_us: i64,
+    orig_len: u32,
+    data: Vec<u8>,
+}
 
 /// Why a session stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,12 +158,52 @@ impl Session {
             });
         }
         let count_tx = tx.clone();
+        let linktype = self.capture.linktype();
         let capture_thread = thread::spawn(move || {
-            let mut builder = ReportBuilder::new(opts);
+            // The capture thread only copies packets out (and libpcap writes the
+            // savefile); the pipeline runs in its own thread, so a slow report never
+            // makes the kernel drop packets. If the analysis falls ANALYSIS_BACKLOG bytes
+            // behind, frames are saved but not analysed live (and counted).
+            let (frames_tx, frames_rx) = mpsc::channel::<OwnedFrame>();
+            let backlog = Arc::new(AtomicUsize::new(0));
+            let analysis_backlog = backlog.clone();
+            let analysis = thread::spawn(move || {
+                // The capture thread comes first when the CPUs are busy: this one is
+                // niced (Linux nices threads one by one).
+                // SAFETY: setpriority on our own thread id has no memory effects.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                }
+                let mut builder = ReportBuilder::new(opts);
+                for f in frames_rx {
+                    let frame = Frame {
+                        number: f.number,
+                        ts_us: f.ts_us,
+                        orig_len: f.orig_len,
+                        linktype,
+                        data: &f.data,
+                    };
+                    if let Some(line) = builder.frame_line(&frame) {
+                        on_line(&line);
+                    }
+                    analysis_backlog.fetch_sub(f.data.len(), Ordering::Relaxed);
+                }
+                builder
+            });
             let mut seen = 0u64;
+            let mut unanalysed = 0u64;
             let result = self.capture.run(|frame| {
-                if let Some(line) = builder.frame_line(frame) {
-                    on_line(&line);
+                let size = frame.data.len();
+                if backlog.load(Ordering::Relaxed) + size > ANALYSIS_BACKLOG {
+                    unanalysed += 1;
+                } else {
+                    backlog.fetch_add(size, Ordering::Relaxed);
+                    let _ = frames_tx.send(OwnedFrame {
+                        number: frame.number,
+                        ts_us: frame.ts_us,
+                        orig_len: frame.orig_len,
+                        data: frame.data.to_vec(),
+                    });
                 }
                 seen += 1;
                 if count.is_some_and(|c| seen >= c) {
@@ -158,6 +212,8 @@ impl Session {
                 }
                 true
             });
+            drop(frames_tx);
+            let builder = analysis.join().expect("the analysis thread does not panic");
             let stats = self.capture.stats();
             let source = Source {
                 kind: "live".into(),
@@ -167,6 +223,7 @@ impl Session {
                 filter: self.filter.clone(),
                 kernel_dropped: stats.map(|s| s.dropped),
                 interface_dropped: stats.map(|s| s.if_dropped),
+                live_unanalysed: (unanalysed > 0).then_some(unanalysed),
                 saved_to: self.saved_to.as_ref().map(|p| p.display().to_string()),
                 ..Default::default()
             };

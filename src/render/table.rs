@@ -184,6 +184,16 @@ impl Writer<'_> {
                 "dropped by the kernel: {k} packets (buffer full), by the interface: {i}"
             )?;
         }
+        if let Some(n) = s.live_unanalysed {
+            self.say(
+                &format!(
+                    "{} packets were saved but not analysed live (the analysis fell behind): \
+replay the saved file for the whole report",
+                    group(n)
+                ),
+                2,
+            )?;
+        }
         if let Some(p) = &s.saved_to {
             writeln!(self.out, "saved to {p}")?;
         }

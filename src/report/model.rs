@@ -51,6 +51,10 @@ pub struct Source {
     pub extracted_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extract_error: Option<String>,
+    /// Live capture: packets saved to the file but not analysed live, because the
+    /// analysis fell too far behind (replay the file for their report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_unanalysed: Option<u64>,
     /// Live capture: where the packets were saved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saved_to: Option<String>,
