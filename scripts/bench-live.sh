@@ -2,10 +2,11 @@
 # Live drop parity: `wirelab capture -w` and `tcpdump -w` record the same loopback load
 # at the same time (4 course clients fetching from `wirelab serve`, LOAD_MB megabytes in
 # all), then both kernel drop counts are printed. Needs root.
-#   sudo scripts/bench-live.sh [LOAD_MB]      (default 2000)
+# Both get the same kernel buffer (-B 8192 KiB, wirelab's default).
+#   sudo scripts/bench-live.sh [LOAD_MB]      (default 1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-load_mb=${1:-2000}
+load_mb=${1:-1000}
 dir=target/bench
 mkdir -p "$dir"
 wirelab=./target/release/wirelab

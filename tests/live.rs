@@ -533,3 +533,104 @@ fn sigterm_and_duration_stop_the_capture_with_a_complete_pcap() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A full disk ends the capture with a clear error, and the file keeps every packet
+/// written before it (tshark reads them); a vanished interface ends it with a clear error.
+#[test]
+fn full_disk_and_vanished_interface_end_the_capture_clearly() {
+    if !can_capture() {
+        return;
+    }
+    struct Cleanup(PathBuf, &'static str);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+            let _ = Command::new("ip").args(["link", "del", self.1]).status();
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = tmpdir("full");
+    let mnt = dir.join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let _cleanup = Cleanup(mnt.clone(), "wltest0");
+    run(Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt));
+    let server = wirelab::lab::server::Server::bind("127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .spawn(None);
+    let port = server.addr().port().to_string();
+    let pcap = mnt.join("full.pcap");
+    let child = Command::new(WIRELAB)
+        .args([
+            "capture",
+            "-i",
+            "lo",
+            "-f",
+            &format!("tcp port {port}"),
+            "-w",
+        ])
+        .arg(&pcap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let opts = wirelab::lab::client::FetchOptions {
+        connect: Some(server.addr()),
+        ..Default::default()
+    };
+    // 8 x 260 KB: more than the 1 MB file system holds.
+    for _ in 0..8 {
+        let _ = wirelab::lab::client::prepare("http://data.pr4e.org/cover3.jpg", &opts)
+            .unwrap()
+            .run();
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    // SAFETY: kill with a valid pid and signal (in case the capture is still running).
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(
+        err.contains("the packets written before it are in the file"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wirelab report of lo"));
+    let tshark = Command::new("tshark")
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let packets = String::from_utf8_lossy(&tshark.stdout).lines().count();
+    assert!(
+        packets > 3,
+        "tshark reads the packets written before the disk filled: {packets}"
+    );
+
+    // A vanished interface.
+    run(Command::new("ip").args([
+        "link", "add", "wltest0", "type", "veth", "peer", "name", "wltest1",
+    ]));
+    run(Command::new("ip").args(["link", "set", "wltest0", "up"]));
+    let child = Command::new(WIRELAB)
+        .args(["capture", "-i", "wltest0", "-w"])
+        .arg(dir.join("gone.pcap"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    run(Command::new("ip").args(["link", "del", "wltest0"]));
+    let waited = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        waited.elapsed() < Duration::from_secs(10),
+        "the capture noticed"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("capture on wltest0 ended"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

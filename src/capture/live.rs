@@ -9,8 +9,86 @@
 
 use super::{Frame, Linktype};
 use pcap::{Active, BreakLoop, Capture, Device};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::{DataLink, Endianness};
 use std::fs::File;
-use std::os::fd::IntoRawFd;
+use std::io::{self, BufWriter, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The `-w` file: classic pcap written with `pcap-file` through our own buffered
+/// descriptor, so that every failed write (a full disk) is seen, which libpcap's
+/// `pcap_dump` does not report.
+struct SaveFile {
+    writer: PcapWriter<SharedFile>,
+    file: SharedFile,
+}
+
+/// One buffered file shared by the pcap writer (which owns its writer) and the flush.
+#[derive(Clone)]
+struct SharedFile(Arc<Mutex<BufWriter<File>>>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .flush()
+    }
+}
+
+impl SaveFile {
+    fn new(file: File, linktype: Linktype, snaplen: i32) -> Result<SaveFile, LiveError> {
+        let file = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(
+            1 << 20,
+            file,
+        ))));
+        let header = PcapHeader {
+            snaplen: snaplen.max(0) as u32,
+            datalink: DataLink::from(linktype.0 as u32),
+            endianness: Endianness::native(),
+            ..PcapHeader::default()
+        };
+        let writer = PcapWriter::with_header(file.clone(), header)
+            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
+        let mut save = SaveFile { writer, file };
+        save.flush()
+            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
+        Ok(save)
+    }
+
+    fn write(&mut self, packet: &pcap::Packet<'_>) -> io::Result<()> {
+        let ts = packet.header.ts;
+        let ts = Duration::new(ts.tv_sec.max(0) as u64, (ts.tv_usec.max(0) as u32) * 1000);
+        self.writer
+            .write_packet(&PcapPacket::new(ts, packet.header.len, packet.data))
+            .map(|_| ())
+            .map_err(|e| match e {
+                pcap_file::PcapError::IoError(e) => e,
+                e => io::Error::other(e.to_string()),
+            })
+    }
+
+    /// Hands the buffered packets to the kernel (so the file is whole however the
+    /// process ends).
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Whether a network interface of this name exists now.
+fn interface_exists(name: &str) -> bool {
+    std::ffi::CString::new(name)
+        // SAFETY: if_nametoindex reads a NUL-terminated string we own.
+        .map(|c| unsafe { libc::if_nametoindex(c.as_ptr()) } != 0)
+        .unwrap_or(false)
+}
 
 /// What to capture.
 #[derive(Clone, Debug)]
@@ -78,9 +156,10 @@ pub struct LiveStats {
 pub struct LiveCapture {
     cap: Capture<Active>,
     linktype: Linktype,
-    savefile: Option<pcap::Savefile>,
+    savefile: Option<SaveFile>,
     interface: String,
     frames: u64,
+    snaplen: i32,
 }
 
 /// Names of the interfaces libpcap can capture on.
@@ -131,6 +210,7 @@ impl LiveCapture {
             savefile: None,
             interface: opts.interface.clone(),
             frames: 0,
+            snaplen: opts.snaplen,
         })
     }
 
@@ -144,10 +224,7 @@ impl LiveCapture {
     /// Every packet read from now on is also written, as classic pcap, to `file` (opened
     /// by the caller, so that it can be made before privileges are dropped).
     pub fn save_to(&mut self, file: File) -> Result<(), LiveError> {
-        // SAFETY: the descriptor is ours (into_raw_fd) and owned by the savefile hereafter.
-        let savefile = unsafe { self.cap.savefile_raw_fd(file.into_raw_fd()) }
-            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
-        self.savefile = Some(savefile);
+        self.savefile = Some(SaveFile::new(file, self.linktype, self.snaplen)?);
         Ok(())
     }
 
@@ -165,9 +242,15 @@ impl LiveCapture {
         loop {
             let frames = &mut self.frames;
             let savefile = &mut self.savefile;
+            let mut write_error = None;
             let result = self.cap.dispatch(None, |packet| {
-                if let Some(s) = savefile.as_mut() {
-                    s.write(&packet);
+                if let Some(s) = savefile.as_mut()
+                    && write_error.is_none()
+                    && let Err(e) = s.write(&packet)
+                {
+                    write_error = Some(e);
+                    stop = true;
+                    stop_self.breakloop();
                 }
                 *frames += 1;
                 let ts = packet.header.ts;
@@ -183,9 +266,25 @@ impl LiveCapture {
                     stop_self.breakloop();
                 }
             });
-            if let Some(s) = self.savefile.as_mut() {
-                s.flush()
-                    .map_err(|e| LiveError::Savefile(format!("writing the capture file: {e}")))?;
+            let flushed = match (write_error, self.savefile.as_mut()) {
+                (Some(e), _) => Err(e),
+                (None, Some(s)) => s.flush(),
+                (None, None) => Ok(()),
+            };
+            flushed.map_err(|e| {
+                LiveError::Savefile(format!(
+                    "writing the capture file failed ({e}): the capture stopped here; \
+the packets written before it are in the file"
+                ))
+            })?;
+            // libpcap on Linux does not notice a deleted interface: look on every
+            // batch (at least every 100 ms).
+            if self.interface != "any" && !interface_exists(&self.interface) {
+                return Err(LiveError::Capture(format!(
+                    "capture on {} ended: the interface disappeared (unplugged or deleted); \
+the packets captured before are kept",
+                    self.interface
+                )));
             }
             match result {
                 Ok(_) if !stop => continue,

@@ -35,6 +35,8 @@ pub enum StopReason {
     Count,
     Duration,
     Done,
+    /// The capture ended by itself (an error: a full disk, a vanished interface).
+    Ended,
 }
 
 impl std::fmt::Display for StopReason {
@@ -42,6 +44,7 @@ impl std::fmt::Display for StopReason {
         match self {
             StopReason::Signal(s) => write!(f, "stopped by {s}"),
             StopReason::Count => f.write_str("stopped after the packet count (-c)"),
+            StopReason::Ended => f.write_str("the capture ended"),
             StopReason::Duration => f.write_str("stopped after the duration (--duration)"),
             StopReason::Done => f.write_str("stopped after the exchange ended"),
         }
@@ -212,6 +215,9 @@ impl Session {
                 }
                 true
             });
+            // However the capture ended (an error too), the stopper thread is told, so
+            // that waiting for the session returns.
+            let _ = count_tx.send(StopReason::Ended);
             drop(frames_tx);
             let builder = analysis.join().expect("the analysis thread does not panic");
             let stats = self.capture.stats();
