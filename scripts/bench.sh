@@ -112,5 +112,5 @@ echo "HTTP responses found: wirelab $responses, tshark $tshark_responses"
 
 if [ "${BENCH_LIVE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
   echo
-  for r in 1 2 3; do scripts/bench-live.sh 1000 | tail -3; done
+  for r in 1 2 3; do scripts/bench-live.sh 1000 | tail -4; done
 fi
