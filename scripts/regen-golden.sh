@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 rm -f tests/golden/*
-for f in captures/*.pcap; do
-  n=$(basename "$f" .pcap)
+for f in captures/*.pcap captures/*.pcapng; do
+  n=$(basename "$f"); n=${n%.pcapng}; n=${n%.pcap}
   set +e
   TZ=UTC ./target/release/wirelab report "$f" > "tests/golden/$n.txt" 2>/dev/null
   echo $? > "tests/golden/$n.exit"

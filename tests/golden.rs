@@ -12,12 +12,12 @@ fn every_capture_matches_its_golden_output() {
         .expect("captures/ exists")
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     entries.sort();
     for cap in entries {
         let name = cap.file_stem().unwrap().to_string_lossy().to_string();
-        let rel = format!("captures/{name}.pcap");
+        let rel = format!("captures/{}", cap.file_name().unwrap().to_string_lossy());
         for (format, ext) in [("table", "txt"), ("json", "json"), ("html", "html")] {
             let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
                 .current_dir(root)
@@ -57,7 +57,7 @@ fn terminal_report_fits_100_columns_in_plain_ascii() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     caps.sort();
     for cap in caps {
@@ -306,4 +306,32 @@ fn closed_pipe_is_not_an_error() {
         .unwrap();
     assert!(status.success(), "exit {status:?}, stderr {err}");
     assert!(err.is_empty(), "{err}");
+}
+
+/// Captures the fuzzer found (captures/fuzz-*), each with what it caught.
+#[test]
+fn fuzz_found_captures_stay_fixed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A pcapng packet whose timestamp overflowed i64 microseconds: it saturates.
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .current_dir(root)
+        .args([
+            "report",
+            "captures/fuzz-timestamp-overflow.pcapng",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ts: Vec<i64> = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["segments"].as_array().unwrap())
+        .map(|s| s["ts_us"].as_i64().unwrap())
+        .collect();
+    assert!(ts.contains(&i64::MAX), "saturated, not wrapped: {ts:?}");
+    assert!(ts.iter().all(|t| *t > 0));
+    assert_eq!(out.status.code(), Some(1), "the corrupt block is reported");
 }

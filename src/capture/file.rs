@@ -182,12 +182,16 @@ impl CaptureFile {
                                     .map(|i| (i.linktype, i.resolution, i.offset_s))
                                     .unwrap_or((Linktype(-1), 1_000_000, 0));
                                 let ts = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                                let secs = (ts / res) as i64 + off;
+                                // A corrupt timestamp or offset saturates rather than wraps
+                                // (found by the fuzzer: captures/fuzz-timestamp-overflow.pcapng).
+                                let secs = i64::try_from(ts / res)
+                                    .unwrap_or(i64::MAX)
+                                    .saturating_add(off);
                                 let frac = ((ts % res) as u128 * 1_000_000 / res as u128) as i64;
                                 let n = (epb.caplen as usize).min(epb.data.len());
                                 Some(Frame {
                                     number: self.number,
-                                    ts_us: secs * 1_000_000 + frac,
+                                    ts_us: secs.saturating_mul(1_000_000).saturating_add(frac),
                                     orig_len: epb.origlen,
                                     linktype: lt,
                                     data: &epb.data[..n],

@@ -626,14 +626,16 @@ are relative to the first seen"
             }
         }
         writeln!(self.out, "{t}")?;
-        writeln!(
-            self.out,
-            "  RTT {} (SYN to the client's ACK); MSS client {} / server {}; window scale {} / {}",
-            h.rtt_us.map(ms).unwrap_or_else(|| "-".into()),
-            opt(h.client_mss),
-            opt(h.server_mss),
-            opt(h.client_window_scale),
-            opt(h.server_window_scale),
+        self.say(
+            &format!(
+                "  RTT {} (SYN to the client's ACK); MSS client {} / server {}; window scale {} / {}",
+                h.rtt_us.map(ms).unwrap_or_else(|| "-".into()),
+                opt(h.client_mss),
+                opt(h.server_mss),
+                opt(h.client_window_scale),
+                opt(h.server_window_scale),
+            ),
+            2,
         )?;
         self.say(
             &format!(
