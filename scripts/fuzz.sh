@@ -43,7 +43,7 @@ for target in capture_file frames; do
   echo "fuzz: $target for ${secs} s"
   "${fuzz[@]}" run --sanitizer none "$target" "fuzz/corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
     2>&1 | grep -E "^(#[0-9]+ +DONE|Done|INFO: -max_total_time|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" || true
-  if ls "fuzz/artifacts/$target"/crash-* "fuzz/artifacts/$target"/oom-* "fuzz/artifacts/$target"/timeout-* >/dev/null 2>&1; then
+  if [ -n "$(find "fuzz/artifacts/$target" \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) 2>/dev/null)" ]; then
     echo "fuzz: $target FOUND A CRASH: $(ls fuzz/artifacts/$target)"
     status=1
   fi
