@@ -335,3 +335,26 @@ fn fuzz_found_captures_stay_fixed() {
     assert!(ts.iter().all(|t| *t > 0));
     assert_eq!(out.status.code(), Some(1), "the corrupt block is reported");
 }
+
+/// Nothing a user captured is lost: `-o` onto a capture file is refused.
+#[test]
+fn output_never_overwrites_a_capture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("wirelab-o-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let precious = dir.join("lab.pcap");
+    std::fs::copy(root.join("captures/romeo.pcap"), &precious).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .current_dir(root)
+        .args(["report", "captures/romeo.pcap", "-o"])
+        .arg(&precious)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
+    assert_eq!(
+        std::fs::read(&precious).unwrap(),
+        std::fs::read(root.join("captures/romeo.pcap")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -69,6 +69,13 @@ pub struct LiveResult {
 /// A file opened for writing now, to be written after privileges are gone; it will
 /// belong to the user the process becomes.
 pub fn create_for_target(path: &Path) -> Result<File, String> {
+    if holds_a_capture(path) {
+        return Err(format!(
+            "{} already holds a capture, and wirelab never overwrites one: choose another \
+name, or remove it first",
+            path.display()
+        ));
+    }
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -78,6 +85,19 @@ pub fn create_for_target(path: &Path) -> Result<File, String> {
     privileges::give_to_target(&file, &privileges::target())
         .map_err(|e| format!("cannot give {} to the invoking user: {e}", path.display()))?;
     Ok(file)
+}
+
+/// Whether `path` is an existing pcap or pcapng file (by its magic number).
+fn holds_a_capture(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && matches!(
+            u32::from_le_bytes(magic),
+            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0x0a0d_0d0a
+        )
 }
 
 /// `base` if no such file exists, else `stem-2.ext`, `stem-3.ext`, ...: a capture
