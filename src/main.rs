@@ -447,12 +447,7 @@ fn finish_file_report(
         return code;
     }
     if let Some(dir) = &report.source.extracted_to {
-        let n: usize = report
-            .connections
-            .iter()
-            .flat_map(|c| &c.http)
-            .filter(|x| x.response.as_ref().is_some_and(|r| r.extracted.is_some()))
-            .count();
+        let n = report.source.extracted_files.unwrap_or(0);
         eprintln!("wirelab: saved {n} response bodies in {dir}");
     }
     if let Some(e) = &report.source.extract_error {

@@ -120,9 +120,23 @@ fn hostile_urls_never_escape_the_directory() {
     let capture = base.join("hostile.pcap");
     let targets = hostile_capture(&capture);
     let dir = base.join("out");
-    let (report, _) = extract(&capture, &dir, &[]);
+    let (report, err) = extract(&capture, &dir, &[]);
     let rs = responses(&report);
     assert_eq!(rs.len(), targets.len());
+    assert!(
+        err.contains(&format!("saved {} response bodies", targets.len())),
+        "{err}"
+    );
+    // Bodies of connections beyond --list are saved too.
+    let unlisted = base.join("unlisted");
+    let (r, err) = extract(&capture, &unlisted, &["--list", "2"]);
+    assert_eq!(r["connections"].as_array().unwrap().len(), 2);
+    assert_eq!(r["source"]["extracted_files"], targets.len());
+    assert!(
+        err.contains(&format!("saved {} response bodies", targets.len())),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&unlisted).unwrap();
     // Everything written is a plain file directly inside DIR.
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()

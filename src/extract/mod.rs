@@ -12,13 +12,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Files kept open at once; beyond it the oldest is closed and reopened when needed.
 const MAX_OPEN: usize = 64;
+/// Write buffer of each open file.
+const BUFFER: usize = 64 << 10;
 /// Longest file name written.
 const MAX_NAME: usize = 80;
+
+/// A body being written: its file name, and the file while it is open.
+type OpenBody = (String, Option<BufWriter<File>>);
 
 /// Writes response bodies under one directory.
 pub struct Extractor {
@@ -26,7 +31,7 @@ pub struct Extractor {
     force: bool,
     used: HashSet<String>,
     /// (connection, response offset) -> (file name, open file or None when closed).
-    open: HashMap<(u64, u64), (String, Option<File>)>,
+    open: HashMap<(u64, u64), OpenBody>,
     /// Order of opening, for closing the oldest.
     order: Vec<(u64, u64)>,
     /// Current response of each connection.
@@ -75,7 +80,8 @@ impl Extractor {
         match self.create(&base) {
             Ok((name, file)) => {
                 self.written.insert(key, name.clone());
-                self.open.insert(key, (name, Some(file)));
+                self.open
+                    .insert(key, (name, Some(BufWriter::with_capacity(BUFFER, file))));
                 self.order.push(key);
                 self.close_oldest();
             }
@@ -98,7 +104,7 @@ impl Extractor {
                 .custom_flags_nofollow()
                 .open(self.dir.join(&*name))
             {
-                Ok(f) => *file = Some(f),
+                Ok(f) => *file = Some(BufWriter::with_capacity(BUFFER, f)),
                 Err(e) => {
                     self.error = Some(format!("reopening {name}: {e}"));
                     return;
@@ -118,8 +124,19 @@ impl Extractor {
     /// The current response of `conn` ended.
     pub fn end(&mut self, conn: u64) {
         if let Some(key) = self.current.remove(&conn) {
-            self.open.remove(&key);
+            if let Some((name, Some(mut f))) = self.open.remove(&key) {
+                self.flushed(&name, &mut f);
+            }
             self.order.retain(|k| *k != key);
+        }
+    }
+
+    /// Flushes a file's buffer; the first failure stops the extraction, with its reason.
+    fn flushed(&mut self, name: &str, f: &mut BufWriter<File>) {
+        if let Err(e) = f.flush()
+            && self.error.is_none()
+        {
+            self.error = Some(format!("writing {name}: {e}"));
         }
     }
 
@@ -137,8 +154,12 @@ impl Extractor {
                 return;
             };
             let key = self.order.remove(pos);
-            if let Some((_, f)) = self.open.get_mut(&key) {
-                *f = None;
+            let taken = self
+                .open
+                .get_mut(&key)
+                .and_then(|(name, f)| f.take().map(|f| (name.clone(), f)));
+            if let Some((name, mut f)) = taken {
+                self.flushed(&name, &mut f);
             }
         }
     }

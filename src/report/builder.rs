@@ -617,6 +617,7 @@ impl ReportBuilder {
         source.read_error = read_error;
         if let Some(ex) = &self.extractor {
             source.extracted_to = Some(ex.dir().display().to_string());
+            source.extracted_files = Some(ex.written.len() as u64);
             source.extract_error = ex.error.clone();
         }
         let totals = model::Totals {

@@ -49,6 +49,9 @@ pub struct Source {
     /// stopped, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted_to: Option<String>,
+    /// With `--extract DIR`: the files written (every response body, listed or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted_files: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extract_error: Option<String>,
     /// Live capture: packets saved to the file but not analysed live, because the
