@@ -502,15 +502,13 @@ history {}",
         if headers.is_empty() {
             return writeln!(self.out, "    headers     (none)");
         }
-        for (k, v) in headers
-            .iter()
-            .take(if self.view.verbose { usize::MAX } else { 40 })
-        {
+        let shown = if self.view.verbose { usize::MAX } else { 40 };
+        for (i, (k, v)) in headers.iter().take(shown).enumerate() {
+            let label = if i == 0 { "headers" } else { "" };
             let line = format!("{k}: {v}");
             writeln!(
                 self.out,
-                "    {:<11} {}",
-                "",
+                "    {label:<11} {}",
                 fit(&printable(&line), WIDTH - 16)
             )?;
         }
