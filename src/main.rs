@@ -634,7 +634,7 @@ fn explain(term: Option<&str>) -> ExitCode {
         Some(t) => match glossary::lookup(t) {
             Some(entry) => {
                 println!("{}: {}\n", entry.name, entry.short);
-                println!("{}", textwrap(entry.long, 80));
+                println!("{}", render::table::wrap(entry.long, 80, 0).join("\n"));
                 ExitCode::SUCCESS
             }
             None => fail(
@@ -657,24 +657,6 @@ fn explain(term: Option<&str>) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
-}
-
-/// Word-wraps a paragraph for the terminal.
-fn textwrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut col = 0;
-    for word in text.split_whitespace() {
-        if col > 0 && col + 1 + word.len() > width {
-            out.push('\n');
-            col = 0;
-        } else if col > 0 {
-            out.push(' ');
-            col += 1;
-        }
-        out.push_str(word);
-        col += word.len();
-    }
-    out
 }
 
 fn ports() -> ExitCode {

@@ -35,10 +35,15 @@ pub const WELL_KNOWN: &[(u16, &str, &str)] = &[
 
 /// The service name of a well-known port.
 pub fn service(port: u16) -> Option<&'static str> {
+    entry(port).map(|(name, _)| name)
+}
+
+/// The service name of a well-known port and what it is for.
+pub fn entry(port: u16) -> Option<(&'static str, &'static str)> {
     WELL_KNOWN
         .binary_search_by_key(&port, |(p, _, _)| *p)
         .ok()
-        .map(|i| WELL_KNOWN[i].1)
+        .map(|i| (WELL_KNOWN[i].1, WELL_KNOWN[i].2))
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! escapes every value, so a hostile capture cannot inject markup into the page.
 
 use super::{
-    Rung, View, arrow_label, describe_target, group, ladder, plural, recv_sentence, segment_len,
+    Rung, View, arrow_label, describe_target, group, ladder, opt, plural, port_role, recv_sentence,
+    segment_len,
 };
 use crate::glossary;
-use crate::ports;
 use crate::report::model::{Connection, HttpExchange, Report, Segment};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::BTreeSet;
@@ -182,11 +182,7 @@ fn tcp(c: &Connection, view: &View, terms: &mut BTreeSet<String>) -> Markup {
     for (k, _) in &c.analysis_totals {
         terms.insert(k.clone());
     }
-    let service = ports::WELL_KNOWN
-        .iter()
-        .find(|(p, _, _)| *p == c.server.port)
-        .map(|(_, name, what)| format!("well known: {name}, {what}"))
-        .unwrap_or_else(|| "not a well-known port".into());
+    let service = port_role(c.server.port);
     html! {
         section.tcp {
             h3 { "TCP" }
@@ -381,8 +377,4 @@ fn link(c: &Connection) -> Markup {
 
 fn dir(s: &Segment) -> &'static str {
     if s.dir == "c2s" { "→" } else { "←" }
-}
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }

@@ -130,6 +130,18 @@ pub fn data_segments(c: &Connection, dir: &str) -> usize {
         .count()
 }
 
+/// "well known: http, HTTP, the web", or "not a well-known port".
+pub fn port_role(port: u16) -> String {
+    crate::ports::entry(port)
+        .map(|(name, what)| format!("well known: {name}, {what}"))
+        .unwrap_or_else(|| "not a well-known port".into())
+}
+
+/// A value, or "-" when there is none.
+pub fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
 /// The sentence under the recv table.
 pub fn recv_sentence(c: &Connection) -> Option<String> {
     let calls = c.recv.as_ref()?;

@@ -5,10 +5,10 @@
 //! [`View::color`] the output is plain ASCII.
 
 use super::{
-    Rung, View, arrow_label, describe_target, group, ladder, plural, recv_sentence, segment_len,
+    Rung, View, arrow_label, describe_target, group, ladder, opt, plural, port_role, recv_sentence,
+    segment_len,
 };
 use crate::glossary;
-use crate::ports;
 use crate::report::model::{Connection, HttpExchange, PacketLine, Report, Segment};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
@@ -37,10 +37,6 @@ struct Writer<'a> {
 
 fn ms(us: i64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
-}
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
 /// Cuts a line to `max` characters, marking the cut.
@@ -525,11 +521,7 @@ history {}",
 
     fn tcp(&mut self, c: &Connection) -> io::Result<()> {
         self.title("TCP")?;
-        let service = ports::WELL_KNOWN
-            .iter()
-            .find(|(p, _, _)| *p == c.server.port)
-            .map(|(_, name, what)| format!("well known: {name}, {what}"))
-            .unwrap_or_else(|| "not a well-known port".into());
+        let service = port_role(c.server.port);
         self.say(
             &format!(
                 "ports       client {} (ephemeral, chosen by the OS) -> server {} ({service})",
@@ -1013,7 +1005,7 @@ fn dir_arrow(s: &Segment) -> &'static str {
 
 /// Word-wraps `text` to `width` columns, keeping its leading spaces; lines after the
 /// first are indented by `indent`.
-fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let lead = text.len() - text.trim_start_matches(' ').len();
     let mut lines = Vec::new();
     let mut line = " ".repeat(lead);
