@@ -365,7 +365,7 @@ fn link(c: &Connection) -> Markup {
     html! {
         section.link {
             h3 { "Link" }
-            @match c.link.kind.as_str() {
+            @match c.link.kind {
                 "ethernet" => { p { "Ethernet: client MAC " code { (opt(c.link.mac[0].as_deref())) } ", server MAC " code { (opt(c.link.mac[1].as_deref())) }
                     @if c.link.mac.iter().flatten().all(|m| m == "00:00:00:00:00:00") { " (all zero: Linux loopback has no hardware)" } "." } }
                 "cooked" => { p { "Linux cooked capture (the any device): no MAC addresses of both sides." } }

@@ -904,7 +904,7 @@ header {} + payload {} (--verbose: every frame)",
     fn link(&mut self, c: &Connection) -> io::Result<()> {
         self.title("link")?;
         let l = &c.link;
-        match l.kind.as_str() {
+        match l.kind {
             "ethernet" => {
                 let zero = "00:00:00:00:00:00";
                 let text = format!(

@@ -170,9 +170,7 @@ impl Conn {
 
     /// Whether a SYN from the client starts a new connection on this 4-tuple.
     fn is_reused_by(&self, syn_seq: u32) -> bool {
-        let over = self.tcp.first_rst.is_some()
-            || self.reasm.iter().all(|r| r.closed().is_some())
-            || self.payload_bytes.iter().any(|b| *b > 0);
+        let over = self.has_ended() || self.payload_bytes.iter().any(|b| *b > 0);
         over && self
             .tcp
             .handshake
@@ -856,14 +854,14 @@ fn note_layers(conn: &mut Conn, dir: Dir, link: &Link, ip: &Ip) {
     conn.ip.reassembled += ip.reassembled as u64;
     match link {
         Link::Ethernet { src, vlans, .. } => {
-            conn.link.kind = "ethernet".into();
+            conn.link.kind = "ethernet";
             if conn.link.mac[i].is_none() {
                 conn.link.mac[i] = Some(mac(src));
                 conn.link.vlans.clone_from(vlans);
             }
         }
-        Link::Cooked => conn.link.kind = "cooked".into(),
-        Link::None => conn.link.kind = "none".into(),
+        Link::Cooked => conn.link.kind = "cooked",
+        Link::None => conn.link.kind = "none",
     }
 }
 

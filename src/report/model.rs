@@ -181,7 +181,7 @@ pub struct IpLayer {
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct LinkLayer {
     /// "ethernet", "cooked" (Linux any device: no peer MACs) or "none" (loopback or raw IP).
-    pub kind: String,
+    pub kind: &'static str,
     /// MAC addresses of each side as seen on the first frame from it: [client, server].
     pub mac: [Option<String>; 2],
     pub vlans: Vec<u16>,
