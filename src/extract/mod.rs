@@ -10,7 +10,7 @@
 //! file (a symlink is removed, never followed). Names are unique ignoring case, for
 //! case-insensitive file systems.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -32,8 +32,8 @@ pub struct Extractor {
     used: HashSet<String>,
     /// (connection, response offset) -> (file name, open file or None when closed).
     open: HashMap<(u64, u64), OpenBody>,
-    /// Order of opening, for closing the oldest.
-    order: Vec<(u64, u64)>,
+    /// The responses whose file is open, oldest first (for closing the oldest).
+    order: VecDeque<(u64, u64)>,
     /// Current response of each connection.
     current: HashMap<u64, (u64, u64)>,
     /// Files written: (connection, response head offset) -> name.
@@ -52,7 +52,7 @@ impl Extractor {
             force,
             used: HashSet::new(),
             open: HashMap::new(),
-            order: Vec::new(),
+            order: VecDeque::new(),
             current: HashMap::new(),
             written: HashMap::new(),
             error: None,
@@ -82,7 +82,7 @@ impl Extractor {
                 self.written.insert(key, name.clone());
                 self.open
                     .insert(key, (name, Some(BufWriter::with_capacity(BUFFER, file))));
-                self.order.push(key);
+                self.order.push_back(key);
                 self.close_oldest();
             }
             Err(e) => self.error = Some(format!("creating a file in {}: {e}", self.dir.display())),
@@ -110,8 +110,7 @@ impl Extractor {
                     return;
                 }
             }
-            self.order.retain(|k| *k != key);
-            self.order.push(key);
+            self.order.push_back(key);
         }
         if let Some(f) = file
             && let Err(e) = f.write_all(bytes)
@@ -145,15 +144,10 @@ impl Extractor {
     }
 
     fn close_oldest(&mut self) {
-        while self.open.values().filter(|(_, f)| f.is_some()).count() > MAX_OPEN {
-            let Some(pos) = self
-                .order
-                .iter()
-                .position(|k| self.open.get(k).is_some_and(|(_, f)| f.is_some()))
-            else {
+        while self.order.len() > MAX_OPEN {
+            let Some(key) = self.order.pop_front() else {
                 return;
             };
-            let key = self.order.remove(pos);
             let taken = self
                 .open
                 .get_mut(&key)
@@ -299,5 +293,32 @@ mod tests {
         }
         let n = safe_name(&long, None);
         assert!(n.len() <= MAX_NAME && n.ends_with(".txt"), "{n}");
+    }
+
+    /// More bodies under way than files kept open: the oldest are closed and reopened
+    /// for appending, and every file still holds exactly its body.
+    #[test]
+    fn more_bodies_than_open_files() {
+        let dir = std::env::temp_dir().join(format!("wirelab-ex-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut ex = Extractor::new(&dir, false).unwrap();
+        let n = MAX_OPEN as u64 + 10;
+        for c in 0..n {
+            ex.start(c, 0, Some("/x.txt"), None);
+            ex.data(c, format!("{c}:").as_bytes());
+        }
+        assert_eq!(ex.order.len(), MAX_OPEN);
+        for c in 0..n {
+            ex.data(c, b"end");
+            ex.end(c);
+        }
+        assert!(ex.error.is_none(), "{:?}", ex.error);
+        assert!(ex.order.is_empty());
+        for c in 0..n {
+            let name = &ex.written[&(c, 0)];
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert_eq!(text, format!("{c}:end"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
