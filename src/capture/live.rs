@@ -277,9 +277,11 @@ impl LiveCapture {
 the packets written before it are in the file"
                 ))
             })?;
-            // libpcap on Linux does not notice a deleted interface: look on every
-            // batch (at least every 100 ms).
-            if self.interface != "any" && !interface_exists(&self.interface) {
+            // libpcap on Linux does not notice a deleted interface; it only stops
+            // delivering. So look whenever a batch came back empty (every 100 ms of
+            // silence), not on the busy path.
+            let empty = matches!(result, Ok(0) | Err(pcap::Error::TimeoutExpired));
+            if empty && self.interface != "any" && !interface_exists(&self.interface) {
                 return Err(LiveError::Capture(format!(
                     "capture on {} ended: the interface disappeared (unplugged or deleted); \
 the packets captured before are kept",
