@@ -6,6 +6,7 @@
 
 use etherparse::{PacketBuilder, TcpOptionElement};
 use pcap_file::pcap::{PcapPacket, PcapWriter};
+use std::borrow::Borrow;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -168,13 +169,15 @@ impl Conversation {
     }
 }
 
-/// Writes frames as a classic pcap (Ethernet link type), in the order given.
-pub fn write_pcap<'a, W: Write>(
+/// Writes frames as a classic pcap (Ethernet link type), in the order given. The frames
+/// may be borrowed or made one by one (a million SYNs need not sit in memory).
+pub fn write_pcap<W: Write, F: Borrow<CraftedFrame>>(
     out: W,
-    frames: impl IntoIterator<Item = &'a CraftedFrame>,
+    frames: impl IntoIterator<Item = F>,
 ) -> io::Result<()> {
     let mut w = PcapWriter::new(out).map_err(io::Error::other)?;
     for f in frames {
+        let f = f.borrow();
         let ts = Duration::from_micros(f.ts_us.max(0) as u64);
         w.write_packet(&PcapPacket::new(ts, f.data.len() as u32, &f.data))
             .map_err(io::Error::other)?;

@@ -59,26 +59,13 @@ fn syn_flood<W: Write>(out: W, n: u32) -> io::Result<()> {
         syn: true,
         ..Flags::default()
     };
-    let mut frames = Vec::with_capacity(4096);
-    let mut w = pcap_file::pcap::PcapWriter::new(out).map_err(io::Error::other)?;
-    for i in 0..n {
+    let frames = (0..n).map(move |i| {
         c.client.0[3] = 1 + (i / 65_535 % 16) as u8;
         c.server.1 = 1 + (i % 65_535) as u16;
         c.segment(true, i.wrapping_mul(2_654_435_761), 0, syn, &[]);
-        if c.frames.len() >= 4096 || i + 1 == n {
-            frames.append(&mut c.frames);
-            for f in frames.drain(..) {
-                let ts = std::time::Duration::from_micros(f.ts_us as u64);
-                w.write_packet(&pcap_file::pcap::PcapPacket::new(
-                    ts,
-                    f.data.len() as u32,
-                    &f.data,
-                ))
-                .map_err(io::Error::other)?;
-            }
-        }
-    }
-    Ok(())
+        c.frames.pop().expect("segment appends a frame")
+    });
+    write_pcap(out, frames)
 }
 
 /// Segments that jump a gigabyte ahead, and back, in both halves of the sequence space.
