@@ -199,6 +199,8 @@ pub struct ReportBuilder {
     close_counts: BTreeMap<&'static str, u64>,
     connections_omitted: u64,
     exchanges_omitted: u64,
+    /// HTTP exchanges in the listed connections so far.
+    listed_exchanges: usize,
     /// Tuples of connections already reported, and when a packet last used each.
     ended: foldhash::HashMap<FlowKey, i64>,
     late_packets: u64,
@@ -248,6 +250,7 @@ impl ReportBuilder {
             close_counts: BTreeMap::new(),
             connections_omitted: 0,
             exchanges_omitted: 0,
+            listed_exchanges: 0,
             ended: foldhash::HashMap::default(),
             late_packets: 0,
         }
@@ -583,12 +586,12 @@ impl ReportBuilder {
             return;
         }
         let mut model = to_model(*c, unended);
-        let listed: usize = self.finished.iter().map(|c| c.http.len()).sum();
-        if listed + model.http.len() > self.opts.max_listed_exchanges {
+        if self.listed_exchanges + model.http.len() > self.opts.max_listed_exchanges {
             model.http_omitted += model.http.len() as u64;
             self.exchanges_omitted += model.http.len() as u64;
             model.http.clear();
         }
+        self.listed_exchanges += model.http.len();
         if let Some(ex) = &self.extractor {
             attach_extracted(&mut model, ex);
         }
