@@ -45,6 +45,15 @@ course notes) is not a complete HTTP head to a strict server: it waits for the b
 never comes, then times out or answers 400. Lenient servers accept a bare LF (RFC 9112 §2.2 allows it).",
     },
     Term {
+        name: "dns",
+        short: "before it can connect, the program asks a DNS server (UDP port 53) for the address of the name in its code.",
+        long: "RFC 1035. `socket.connect(('data.pr4e.org', 80))` needs an IP address, so the resolver in \
+the C library first sends a query over UDP to port 53 of the name server in /etc/resolv.conf (usually \
+one for type A, IPv4, and one for AAAA, IPv6) and waits for the answer. Only then does the TCP \
+handshake start, so the lookup's time is part of what the user waits for. A misspelt name (data.prte.org) \
+gets NXDOMAIN, 'no such domain', and the program never connects: Python raises socket.gaierror.",
+    },
+    Term {
         name: "duplicate-ack",
         short: "the same ACK number again with no data: the receiver is missing a segment and asks again.",
         long: "A receiver that gets a segment beyond a hole repeats its last ACK number. Three duplicate \

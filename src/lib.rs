@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod capture;
 pub mod dissect;
+pub mod dns;
 pub mod extract;
 pub mod flow;
 pub mod glossary;

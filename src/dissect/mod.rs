@@ -94,12 +94,22 @@ impl Tcp<'_> {
     }
 }
 
+/// A UDP datagram (RFC 768): the ports and the captured payload.
+#[derive(Debug, Clone)]
+pub struct Udp<'a> {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub payload: &'a [u8],
+}
+
 /// What a frame decoded to.
 #[derive(Debug, Clone)]
 pub struct Packet<'a> {
     pub link: Link,
     pub ip: Option<Ip>,
     pub tcp: Option<Tcp<'a>>,
+    /// A UDP datagram (not reassembled from fragments).
+    pub udp: Option<Udp<'a>>,
     /// Why decoding stopped before TCP, if it did and that is not simply "not TCP".
     pub stop: Option<String>,
     /// The frame is an IP fragment kept until its datagram is complete.
@@ -112,6 +122,7 @@ impl Packet<'_> {
             link,
             ip: None,
             tcp: None,
+            udp: None,
             stop: None,
             fragment_held: false,
         }
@@ -274,6 +285,13 @@ impl Dissector {
                     .map(|(have, want)| want.saturating_sub(have))
                     .unwrap_or(0);
                 packet.tcp = Some(tcp_of(tcp, missing as u32));
+            }
+            Some(TransportSlice::Udp(udp)) => {
+                packet.udp = Some(Udp {
+                    src_port: udp.source_port(),
+                    dst_port: udp.destination_port(),
+                    payload: udp.payload(),
+                })
             }
             Some(_) => {}
             None => packet.stop = stop,

@@ -64,6 +64,18 @@ fn page(report: &Report, view: &View) -> Markup {
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
                 }
                 @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
+                @if let Some(lab) = &report.lab {
+                    section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
+                }
+                @if !report.dns.is_empty() {
+                    section.dns {
+                        h2 { "DNS (UDP port 53): the names looked up before connecting" }
+                        ul { @for l in &report.dns { li { (super::dns_sentence(l)) } } }
+                    }
+                }
+                @if let Some(text) = super::no_connection_sentence(report) {
+                    @if report.lab.is_some() || !report.dns.is_empty() { p.error { (text) } }
+                }
                 @for c in &report.connections { (connection(c, view)) }
             }
         }

@@ -176,6 +176,90 @@ pub fn describe_target(target: &str) -> String {
     }
 }
 
+/// One DNS lookup in words: "A data.pr4e.org -> A 10.80.1.2 (NOERROR) in 0.213 ms".
+pub fn dns_sentence(l: &crate::dns::Lookup) -> String {
+    let frames = match (l.query_frame, l.response_frame) {
+        (Some(q), Some(r)) => format!("frames {q} -> {r}"),
+        (Some(q), None) => format!("frame {q}"),
+        (None, Some(r)) => format!("frame {r} (its query is not in the capture)"),
+        (None, None) => String::new(),
+    };
+    let answer = match (l.rcode.as_deref(), l.answers.is_empty()) {
+        (None, _) => "no answer in the capture".to_string(),
+        (Some("NXDOMAIN"), _) => "NXDOMAIN: no such name".to_string(),
+        (Some("NOERROR"), true) => "NOERROR, no record of that type".to_string(),
+        (Some(rc), true) => rc.to_string(),
+        (Some(rc), false) => format!("{} ({rc})", l.answers.join(", ")),
+    };
+    let rtt = l
+        .rtt_us
+        .map(|us| format!(" in {:.3} ms", us as f64 / 1000.0))
+        .unwrap_or_default();
+    format!(
+        "{frames}: {} {}? -> {answer}{rtt}; asked by {} of {}",
+        l.qtype, l.name, l.client, l.server
+    )
+}
+
+/// Why a report has no connection, in the course's words: the names the program
+/// asked for and what it got, or the addresses it tried.
+pub fn no_connection_sentence(report: &crate::report::model::Report) -> Option<String> {
+    if report.totals.connections > 0 {
+        return None;
+    }
+    let failed: Vec<String> = report
+        .dns
+        .iter()
+        .filter(|l| l.rcode.as_deref() != Some("NOERROR") || l.answers.is_empty())
+        .map(|l| format!("{} ({})", l.name, l.rcode.as_deref().unwrap_or("no answer")))
+        .collect();
+    Some(if report.dns.is_empty() {
+        "No TCP connection was made, and no name was looked up: the program did not reach \
+the network (see its own error above)."
+            .to_string()
+    } else if failed.is_empty() {
+        "No TCP connection was made, though the names were found: the program stopped \
+before connecting."
+            .to_string()
+    } else {
+        format!(
+            "No TCP connection was made: the program asked DNS for {} and got no address, \
+so it never connected. Check the spelling of the name.",
+            failed.join(", ")
+        )
+    })
+}
+
+/// The lab's network in one sentence.
+pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
+    let status = match (lab.exit_code, lab.signal) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("ended by signal {s}"),
+        (None, None) => "still running".into(),
+    };
+    let path = match &lab.router {
+        Some([a, b]) => {
+            format!("one router away (it forwards between {a} and {b}, and lowers the TTL by one)")
+        }
+        None => "on the same link".into(),
+    };
+    let link = if lab.link.is_empty() {
+        String::new()
+    } else {
+        format!("; link: {}", lab.link.join(", "))
+    };
+    format!(
+        "`{}` ran as {} in its own network namespace at {}, with the course server {} at {} \
+{path}; MTU {}{link}; {status}.",
+        lab.command.join(" "),
+        lab.user,
+        lab.client_ip,
+        lab.names.first().map(String::as_str).unwrap_or("-"),
+        lab.server_ip,
+        lab.mtu
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,23 @@ replay the saved file for the whole report",
                 writeln!(self.out, "{line}")?;
             }
         }
+        if let Some(lab) = &report.lab {
+            self.title("the lab")?;
+            self.say(&format!("  {}", super::lab_sentence(lab)), 4)?;
+        }
+        if !report.dns.is_empty() {
+            self.title("DNS (UDP port 53): the names looked up before connecting")?;
+            for l in &report.dns {
+                self.say(&format!("  {}", super::dns_sentence(l)), 6)?;
+            }
+            self.explain(["dns"])?;
+        }
+        if let Some(text) = super::no_connection_sentence(report)
+            && (report.lab.is_some() || !report.dns.is_empty())
+        {
+            writeln!(self.out)?;
+            self.say(&text, 2)?;
+        }
         for c in &report.connections {
             self.connection(c)?;
         }

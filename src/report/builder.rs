@@ -6,7 +6,8 @@
 use super::model::{self, Report};
 use crate::analysis::{SegmentInfo, TcpAnalyzer};
 use crate::capture::Frame;
-use crate::dissect::{Dissector, Ip, Link, TcpOptions, flags};
+use crate::dissect::{Dissector, Ip, Link, TcpOptions, Udp, flags};
+use crate::dns::{self, DnsTracker};
 use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
 use crate::http::{self, BodyPiece, HttpConnection};
@@ -204,6 +205,8 @@ pub struct ReportBuilder {
     /// Tuples of connections already reported, and when a packet last used each.
     ended: foldhash::HashMap<FlowKey, i64>,
     late_packets: u64,
+    /// The UDP seam: DNS today.
+    dns: DnsTracker,
 }
 
 impl ReportBuilder {
@@ -253,6 +256,7 @@ impl ReportBuilder {
             listed_exchanges: 0,
             ended: foldhash::HashMap::default(),
             late_packets: 0,
+            dns: DnsTracker::new(),
         }
     }
 
@@ -278,6 +282,11 @@ impl ReportBuilder {
         self.source.packets += 1;
         self.source.bytes += frame.data.len() as u64;
         let packet = self.dissector.dissect(frame);
+        if let (Some(ip), Some(udp)) = (&packet.ip, &packet.udp) {
+            self.source.non_tcp += 1;
+            self.udp(frame, ip, udp);
+            return None;
+        }
         let (Some(ip), Some(tcp)) = (&packet.ip, &packet.tcp) else {
             if packet.fragment_held {
                 return None;
@@ -551,6 +560,20 @@ impl ReportBuilder {
         self.ended.extend(ended.into_iter().map(|k| (k, now)));
     }
 
+    /// The UDP seam: a datagram to or from a known port goes to its protocol (DNS on
+    /// port 53); others are only counted as not TCP.
+    fn udp(&mut self, frame: &Frame<'_>, ip: &Ip, udp: &Udp<'_>) {
+        if udp.src_port == dns::PORT || udp.dst_port == dns::PORT {
+            self.dns.datagram(
+                frame.number,
+                frame.ts_us,
+                (ip.src, udp.src_port),
+                (ip.dst, udp.dst_port),
+                udp.payload,
+            );
+        }
+    }
+
     fn finish_conn(&mut self, mut c: Box<Conn>, unended: &'static str) {
         for d in [Dir::C2S, Dir::S2C] {
             let reason = if c.reset_by_peer[d.index()] {
@@ -641,12 +664,16 @@ impl ReportBuilder {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
+            dns_omitted: self.dns.omitted,
+            dns_undecodable: self.dns.undecodable,
         };
         Report {
             wirelab_report: 1,
             source,
             connections: self.finished,
             totals,
+            dns: self.dns.finish(),
+            lab: None,
         }
     }
 }

@@ -10,6 +10,32 @@ pub struct Report {
     pub source: Source,
     pub connections: Vec<Connection>,
     pub totals: Totals,
+    /// DNS lookups (UDP port 53), in capture order: the step before the handshake.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<crate::dns::Lookup>,
+    /// The lab's network, when the report comes from `wirelab lab`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab: Option<LabInfo>,
+}
+
+/// What `wirelab lab` built around the program: its network, and how the program ran.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct LabInfo {
+    /// The program's command line.
+    pub command: Vec<String>,
+    /// Its exit status (None when killed by a signal).
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    pub user: String,
+    pub client_ip: String,
+    pub router: Option<[String; 2]>,
+    pub server_ip: String,
+    pub mtu: u32,
+    /// The link's settings in words: "rate 2mbit (tbf)", "drop every 5th data segment".
+    pub link: Vec<String>,
+    /// The names the lab's DNS answers, with the course server's address.
+    pub names: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]
@@ -86,6 +112,15 @@ pub struct Totals {
     pub fragments_dropped: u64,
     /// Analysis names and how many segments carry each.
     pub analysis: Vec<(String, u64)>,
+    /// DNS lookups beyond the listed ones, and UDP port-53 datagrams that were not DNS.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dns_omitted: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dns_undecodable: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Debug, Clone)]
