@@ -264,6 +264,45 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         #[command(flatten)]
         output: Output,
     },
+    /// Run a program in the course's network, on this machine: a fresh network namespace
+    /// for it, one router, and the course server's namespace with data.pr4e.org (and
+    /// www.dr-chuck.com, www.py4e.com, www.pythonlearn.com) served by wirelab's web and
+    /// name servers. Segments are wire-sized (MTU 1500 by default, offloads off); the
+    /// link can be slowed and made to lose segments. The program runs unchanged, as the
+    /// user who ran sudo (never root), with the terminal; the capture on its interface
+    /// is reported when it ends. Needs root for the namespaces: sudo wirelab lab -- ...
+    /// Nothing on the host is changed, and nothing is left behind, however it ends.
+    #[command(after_help = lab_after_help())]
+    Lab {
+        /// MTU of every link of the lab (576 to 9000).
+        #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=9000))]
+        mtu: u32,
+        /// Rate of the link, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit.
+        #[arg(long, value_name = "RATE", value_parser = wirelab::lab::network::parse_rate)]
+        rate: Option<u64>,
+        /// Lose PCT per cent of the server's data segments at random, between the server
+        /// and the router (nftables), so the server's TCP retransmits them.
+        #[arg(long, value_name = "PCT", conflicts_with = "drop_every", value_parser = parse_pct)]
+        loss: Option<f64>,
+        /// Lose every Nth data segment of the server (deterministic: the same run loses
+        /// the same segments).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+        drop_every: Option<u32>,
+        /// Delay each direction by MS milliseconds (netem, where the kernel has it).
+        #[arg(long, value_name = "MS")]
+        delay: Option<f64>,
+        /// Run the program as USER (default: the user who ran sudo, else nobody).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Save the capture to FILE (never over an existing capture).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+        /// The program and its arguments, after --.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// The one-command lab: start the course server on loopback, capture, fetch
     /// /romeo.txt with recv(512) and /cover3.jpg with recv(5120) and a small MSS, print
     /// the report and save the capture. Needs capture privileges: sudo wirelab demo.
@@ -285,6 +324,31 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         #[command(flatten)]
         output: Output,
     },
+}
+
+/// The examples and what this kernel supports, for `wirelab lab --help`.
+fn lab_after_help() -> String {
+    format!(
+        "Examples:\n  sudo wirelab lab -- python3 socket1.py\n  \
+sudo wirelab lab -w class.pcap -- python3 urllib1.py\n  \
+sudo wirelab lab --rate 2mbit --drop-every 5 -- python3 urljpeg.py\n  \
+sudo wirelab lab -- telnet data.pr4e.org 80\n  \
+sudo wirelab lab --format html -o lab.html -- curl http://data.pr4e.org/page1.htm\n\n\
+The network: the program at 10.80.0.2 (eth0, where the capture runs), a router at 10.80.0.1 \
+and 10.80.1.1, the course server at 10.80.1.2 (web on port 80, DNS on port 53). Other names \
+than the course's get NXDOMAIN. The exit status is the program's.\n\n\
+This kernel:\n{}",
+        wirelab::lab::network::KernelSupport::probe().help()
+    )
+}
+
+fn parse_pct(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 100.0 => Ok(p),
+        _ => Err(format!(
+            "{s}: give a per cent above 0 and below 100, e.g. 5"
+        )),
+    }
 }
 
 /// Exit codes: 0 success, 1 failure after the report (cut file, failed command),
@@ -373,6 +437,31 @@ fn main() -> ExitCode {
                 &output,
             )
         }
+        Command::Lab {
+            mtu,
+            rate,
+            loss,
+            drop_every,
+            delay,
+            user,
+            write,
+            output,
+            command,
+        } => lab_command(
+            wirelab::lab::run::LabOptions {
+                link: wirelab::lab::network::LinkOptions {
+                    mtu,
+                    rate_bps: rate,
+                    loss_pct: loss,
+                    drop_every,
+                    delay_ms: delay,
+                },
+                save: write,
+                user,
+            },
+            command,
+            &output,
+        ),
         Command::Demo {
             port,
             mss,
@@ -399,6 +488,7 @@ fn live_fail(e: &LiveError) -> ExitCode {
 fn lab_fail(e: &LabError) -> ExitCode {
     match e {
         LabError::Live(e) => live_fail(e),
+        LabError::NoPrivilege(m) => fail(EXIT_PRIVILEGE, m),
         LabError::Other(m) => fail(EXIT_FAIL, m),
     }
 }
@@ -809,6 +899,59 @@ fn fetch(
         eprintln!("wirelab: capture saved to {}", p.display());
     }
     ExitCode::SUCCESS
+}
+
+fn lab_command(
+    opts: wirelab::lab::run::LabOptions,
+    command: Vec<String>,
+    output: &Output,
+) -> ExitCode {
+    use wirelab::lab::run::{self, Program};
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let save = opts.save.clone();
+    eprintln!(
+        "wirelab lab: running `{}` in the lab network (data.pr4e.org is the course server at \
+10.80.1.2); the report follows when it ends",
+        command.join(" ")
+    );
+    let outcome = match run::run(&opts, Program::Command(command), output.options(), |_| {}) {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(p) = &save {
+                remove_empty_capture(p);
+            }
+            return lab_fail(&e);
+        }
+    };
+    if let Err(code) = emit(&outcome.live.report, output, out) {
+        return code;
+    }
+    if let Some(p) = &save {
+        eprintln!(
+            "wirelab lab: capture saved to {} (replay: wirelab report {})",
+            p.display(),
+            p.display()
+        );
+    }
+    // The program's exit status is passed on (128 + N for a signal, as shells do).
+    match outcome.status {
+        Some(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+            (Some(c), _) => ExitCode::from(c.clamp(0, 255) as u8),
+            (None, Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+            _ => ExitCode::from(EXIT_FAIL),
+        },
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// A savefile made for a run that then failed holds only its header: remove it.
+fn remove_empty_capture(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() <= 24) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {

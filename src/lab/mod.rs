@@ -5,7 +5,12 @@
 pub mod client;
 pub mod content;
 pub mod craft;
+pub mod dns_server;
 pub mod hostile;
+pub mod netns;
+pub mod network;
+pub mod program;
+pub mod run;
 pub mod server;
 pub mod session;
 
@@ -27,6 +32,8 @@ pub const GRACE: Duration = Duration::from_millis(300);
 #[derive(Debug)]
 pub enum LabError {
     Live(LiveError),
+    /// The lab needs root (namespaces), or a kernel piece it lacks.
+    NoPrivilege(String),
     Other(String),
 }
 
@@ -34,7 +41,7 @@ impl std::fmt::Display for LabError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LabError::Live(e) => e.fmt(f),
-            LabError::Other(m) => f.write_str(m),
+            LabError::Other(m) | LabError::NoPrivilege(m) => f.write_str(m),
         }
     }
 }
@@ -65,6 +72,21 @@ pub struct LabRun {
     pub live: LiveResult,
     pub fetches: Vec<Fetch>,
     pub dropped: Dropped,
+}
+
+/// Joins each of wirelab's own fetches' recv log to its connection (by its ports).
+pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) {
+    for f in fetches {
+        let port = f.local.port();
+        if let Some(conn) = report
+            .connections
+            .iter_mut()
+            .find(|c| c.client.port == port && c.server.port == f.remote.port())
+        {
+            let sizes: Vec<u64> = f.recvs.iter().map(|r| r.bytes as u64).collect();
+            recv::join(conn, &sizes);
+        }
+    }
 }
 
 /// Captures on `interface` with `filter` while `server` (if any) serves and the
@@ -102,18 +124,7 @@ pub fn capture_fetches(
     if let Some(e) = error {
         return Err(LabError::Other(e));
     }
-    for f in &fetches {
-        let port = f.local.port();
-        if let Some(conn) = live
-            .report
-            .connections
-            .iter_mut()
-            .find(|c| c.client.port == port && c.server.port == f.remote.port())
-        {
-            let sizes: Vec<u64> = f.recvs.iter().map(|r| r.bytes as u64).collect();
-            recv::join(conn, &sizes);
-        }
-    }
+    join_recvs(&mut live.report, &fetches);
     Ok(LabRun {
         live,
         fetches,

@@ -27,6 +27,8 @@ pub struct Server {
 /// A running server; stops when dropped or on [`RunningServer::stop`].
 pub struct RunningServer {
     addr: SocketAddr,
+    /// The listening socket, shut down to wake the accept loop from any namespace.
+    listener: Option<TcpListener>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -70,9 +72,11 @@ impl Server {
         let addr = self.local_addr();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let listener = self.listener.try_clone().ok();
         let thread = thread::spawn(move || self.serve(&flag, log));
         RunningServer {
             addr,
+            listener,
             stop,
             thread: Some(thread),
         }
@@ -85,7 +89,11 @@ impl Server {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            let Ok(mut conn) = conn else { continue };
+            let mut conn = match conn {
+                Ok(c) => c,
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+                Err(_) => continue,
+            };
             if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
                 let busy = Reply::new(503, "Service Unavailable", "text/plain", b"busy\n".to_vec());
                 let _ = conn.write_all(&busy.bytes(false));
@@ -112,8 +120,13 @@ impl RunningServer {
 
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        // Wake the accept loop: on Linux, shutting a listening socket down makes a
+        // blocked accept() return (with EINVAL), wherever the caller is.
+        if let Some(l) = self.listener.take() {
+            use std::os::fd::AsRawFd;
+            // SAFETY: shutdown on a descriptor we own.
+            unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

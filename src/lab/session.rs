@@ -57,6 +57,9 @@ pub struct Session {
     target: Target,
     saved_to: Option<PathBuf>,
     filter: Option<String>,
+    /// Ctrl-C and SIGTERM stop the capture (not in the lab, which stops it when the
+    /// program it runs has ended).
+    stop_on_signals: bool,
 }
 
 /// The outcome of a session.
@@ -130,7 +133,14 @@ impl Session {
             target: privileges::target(),
             saved_to: save.map(Path::to_path_buf),
             filter: opts.filter.clone(),
+            stop_on_signals: true,
         })
+    }
+
+    /// Leaves Ctrl-C and SIGTERM to the caller: the capture stops only when told.
+    pub fn without_signal_stop(mut self) -> Self {
+        self.stop_on_signals = false;
+        self
     }
 
     /// Gives up privileges for good (call before [`Session::start`]).
@@ -154,11 +164,16 @@ impl Session {
             breaker.breakloop();
             reason
         });
-        let signals = signal_hook::iterator::Signals::new([
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-        ])
-        .ok();
+        let signals = self
+            .stop_on_signals
+            .then(|| {
+                signal_hook::iterator::Signals::new([
+                    signal_hook::consts::SIGINT,
+                    signal_hook::consts::SIGTERM,
+                ])
+                .ok()
+            })
+            .flatten();
         let signal_handle = signals.as_ref().map(|s| s.handle());
         if let Some(mut signals) = signals {
             let tx = tx.clone();
