@@ -303,14 +303,32 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// The one-command lab: start the course server on loopback, capture, fetch
-    /// /romeo.txt with recv(512) and /cover3.jpg with recv(5120) and a small MSS, print
-    /// the report and save the capture. Needs capture privileges: sudo wirelab demo.
+    /// The one-command lab: the course's fetches on the lab network (see `wirelab lab`):
+    /// data.pr4e.org looked up at the lab's name server, /romeo.txt with recv(512) and
+    /// /cover3.jpg with recv(5120) over MTU 1500 and a slowed link, so the recv() sizes
+    /// differ from the segments'; then the report, and the capture saved. Needs root:
+    /// sudo wirelab demo. Where namespaces cannot be made, it runs on loopback instead.
+    #[command(
+        after_help = "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --rate 500kbit --drop-every 20\n  \
+sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
+    )]
     Demo {
-        /// Port of the built-in server (80 as in the course; another if 80 is taken).
+        /// Rate of the lab's link (tbf): slow enough that recv() returns what has
+        /// arrived so far, in varying sizes.
+        #[arg(long, value_name = "RATE", default_value = "4mbit", value_parser = wirelab::lab::network::parse_rate)]
+        rate: u64,
+        /// Lose every Nth data segment of the server, to see retransmissions.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+        drop_every: Option<u32>,
+        /// Run on loopback instead of the lab network (no namespaces; Linux then hands
+        /// the capture super-segments).
+        #[arg(long)]
+        loopback: bool,
+        /// On loopback: port of the built-in server (80 as in the course; another if 80
+        /// is taken).
         #[arg(long, default_value_t = 80)]
         port: u16,
-        /// MSS of the picture's connection.
+        /// On loopback: MSS of the picture's connection.
         #[arg(long, default_value_t = 1000)]
         mss: u32,
         /// Where to save the capture (never overwrites: a free name is chosen).
@@ -463,11 +481,30 @@ fn main() -> ExitCode {
             &output,
         ),
         Command::Demo {
+            rate,
+            drop_every,
+            loopback,
             port,
             mss,
             write,
             output,
-        } => demo(port, mss, &write, &output),
+        } => {
+            let why_not = if loopback {
+                None
+            } else {
+                wirelab::lab::run::available().err()
+            };
+            match why_not {
+                None if !loopback => demo_lab(rate, drop_every, &write, &output),
+                Some(why) => {
+                    eprintln!(
+                        "wirelab demo: no lab network ({why}); the demo runs on loopback instead"
+                    );
+                    demo(port, mss, &write, &output)
+                }
+                None => demo(port, mss, &write, &output),
+            }
+        }
     }
 }
 
@@ -952,6 +989,72 @@ fn remove_empty_capture(path: &Path) {
     if std::fs::metadata(path).is_ok_and(|m| m.len() <= 24) {
         let _ = std::fs::remove_file(path);
     }
+}
+
+/// The demo on the lab network.
+fn demo_lab(rate: u64, drop_every: Option<u32>, write: &Path, output: &Output) -> ExitCode {
+    use wirelab::lab::network::{self, LinkOptions};
+    use wirelab::lab::run::{self, LabOptions, Program};
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let save = session::fresh_path(write);
+    let opts = LabOptions {
+        link: LinkOptions {
+            rate_bps: Some(rate),
+            drop_every,
+            ..LinkOptions::default()
+        },
+        save: Some(save.clone()),
+        user: None,
+    };
+    eprintln!(
+        "wirelab demo: the lab network (MTU 1500, {}): looking up data.pr4e.org, then fetching \
+/romeo.txt with recv(512) and /cover3.jpg with recv(5120)",
+        network::rate_words(rate)
+    );
+    let fetches = vec![
+        ("/romeo.txt".to_string(), 512),
+        ("/cover3.jpg".to_string(), 5120),
+    ];
+    let outcome = match run::run(
+        &opts,
+        Program::Fetches(fetches),
+        output.options(),
+        line_printer(output),
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            remove_empty_capture(&save);
+            return lab_fail(&e);
+        }
+    };
+    if let Err(code) = emit(&outcome.live.report, output, out) {
+        return code;
+    }
+    for f in &outcome.fetches {
+        let sizes: Vec<String> = f
+            .recvs
+            .iter()
+            .take(12)
+            .map(|r| r.bytes.to_string())
+            .collect();
+        eprintln!(
+            "wirelab demo: {} recv() calls returned {} bytes: {}{}",
+            f.recvs.len(),
+            f.received.len(),
+            sizes.join(", "),
+            if f.recvs.len() > 12 { ", ..." } else { "" }
+        );
+    }
+    eprintln!(
+        "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
+        outcome.dropped.description,
+        save.display(),
+        save.display()
+    );
+    ExitCode::SUCCESS
 }
 
 fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {

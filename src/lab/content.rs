@@ -28,6 +28,15 @@ continuously ask us the question, \"What would you like me to do next?\"\n";
 /// Last-Modified of every document: fixed, so captures of the lab are reproducible.
 pub const LAST_MODIFIED: &str = "Sat, 13 May 2017 11:22:22 GMT";
 
+/// Last-Modified as Apache's ETag encodes it: microseconds since the epoch.
+pub const LAST_MODIFIED_US: u64 = 1_494_674_542_187_831;
+
+/// The ETag Apache gives a file: its size and modification time in hex, as in the
+/// book's answer for romeo.txt (`"a7-54f6609245537"`).
+pub fn etag(len: usize) -> String {
+    format!("\"{len:x}-{LAST_MODIFIED_US:x}\"")
+}
+
 /// A document the server can send.
 pub struct Document {
     pub content_type: &'static str,

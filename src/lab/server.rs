@@ -96,17 +96,14 @@ impl Server {
             };
             if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
                 let busy = Reply::new(503, "Service Unavailable", "text/plain", b"busy\n".to_vec());
-                let _ = conn.write_all(&busy.bytes(false));
+                let _ = conn.write_all(&busy.bytes(false, false));
                 active.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
             let active = active.clone();
             let log = log.clone();
             thread::spawn(move || {
-                let line = handle(&mut conn);
-                if let (Some(log), Some(line)) = (log, line) {
-                    log(&line);
-                }
+                handle(&mut conn, log.as_ref());
                 active.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -139,42 +136,106 @@ impl Drop for RunningServer {
     }
 }
 
-/// Reads one request head, answers it and closes. Returns a log line.
-fn handle(conn: &mut TcpStream) -> Option<String> {
-    let peer = conn.peer_addr().ok()?;
-    conn.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    let (status, reason, request_line) = loop {
-        let n = match conn.read(&mut chunk) {
-            Ok(0) => break (400, "Bad Request", first_line(&buf)),
-            Ok(n) => n,
-            Err(_) => break (408, "Request Timeout", first_line(&buf)),
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(_)) => {
-                let (method, target) = (req.method.unwrap_or(""), req.path.unwrap_or(""));
-                let line = first_line(&buf);
-                let answer = answer(method, target);
-                let _ = conn.write_all(&answer.bytes);
-                close(conn);
-                return Some(format!("{peer} \"{line}\" {}", answer.status));
-            }
-            Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => {
-                break (431, "Request Header Fields Too Large", first_line(&buf));
-            }
-            Err(_) => break (400, "Bad Request", first_line(&buf)),
+/// Requests answered on one kept-alive connection at most (Apache's MaxKeepAliveRequests).
+pub const MAX_KEEP_ALIVE_REQUESTS: usize = 100;
+/// How long a kept-alive connection waits for the next request (Apache's KeepAliveTimeout).
+pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Answers the requests of one connection: one for HTTP/1.0 (then it closes, RFC 1945
+/// §7.2.2... the course's client reads until the close), several for HTTP/1.1, which
+/// keeps the connection open unless the client says `Connection: close` (RFC 9112
+/// §9.3). Logs one line per request.
+fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
+    let Ok(peer) = conn.peer_addr() else { return };
+    let say = |line: String| {
+        if let Some(log) = log {
+            log(&line);
         }
     };
-    let body = format!("{status} {reason}: the request was not a complete HTTP request head\n");
-    let reply = Reply::new(status, reason, "text/plain", body.into_bytes());
-    let _ = conn.write_all(&reply.bytes(false));
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    for served in 0..MAX_KEEP_ALIVE_REQUESTS {
+        let idle = if served == 0 {
+            READ_TIMEOUT
+        } else {
+            KEEP_ALIVE_TIMEOUT
+        };
+        if conn.set_read_timeout(Some(idle)).is_err() {
+            return;
+        }
+        let failure = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(&buf) {
+                Ok(httparse::Status::Complete(head_len)) => {
+                    let (method, target) = (req.method.unwrap_or(""), req.path.unwrap_or(""));
+                    let keep_alive = req.version == Some(1)
+                        && !header_has(req.headers, "connection", "close")
+                        && served + 1 < MAX_KEEP_ALIVE_REQUESTS;
+                    let answer = answer(method, target, req.headers, keep_alive);
+                    let line = first_line(&buf);
+                    buf.drain(..head_len);
+                    let _ = conn.write_all(&answer.bytes);
+                    say(format!("{peer} \"{line}\" {}", answer.status));
+                    if !(keep_alive && answer.keep_alive) {
+                        close(conn);
+                        return;
+                    }
+                    break None;
+                }
+                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                    break Some((431, "Request Header Fields Too Large"));
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(_) => break Some((400, "Bad Request")),
+            }
+            match conn.read(&mut chunk) {
+                // A kept-alive connection closed or idle between requests: done.
+                Ok(0) | Err(_) if served > 0 && buf.is_empty() => {
+                    close(conn);
+                    return;
+                }
+                Ok(0) => break Some((400, "Bad Request")),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(_) => break Some((408, "Request Timeout")),
+            }
+        };
+        if let Some((status, reason)) = failure {
+            let line = first_line(&buf);
+            let body =
+                format!("{status} {reason}: the request was not a complete HTTP request head\n");
+            let reply = Reply::new(status, reason, "text/plain", body.into_bytes());
+            let _ = conn.write_all(&reply.bytes(false, false));
+            close(conn);
+            say(format!("{peer} \"{line}\" {status}"));
+            return;
+        }
+    }
     close(conn);
-    Some(format!("{peer} \"{request_line}\" {status}"))
+}
+
+/// Whether header `name` holds `token` (case-insensitive, comma-separated).
+fn header_has(headers: &[httparse::Header<'_>], name: &str, token: &str) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name))
+        .flat_map(|h| {
+            String::from_utf8_lossy(h.value)
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .any(|t| t == token)
+}
+
+fn header<'h>(
+    headers: &'h [httparse::Header<'_>],
+    name: &str,
+) -> Option<std::borrow::Cow<'h, str>> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| String::from_utf8_lossy(h.value))
 }
 
 /// Ends the connection gracefully: FIN after the response, then wait (briefly) for the
@@ -198,6 +259,8 @@ fn first_line(buf: &[u8]) -> String {
 struct Answer {
     status: u16,
     bytes: Vec<u8>,
+    /// Whether the connection may stay open after it (not after an error).
+    keep_alive: bool,
 }
 
 /// A response before it is written out.
@@ -206,7 +269,12 @@ struct Reply {
     reason: &'static str,
     content_type: &'static str,
     body: Vec<u8>,
+    /// Fields before Content-Length, and after it.
     extra: Vec<(&'static str, String)>,
+    after_length: Vec<(&'static str, String)>,
+    /// A 304 has no body but keeps the Content-Length of the document (RFC 9110 §15.4.5
+    /// allows it; Apache sends none, nor do we).
+    no_length: bool,
 }
 
 impl Reply {
@@ -217,7 +285,25 @@ impl Reply {
             content_type,
             body,
             extra: Vec::new(),
+            after_length: Vec::new(),
+            no_length: false,
         }
+    }
+
+    /// The fields Apache gives a static file, as in the book's answer for romeo.txt.
+    fn document(mut self) -> Self {
+        self.extra
+            .push(("Last-Modified", content::LAST_MODIFIED.into()));
+        self.extra.push(("ETag", content::etag(self.body.len())));
+        self.extra.push(("Accept-Ranges", "bytes".into()));
+        self.after_length.push((
+            "Cache-Control",
+            "max-age=0, no-cache, no-store, must-revalidate".into(),
+        ));
+        self.after_length.push(("Pragma", "no-cache".into()));
+        self.after_length
+            .push(("Expires", "Wed, 11 Jan 1984 05:00:00 GMT".into()));
+        self
     }
 
     fn with(mut self, name: &'static str, value: &str) -> Self {
@@ -227,7 +313,8 @@ impl Reply {
 
     /// The response's bytes; without the body for HEAD (RFC 9110 §9.3.2), though
     /// Content-Length still gives its length.
-    fn bytes(&self, head_only: bool) -> Vec<u8> {
+    fn bytes(&self, head_only: bool, keep_alive: bool) -> Vec<u8> {
+        use std::fmt::Write as _;
         let mut head = format!(
             "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: wirelab-course-server\r\n",
             self.status,
@@ -235,15 +322,29 @@ impl Reply {
             httpdate::fmt_http_date(SystemTime::now())
         );
         for (k, v) in &self.extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
+            let _ = write!(head, "{k}: {v}\r\n");
         }
-        head.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\nContent-Type: {}\r\n\r\n",
-            self.body.len(),
-            self.content_type
-        ));
+        if !self.no_length {
+            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+        }
+        for (k, v) in &self.after_length {
+            let _ = write!(head, "{k}: {v}\r\n");
+        }
+        if keep_alive {
+            let _ = write!(
+                head,
+                "Keep-Alive: timeout={}, max={MAX_KEEP_ALIVE_REQUESTS}\r\nConnection: Keep-Alive\r\n",
+                KEEP_ALIVE_TIMEOUT.as_secs()
+            );
+        } else {
+            head.push_str("Connection: close\r\n");
+        }
+        if !self.no_length {
+            let _ = write!(head, "Content-Type: {}\r\n", self.content_type);
+        }
+        head.push_str("\r\n");
         let mut out = head.into_bytes();
-        if !head_only {
+        if !head_only && !self.no_length {
             out.extend_from_slice(&self.body);
         }
         out
@@ -251,7 +352,12 @@ impl Reply {
 }
 
 /// What the server answers to `method target`.
-fn answer(method: &str, target: &str) -> Answer {
+fn answer(
+    method: &str,
+    target: &str,
+    headers: &[httparse::Header<'_>],
+    keep_alive: bool,
+) -> Answer {
     // Methods are case-sensitive (RFC 9110 §9.1): `Get` is not GET.
     let head_only = method == "HEAD";
     let path = origin_path(target);
@@ -263,8 +369,18 @@ fn answer(method: &str, target: &str) -> Answer {
         Reply::new(501, "Not Implemented", "text/plain", body.into_bytes())
             .with("Allow", "GET, HEAD")
     } else if let Some(doc) = content::document(path) {
-        Reply::new(200, "OK", doc.content_type, doc.body.to_vec())
-            .with("Last-Modified", content::LAST_MODIFIED)
+        let reply = Reply::new(200, "OK", doc.content_type, doc.body.to_vec()).document();
+        if not_modified(headers, &content::etag(doc.body.len())) {
+            // A conditional GET of a copy the client has (RFC 9110 §13.1): 304, no body.
+            Reply {
+                status: 304,
+                reason: "Not Modified",
+                no_length: true,
+                ..reply
+            }
+        } else {
+            reply
+        }
     } else if let Some(to) = content::redirect(path) {
         let body = format!("<p>The document has moved <a href=\"{to}\">here</a>.</p>\n");
         Reply::new(302, "Found", "text/html", body.into_bytes()).with("Location", to)
@@ -276,8 +392,24 @@ fn answer(method: &str, target: &str) -> Answer {
     };
     Answer {
         status: reply.status,
-        bytes: reply.bytes(head_only),
+        bytes: reply.bytes(head_only, keep_alive && reply.status < 500),
+        keep_alive: reply.status < 500,
     }
+}
+
+/// Whether a conditional request's validators match the document: If-None-Match
+/// decides when present, else If-Modified-Since (RFC 9110 §13.2.2).
+fn not_modified(headers: &[httparse::Header<'_>], etag: &str) -> bool {
+    if let Some(tags) = header(headers, "if-none-match") {
+        return tags.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag
+        });
+    }
+    header(headers, "if-modified-since")
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .zip(httpdate::parse_http_date(content::LAST_MODIFIED).ok())
+        .is_some_and(|(since, modified)| modified <= since)
 }
 
 /// The path of an origin-form (`/romeo.txt`) or absolute-form
@@ -330,6 +462,80 @@ mod tests {
         assert!(ask(&server, &big).starts_with(b"HTTP/1.1 431 "));
         let head = ask(&server, b"HEAD /cover3.jpg HTTP/1.0\r\n\r\n");
         assert!(head.ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn romeo_is_answered_with_the_books_fields_and_is_longer_than_512() {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .spawn(None);
+        let romeo = ask(
+            &server,
+            b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\r\n\r\n",
+        );
+        let text = String::from_utf8_lossy(&romeo);
+        let names: Vec<&str> = text
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Date",
+                "Server",
+                "Last-Modified",
+                "ETag",
+                "Accept-Ranges",
+                "Content-Length",
+                "Cache-Control",
+                "Pragma",
+                "Expires",
+                "Connection",
+                "Content-Type"
+            ]
+        );
+        assert!(text.contains("ETag: \"a7-54f6609245537\"\r\n"), "{text}");
+        assert!(text.contains("Connection: close\r\n"));
+        assert!(romeo.len() > 512, "{} bytes", romeo.len());
+    }
+
+    #[test]
+    fn http_1_1_keeps_the_connection_and_validators_get_304() {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .spawn(None);
+        let mut c = TcpStream::connect(server.addr()).unwrap();
+        c.write_all(b"GET /romeo.txt HTTP/1.1\r\nHost: data.pr4e.org\r\n\r\n")
+            .unwrap();
+        let mut first = vec![0u8; 4096];
+        let n = c.read(&mut first).unwrap();
+        let first = String::from_utf8_lossy(&first[..n]).to_string();
+        assert!(first.contains("Connection: Keep-Alive\r\n"), "{first}");
+        assert!(first.ends_with(content::ROMEO), "{first}");
+        // The same connection answers a conditional GET with 304, then closes on request.
+        c.write_all(
+            b"GET /romeo.txt HTTP/1.1\r\nHost: data.pr4e.org\r\nIf-None-Match: \"a7-54f6609245537\"\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        let rest = String::from_utf8_lossy(&rest);
+        assert!(rest.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{rest}");
+        assert!(rest.ends_with("\r\n\r\n") && rest.contains("Connection: close"));
+        let since = ask(
+            &server,
+            b"GET /romeo.txt HTTP/1.0\r\nIf-Modified-Since: Sun, 14 May 2017 00:00:00 GMT\r\n\r\n",
+        );
+        assert!(since.starts_with(b"HTTP/1.1 304 "));
+        let older = ask(
+            &server,
+            b"GET /romeo.txt HTTP/1.0\r\nIf-Modified-Since: Fri, 12 May 2017 00:00:00 GMT\r\n\r\n",
+        );
+        assert!(older.starts_with(b"HTTP/1.1 200 "));
     }
 
     #[test]
