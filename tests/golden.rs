@@ -308,6 +308,40 @@ fn closed_pipe_is_not_an_error() {
     assert!(err.is_empty(), "{err}");
 }
 
+/// Loss before the capture point (the lab's --drop-every): the segments that fill the
+/// holes are retransmissions, as tshark 4.0 marks them (frame 179 a fast retransmission
+/// after three duplicate ACKs, 186, 356 and 358 retransmissions); not out-of-order.
+#[test]
+fn retransmissions_after_a_loss_upstream_are_named_as_tshark_names_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["report", "captures/lab-drop-every.pcap", "--format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let marked: Vec<(u64, String)> = r["connections"][0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["analysis"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .filter(|a| a == "retransmission" || a == "out-of-order")
+                .map(|a| (s["frame"].as_u64().unwrap(), a))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let want: Vec<(u64, String)> = [179, 186, 356, 358]
+        .into_iter()
+        .map(|f| (f, "retransmission".to_string()))
+        .collect();
+    assert_eq!(marked, want);
+    assert_eq!(r["dns"][0]["name"], "data.pr4e.org");
+}
+
 /// Captures the fuzzer found (captures/fuzz-*), each with what it caught.
 #[test]
 fn fuzz_found_captures_stay_fixed() {

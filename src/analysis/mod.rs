@@ -85,6 +85,9 @@ struct DirState {
     last_ack: Option<SeqNum>,
     last_window: Option<u16>,
     last_data_ts: i64,
+    /// Duplicate ACKs this side sent in a row for `last_ack`, and when the last came.
+    dup_acks: u32,
+    last_dup_ack_ts: i64,
     /// Unacknowledged first-transmission segments: (end seq, frame, ts).
     in_flight: VecDeque<(SeqNum, FrameNo, i64)>,
     window_shift: u8,
@@ -179,8 +182,18 @@ impl TcpAnalyzer {
             }
             if s.seq < next {
                 let fills_hole = eff.new_bytes > 0;
-                let irtt = self.handshake.rtt_us().unwrap_or(0).max(3_000);
-                if fills_hole && s.ts_us - st.last_data_ts < irtt {
+                // Wireshark's threshold: the handshake's RTT, or 3 ms without one.
+                let irtt = self.handshake.rtt_us().filter(|r| *r > 0).unwrap_or(3_000);
+                // Asked for by two or more duplicate ACKs just before (within 20 ms, as
+                // Wireshark's fast retransmission): the sender resends what the receiver
+                // is missing (RFC 5681 §3.2), even when the capture never saw the
+                // original (lost before the capture point).
+                let fast = peer.dup_acks >= 2
+                    && peer.last_ack == Some(s.seq)
+                    && s.ts_us - peer.last_dup_ack_ts < 20_000;
+                if fast {
+                    out.push("retransmission");
+                } else if fills_hole && s.ts_us - st.last_data_ts < irtt {
                     out.push("out-of-order");
                 } else if peer.last_ack.is_some_and(|a| a >= end) {
                     out.push("spurious-retransmission");
@@ -242,6 +255,12 @@ impl TcpAnalyzer {
             }
         }
         if ackf {
+            if out.contains(&"duplicate-ack") {
+                st.dup_acks += 1;
+                st.last_dup_ack_ts = s.ts_us;
+            } else if st.last_ack != Some(s.ack) {
+                st.dup_acks = 0;
+            }
             st.last_ack = Some(s.ack);
             st.last_window = Some(s.window);
         }

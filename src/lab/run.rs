@@ -126,6 +126,13 @@ pub fn run(
         .without_signal_stop();
     let _web = web.spawn(None);
     let _dns = DnsServer::spawn(names, server_ip);
+    // From here on, Ctrl-C and SIGTERM are the program's business (see
+    // wait_forwarding_signals): registered before it starts, so none is missed.
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(setup)?;
     let mut command = None;
     let mut prepared = Vec::new();
     let command_line = match &program {
@@ -165,7 +172,7 @@ pub fn run(
     let mut status = None;
     let mut failure = None;
     if let Some(child) = command {
-        status = Some(wait_forwarding_signals(child).map_err(setup)?);
+        status = Some(wait_forwarding_signals(child, signals).map_err(setup)?);
     }
     for p in prepared {
         match p.run() {
@@ -224,11 +231,13 @@ fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch
 /// Waits for the program. Ctrl-C reaches it from the terminal by itself (a second
 /// Ctrl-C sends it SIGTERM, a third SIGKILL); SIGTERM to wirelab is passed on, and
 /// SIGKILL follows 2 s later if it still runs. wirelab itself keeps going, to report.
-fn wait_forwarding_signals(mut child: std::process::Child) -> std::io::Result<ExitStatus> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+fn wait_forwarding_signals(
+    mut child: std::process::Child,
+    mut signals: signal_hook::iterator::Signals,
+) -> std::io::Result<ExitStatus> {
+    use signal_hook::consts::SIGTERM;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let exited = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     let handle = signals.handle();
     let done = exited.clone();
     let forwarder = std::thread::spawn(move || {

@@ -1,0 +1,554 @@
+//! The lab network, live (layer 4 of DESIGN.md), as root: the course's own programs in
+//! `tests/programs/` run unchanged under `wirelab lab` (with `data.pr4e.org` in them),
+//! and so do curl and telnet (in a pseudo-terminal). Each test checks what the program
+//! printed or saved against the course server's documents, the report (the DNS lookup,
+//! the handshake, wire-sized segments, the TTL across the router, retransmissions under
+//! --drop-every) and, after every run, that nothing of the lab is left on the host:
+//! no namespace, no link, no nft table, no mount, no resolver files, no process. Labs
+//! run one at a time. Without root these tests fail under CI (CI=1) and say why
+//! elsewhere.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wirelab::lab::content;
+
+const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
+const PYTHON: &str = "/usr/bin/python3";
+/// Largest TCP payload at MTU 1500 with timestamps: 1500 - 20 (IP) - 32 (TCP).
+const WIRE_PAYLOAD: u64 = 1448;
+
+static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "lab tests need root in CI (they make network namespaces)"
+    );
+    eprintln!("lab tests NOT RUN: they need root (sudo cargo test --release --test lab)");
+    false
+}
+
+fn sha(bytes: &[u8]) -> String {
+    wirelab::http::message::hex(&Sha256::digest(bytes))
+}
+
+/// A folder the program (run as nobody) can write in, holding the course programs.
+fn workdir(name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = std::env::temp_dir().join(format!("wirelab-lab-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let programs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
+    for e in std::fs::read_dir(programs).unwrap() {
+        let e = e.unwrap();
+        let to = d.join(e.file_name());
+        std::fs::copy(e.path(), &to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    d
+}
+
+/// What of the host a lab could leave behind.
+#[derive(Debug, PartialEq)]
+struct HostState {
+    netns: String,
+    links: String,
+    nft: String,
+    mounts: Vec<String>,
+    resolver_dirs: Vec<String>,
+}
+
+fn host_state() -> HostState {
+    let out = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    HostState {
+        netns: out("ip", &["netns", "list"]),
+        links: out("ip", &["-o", "link", "show"])
+            .lines()
+            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        nft: out("nft", &["list", "tables"]),
+        mounts: std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("wirelab") || l.contains("resolv.conf"))
+            .map(str::to_string)
+            .collect(),
+        resolver_dirs: std::fs::read_dir(wirelab::lab::program::FILES_DIR)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) || name == std::process::id().to_string() {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(marker) {
+                found.push(format!("{name}: {cmd}"));
+            }
+        }
+    }
+    found
+}
+
+/// Runs `wirelab lab ARGS -- PROGRAM...` in `dir`, and checks the host is as before.
+fn lab(dir: &Path, args: &[&str], program: &[&str]) -> Output {
+    let before = host_state();
+    let out = Command::new(WIRELAB)
+        .arg("lab")
+        .args(args)
+        .arg("--")
+        .args(program)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("wirelab runs");
+    assert_eq!(host_state(), before, "the lab left something on the host");
+    out
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The checks every traced HTTP connection of the lab passes: a handshake, segments
+/// no larger than the wire allows, the TTL lowered by the router, complete streams.
+fn check_wire(conn: &Value) {
+    assert!(conn["handshake"]["syn_frame"].is_u64(), "{conn}");
+    assert!(conn["handshake"]["synack_frame"].is_u64());
+    for s in conn["segments"].as_array().unwrap() {
+        assert!(
+            s["len"].as_u64().unwrap() <= WIRE_PAYLOAD,
+            "segment of {} bytes in frame {}",
+            s["len"],
+            s["frame"]
+        );
+        assert!(!s["analysis"].to_string().contains("super-segment"));
+    }
+    assert_eq!(conn["ip"]["ttl"][0], 64, "the client's TTL as it sends");
+    assert_eq!(conn["ip"]["ttl"][1], 63, "the server's, one router later");
+    assert_eq!(conn["streams"]["c2s"]["complete"], true);
+    assert_eq!(conn["streams"]["s2c"]["complete"], true);
+}
+
+/// The lookup of `name`, and that it came before the connection's SYN.
+fn check_lookup(r: &Value, name: &str) {
+    let dns = r["dns"].as_array().expect("the report has the DNS lookups");
+    let l = dns
+        .iter()
+        .find(|l| l["name"] == name && l["qtype"] == "A")
+        .unwrap_or_else(|| panic!("no A lookup of {name} in {dns:?}"));
+    assert_eq!(l["rcode"], "NOERROR");
+    assert_eq!(l["answers"][0], "A 10.80.1.2");
+    assert!(l["rtt_us"].as_i64().unwrap() >= 0);
+    let syn = r["connections"][0]["handshake"]["syn_frame"]
+        .as_u64()
+        .unwrap();
+    assert!(l["response_frame"].as_u64().unwrap() < syn);
+}
+
+#[test]
+fn socket1_runs_unchanged_and_prints_romeo_over_wire_sized_segments() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("socket1");
+    let out = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json", "-w", "class.pcap"],
+        &[PYTHON, "socket1.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.starts_with("HTTP/1.1 200 OK\r\n"), "{printed}");
+    assert!(printed.ends_with(content::ROMEO), "{printed}");
+    let r = report(&dir);
+    check_lookup(&r, "data.pr4e.org");
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1);
+    check_wire(&conns[0]);
+    let resp = &conns[0]["http"][0]["response"];
+    assert_eq!(resp["status"], 200);
+    assert_eq!(
+        resp["body_sha256"].as_str().unwrap(),
+        sha(content::ROMEO.as_bytes())
+    );
+    // The book's answer is longer than one recv(512).
+    assert!(conns[0]["streams"]["s2c"]["bytes"].as_u64().unwrap() > 512);
+    assert_eq!(r["lab"]["exit_code"], 0);
+    assert_eq!(r["lab"]["user"], "nobody");
+    // The saved capture replays to the same streams, with no privileges needed.
+    let replay = Command::new(WIRELAB)
+        .args(["report", "class.pcap", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(
+        replayed["connections"][0]["streams"]["s2c"]["sha256"],
+        conns[0]["streams"]["s2c"]["sha256"]
+    );
+    assert_eq!(replayed["dns"], r["dns"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_image_is_saved_byte_identical_and_drop_every_brings_retransmissions() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("urljpeg");
+    let out = lab(
+        &dir,
+        &[
+            "--rate",
+            "20mbit",
+            "--drop-every",
+            "7",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
+        &[PYTHON, "urljpeg.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("Header length"), "{printed}");
+    let saved = std::fs::read(dir.join("stuff.jpg")).expect("the program saved stuff.jpg");
+    assert_eq!(
+        saved,
+        content::cover_jpeg(),
+        "stuff.jpg is the served image"
+    );
+    let r = report(&dir);
+    check_lookup(&r, "data.pr4e.org");
+    let conn = &r["connections"][0];
+    check_wire(conn);
+    let analysis = conn["analysis_totals"].to_string();
+    assert!(analysis.contains("retransmission"), "{analysis}");
+    assert_eq!(
+        conn["http"][0]["response"]["body_sha256"].as_str().unwrap(),
+        sha(content::cover_jpeg()),
+        "the stream is exact through the losses"
+    );
+    assert!(
+        r["lab"]["link"]
+            .to_string()
+            .contains("every 7th data segment"),
+        "{}",
+        r["lab"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn urllib_and_curl_speak_http_1_1_and_get_the_document() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("urllib");
+    let out = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json"],
+        &[PYTHON, "urllib1.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<&str> = content::ROMEO.lines().collect();
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), lines);
+    let r = report(&dir);
+    check_lookup(&r, "data.pr4e.org");
+    let x = &r["connections"][0]["http"][0];
+    assert_eq!(x["request"]["version"], "HTTP/1.1");
+    assert_eq!(x["response"]["status"], 200);
+    check_wire(&r["connections"][0]);
+
+    let out = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json"],
+        &["curl", "-s", "http://www.py4e.com/romeo.txt"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), content::ROMEO);
+    let r = report(&dir);
+    check_lookup(&r, "www.py4e.com");
+    let resp = &r["connections"][0]["http"][0]["response"];
+    let headers = resp["headers"].to_string();
+    assert!(
+        headers.contains("Keep-Alive"),
+        "HTTP/1.1 is kept alive: {headers}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn telnet_typed_by_hand_shows_the_typed_request_in_the_report() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("telnet");
+    let before = host_state();
+    let mut cmd = Command::new(WIRELAB);
+    cmd.args([
+        "lab",
+        "--color",
+        "never",
+        "--",
+        "telnet",
+        "data.pr4e.org",
+        "80",
+    ])
+    .current_dir(&dir);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
+    p.exp_string("Connected to data.pr4e.org").unwrap();
+    p.send_line("GET http://data.pr4e.org/romeo.txt HTTP/1.0")
+        .unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Who is already sick and pale with grief")
+        .unwrap();
+    p.exp_string("Connection closed by foreign host").unwrap();
+    let (report, _) = p.exp_regex("limits|link  ").unwrap_or_default();
+    let rest = p.exp_eof().unwrap_or_default();
+    let text = format!("{report}{rest}");
+    assert!(
+        text.contains("GET http://data.pr4e.org/romeo.txt HTTP/1.0"),
+        "the typed request is in the report: {text}"
+    );
+    assert!(text.contains("200 OK"), "{text}");
+    assert!(text.contains("A data.pr4e.org? -> A 10.80.1.2"), "{text}");
+    assert_eq!(host_state(), before, "the lab left something on the host");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_misspelt_name_gets_nxdomain_and_the_report_says_which_name() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("typo");
+    let out = lab(&dir, &["--color", "never"], &[PYTHON, "socket_typo.py"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "python's exit status is passed on"
+    );
+    assert!(stderr(&out).contains("gaierror"), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("A data.prte.org? -> NXDOMAIN"), "{text}");
+    assert!(
+        text.contains("No TCP connection was made") && text.contains("data.prte.org (NXDOMAIN)"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn errors_are_plain_a_missing_command_and_no_root() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("errors");
+    let out = lab(&dir, &[], &["pyhton3", "socket1.py"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pyhton3: command not found"),
+        "{}",
+        stderr(&out)
+    );
+    // Without root: the binary copied where nobody can run it, run as nobody.
+    let exe = dir.join("wirelab");
+    std::fs::copy(WIRELAB, &exe).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&exe)
+        .args(["lab", "--", "true"])
+        .current_dir(&dir)
+        .output()
+        .expect("setpriv runs");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sudo"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The program's pid once it runs (found by a marker in its command line).
+fn wait_for_program(marker: &str) -> u32 {
+    let t0 = Instant::now();
+    loop {
+        if let Some(p) = processes_with(marker)
+            .iter()
+            .find(|p| p.contains(PYTHON) && !p.contains("wirelab"))
+        {
+            return p.split(':').next().unwrap().parse().unwrap();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the program never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_and_ctrl_c_end_the_program_then_the_report_and_nothing_is_left() {
+    if !is_root() {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("signals");
+    // Python ends itself with the signal on KeyboardInterrupt (128 + 2), as a shell shows it.
+    for (signal, expect) in [(libc::SIGTERM, 128 + 15), (libc::SIGINT, 128 + 2)] {
+        let before = host_state();
+        let marker = format!("import time; time.sleep(30.{signal})");
+        let child = Command::new(WIRELAB)
+            .args(["lab", "--color", "never", "--", PYTHON, "-c", &marker])
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = wait_for_program(&marker);
+        // SAFETY: kill with a valid pid (SIGTERM to wirelab) or process group (Ctrl-C
+        // reaches the whole foreground group).
+        unsafe {
+            if signal == libc::SIGTERM {
+                libc::kill(child.id() as i32, signal);
+            } else {
+                libc::kill(-(child.id() as i32), signal);
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(expect), "{}", stderr(&out));
+        assert!(stdout(&out).contains("-- the lab --"), "the report follows");
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "the program is gone"
+        );
+        assert_eq!(host_state(), before, "nothing left after signal {signal}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_killed_with_sigkill_takes_its_program_and_network_along() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("sigkill");
+    let before = host_state();
+    let marker = "import time; time.sleep(31)";
+    let mut child = Command::new(WIRELAB)
+        .args(["lab", "--", PYTHON, "-c", marker])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = wait_for_program(marker);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t0 = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the program outlived wirelab"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(host_state(), before, "nothing left after SIGKILL");
+    // Resolver files of a run killed before its program started are removed by the
+    // next run, which says so.
+    let stale = Path::new(wirelab::lab::program::FILES_DIR).join("lab-999999999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("resolv.conf"), "nameserver 10.80.1.2\n").unwrap();
+    let out = Command::new(WIRELAB)
+        .args(["lab", "--", "true"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lab-999999999 left by an earlier run"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stale.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_says_what_this_kernel_supports_and_a_missing_piece_is_one_line() {
+    let help = Command::new(WIRELAB)
+        .args(["lab", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&help);
+    assert!(help.contains("This kernel:"), "{help}");
+    let support = wirelab::lab::network::KernelSupport::probe();
+    let netem_line = help
+        .lines()
+        .find(|l| l.contains("--delay (netem)"))
+        .expect("a line about --delay");
+    match support.netem {
+        Some(true) => assert!(netem_line.ends_with("yes")),
+        Some(false) => assert!(netem_line.contains("NO"), "{netem_line}"),
+        None => assert!(netem_line.contains("unknown")),
+    }
+    if support.netem != Some(false) || !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("delay");
+    let out = lab(&dir, &["--delay", "20"], &["true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let missing: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("no netem"))
+        .collect::<Vec<_>>();
+    assert_eq!(missing.len(), 1, "{err}");
+    assert!(missing[0].contains("--rate"), "says what works instead");
+    let _ = std::fs::remove_dir_all(&dir);
+}
