@@ -418,7 +418,13 @@ fn wait_for_program(marker: &str) -> u32 {
             .iter()
             .find(|p| p.contains(PYTHON) && !p.contains("wirelab"))
         {
-            return p.split(':').next().unwrap().parse().unwrap();
+            // Past its start-up, in time.sleep: a signal then ends the program as a
+            // student's Ctrl-C does.
+            let pid: u32 = p.split(':').next().unwrap().parse().unwrap();
+            let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+            if wchan.contains("nanosleep") {
+                return pid;
+            }
         }
         assert!(
             t0.elapsed() < Duration::from_secs(10),

@@ -118,7 +118,15 @@ fn demo_on_loopback_reports_the_course_fetches_with_recv_logs() {
     let pcap = dir.join("demo.pcap");
     let report = dir.join("demo.json");
     let out = run(Command::new(WIRELAB)
-        .args(["demo", "--port", "0", "--format", "json", "-o"])
+        .args([
+            "demo",
+            "--loopback",
+            "--port",
+            "0",
+            "--format",
+            "json",
+            "-o",
+        ])
         .arg(&report)
         .arg("-w")
         .arg(&pcap));
@@ -170,8 +178,9 @@ fn demo_on_loopback_reports_the_course_fetches_with_recv_logs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--format html` on the live commands: the demo's page holds both connections, the
-/// chart of segment ranges beside recv ranges, and the recv sentence.
+/// `--format html` on the live commands: the demo's page (on the lab network) holds
+/// both connections, the DNS lookup, the chart of segment ranges beside recv ranges,
+/// and the recv sentence.
 #[test]
 fn demo_writes_the_projector_page_with_the_recv_chart() {
     if !can_capture() {
@@ -180,7 +189,7 @@ fn demo_writes_the_projector_page_with_the_recv_chart() {
     let dir = tmpdir("demo-html");
     let page = dir.join("demo.html");
     run(Command::new(WIRELAB)
-        .args(["demo", "--port", "0", "--format", "html", "-o"])
+        .args(["demo", "--format", "html", "-o"])
         .arg(&page)
         .arg("-w")
         .arg(dir.join("demo.pcap")));
@@ -197,6 +206,11 @@ fn demo_writes_the_projector_page_with_the_recv_chart() {
     assert!(html.matches("<rect class=\"segment\"").count() >= 2);
     assert!(recv_rows >= recv_bars, "a table row for every recv bar");
     assert!(html.contains("GET http://data.pr4e.org/cover3.jpg HTTP/1.0"));
+    assert!(
+        html.contains("A data.pr4e.org? -&gt; A 10.80.1.2")
+            || html.contains("A data.pr4e.org? -> A 10.80.1.2"),
+        "the DNS lookup"
+    );
     assert!(!html.contains("<script"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -632,5 +646,55 @@ fn full_disk_and_vanished_interface_end_the_capture_clearly() {
     );
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("capture on wltest0 ended"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `wirelab demo` on the lab network: the lookup of data.pr4e.org, then romeo.txt in
+/// more than one recv(512) (the book's answer is longer than 512 bytes) and cover3.jpg
+/// over wire-sized segments whose sizes differ from the recv() sizes.
+#[test]
+fn demo_on_the_lab_network_shows_varying_recv_sizes_over_wire_sized_segments() {
+    if !can_capture() {
+        return;
+    }
+    let dir = tmpdir("demo-lab");
+    let report = dir.join("demo.json");
+    let out = run(Command::new(WIRELAB)
+        .args(["demo", "--format", "json", "-o"])
+        .arg(&report)
+        .arg("-w")
+        .arg(dir.join("demo.pcap")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the lab network"), "{stderr}");
+    let r = json(&report);
+    assert_eq!(r["dns"][0]["name"], "data.pr4e.org");
+    assert_eq!(r["lab"]["mtu"], 1500);
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    for conn in conns {
+        check_recv_against_chunks(conn);
+        for s in conn["segments"].as_array().unwrap() {
+            assert!(s["len"].as_u64().unwrap() <= 1448, "wire-sized: {s}");
+        }
+    }
+    let sizes = |c: &Value| -> Vec<u64> {
+        c["recv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["bytes"].as_u64().unwrap())
+            .collect()
+    };
+    let romeo = sizes(&conns[0]);
+    assert!(romeo.len() >= 2 && romeo[0] == 512, "{romeo:?}");
+    let cover = sizes(&conns[1]);
+    let mut distinct = cover.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(distinct.len() >= 2, "recv(5120) sizes vary: {cover:?}");
+    assert!(
+        cover.iter().any(|n| *n != 1448),
+        "not only one segment each: {cover:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -66,6 +66,23 @@ pub fn available() -> Result<(), String> {
     if network::KernelSupport::probe().veth == Some(false) {
         return Err("this kernel has no veth pairs (CONFIG_VETH), so no lab network".into());
     }
+    let missing: Vec<&str> = [
+        ("ip", "iproute2"),
+        ("tc", "iproute2"),
+        ("sysctl", "procps"),
+        ("ethtool", "ethtool"),
+    ]
+    .iter()
+    .filter(|(tool, _)| program::find_program(tool).is_err())
+    .map(|(_, package)| *package)
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the lab needs {}: sudo apt-get install {}",
+            missing.join(" and "),
+            missing.join(" ")
+        ));
+    }
     Ok(())
 }
 

@@ -363,7 +363,7 @@ fn ip(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
                 tr { th { "version" } td { "IPv" (c.ip.version) } }
                 tr { th { "client" } td { (c.client.ip) } }
                 tr { th { "server" } td { (c.server.ip) } }
-                tr { th { "TTL" } td { "client " (opt(c.ip.ttl[0])) ", server " (opt(c.ip.ttl[1])) } }
+                tr { th { "TTL" } td { "client " (opt(c.ip.ttl[0])) ", server " (opt(c.ip.ttl[1])) (super::hops_sentence(c.ip.ttl)) } }
                 @if c.ip.version == 4 { tr { th { "Don't Fragment" } td { "set on " (c.ip.dont_fragment[0]) " client and " (c.ip.dont_fragment[1]) " server datagrams" } } }
                 @if let Some(s) = c.segments.first() {
                     tr { th { "lengths" } td { "frame " (s.frame) ": IP total length " (s.ip.total_len) " = IP header + TCP header " (s.header_len) " + payload " (s.len) } }
@@ -378,8 +378,8 @@ fn link(c: &Connection) -> Markup {
         section.link {
             h3 { "Link" }
             @match c.link.kind {
-                "ethernet" => { p { "Ethernet: client MAC " code { (opt(c.link.mac[0].as_deref())) } ", server MAC " code { (opt(c.link.mac[1].as_deref())) }
-                    @if c.link.mac.iter().flatten().all(|m| m == "00:00:00:00:00:00") { " (all zero: Linux loopback has no hardware)" } "." } }
+                "ethernet" => { p { "Ethernet: " (super::mac_label(c.ip.ttl, 0)) " " code { (opt(c.link.mac[0].as_deref())) } ", " (super::mac_label(c.ip.ttl, 1)) " " code { (opt(c.link.mac[1].as_deref())) }
+                    @if c.link.mac.iter().flatten().all(|m| m == "00:00:00:00:00:00") { " (all zero: Linux loopback has no hardware)" } @else { (super::mac_note(c.ip.ttl)) } "." } }
                 "cooked" => { p { "Linux cooked capture (the any device): no MAC addresses of both sides." } }
                 _ => { p { "No link header (loopback or raw IP): frames start with the IP header." } }
             }

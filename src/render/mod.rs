@@ -137,6 +137,58 @@ pub fn port_role(port: u16) -> String {
         .unwrap_or_else(|| "not a well-known port".into())
 }
 
+/// Routers a datagram crossed, from the TTL it arrived with: systems start at 64
+/// (Linux, macOS), 128 (Windows) or 255, and every router lowers it by one (RFC 791
+/// §3.2), so the nearest of those above it tells.
+pub fn hops(ttl: u8) -> (u8, u8) {
+    let initial = [32u8, 64, 128, 255]
+        .into_iter()
+        .find(|i| *i >= ttl)
+        .unwrap_or(255);
+    (initial, initial - ttl)
+}
+
+/// "; the server's arrived with 63: sent with 64, so 1 router on the way", when a side's
+/// TTL shows routers between it and the capture.
+pub fn hops_sentence(ttl: [Option<u8>; 2]) -> String {
+    let mut parts = Vec::new();
+    for (side, t) in ["client", "server"].iter().zip(ttl) {
+        if let Some(t) = t
+            && let (initial, n @ 1..) = hops(t)
+        {
+            parts.push(format!(
+                "the {side}'s arrived with {t}: sent with {initial} most likely, so {} on the way",
+                plural(n as u64, "router")
+            ));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
+}
+
+/// "server MAC" or, when routers lie between the server and the capture, "router MAC":
+/// a frame's MAC is its last hop's.
+pub fn mac_label(ttl: [Option<u8>; 2], side: usize) -> &'static str {
+    let routed = ttl[side].is_some_and(|t| hops(t).1 > 0);
+    match (side, routed) {
+        (_, true) => "router MAC",
+        (0, false) => "client MAC",
+        _ => "server MAC",
+    }
+}
+
+/// Why a side's MAC is a router's, when it is.
+pub fn mac_note(ttl: [Option<u8>; 2]) -> &'static str {
+    if ttl.iter().flatten().any(|t| hops(*t).1 > 0) {
+        " (a frame carries the MAC of its last hop: across a router, the router's)"
+    } else {
+        ""
+    }
+}
+
 /// A value, or "-" when there is none.
 pub fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
@@ -263,6 +315,18 @@ pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttls_tell_the_routers_on_the_way() {
+        assert_eq!(hops(64), (64, 0));
+        assert_eq!(hops(63), (64, 1));
+        assert_eq!(hops(116), (128, 12));
+        assert_eq!(hops(250), (255, 5));
+        assert_eq!(hops_sentence([Some(64), Some(64)]), "");
+        assert!(hops_sentence([Some(64), Some(63)]).contains("so 1 router on the way"));
+        assert_eq!(mac_label([Some(64), Some(63)], 1), "router MAC");
+        assert_eq!(mac_label([Some(64), Some(64)], 1), "server MAC");
+    }
 
     #[test]
     fn groups_thousands() {

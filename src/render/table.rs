@@ -869,16 +869,18 @@ by {}), EstimatedRTT {}",
             ip.version, c.client.ip, c.server.ip
         )?;
         let loopback = c.client.ip.starts_with("127.") || c.client.ip == "::1";
-        writeln!(
-            self.out,
-            "TTL         client {}, server {}{}",
-            opt(ip.ttl[0]),
-            opt(ip.ttl[1]),
-            if loopback {
-                " (loopback: no router lowered them)"
-            } else {
-                ""
-            }
+        self.say(
+            &format!(
+                "TTL         client {}, server {}{}",
+                opt(ip.ttl[0]),
+                opt(ip.ttl[1]),
+                if loopback {
+                    " (loopback: no router lowered them)".to_string()
+                } else {
+                    super::hops_sentence(ip.ttl)
+                }
+            ),
+            12,
         )?;
         if ip.version == 4 {
             let counts = |d: &str| c.segments.iter().filter(|s| s.dir == d).count();
@@ -925,8 +927,10 @@ header {} + payload {} (--verbose: every frame)",
             "ethernet" => {
                 let zero = "00:00:00:00:00:00";
                 let text = format!(
-                    "Ethernet    client MAC {}, server MAC {}{}{}",
+                    "Ethernet    {} {}, {} {}{}{}",
+                    super::mac_label(c.ip.ttl, 0),
                     opt(l.mac[0].as_deref()),
+                    super::mac_label(c.ip.ttl, 1),
                     opt(l.mac[1].as_deref()),
                     if l.vlans.is_empty() {
                         String::new()
@@ -936,7 +940,7 @@ header {} + payload {} (--verbose: every frame)",
                     if l.mac.iter().flatten().all(|m| m == zero) {
                         " (all zero: Linux loopback has no hardware)"
                     } else {
-                        ""
+                        super::mac_note(c.ip.ttl)
                     }
                 );
                 self.say(&text, 12)
