@@ -495,7 +495,16 @@ fn main() -> ExitCode {
                 wirelab::lab::run::available().err()
             };
             match why_not {
-                None if !loopback => demo_lab(rate, drop_every, &write, &output),
+                None if !loopback => match demo_lab(rate, drop_every, &write, &output) {
+                    Err(why) => {
+                        eprintln!(
+                            "wirelab demo: the lab network could not be made ({why}); the demo \
+runs on loopback instead"
+                        );
+                        demo(port, mss, &write, &output)
+                    }
+                    Ok(code) => code,
+                },
                 Some(why) => {
                     eprintln!(
                         "wirelab demo: no lab network ({why}); the demo runs on loopback instead"
@@ -526,6 +535,7 @@ fn lab_fail(e: &LabError) -> ExitCode {
     match e {
         LabError::Live(e) => live_fail(e),
         LabError::NoPrivilege(m) => fail(EXIT_PRIVILEGE, m),
+        LabError::NoNetwork(m) => fail(EXIT_FAIL, m),
         LabError::Other(m) => fail(EXIT_FAIL, m),
     }
 }
@@ -991,13 +1001,19 @@ fn remove_empty_capture(path: &Path) {
     }
 }
 
-/// The demo on the lab network.
-fn demo_lab(rate: u64, drop_every: Option<u32>, write: &Path, output: &Output) -> ExitCode {
+/// The demo on the lab network; `Err` when the network cannot be made here (the
+/// caller falls back to loopback).
+fn demo_lab(
+    rate: u64,
+    drop_every: Option<u32>,
+    write: &Path,
+    output: &Output,
+) -> Result<ExitCode, String> {
     use wirelab::lab::network::{self, LinkOptions};
     use wirelab::lab::run::{self, LabOptions, Program};
     let out = match open_output(output) {
         Ok(o) => o,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let save = session::fresh_path(write);
     let opts = LabOptions {
@@ -1025,13 +1041,14 @@ fn demo_lab(rate: u64, drop_every: Option<u32>, write: &Path, output: &Output) -
         line_printer(output),
     ) {
         Ok(o) => o,
+        Err(LabError::NoNetwork(why)) => return Err(why),
         Err(e) => {
             remove_empty_capture(&save);
-            return lab_fail(&e);
+            return Ok(lab_fail(&e));
         }
     };
     if let Err(code) = emit(&outcome.live.report, output, out) {
-        return code;
+        return Ok(code);
     }
     for f in &outcome.fetches {
         let sizes: Vec<String> = f
@@ -1054,7 +1071,7 @@ fn demo_lab(rate: u64, drop_every: Option<u32>, write: &Path, output: &Output) -
         save.display(),
         save.display()
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> ExitCode {

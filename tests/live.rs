@@ -698,3 +698,30 @@ fn demo_on_the_lab_network_shows_varying_recv_sizes_over_wire_sized_segments() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Where namespaces cannot be made (root without CAP_SYS_ADMIN, as in a container),
+/// the demo says so and runs on loopback.
+#[test]
+fn demo_falls_back_to_loopback_where_namespaces_cannot_be_made() {
+    if !can_capture() {
+        return;
+    }
+    let dir = tmpdir("demo-fallback");
+    let report = dir.join("demo.json");
+    let out = run(Command::new("setpriv")
+        .args(["--bounding-set", "-sys_admin", WIRELAB])
+        .args(["demo", "--port", "0", "--format", "json", "-o"])
+        .arg(&report)
+        .arg("-w")
+        .arg(dir.join("demo.pcap")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not be made") && stderr.contains("CAP_SYS_ADMIN"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("runs on loopback instead"), "{stderr}");
+    let r = json(&report);
+    assert_eq!(r["connections"].as_array().unwrap().len(), 2);
+    assert!(r.get("lab").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}

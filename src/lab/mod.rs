@@ -34,6 +34,9 @@ pub enum LabError {
     Live(LiveError),
     /// The lab needs root (namespaces), or a kernel piece it lacks.
     NoPrivilege(String),
+    /// The lab's network could not be made here (a container without the privilege,
+    /// a missing tool or kernel piece).
+    NoNetwork(String),
     Other(String),
 }
 
@@ -41,7 +44,9 @@ impl std::fmt::Display for LabError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LabError::Live(e) => e.fmt(f),
-            LabError::Other(m) | LabError::NoPrivilege(m) => f.write_str(m),
+            LabError::Other(m) | LabError::NoPrivilege(m) | LabError::NoNetwork(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -171,7 +171,8 @@ impl LabNetwork {
             Netns::new(role).map_err(|e| {
                 if super::netns::not_permitted(&e) {
                     format!(
-                        "making the lab's network namespaces needs root ({e}): run it with sudo"
+                        "making network namespaces is not permitted here ({e}): it needs root \
+with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
                     )
                 } else {
                     format!("cannot make a network namespace: {e}")

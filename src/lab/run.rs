@@ -114,7 +114,7 @@ pub fn run(
             left.display()
         );
     }
-    let net = LabNetwork::build(&opts.link).map_err(setup)?;
+    let net = LabNetwork::build(&opts.link).map_err(LabError::NoNetwork)?;
     for line in &net.missing {
         eprintln!("wirelab lab: {line}");
     }
