@@ -954,6 +954,16 @@ fn lab_command(
     output: &Output,
 ) -> ExitCode {
     use wirelab::lab::run::{self, Program};
+    if let Some(p) = opts.save.as_deref().filter(|p| p.exists()) {
+        return fail(
+            EXIT_INPUT,
+            format!(
+                "{} exists, and wirelab lab never writes a capture over a file: choose another \
+name, or remove it first",
+                p.display()
+            ),
+        );
+    }
     let out = match open_output(output) {
         Ok(o) => o,
         Err(code) => return code,

@@ -382,6 +382,37 @@ fn a_misspelt_name_gets_nxdomain_and_the_report_says_which_name() {
 }
 
 #[test]
+fn an_address_that_never_answers_and_a_closed_port_are_said_plainly() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("no-answer");
+    let silent =
+        "import socket\ns = socket.socket()\ns.settimeout(2)\ns.connect(('10.80.1.99', 80))";
+    let out = lab(&dir, &["--color", "never"], &[PYTHON, "-c", silent]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out).replace("\n   ", " ");
+    assert!(
+        text.contains("The SYN got no answer") && text.contains("nothing at 10.80.1.99 port 80"),
+        "{text}"
+    );
+    let refused = "import socket\nsocket.create_connection(('data.pr4e.org', 81))";
+    let out = lab(&dir, &["--color", "never"], &[PYTHON, "-c", refused]);
+    assert!(
+        stderr(&out).contains("ConnectionRefusedError"),
+        "{}",
+        stderr(&out)
+    );
+    let text = stdout(&out).replace("\n   ", " ");
+    assert!(
+        text.contains("The connection was refused: 10.80.1.2 port 81"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn errors_are_plain_a_missing_command_and_no_root() {
     if !is_root() {
         return;
@@ -395,6 +426,11 @@ fn errors_are_plain_a_missing_command_and_no_root() {
         "{}",
         stderr(&out)
     );
+    std::fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    let out = lab(&dir, &["-w", "notes.txt"], &["true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("never writes a capture over a file"));
+    assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"my notes");
     // Without root: the binary copied where nobody can run it, run as nobody.
     let exe = dir.join("wirelab");
     std::fs::copy(WIRELAB, &exe).unwrap();

@@ -99,6 +99,7 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 (group(c.payload_bytes[0])) " bytes from the client, "
                 (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
             }
+            @if let Some(text) = super::unanswered_syn_sentence(c) { p.error { (text) } }
             @if l.http && !c.http.is_empty() { (http(c, &mut terms)) }
             @if l.tcp { (tcp(c, view, &mut terms)) }
             @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }

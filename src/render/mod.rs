@@ -282,6 +282,61 @@ so it never connected. Check the spelling of the name.",
     })
 }
 
+/// Why a connection never opened, when its SYN got no SYN-ACK: refused (RST) or no
+/// answer at all.
+pub fn unanswered_syn_sentence(c: &Connection) -> Option<String> {
+    let h = c.handshake.as_ref()?;
+    if h.syn_frame.is_none() || h.synack_frame.is_some() {
+        return None;
+    }
+    let syns: Vec<String> = c
+        .segments
+        .iter()
+        .filter(|s| s.dir == "c2s" && s.flags.contains("SYN"))
+        .map(|s| s.frame.to_string())
+        .collect();
+    let target = format!("{} port {}", c.server.ip, c.server.port);
+    Some(if c.close == "rst" && c.closed_by == Some("server") {
+        format!(
+            "The connection was refused: {target} answered the SYN with RST, so nothing listens \
+on that port there (the program sees \"Connection refused\")."
+        )
+    } else if syns.len() > 1 {
+        // The client sent its SYN again: no answer came in time (RFC 6298 §5).
+        format!(
+            "The SYN got no answer ({} in frames {}): nothing at {target} answered, so no \
+connection was made (the program sees a time-out, or \"No route to host\").",
+            plural(syns.len() as u64, "SYN"),
+            syns.join(", ")
+        )
+    } else {
+        format!(
+            "No answer to the SYN (frame {}) is in the capture: nothing at {target} answered, \
+or the capture ended before the answer came.",
+            syns.join(", ")
+        )
+    })
+}
+
+/// A command line as a shell would take it back: arguments with spaces or quotes in
+/// single quotes, line breaks as \n.
+pub fn command_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+            let shown = a.replace('\n', "\\n");
+            if plain {
+                shown
+            } else {
+                format!("'{}'", shown.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The lab's network in one sentence.
 pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
     let status = match (lab.exit_code, lab.signal) {
@@ -303,7 +358,7 @@ pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
     format!(
         "`{}` ran as {} in its own network namespace at {}, with the course server {} at {} \
 {path}; MTU {}{link}; {status}.",
-        lab.command.join(" "),
+        command_line(&lab.command),
         lab.user,
         lab.client_ip,
         lab.names.first().map(String::as_str).unwrap_or("-"),
@@ -326,6 +381,19 @@ mod tests {
         assert!(hops_sentence([Some(64), Some(63)]).contains("so 1 router on the way"));
         assert_eq!(mac_label([Some(64), Some(63)], 1), "router MAC");
         assert_eq!(mac_label([Some(64), Some(64)], 1), "server MAC");
+    }
+
+    #[test]
+    fn command_lines_read_as_typed() {
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            command_line(&argv(&["python3", "socket1.py"])),
+            "python3 socket1.py"
+        );
+        assert_eq!(
+            command_line(&argv(&["python3", "-c", "import a\nprint('x')"])),
+            "python3 -c 'import a\\nprint('\\''x'\\'')'"
+        );
     }
 
     #[test]

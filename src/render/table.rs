@@ -284,6 +284,9 @@ history {}",
             ),
             3,
         )?;
+        if let Some(text) = super::unanswered_syn_sentence(c) {
+            self.say(&format!("   {text}"), 3)?;
+        }
         let l = self.view.layers;
         if l.http {
             self.http(c)?;
