@@ -14,3 +14,4 @@ pub mod ports;
 pub mod reassembly;
 pub mod render;
 pub mod report;
+pub mod trace;

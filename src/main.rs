@@ -917,7 +917,7 @@ fn fetch(
     let fetched = &run.fetches[0];
     eprintln!(
         "wirelab: {} recv({}) calls returned {} bytes; {}",
-        fetched.recvs.len(),
+        fetched.recv_sizes().len(),
         opts.recv_size,
         fetched.received.len(),
         run.dropped.description
@@ -1061,18 +1061,14 @@ fn demo_lab(
         return Ok(code);
     }
     for f in &outcome.fetches {
-        let sizes: Vec<String> = f
-            .recvs
-            .iter()
-            .take(12)
-            .map(|r| r.bytes.to_string())
-            .collect();
+        let all = f.recv_sizes();
+        let sizes: Vec<String> = all.iter().take(12).map(|n| n.to_string()).collect();
         eprintln!(
             "wirelab demo: {} recv() calls returned {} bytes: {}{}",
-            f.recvs.len(),
+            all.len(),
             f.received.len(),
             sizes.join(", "),
-            if f.recvs.len() > 12 { ", ..." } else { "" }
+            if all.len() > 12 { ", ..." } else { "" }
         );
     }
     eprintln!(

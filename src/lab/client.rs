@@ -42,14 +42,6 @@ impl Default for FetchOptions {
     }
 }
 
-/// One `recv()` that returned data.
-#[derive(Clone, Debug)]
-pub struct RecvRecord {
-    pub bytes: usize,
-    /// Wall-clock time it returned, microseconds since the epoch (the capture's clock).
-    pub ts_us: i64,
-}
-
 /// A socket ready to connect.
 pub struct PreparedFetch {
     socket: Socket,
@@ -65,9 +57,22 @@ pub struct Fetch {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub request: Vec<u8>,
-    pub recvs: Vec<RecvRecord>,
+    /// Every send and recv, in the form of a traced program's calls (the last recv
+    /// returned 0: the server closed).
+    pub calls: Vec<crate::trace::Call>,
     /// Every byte received, in order.
     pub received: Vec<u8>,
+}
+
+impl Fetch {
+    /// The sizes the recv calls returned, the closing 0 left out.
+    pub fn recv_sizes(&self) -> Vec<u64> {
+        self.calls
+            .iter()
+            .filter(|c| c.way == crate::trace::Way::Recv && c.returned > 0)
+            .map(|c| c.returned as u64)
+            .collect()
+    }
 }
 
 /// Parses the URL, resolves where to connect, makes and binds the socket.
@@ -157,23 +162,48 @@ impl PreparedFetch {
             .map_err(|e| connect_error(remote, &e))?;
         let mut stream: TcpStream = self.socket.into();
         let local = stream.local_addr().unwrap_or(self.local);
-        stream
-            .write_all(&self.request)
-            .map_err(|e| format!("sending the request to {remote}: {e}"))?;
+        let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw() as u32);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let call = |way, syscall: &str, asked: usize, returned: usize| crate::trace::Call {
+            pid,
+            tid,
+            syscall: syscall.into(),
+            way,
+            fd,
+            asked: asked as u64,
+            returned: returned as i64,
+            ts_us: now_us(),
+            local: local.to_string(),
+            remote: remote.to_string(),
+        };
+        let mut calls = Vec::new();
+        let mut sent = 0;
+        while sent < self.request.len() {
+            let n = (&stream)
+                .write(&self.request[sent..])
+                .map_err(|e| format!("sending the request to {remote}: {e}"))?;
+            calls.push(call(
+                crate::trace::Way::Send,
+                "send",
+                self.request.len() - sent,
+                n,
+            ));
+            sent += n;
+        }
         stream
             .set_read_timeout(Some(self.opts.recv_timeout))
             .map_err(|e| e.to_string())?;
-        let mut buf = vec![0u8; self.opts.recv_size.max(1)];
+        let size = self.opts.recv_size.max(1);
+        let mut buf = vec![0u8; size];
         let mut received = Vec::new();
-        let mut recvs = Vec::new();
         loop {
             match stream.read(&mut buf) {
-                Ok(0) => break,
+                Ok(0) => {
+                    calls.push(call(crate::trace::Way::Recv, "recv", size, 0));
+                    break;
+                }
                 Ok(n) => {
-                    recvs.push(RecvRecord {
-                        bytes: n,
-                        ts_us: now_us(),
-                    });
+                    calls.push(call(crate::trace::Way::Recv, "recv", size, n));
                     received.extend_from_slice(&buf[..n]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -196,7 +226,7 @@ impl PreparedFetch {
             local,
             remote,
             request: self.request,
-            recvs,
+            calls,
             received,
         })
     }
@@ -257,10 +287,10 @@ mod tests {
             b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\r\n\r\n"
         );
         assert_eq!(
-            f.recvs.iter().map(|r| r.bytes).sum::<usize>(),
+            f.recv_sizes().iter().sum::<u64>() as usize,
             f.received.len()
         );
-        assert!(f.recvs.iter().all(|r| r.bytes <= 512));
+        assert!(f.recv_sizes().iter().all(|n| *n <= 512));
         assert_eq!(
             body_after_blank_line(&f.received),
             Some(content::ROMEO.as_bytes())

@@ -79,19 +79,20 @@ pub struct LabRun {
     pub dropped: Dropped,
 }
 
-/// Joins each of wirelab's own fetches' recv log to its connection (by its ports).
+/// Joins wirelab's own fetches' calls to their connections, as a traced program's.
 pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) {
-    for f in fetches {
-        let port = f.local.port();
-        if let Some(conn) = report
-            .connections
-            .iter_mut()
-            .find(|c| c.client.port == port && c.server.port == f.remote.port())
-        {
-            let sizes: Vec<u64> = f.recvs.iter().map(|r| r.bytes as u64).collect();
-            recv::join(conn, &sizes);
-        }
-    }
+    let me = std::process::id();
+    let trace = crate::trace::Trace {
+        mechanism: "wirelab".into(),
+        processes: vec![crate::trace::Process {
+            pid: me,
+            name: "wirelab".into(),
+            cmdline: std::env::args().collect(),
+        }],
+        calls: fetches.iter().flat_map(|f| f.calls.clone()).collect(),
+        ..Default::default()
+    };
+    recv::attach(report, &trace);
 }
 
 /// Captures on `interface` with `filter` while `server` (if any) serves and the

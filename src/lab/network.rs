@@ -338,7 +338,10 @@ added; --rate slows the link instead"
         let drop = match (opts.drop_every, opts.loss_pct) {
             (Some(n), _) => Some((
                 format!("numgen inc mod {n} {}", n - 1),
-                format!("every {} data segment of the server lost", ordinal(n)),
+                format!(
+                    "every {} data segment of the server lost",
+                    ordinal(n as u64)
+                ),
             )),
             (None, Some(p)) => Some((
                 format!("numgen random mod 10000 < {}", (p * 100.0).round() as u32),
@@ -449,17 +452,7 @@ super-segments",
     Ok(())
 }
 
-/// "5th", "2nd", "1st", "11th".
-pub fn ordinal(n: u32) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
-}
+use crate::render::ordinal;
 
 #[cfg(test)]
 mod tests {
@@ -479,7 +472,7 @@ mod tests {
     #[test]
     fn ordinals() {
         assert_eq!(
-            [1, 2, 3, 4, 11, 12, 13, 21, 22].map(ordinal),
+            [1u64, 2, 3, 4, 11, 12, 13, 21, 22].map(ordinal),
             [
                 "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd"
             ]

@@ -301,10 +301,15 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
             h3 { "recv() against the segments" }
             (stream_chart(c))
             p.sentence { (recv_sentence(c).unwrap_or_default()) }
+            @for line in super::recv_story(c).iter().chain(&super::send_story(c)) { p.sentence { (line) } }
+            @if let Some(p) = &c.process {
+                p { "The calls are those of " code { (p.name) } " (pid " (p.pid) "): " code { (super::command_line(&p.cmdline)) } }
+            }
             table {
-                tr { th { "recv" } th { "bytes" } th { "stream bytes" } th { "frames (segment sizes) that carried them" } }
+                tr { th { "#" } th { "call" } th { "returned" } th { "stream bytes" } th { "frames (segment sizes) that carried them" } }
                 @for r in calls {
-                    tr { td.n { (r.call) } td.n { (r.bytes) } td.n { (r.stream_offset) ".." (r.stream_offset + r.bytes) }
+                    tr { td.n { (r.call) } td { code { (super::call_name(r)) } } td.n { (r.bytes) }
+                         td.n { @if r.bytes == 0 { "end of stream" } @else { (r.stream_offset) ".." (r.stream_offset + r.bytes) } }
                          td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } } }
                 }
             }

@@ -5,7 +5,7 @@ pub mod html;
 pub mod json;
 pub mod table;
 
-use crate::report::model::{Connection, Segment};
+use crate::report::model::{Connection, RecvCall, Segment};
 
 /// The layers of the course, top to bottom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,11 +198,155 @@ pub fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 pub fn recv_sentence(c: &Connection) -> Option<String> {
     let calls = c.recv.as_ref()?;
     let total: u64 = calls.iter().map(|r| r.bytes).sum();
+    let data = calls.iter().filter(|r| r.bytes > 0).count();
     Some(format!(
         "{} returned the {} bytes that {} carried: TCP delivers a stream, not messages.",
-        plural(calls.len() as u64, "recv() call"),
+        plural(data as u64, "recv() call"),
         group(total),
         plural(data_segments(c, "s2c") as u64, "segment")
+    ))
+}
+
+/// "recv(512)": a call as the program wrote it.
+pub fn call_name(r: &RecvCall) -> String {
+    match (&r.syscall, r.asked) {
+        (Some(s), Some(n)) => format!("{s}({n})"),
+        (Some(s), None) => format!("{s}()"),
+        _ => "recv()".into(),
+    }
+}
+
+/// "1st", "2nd", "3rd", "11th".
+pub fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// "frame 9" or "frames 9 and 11" or "frames 9, 10 and 11".
+fn frames_words(frames: &[u64]) -> String {
+    match frames {
+        [] => "no frame of the capture".into(),
+        [f] => format!("frame {f}"),
+        [rest @ .., last] => format!(
+            "frames {} and {last}",
+            rest.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The frame whose bytes hold stream offset `at` of the server's stream.
+fn frame_at(c: &Connection, at: u64) -> Option<u64> {
+    c.streams
+        .s2c
+        .chunks
+        .as_deref()?
+        .iter()
+        .find(|ch| ch[0] <= at && at < ch[0] + ch[1])
+        .map(|ch| ch[2])
+}
+
+/// What the recv calls show, in the course's words: a call that returned less than it
+/// asked, the call and frame where the blank line ending the headers fell, the 0 that
+/// ended the loop, and, for Python's library, that it asked for more than the program.
+pub fn recv_story(c: &Connection) -> Vec<String> {
+    let Some(calls) = c.recv.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(r) = calls
+        .iter()
+        .find(|r| r.bytes > 0 && r.asked.is_some_and(|a| r.bytes < a))
+    {
+        out.push(format!(
+            "Your {} {} returned {} bytes, less than it asked for: stream bytes {}..{}, which \
+arrived in {}. recv returns what has arrived, never waiting to fill the buffer.",
+            ordinal(r.call),
+            call_name(r),
+            r.bytes,
+            r.stream_offset,
+            r.stream_offset + r.bytes,
+            frames_words(&r.frames)
+        ));
+    }
+    if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref()) {
+        let at = resp.head_offset + resp.header_len;
+        if let Some(r) = calls
+            .iter()
+            .find(|r| r.stream_offset <= at && at < r.stream_offset + r.bytes)
+        {
+            out.push(format!(
+                "The blank line that ends the headers (\\r\\n\\r\\n at stream byte {at}, where \
+find(b\"\\r\\n\\r\\n\") finds it) came back in your {} {}{}.",
+                ordinal(r.call),
+                call_name(r),
+                frame_at(c, at)
+                    .map(|f| format!(", inside frame {f}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(r) = calls.iter().find(|r| r.bytes == 0) {
+        let fin = c
+            .segments
+            .iter()
+            .find(|s| s.dir == "s2c" && s.flags.contains("FIN"))
+            .map(|s| format!(" after the server's FIN in frame {}", s.frame))
+            .unwrap_or_default();
+        out.push(format!(
+            "{} returned 0{fin}: the end of the stream. That is how your loop ended \
+(`if len(data) < 1: break`).",
+            call_name(r)
+        ));
+    }
+    let python = c
+        .process
+        .as_ref()
+        .is_some_and(|p| p.name.starts_with("python"));
+    if python && calls.iter().any(|r| r.asked == Some(8192)) {
+        out.push(
+            "These calls asked for 8192 bytes: they are Python's http.client (urllib) \
+reading for your program in 8192-byte pieces, so the library asked the kernel for more than your \
+code asked the library for."
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// The send calls in one sentence: "send(47) sent 47 bytes, which left in frame 8".
+pub fn send_story(c: &Connection) -> Option<String> {
+    let calls = c.send.as_ref()?;
+    let parts: Vec<String> = calls
+        .iter()
+        .take(5)
+        .map(|r| {
+            format!(
+                "{} sent {} bytes (stream bytes {}..{}), which left in {}",
+                call_name(r),
+                r.bytes,
+                r.stream_offset,
+                r.stream_offset + r.bytes,
+                frames_words(&r.frames)
+            )
+        })
+        .collect();
+    Some(format!(
+        "Sends: {}{}.",
+        parts.join("; "),
+        if calls.len() > 5 {
+            format!("; and {} more", calls.len() - 5)
+        } else {
+            String::new()
+        }
     ))
 }
 

@@ -831,8 +831,9 @@ by {}), EstimatedRTT {}",
         };
         self.title("recv() against the segments")?;
         let mut t = self.table(vec![
-            "recv",
-            "bytes",
+            "#",
+            "call",
+            "returned",
             "stream bytes",
             "frames (segment sizes) that carried them",
         ]);
@@ -844,12 +845,17 @@ by {}), EstimatedRTT {}",
                 .collect();
             t.add_row(vec![
                 r.call.to_string(),
+                super::call_name(r),
                 r.bytes.to_string(),
-                format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes),
+                if r.bytes == 0 {
+                    "end of stream".into()
+                } else {
+                    format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes)
+                },
                 frames.join(", "),
             ]);
         }
-        for i in [0, 1, 2] {
+        for i in [0, 2, 3] {
             if let Some(col) = t.column_mut(i) {
                 col.set_cell_alignment(CellAlignment::Right);
             }
@@ -859,6 +865,20 @@ by {}), EstimatedRTT {}",
             for line in wrap(&s, WIDTH, 0) {
                 writeln!(self.out, "{line}")?;
             }
+        }
+        for s in super::recv_story(c).iter().chain(&super::send_story(c)) {
+            self.say(&format!("  {s}"), 4)?;
+        }
+        if let Some(p) = &c.process {
+            self.say(
+                &format!(
+                    "  The calls are those of {} (pid {}): {}",
+                    p.name,
+                    p.pid,
+                    super::command_line(&p.cmdline)
+                ),
+                4,
+            )?;
         }
         self.explain(["recv"])
     }

@@ -674,6 +674,7 @@ impl ReportBuilder {
             totals,
             dns: self.dns.finish(),
             lab: None,
+            trace: None,
         }
     }
 }
@@ -850,6 +851,8 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
         rtt_estimated_us: t.rtt_estimated_us,
         min_window: t.min_window,
         recv: None,
+        send: None,
+        process: None,
     }
 }
 

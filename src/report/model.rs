@@ -16,6 +16,9 @@ pub struct Report {
     /// The lab's network, when the report comes from `wirelab lab`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lab: Option<LabInfo>,
+    /// The program's calls, when they were recorded (traced, or wirelab's own client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceInfo>,
 }
 
 /// What `wirelab lab` built around the program: its network, and how the program ran.
@@ -352,7 +355,14 @@ pub struct Connection {
     pub rtt_estimated_us: Option<f64>,
     /// Smallest receive window each side advertised: [client, server].
     pub min_window: [Option<u64>; 2],
+    /// The program's recv calls on this connection, joined to the server's stream.
     pub recv: Option<Vec<RecvCall>>,
+    /// Its send calls, joined to the client's stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<Vec<RecvCall>>,
+    /// The traced program that owned the socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::trace::Process>,
 }
 
 /// One captured packet described as it arrives (live capture's running lines).
@@ -368,11 +378,40 @@ pub struct PacketLine {
     pub segment: Segment,
 }
 
-/// A `recv()` call of wirelab's own client, joined to the stream.
+/// A program's recv (or send) call joined to its stream: the bytes it returned are the
+/// stream's bytes `stream_offset .. stream_offset + bytes`, which arrived (or left) in
+/// `frames`. A recv that returned 0 is the end of the stream.
 #[derive(Serialize, Debug, Clone)]
 pub struct RecvCall {
     pub call: u64,
     pub bytes: u64,
     pub stream_offset: u64,
     pub frames: Vec<u64>,
+    /// recv, recvfrom, read, ... (see [`crate::trace::Call::syscall`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syscall: Option<String>,
+    /// The size asked for (the buffer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts_us: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
+}
+
+/// How the program's calls were recorded, and what recording cost.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct TraceInfo {
+    /// "ptrace+seccomp" (a traced program) or "wirelab" (wirelab's own client).
+    pub mechanism: String,
+    pub processes: Vec<crate::trace::Process>,
+    /// Calls on TCP sockets recorded, and those on sockets the capture has no
+    /// connection for.
+    pub calls: u64,
+    pub calls_unmatched: u64,
+    pub calls_omitted: u64,
+    /// Extra time per traced call, measured at the start of the run (µs).
+    pub cost_us_per_call: Option<f64>,
 }

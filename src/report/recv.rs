@@ -1,40 +1,93 @@
-//! The recv log of wirelab's own client joined to the stream it read: for every
-//! `recv()` call, the byte range of the server's stream it returned and the frames
-//! that carried those bytes (from the reassembler's provenance).
+//! A program's calls joined to the streams it read and wrote: for every `recv()` (and
+//! send), the byte range of the stream it returned and the frames that carried those
+//! bytes (from the reassembler's provenance). The calls come from a trace (a traced
+//! program, or wirelab's own client) and are matched to a connection by the socket's
+//! own addresses, never by timing.
 
-use super::model::{Connection, RecvCall};
+use super::model::{RecvCall, Report, TraceInfo};
+use crate::trace::{Call, Trace, Way};
 
-/// Fills `conn.recv` from the sizes the calls returned, in order. The stream offsets
-/// follow from the sizes alone (TCP delivers the bytes in order, RFC 9293 §3.4); the
-/// frames are those whose delivered bytes overlap each call's range. Needs the
-/// connection's provenance (`streams.s2c.chunks`); without it the frames are empty.
-pub fn join(conn: &mut Connection, sizes: &[u64]) {
-    let chunks = conn.streams.s2c.chunks.as_deref().unwrap_or(&[]);
+/// "10.80.0.2:43254", "[::1]:80": an endpoint as the trace writes it.
+fn endpoint(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+/// Joins `trace` to the report's connections and notes how it was recorded.
+pub fn attach(report: &mut Report, trace: &Trace) {
+    let mut matched = 0u64;
+    for conn in &mut report.connections {
+        let client = endpoint(&conn.client.ip, conn.client.port);
+        let server = endpoint(&conn.server.ip, conn.server.port);
+        let mine: Vec<&Call> = trace
+            .calls
+            .iter()
+            .filter(|c| c.local == client && c.remote == server && c.returned >= 0)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        matched += mine.len() as u64;
+        let of = |way: Way| mine.iter().copied().filter(move |c| c.way == way);
+        conn.recv = Some(join(
+            conn.streams.s2c.chunks.as_deref().unwrap_or(&[]),
+            of(Way::Recv),
+        ));
+        let sends: Vec<RecvCall> = join(
+            conn.streams.c2s.chunks.as_deref().unwrap_or(&[]),
+            of(Way::Send),
+        );
+        conn.send = (!sends.is_empty()).then_some(sends);
+        conn.process = trace.process(mine[0].pid).cloned();
+    }
+    report.trace = Some(TraceInfo {
+        mechanism: trace.mechanism.clone(),
+        processes: trace.processes.clone(),
+        calls: trace.calls.len() as u64,
+        calls_unmatched: trace.calls.len() as u64 - matched,
+        calls_omitted: trace.calls_omitted,
+        cost_us_per_call: trace.cost_us_per_call,
+    });
+}
+
+/// The calls in order, each given the stream range its bytes follow from (TCP delivers
+/// the bytes in order, RFC 9293 §3.4) and the frames whose bytes overlap that range.
+/// Needs the connection's provenance (`chunks`); without it the frames are empty.
+fn join<'a>(chunks: &[[u64; 3]], calls: impl Iterator<Item = &'a Call>) -> Vec<RecvCall> {
     let mut offset = 0u64;
     let mut first = 0usize;
-    let mut calls = Vec::with_capacity(sizes.len());
-    for (i, &bytes) in sizes.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, c) in calls.enumerate() {
+        let bytes = c.returned.max(0) as u64;
         let end = offset + bytes;
         // Chunks are in stream order: skip those that end before this call's range.
         while first < chunks.len() && chunks[first][0] + chunks[first][1] <= offset {
             first += 1;
         }
         let mut frames: Vec<u64> = Vec::new();
-        for c in &chunks[first..] {
-            if c[0] >= end {
+        for ch in &chunks[first..] {
+            if ch[0] >= end {
                 break;
             }
-            if frames.last() != Some(&c[2]) {
-                frames.push(c[2]);
+            if frames.last() != Some(&ch[2]) {
+                frames.push(ch[2]);
             }
         }
-        calls.push(RecvCall {
+        out.push(RecvCall {
             call: i as u64 + 1,
             bytes,
             stream_offset: offset,
             frames,
+            syscall: Some(c.syscall.clone()),
+            asked: Some(c.asked),
+            ts_us: Some(c.ts_us),
+            pid: Some(c.pid),
+            tid: Some(c.tid),
         });
         offset = end;
     }
-    conn.recv = Some(calls);
+    out
 }

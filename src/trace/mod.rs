@@ -1,0 +1,79 @@
+//! The program's side of a connection: every system call that moved bytes on one of its
+//! TCP sockets (`recv`, `recvfrom`, `recvmsg`, `read`, `readv` and the sends), with the
+//! size asked, the size returned, the time, the process and thread, and the socket's
+//! own addresses, read from the kernel's socket table (never guessed from timing).
+//! [`ptrace`] records them from a running program; wirelab's own client records its
+//! calls in the same form. The report joins them to the captured connections.
+
+pub mod ptrace;
+
+use serde::{Deserialize, Serialize};
+
+/// Which way a call moved bytes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Way {
+    Recv,
+    Send,
+}
+
+/// One system call on a TCP socket.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub pid: u32,
+    pub tid: u32,
+    /// The call as the C library names it: recv, recvfrom, recvmsg, read, readv, send,
+    /// sendto, sendmsg, write, writev, sendfile. On x86-64 Linux recv and send are the
+    /// recvfrom and sendto system calls with no address: Python's `sock.recv(512)`.
+    pub syscall: String,
+    pub way: Way,
+    pub fd: i32,
+    /// The size asked for: the buffer (512, 5120), or the sum of an iovec's.
+    pub asked: u64,
+    /// Bytes moved; 0 for the end of the stream; negative: -errno.
+    pub returned: i64,
+    /// When the call returned (µs since the epoch, the capture's clock).
+    pub ts_us: i64,
+    /// The socket's own address and its peer's, as the kernel has them.
+    pub local: String,
+    pub remote: String,
+}
+
+/// A process of the traced program.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    pub cmdline: Vec<String>,
+}
+
+/// A program's trace: its processes and calls, and what tracing cost.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Trace {
+    /// "ptrace+seccomp" for a traced program, "wirelab" for wirelab's own client.
+    pub mechanism: String,
+    pub processes: Vec<Process>,
+    pub calls: Vec<Call>,
+    /// Calls beyond [`MAX_CALLS`], counted but not kept.
+    pub calls_omitted: u64,
+    /// Extra time per traced call, measured on this machine at the start of the run.
+    pub cost_us_per_call: Option<f64>,
+}
+
+/// Calls kept per trace.
+pub const MAX_CALLS: usize = 200_000;
+
+impl Trace {
+    pub fn push(&mut self, call: Call) {
+        if self.calls.len() < MAX_CALLS {
+            self.calls.push(call);
+        } else {
+            self.calls_omitted += 1;
+        }
+    }
+
+    /// The process `pid`, if known.
+    pub fn process(&self, pid: u32) -> Option<&Process> {
+        self.processes.iter().find(|p| p.pid == pid)
+    }
+}
