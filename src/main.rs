@@ -294,6 +294,10 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// Run the program as USER (default: the user who ran sudo, else nobody).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
+        /// Run the program untraced: no recv/send calls in the report (tracing stops the
+        /// program at each socket call; the report says what that costs).
+        #[arg(long)]
+        no_trace: bool,
         /// Save the capture to FILE (never over an existing capture).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         write: Option<PathBuf>,
@@ -462,6 +466,7 @@ fn main() -> ExitCode {
             drop_every,
             delay,
             user,
+            no_trace,
             write,
             output,
             command,
@@ -476,6 +481,7 @@ fn main() -> ExitCode {
                 },
                 save: write,
                 user,
+                trace: !no_trace,
             },
             command,
             &output,
@@ -1034,6 +1040,7 @@ fn demo_lab(
         },
         save: Some(save.clone()),
         user: None,
+        trace: false,
     };
     eprintln!(
         "wirelab demo: the lab network (MTU 1500, {}): looking up data.pr4e.org, then fetching \

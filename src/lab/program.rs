@@ -174,6 +174,7 @@ pub fn spawn(
     program: &Path,
     user: &RunAs,
     resolver: &ResolverFiles,
+    trace: Option<seccompiler::BpfProgram>,
 ) -> Result<Child, String> {
     let uname = CString::new(user.name.as_str()).map_err(|_| "bad user name".to_string())?;
     let groups: Vec<libc::gid_t> =
@@ -237,6 +238,11 @@ pub fn spawn(
             }
             Ok(())
         });
+    }
+    if let Some(bpf) = trace {
+        // Last, after the change of user: the program asks to be traced and installs
+        // the filter that stops it only at its socket calls.
+        crate::trace::ptrace::prepare(&mut cmd, bpf);
     }
     cmd.spawn().map_err(|e| {
         format!(

@@ -35,6 +35,8 @@ pub struct LabOptions {
     pub save: Option<PathBuf>,
     /// Run the program as this user (default: the user who ran sudo, else nobody).
     pub user: Option<String>,
+    /// Record the program's socket calls (ptrace with a seccomp filter).
+    pub trace: bool,
 }
 
 /// What runs in the client's namespace.
@@ -152,8 +154,15 @@ pub fn run(
     .map_err(setup)?;
     let mut command = None;
     let mut prepared = Vec::new();
+    let mut cost = None;
     let command_line = match &program {
         Program::Command(argv) => {
+            let filter = if opts.trace {
+                cost = crate::trace::ptrace::calibrate();
+                Some(crate::trace::ptrace::filter().map_err(setup)?)
+            } else {
+                None
+            };
             let resolver = ResolverFiles::new(server_ip).map_err(|e| {
                 setup(format!(
                     "the lab's resolver files in {}: {e}",
@@ -161,7 +170,9 @@ pub fn run(
                 ))
             })?;
             let p = path.as_deref().expect("found above");
-            command = Some(program::spawn(&net.client, argv, p, &user, &resolver).map_err(setup)?);
+            command = Some(
+                program::spawn(&net.client, argv, p, &user, &resolver, filter).map_err(setup)?,
+            );
             // Mounted in the program's namespace now: the files themselves can go.
             drop(resolver);
             argv.clone()
@@ -188,8 +199,21 @@ pub fn run(
     let mut fetches = Vec::new();
     let mut status = None;
     let mut failure = None;
-    if let Some(child) = command {
-        status = Some(wait_forwarding_signals(child, signals).map_err(setup)?);
+    let mut trace = None;
+    if let Some(mut child) = command {
+        let pid = child.id();
+        status = Some(if opts.trace {
+            let (s, mut t) =
+                wait_forwarding_signals(pid, signals, || crate::trace::ptrace::trace(pid, || {}))
+                    .map_err(setup)?;
+            t.cost_us_per_call = cost;
+            trace = Some(t);
+            s
+        } else {
+            wait_forwarding_signals(pid, signals, || child.wait().map(|s| (s, ())))
+                .map_err(setup)?
+                .0
+        });
     }
     for p in prepared {
         match p.run() {
@@ -204,7 +228,11 @@ pub fn run(
     if let Some(e) = failure {
         return Err(setup(e));
     }
-    super::join_recvs(&mut live.report, &fetches);
+    if let Some(t) = &trace {
+        crate::report::recv::attach(&mut live.report, t);
+    } else if !fetches.is_empty() {
+        super::join_recvs(&mut live.report, &fetches);
+    }
     live.report.lab = Some(LabInfo {
         command: command_line,
         exit_code: status.and_then(|s| s.code()),
@@ -248,12 +276,13 @@ fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch
 /// Waits for the program. Ctrl-C reaches it from the terminal by itself (a second
 /// Ctrl-C sends it SIGTERM, a third SIGKILL); SIGTERM to wirelab is passed on, and
 /// SIGKILL follows 2 s later if it still runs. wirelab itself keeps going, to report.
-fn wait_forwarding_signals(
-    mut child: std::process::Child,
+fn wait_forwarding_signals<T>(
+    pid: u32,
     mut signals: signal_hook::iterator::Signals,
-) -> std::io::Result<ExitStatus> {
+    wait: impl FnOnce() -> std::io::Result<(ExitStatus, T)>,
+) -> std::io::Result<(ExitStatus, T)> {
     use signal_hook::consts::SIGTERM;
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
     let exited = Arc::new(AtomicBool::new(false));
     let handle = signals.handle();
     let done = exited.clone();
@@ -286,7 +315,7 @@ fn wait_forwarding_signals(
             }
         }
     });
-    let status = child.wait();
+    let status = wait();
     exited.store(true, Ordering::SeqCst);
     handle.close();
     let _ = forwarder.join();

@@ -67,6 +67,7 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if let Some(lab) = &report.lab {
                     section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
                 }
+                @if let Some(t) = &report.trace { p.trace { (super::trace_sentence(t)) } }
                 @if !report.dns.is_empty() {
                     section.dns {
                         h2 { "DNS (UDP port 53): the names looked up before connecting" }

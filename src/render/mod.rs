@@ -481,6 +481,46 @@ pub fn command_line(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// How the program's calls were recorded, and what that cost.
+pub fn trace_sentence(t: &crate::report::model::TraceInfo) -> String {
+    let who: Vec<String> = t
+        .processes
+        .iter()
+        .take(4)
+        .map(|p| format!("{} (pid {})", p.name, p.pid))
+        .collect();
+    let how = if t.mechanism == "wirelab" {
+        "wirelab's own client recorded its calls".to_string()
+    } else {
+        format!(
+            "{} ran traced (ptrace, stopped by a seccomp filter only at calls that can move \
+bytes)",
+            who.join(", ")
+        )
+    };
+    let cost = t
+        .cost_us_per_call
+        .map(|c| {
+            format!(
+                "; a traced call took about {c:.0} µs longer (measured on this machine at the \
+start), which can change the timing a little"
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{how}: {} on TCP sockets{}{cost}.",
+        plural(t.calls, "call"),
+        if t.calls_unmatched > 0 {
+            format!(
+                " ({} on connections the capture does not hold)",
+                group(t.calls_unmatched)
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// The lab's network in one sentence.
 pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
     let status = match (lab.exit_code, lab.signal) {

@@ -206,6 +206,15 @@ replay the saved file for the whole report",
             self.title("the lab")?;
             self.say(&format!("  {}", super::lab_sentence(lab)), 4)?;
         }
+        if let Some(t) = &report.trace {
+            let text = super::trace_sentence(t);
+            let text = if self.view.color {
+                text
+            } else {
+                text.replace('µ', "u")
+            };
+            self.say(&format!("  {text}"), 4)?;
+        }
         if !report.dns.is_empty() {
             self.title("DNS (UDP port 53): the names looked up before connecting")?;
             for l in &report.dns {
