@@ -52,7 +52,12 @@ pub struct FileInfo {
     pub big_endian: bool,
     /// Link types in order of appearance (one per pcapng interface).
     pub linktypes: Vec<Linktype>,
+    /// Comments of the pcapng sections, in order (at most 64 MiB in all).
+    pub section_comments: Vec<String>,
 }
+
+/// Section comments kept at most, in bytes.
+const MAX_SECTION_COMMENTS: usize = 64 << 20;
 
 struct Interface {
     linktype: Linktype,
@@ -160,6 +165,17 @@ impl CaptureFile {
                             Block::SectionHeader(sh) => {
                                 self.info.format = "pcapng";
                                 self.info.big_endian = sh.big_endian();
+                                let mut kept: usize =
+                                    self.info.section_comments.iter().map(String::len).sum();
+                                for o in &sh.options {
+                                    if o.code == pcap_parser::OptionCode::Comment
+                                        && let Ok(text) = o.as_str()
+                                        && kept + text.len() <= MAX_SECTION_COMMENTS
+                                    {
+                                        kept += text.len();
+                                        self.info.section_comments.push(text.to_string());
+                                    }
+                                }
                                 self.interfaces.clear();
                                 None
                             }

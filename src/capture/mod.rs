@@ -5,6 +5,7 @@
 //! files whose interfaces have different link types, which students do bring
 //! (`tshark -i any -i lo`). libpcap stays the BPF compiler ([`filter`]).
 
+pub mod annotate;
 pub mod file;
 pub mod filter;
 pub mod live;

@@ -79,8 +79,24 @@ pub struct LabRun {
     pub dropped: Dropped,
 }
 
-/// Joins wirelab's own fetches' calls to their connections, as a traced program's.
-pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) {
+/// Keeps the program's calls in the saved capture: rewritten as pcapng with a comment
+/// on every frame that carried a call's bytes and the whole trace in its section. If
+/// that fails the capture stays as it was (a pcap), and a line says why.
+pub fn keep_trace(path: &Path, report: &crate::report::Report, trace: &crate::trace::Trace) {
+    let notes = recv::frame_notes(report);
+    if let Err(e) =
+        crate::capture::annotate::rewrite_as_pcapng(path, &notes, &recv::section_notes(trace))
+    {
+        eprintln!(
+            "wirelab: {} stays a plain pcap without the program's calls: {e}",
+            path.display()
+        );
+    }
+}
+
+/// Joins wirelab's own fetches' calls to their connections, as a traced program's, and
+/// returns them as a trace.
+pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) -> crate::trace::Trace {
     let me = std::process::id();
     let trace = crate::trace::Trace {
         mechanism: "wirelab".into(),
@@ -93,6 +109,7 @@ pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) {
         ..Default::default()
     };
     recv::attach(report, &trace);
+    trace
 }
 
 /// Captures on `interface` with `filter` while `server` (if any) serves and the
@@ -130,7 +147,10 @@ pub fn capture_fetches(
     if let Some(e) = error {
         return Err(LabError::Other(e));
     }
-    join_recvs(&mut live.report, &fetches);
+    let trace = join_recvs(&mut live.report, &fetches);
+    if let Some(path) = save {
+        keep_trace(path, &live.report, &trace);
+    }
     Ok(LabRun {
         live,
         fetches,

@@ -231,7 +231,10 @@ pub fn run(
     if let Some(t) = &trace {
         crate::report::recv::attach(&mut live.report, t);
     } else if !fetches.is_empty() {
-        super::join_recvs(&mut live.report, &fetches);
+        trace = Some(super::join_recvs(&mut live.report, &fetches));
+    }
+    if let (Some(path), Some(t)) = (&opts.save, &trace) {
+        super::keep_trace(path, &live.report, t);
     }
     live.report.lab = Some(LabInfo {
         command: command_line,

@@ -100,5 +100,10 @@ fn read_file(
     if let Err(ReadError::NotACapture) = result {
         return Err(ReplayError::NotACapture);
     }
-    Ok(builder.finish(source, result.err().map(|e| e.to_string())))
+    let mut report = builder.finish(source, result.err().map(|e| e.to_string()));
+    // A capture saved by wirelab keeps the program's calls: the same recv tables as live.
+    if let Some(trace) = recv::from_comments(&info.section_comments) {
+        recv::attach(&mut report, &trace);
+    }
+    Ok(report)
 }

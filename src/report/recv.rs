@@ -4,8 +4,9 @@
 //! program, or wirelab's own client) and are matched to a connection by the socket's
 //! own addresses, never by timing.
 
-use super::model::{RecvCall, Report, TraceInfo};
+use super::model::{Connection, RecvCall, Report, TraceInfo};
 use crate::trace::{Call, Trace, Way};
+use std::collections::BTreeMap;
 
 /// "10.80.0.2:43254", "[::1]:80": an endpoint as the trace writes it.
 fn endpoint(ip: &str, port: u16) -> String {
@@ -90,4 +91,78 @@ fn join<'a>(chunks: &[[u64; 3]], calls: impl Iterator<Item = &'a Call>) -> Vec<R
         offset = end;
     }
     out
+}
+
+/// The comments for the frames of a saved capture: on every frame that carried bytes
+/// of a call, "recv #3 of python3 (pid 4242): 512 B, stream bytes 1024..1535"; on the
+/// server's FIN, the recv that returned 0.
+pub fn frame_notes(report: &Report) -> BTreeMap<u64, Vec<String>> {
+    let mut notes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for c in &report.connections {
+        let who = c
+            .process
+            .as_ref()
+            .map(|p| format!(" of {} (pid {})", p.name, p.pid))
+            .unwrap_or_default();
+        for (way, calls) in [("recv", &c.recv), ("send", &c.send)] {
+            for r in calls.iter().flatten() {
+                let name = r.syscall.as_deref().unwrap_or(way);
+                let asked = r
+                    .asked
+                    .map(|a| format!(" of {a} asked"))
+                    .unwrap_or_default();
+                if r.bytes == 0 && way == "recv" {
+                    if let Some(fin) = server_fin(c) {
+                        notes.entry(fin).or_default().push(format!(
+                            "{name} #{}{who} returned 0 after this FIN: the end of the stream",
+                            r.call
+                        ));
+                    }
+                    continue;
+                }
+                for f in &r.frames {
+                    notes.entry(*f).or_default().push(format!(
+                        "{name} #{}{who}: {} B{asked}, stream bytes {}..{}",
+                        r.call,
+                        r.bytes,
+                        r.stream_offset,
+                        r.stream_offset + r.bytes
+                    ));
+                }
+            }
+        }
+    }
+    notes
+}
+
+fn server_fin(c: &Connection) -> Option<u64> {
+    c.segments
+        .iter()
+        .find(|s| s.dir == "s2c" && s.flags.contains("FIN"))
+        .map(|s| s.frame)
+}
+
+/// The section comments that keep a trace in a saved capture: one line for people
+/// (Wireshark shows it in the capture file's properties), then the trace itself.
+pub fn section_notes(trace: &Trace) -> Vec<String> {
+    let who: Vec<String> = trace
+        .processes
+        .iter()
+        .map(|p| format!("{} (pid {}): {}", p.name, p.pid, p.cmdline.join(" ")))
+        .collect();
+    let mut out = vec![format!(
+        "Recorded by wirelab: {} socket calls of {}; the packet comments join each call to \
+the frames that carried its bytes. `wirelab report` on this file shows the recv table.",
+        trace.calls.len(),
+        who.join(", ")
+    )];
+    let json = serde_json::to_string(trace).unwrap_or_default();
+    out.extend(crate::capture::annotate::trace_comments(&json));
+    out
+}
+
+/// The trace kept in a saved capture's section comments, if there is one.
+pub fn from_comments(comments: &[String]) -> Option<Trace> {
+    let json = crate::capture::annotate::trace_json(comments)?;
+    serde_json::from_str(&json).ok()
 }

@@ -1,0 +1,155 @@
+//! A saved capture rewritten as pcapng with notes for class: a comment on every frame
+//! that carried bytes of a program's call (Wireshark shows it, `tshark -Y frame.comment`
+//! finds it), and comments on the section that hold the program's whole trace in a form
+//! wirelab reads back ([`TRACE_TAG`]). The new file is written beside the old one and
+//! renamed over it only once complete and on disk: a failure leaves the capture as it
+//! was.
+
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter};
+use std::path::Path;
+
+/// The first line of every section comment that carries a piece of the trace.
+pub const TRACE_TAG: &str = "wirelab trace v1";
+/// Bytes of trace per comment (an option's length is 16 bits).
+const PIECE: usize = 60_000;
+
+/// Splits `json` into section comments, each tagged, at character boundaries.
+pub fn trace_comments(json: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = json;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(PIECE);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(format!("{TRACE_TAG}\n{}", &rest[..cut]));
+        rest = &rest[cut..];
+    }
+    out
+}
+
+/// The trace's JSON back from a section's comments, if it has any.
+pub fn trace_json(comments: &[String]) -> Option<String> {
+    let parts: Vec<&str> = comments
+        .iter()
+        .filter_map(|c| c.strip_prefix(TRACE_TAG)?.strip_prefix('\n'))
+        .collect();
+    (!parts.is_empty()).then(|| parts.concat())
+}
+
+/// Rewrites the classic pcap at `path` as pcapng, with `notes` (comments by frame
+/// number, from 1) on its frames and `section` comments on its section.
+pub fn rewrite_as_pcapng(
+    path: &Path,
+    notes: &BTreeMap<u64, Vec<String>>,
+    section: &[String],
+) -> io::Result<()> {
+    let err = |e: pcap_file::PcapError| io::Error::other(e.to_string());
+    let mut reader = pcap_file::pcap::PcapReader::new(std::fs::File::open(path)?).map_err(err)?;
+    let header = reader.header();
+    let tmp = path.with_file_name(format!(
+        ".{}.wirelab-tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("capture")
+    ));
+    let result = (|| -> io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let shb = SectionHeaderBlock {
+            options: section
+                .iter()
+                .map(|c| SectionHeaderOption::Comment(Cow::Owned(c.clone())))
+                .chain([SectionHeaderOption::UserApplication(Cow::Borrowed(
+                    "wirelab",
+                ))])
+                .collect(),
+            ..Default::default()
+        };
+        let mut w = PcapNgWriter::with_section_header(BufWriter::new(file), shb).map_err(err)?;
+        let idb = InterfaceDescriptionBlock {
+            linktype: header.datalink,
+            snaplen: header.snaplen,
+            // Microseconds, as the pcap (nanoseconds when it had them).
+            options: if header.ts_resolution == pcap_file::TsResolution::NanoSecond {
+                vec![InterfaceDescriptionOption::IfTsResol(9)]
+            } else {
+                vec![]
+            },
+        };
+        w.write_pcapng_block(idb).map_err(err)?;
+        let mut number = 0u64;
+        while let Some(p) = reader.next_packet() {
+            let p = p.map_err(err)?;
+            number += 1;
+            let options = notes
+                .get(&number)
+                .map(|n| {
+                    n.iter()
+                        .map(|c| EnhancedPacketOption::Comment(Cow::Owned(c.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            w.write_pcapng_block(EnhancedPacketBlock {
+                interface_id: 0,
+                timestamp: p.timestamp,
+                original_len: p.orig_len,
+                data: p.data,
+                options,
+            })
+            .map_err(err)?;
+        }
+        let file = w.into_inner().into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_survives_the_split_into_comments() {
+        let json = format!("{{\"x\":\"{}é\"}}", "a".repeat(130_000));
+        let comments = trace_comments(&json);
+        assert_eq!(comments.len(), 3);
+        assert!(comments.iter().all(|c| c.len() < 65_535));
+        let mut with_others = vec!["a teacher's note".to_string()];
+        with_others.extend(comments);
+        assert_eq!(trace_json(&with_others).unwrap(), json);
+        assert_eq!(trace_json(&["nothing".into()]), None);
+    }
+
+    #[test]
+    fn a_pcap_becomes_pcapng_with_its_comments() {
+        let dir = std::env::temp_dir().join(format!("wirelab-annotate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("romeo.pcap");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/captures/romeo.pcap"),
+            &path,
+        )
+        .unwrap();
+        let notes = BTreeMap::from([(4u64, vec!["recv #1".to_string()])]);
+        rewrite_as_pcapng(&path, &notes, &trace_comments("{}")).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
+        assert!(bytes.windows(7).any(|w| w == b"recv #1"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
