@@ -207,6 +207,11 @@ sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
             default_value_t = 262_144
         )]
         snaplen: i32,
+        /// Trace COMMAND's socket calls (ptrace with a seccomp filter): its recv() and
+        /// send() calls are joined to the segments in the report, and -w keeps them in
+        /// the file (pcapng).
+        #[arg(long, requires = "command")]
+        trace: bool,
         #[command(flatten)]
         output: Output,
         /// A command to run (as the invoking user) while capturing; the capture stops
@@ -411,13 +416,22 @@ fn main() -> ExitCode {
             count,
             duration,
             snaplen,
+            trace,
             output,
             command,
         } => {
             let mut opts = LiveOptions::new(&interface);
             opts.filter = filter;
             opts.snaplen = snaplen;
-            capture(&opts, write.as_deref(), count, duration, &output, &command)
+            capture(
+                &opts,
+                write.as_deref(),
+                count,
+                duration,
+                &output,
+                &command,
+                trace,
+            )
         }
         Command::Interfaces => interfaces(),
         Command::Replay {
@@ -660,6 +674,7 @@ fn capture(
     duration: Option<f64>,
     output: &Output,
     command: &[String],
+    trace: bool,
 ) -> ExitCode {
     let out = match open_output(output) {
         Ok(o) => o,
@@ -685,9 +700,20 @@ fn capture(
     let duration = duration.map(Duration::from_secs_f64);
     let running = session.start(output.options(), count, duration, line_printer(output));
     let mut status_code = ExitCode::SUCCESS;
+    let mut traced = None;
     let result = if let Some((program, args)) = command.split_first() {
         let stop = running.stopper();
-        match std::process::Command::new(program).args(args).status() {
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args);
+        let ran = if trace {
+            run_traced(&mut cmd).map(|(status, t)| {
+                traced = Some(t);
+                status
+            })
+        } else {
+            cmd.status()
+        };
+        match ran {
             Ok(status) => {
                 eprintln!("wirelab: {program} exited ({status})");
                 if !status.success() {
@@ -705,6 +731,13 @@ fn capture(
     } else {
         running.wait()
     };
+    let mut result = result;
+    if let Some(t) = &traced {
+        wirelab::report::recv::attach(&mut result.report, t);
+        if let Some(p) = write {
+            lab::keep_trace(p, &result.report, t);
+        }
+    }
     eprintln!("wirelab: {}", result.stop);
     if let Some(e) = &result.report.source.read_error {
         eprintln!("wirelab: {e}");
@@ -721,6 +754,19 @@ fn capture(
         );
     }
     status_code
+}
+
+/// Runs `cmd` traced to its end (see `wirelab::trace::ptrace`).
+fn run_traced(
+    cmd: &mut std::process::Command,
+) -> io::Result<(std::process::ExitStatus, wirelab::trace::Trace)> {
+    use wirelab::trace::ptrace;
+    let cost = ptrace::calibrate();
+    ptrace::prepare(cmd, ptrace::filter().map_err(io::Error::other)?);
+    let child = cmd.spawn()?;
+    let (status, mut trace) = ptrace::trace(child.id(), || {})?;
+    trace.cost_us_per_call = cost;
+    Ok((status, trace))
 }
 
 fn replay(file: &Path, speed: f64, step: bool, filter: Option<&str>, output: &Output) -> ExitCode {
