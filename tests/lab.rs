@@ -8,6 +8,9 @@
 //! run one at a time. Without root these tests fail under CI (CI=1) and say why
 //! elsewhere.
 
+mod common;
+
+use common::check_recv_against_chunks;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -223,7 +226,12 @@ fn socket1_runs_unchanged_and_prints_romeo_over_wire_sized_segments() {
         replayed["connections"][0]["streams"]["s2c"]["sha256"],
         conns[0]["streams"]["s2c"]["sha256"]
     );
-    assert_eq!(replayed["dns"], r["dns"]);
+    assert_eq!(
+        replayed["dns"],
+        r["dns"],
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -354,6 +362,11 @@ fn telnet_typed_by_hand_shows_the_typed_request_in_the_report() {
     );
     assert!(text.contains("200 OK"), "{text}");
     assert!(text.contains("A data.pr4e.org? -> A 10.80.1.2"), "{text}");
+    assert!(
+        text.contains("send(45) sent 45 bytes") && text.contains("send(2) sent 2 bytes"),
+        "telnet's sends of the typed line (43 characters and CR LF) and the blank line are \
+traced: {text}"
+    );
     assert_eq!(host_state(), before, "the lab left something on the host");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -592,5 +605,224 @@ fn help_says_what_this_kernel_supports_and_a_missing_piece_is_one_line() {
         .collect::<Vec<_>>();
     assert_eq!(missing.len(), 1, "{err}");
     assert!(missing[0].contains("--rate"), "says what works instead");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The sizes a connection's recv calls returned (the closing 0 left out).
+fn traced_sizes(conn: &Value) -> Vec<u64> {
+    conn["recv"]
+        .as_array()
+        .expect("the program's recv calls are in the report")
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .filter(|n| *n > 0)
+        .collect()
+}
+
+/// The traced calls of a connection: they tile its stream exactly, each call's frames
+/// cover exactly its range, the last recv returned 0, and the asked size is the buffer.
+fn check_traced(conn: &Value, asked: u64) {
+    check_recv_against_chunks(conn);
+    let recv = conn["recv"].as_array().unwrap();
+    assert_eq!(recv.last().unwrap()["bytes"], 0, "the loop ended on a 0");
+    assert!(recv.iter().all(|r| r["asked"] == asked), "{recv:?}");
+    assert!(recv.iter().all(|r| r["syscall"] == "recv"));
+    let sent: u64 = conn["send"]
+        .as_array()
+        .expect("the program's sends are in the report")
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sent, conn["streams"]["c2s"]["bytes"].as_u64().unwrap());
+}
+
+#[test]
+fn the_programs_own_recv_calls_are_traced_and_kept_in_the_saved_pcapng() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("trace");
+    let out = lab(
+        &dir,
+        &[
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+            "-w",
+            "class.pcapng",
+        ],
+        &[PYTHON, "socket_sizes.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: Vec<u64> = stdout(&out).lines().map(|l| l.parse().unwrap()).collect();
+    let r = report(&dir);
+    let conn = &r["connections"][0];
+    assert_eq!(
+        traced_sizes(conn),
+        printed,
+        "the program's sizes are the traced ones"
+    );
+    check_traced(conn, 512);
+    assert_eq!(conn["process"]["name"], "python3");
+    assert_eq!(r["trace"]["mechanism"], "ptrace+seccomp");
+    assert!(r["trace"]["cost_us_per_call"].as_f64().unwrap() > 0.0);
+    // In class: the saved file, replayed without privileges, gives the same table.
+    let replay = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", WIRELAB])
+        .args(["report", "class.pcapng", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(replayed["connections"][0]["recv"], conn["recv"]);
+    assert_eq!(replayed["connections"][0]["send"], conn["send"]);
+    assert_eq!(replayed["source"]["format"], "pcapng");
+    // tshark reads it without a warning and lists the comments.
+    let t = Command::new("tshark")
+        .args(["-r", "class.pcapng", "-Y", "frame.comment", "-T", "fields"])
+        .args(["-e", "frame.number", "-e", "frame.comment"])
+        .current_dir(&dir)
+        .output()
+        .expect("tshark runs");
+    let epoch = Command::new("tshark")
+        .args([
+            "-r",
+            "class.pcapng",
+            "-c",
+            "1",
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_epoch",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let first_us = (stdout(&epoch).trim().parse::<f64>().unwrap() * 1e6) as i64;
+    let dns_us = r["dns"][0]["ts_us"].as_i64().unwrap();
+    assert!(
+        (first_us - dns_us).abs() < 10_000_000,
+        "tshark reads the times as captured: {first_us} vs {dns_us}"
+    );
+    let warnings: Vec<String> = stderr(&t)
+        .lines()
+        .filter(|l| !l.contains("Running as user \"root\""))
+        .map(str::to_string)
+        .collect();
+    assert!(warnings.is_empty(), "tshark warned: {warnings:?}");
+    let comments = stdout(&t);
+    let first = &conn["recv"][0];
+    let frame = first["frames"][0].as_u64().unwrap();
+    let pid = conn["process"]["pid"].as_u64().unwrap();
+    assert!(
+        comments
+            .lines()
+            .any(|l| l.starts_with(&format!("{frame}\t"))
+                && l.contains(&format!(
+                    "recv #1 of python3 (pid {pid}): {} B",
+                    first["bytes"]
+                ))),
+        "{comments}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_image_retrievers_pieces_with_and_without_sleep_and_urllib_are_traced() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("trace-jpeg");
+    for program in ["urljpeg.py", "urljpeg_sleep.py"] {
+        let out = lab(
+            &dir,
+            &["--rate", "8mbit", "--format", "json", "-o", "report.json"],
+            &[PYTHON, program],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed: Vec<u64> = stdout(&out)
+            .lines()
+            .take_while(|l| !l.starts_with("Header length"))
+            .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+            .collect();
+        let r = report(&dir);
+        let conn = &r["connections"][0];
+        assert_eq!(traced_sizes(conn), printed, "{program}");
+        check_traced(conn, 5120);
+        let saved = std::fs::read(dir.join("stuff.jpg")).unwrap();
+        assert_eq!(
+            saved,
+            content::cover_jpeg(),
+            "{program}: the saved bytes are the stream's"
+        );
+        if program == "urljpeg_sleep.py" {
+            // Sleeping between calls lets the buffer fill: full 5120-byte pieces.
+            assert!(printed.iter().filter(|n| **n == 5120).count() > printed.len() / 2);
+        }
+    }
+    let out = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json", "--color", "never"],
+        &[PYTHON, "urllib1.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&dir);
+    let recv = r["connections"][0]["recv"].as_array().unwrap();
+    assert!(recv.iter().any(|c| c["asked"] == 8192), "{recv:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_threads_calls_land_on_their_own_connections() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("threads");
+    let out = lab(
+        &dir,
+        &["--rate", "8mbit", "--format", "json", "-o", "report.json"],
+        &[PYTHON, "two_threads.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: std::collections::HashMap<String, Vec<u64>> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next().unwrap().to_string();
+            (name, w.map(|n| n.parse().unwrap()).collect())
+        })
+        .collect();
+    let r = report(&dir);
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    let mut tids = Vec::new();
+    for conn in conns {
+        let target = conn["http"][0]["request"]["target"].as_str().unwrap();
+        let (name, asked) = if target.ends_with("romeo.txt") {
+            ("romeo", 512)
+        } else {
+            ("cover", 5120)
+        };
+        assert_eq!(traced_sizes(conn), printed[name], "{name}");
+        check_traced(conn, asked);
+        let tid = conn["recv"][0]["tid"].as_u64().unwrap();
+        assert!(
+            conn["recv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["tid"] == tid)
+        );
+        tids.push(tid);
+    }
+    assert_ne!(
+        tids[0], tids[1],
+        "each thread's calls on its own connection"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,9 @@
 //! recv's frames must cover exactly its byte range. Namespaces are removed even when a
 //! test fails. Without root they fail under CI (CI=1) and say why elsewhere.
 
+mod common;
+
+use common::check_recv_against_chunks;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -51,44 +54,6 @@ fn run(cmd: &mut Command) -> std::process::Output {
 
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// Every recv's frames are exactly the frames whose delivered bytes overlap its range,
-/// and together they cover the range.
-fn check_recv_against_chunks(conn: &Value) {
-    let chunks: Vec<[u64; 3]> = serde_json::from_value(conn["streams"]["s2c"]["chunks"].clone())
-        .expect("provenance kept for a small capture");
-    let recv = conn["recv"].as_array().expect("recv log joined");
-    assert!(!recv.is_empty());
-    let mut expected_offset = 0;
-    for r in recv {
-        let off = r["stream_offset"].as_u64().unwrap();
-        let len = r["bytes"].as_u64().unwrap();
-        assert_eq!(off, expected_offset, "recv ranges follow one another");
-        expected_offset += len;
-        let frames: Vec<u64> = serde_json::from_value(r["frames"].clone()).unwrap();
-        let mut want: Vec<u64> = chunks
-            .iter()
-            .filter(|c| c[0] < off + len && c[0] + c[1] > off)
-            .map(|c| c[2])
-            .collect();
-        want.dedup();
-        assert_eq!(frames, want, "recv {} frames", r["call"]);
-        let covered: u64 = chunks
-            .iter()
-            .filter(|c| frames.contains(&c[2]))
-            .map(|c| (c[0] + c[1]).min(off + len).saturating_sub(c[0].max(off)))
-            .sum();
-        assert_eq!(
-            covered, len,
-            "recv {} range covered by its frames",
-            r["call"]
-        );
-    }
-    assert_eq!(
-        expected_offset,
-        conn["streams"]["s2c"]["bytes"].as_u64().unwrap()
-    );
 }
 
 /// tshark's view of the file: (status, Content-Length) of every response.

@@ -77,12 +77,9 @@ pub fn rewrite_as_pcapng(
         let idb = InterfaceDescriptionBlock {
             linktype: header.datalink,
             snaplen: header.snaplen,
-            // Microseconds, as the pcap (nanoseconds when it had them).
-            options: if header.ts_resolution == pcap_file::TsResolution::NanoSecond {
-                vec![InterfaceDescriptionOption::IfTsResol(9)]
-            } else {
-                vec![]
-            },
+            // pcap-file 2 writes every EPB timestamp in nanoseconds, so the interface
+            // must say so (the pcapng default is microseconds).
+            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
         };
         w.write_pcapng_block(idb).map_err(err)?;
         let mut number = 0u64;
