@@ -345,7 +345,7 @@ sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
             short = 'w',
             long = "write",
             value_name = "FILE",
-            default_value = "wirelab-demo.pcap"
+            default_value = "wirelab-demo.pcapng"
         )]
         write: PathBuf,
         #[command(flatten)]

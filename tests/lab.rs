@@ -826,3 +826,30 @@ fn two_threads_calls_land_on_their_own_connections() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_traced_program_killed_mid_run_leaves_no_stopped_process() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("kill-program");
+    let before = host_state();
+    let marker = "import time; time.sleep(32)";
+    let child = Command::new(WIRELAB)
+        .args(["lab", "--color", "never", "--", PYTHON, "-c", marker])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = wait_for_program(marker);
+    // SAFETY: kill with a pid we found.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + 9), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ended by signal 9"), "{}", stdout(&out));
+    assert!(processes_with(marker).is_empty(), "{:?}", processes_with(marker));
+    assert_eq!(host_state(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}

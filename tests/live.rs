@@ -690,3 +690,62 @@ fn demo_falls_back_to_loopback_where_namespaces_cannot_be_made() {
     assert!(r.get("lab").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `capture --trace` on loopback: a program's own recv(512) calls, joined to the
+/// segments, and kept in the saved file.
+#[test]
+fn capture_trace_on_loopback_joins_the_programs_recv_calls() {
+    if !can_capture() {
+        return;
+    }
+    let dir = tmpdir("capture-trace");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut server = Command::new(WIRELAB)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let program = format!(
+        "import socket\n\
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n\
+s.connect(('127.0.0.1', {port}))\n\
+s.send(b'GET http://data.pr4e.org/romeo.txt HTTP/1.0\\r\\n\\r\\n')\n\
+while True:\n    data = s.recv(512)\n    if len(data) < 1:\n        break\n    print(len(data))\n"
+    );
+    std::fs::write(dir.join("sizes.py"), program).unwrap();
+    let out = Command::new(WIRELAB)
+        .args(["capture", "-i", "lo", "-f", &format!("tcp port {port}"), "--trace"])
+        .args(["-w", "trace.pcapng", "--format", "json", "-o", "trace.json"])
+        .args(["--", "/usr/bin/python3", "sizes.py"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let r = json(&dir.join("trace.json"));
+    let conn = &r["connections"][0];
+    let traced: Vec<u64> = conn["recv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bytes"].as_u64().unwrap())
+        .filter(|n| *n > 0)
+        .collect();
+    assert_eq!(traced, printed);
+    check_recv_against_chunks(conn);
+    let replay = run(Command::new(WIRELAB)
+        .args(["report", "trace.pcapng", "--format", "json"])
+        .current_dir(&dir));
+    let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(replayed["connections"][0]["recv"], conn["recv"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
