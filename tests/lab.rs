@@ -848,8 +848,16 @@ fn a_traced_program_killed_mid_run_leaves_no_stopped_process() {
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(128 + 9), "{}", stderr(&out));
-    assert!(stdout(&out).contains("ended by signal 9"), "{}", stdout(&out));
-    assert!(processes_with(marker).is_empty(), "{:?}", processes_with(marker));
+    assert!(
+        stdout(&out).contains("ended by signal 9"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        processes_with(marker).is_empty(),
+        "{:?}",
+        processes_with(marker)
+    );
     assert_eq!(host_state(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }

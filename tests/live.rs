@@ -718,7 +718,14 @@ while True:\n    data = s.recv(512)\n    if len(data) < 1:\n        break\n    p
     );
     std::fs::write(dir.join("sizes.py"), program).unwrap();
     let out = Command::new(WIRELAB)
-        .args(["capture", "-i", "lo", "-f", &format!("tcp port {port}"), "--trace"])
+        .args([
+            "capture",
+            "-i",
+            "lo",
+            "-f",
+            &format!("tcp port {port}"),
+            "--trace",
+        ])
         .args(["-w", "trace.pcapng", "--format", "json", "-o", "trace.json"])
         .args(["--", "/usr/bin/python3", "sizes.py"])
         .current_dir(&dir)
@@ -726,7 +733,11 @@ while True:\n    data = s.recv(512)\n    if len(data) < 1:\n        break\n    p
         .unwrap();
     let _ = server.kill();
     let _ = server.wait();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: Vec<u64> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().parse().ok())

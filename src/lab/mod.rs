@@ -79,6 +79,19 @@ pub struct LabRun {
     pub dropped: Dropped,
 }
 
+/// Runs the prepared fetches one after the other; stops at the first that fails and
+/// returns its error beside those done.
+pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<String>) {
+    let mut fetches = Vec::new();
+    for p in prepared {
+        match p.run() {
+            Ok(f) => fetches.push(f),
+            Err(e) => return (fetches, Some(e)),
+        }
+    }
+    (fetches, None)
+}
+
 /// Keeps the program's calls in the saved capture: rewritten as pcapng with a comment
 /// on every frame that carried a call's bytes and the whole trace in its section. If
 /// that fails the capture stays as it was (a pcap), and a line says why.
@@ -131,17 +144,7 @@ pub fn capture_fetches(
     let dropped = session.drop_privileges().map_err(LabError::Other)?;
     let running_server = server.map(|s| s.spawn(None));
     let running = session.start(opts, None, None, on_line);
-    let mut fetches = Vec::new();
-    let mut error = None;
-    for p in prepared {
-        match p.run() {
-            Ok(f) => fetches.push(f),
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-    }
+    let (fetches, error) = run_fetches(prepared);
     let mut live = running.stop_after(GRACE);
     drop(running_server);
     if let Some(e) = error {

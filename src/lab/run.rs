@@ -215,14 +215,8 @@ pub fn run(
                 .0
         });
     }
-    for p in prepared {
-        match p.run() {
-            Ok(f) => fetches.push(f),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
+    if !prepared.is_empty() {
+        (fetches, failure) = super::run_fetches(prepared);
     }
     let mut live = running.stop_after(GRACE);
     if let Some(e) = failure {
