@@ -40,6 +40,9 @@ enum Format {
     Json,
     /// One self-contained page for the projector (inline CSS and SVG, no script).
     Html,
+    /// HAR 1.2, as the browser's developer console exports it: one entry per HTTP
+    /// exchange, timings from the packets (open it in the console's Network tab).
+    Har,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -583,6 +586,7 @@ fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), Exit
         Format::Table => render::table::write(report, &view, &mut out),
         Format::Json => render::json::write(report, &mut out),
         Format::Html => render::html::write(report, &view, &mut out),
+        Format::Har => render::har::write(report, &mut out),
     }
     .and_then(|_| out.flush());
     match written {

@@ -1,6 +1,7 @@
 //! Stage 7: renderers. They read only the report model (and the glossary and port
 //! tables, which are leaves). One [`View`] says what every renderer shows.
 
+pub mod har;
 pub mod html;
 pub mod json;
 pub mod table;
