@@ -51,6 +51,9 @@ fn page(capture: &str, dir: &Path) -> PathBuf {
 }
 
 fn headless(browser: &str, args: &[&str], url: &Path) -> std::process::Output {
+    // One profile per launch: two Chromiums never share one (tests run in parallel).
+    static LAUNCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = LAUNCH.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Command::new(browser)
         .args([
             "--headless",
@@ -61,7 +64,7 @@ fn headless(browser: &str, args: &[&str], url: &Path) -> std::process::Output {
         .arg(
             "--user-data-dir=".to_string()
                 + &std::env::temp_dir()
-                    .join(format!("wirelab-chromium-{}", std::process::id()))
+                    .join(format!("wirelab-chromium-{}-{n}", std::process::id()))
                     .display()
                     .to_string(),
         )
@@ -159,4 +162,55 @@ fn chromium_renders_the_page_with_the_exchange_and_the_ladder() {
             info.height
         );
     }
+}
+
+/// The Network panel's rows (in Chromium's DOM) are the HAR entries: one row per
+/// entry, with its status and size, and each phase bar links to a frame that the
+/// ladder below holds.
+#[test]
+fn the_network_panel_rows_match_the_har_entries() {
+    let Some(browser) = chromium() else { return };
+    let dir = std::env::temp_dir().join(format!("wirelab-network-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let capture = "keepalive-chunked";
+    let html = page(capture, &dir);
+    let har = Command::new(WIRELAB)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            &format!("captures/{capture}.pcap"),
+            "--format",
+            "har",
+        ])
+        .output()
+        .unwrap();
+    let har: serde_json::Value = serde_json::from_slice(&har.stdout).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    let dom = headless(browser, &["--dump-dom"], &html);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let rows: Vec<&str> = dom.split("class=\"entry\"").skip(1).collect();
+    assert_eq!(rows.len(), entries.len(), "one row per HAR entry");
+    for (row, e) in rows.iter().zip(entries) {
+        let row = row.split("</tr>").next().unwrap();
+        assert!(
+            row.contains(&format!(">{}<", e["response"]["status"])),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!(">{} B<", e["response"]["content"]["size"])),
+            "{row}"
+        );
+        for link in row.split("href=\"#frame-").skip(1) {
+            let frame = link.split('"').next().unwrap();
+            assert!(
+                dom.contains(&format!("id=\"frame-{frame}\"")),
+                "frame {frame} is in the ladder"
+            );
+        }
+        assert!(
+            row.contains("href=\"#frame-"),
+            "the phases link to frames: {row}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

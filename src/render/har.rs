@@ -226,6 +226,7 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
         "serverIPAddress": c.server.ip,
         "connection": c.client.port.to_string(),
         "_connection_id": c.id,
+        "_started_us": started,
         "_frames": {
             "dns": lookup.map(|l| json!([l.query_frame, l.response_frame])),
             "connect": first.then(|| h.map(|h| json!([h.syn_frame, h.synack_frame, h.ack_frame]))).flatten(),

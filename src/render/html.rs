@@ -11,6 +11,7 @@ use super::{
 use crate::glossary;
 use crate::report::model::{Connection, HttpExchange, Report, Segment};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
@@ -77,7 +78,84 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if let Some(text) = super::no_connection_sentence(report) {
                     @if report.lab.is_some() || !report.dns.is_empty() { p.error { (text) } }
                 }
+                (network_panel(report))
                 @for c in &report.connections { (connection(c, view)) }
+            }
+        }
+    }
+}
+
+/// The console's Network panel from the packets: one row per HTTP exchange (as the HAR
+/// entries: name, method, status, type, size, time) with a waterfall of its phases;
+/// each phase links to its first frame in the ladder below (anchors, no script).
+fn network_panel(report: &Report) -> Markup {
+    let har = super::har::har(report);
+    let entries = har["log"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if entries.is_empty() {
+        return html! {};
+    }
+    let start = entries
+        .iter()
+        .filter_map(|e| e["_started_us"].as_i64())
+        .min()
+        .unwrap_or(0);
+    let end = entries
+        .iter()
+        .filter_map(|e| Some(e["_started_us"].as_i64()? + (e["time"].as_f64()? * 1000.0) as i64))
+        .max()
+        .unwrap_or(start)
+        .max(start + 1);
+    let scale = |us: f64| us / (end - start) as f64 * 300.0;
+    const PHASES: [(&str, &str); 5] = [
+        ("dns", "#1f9e89"),
+        ("connect", "#e08a00"),
+        ("send", "#3a9a3a"),
+        ("wait", "#9aa0a6"),
+        ("receive", "#2a5db0"),
+    ];
+    html! {
+        section.network {
+            h2 { "Network (as the browser's console shows it, from the packets)" }
+            table.network {
+                tr { th { "Name" } th { "Method" } th { "Status" } th { "Type" } th { "Size" } th { "Time" } th { "Waterfall" } }
+                @for (i, e) in entries.iter().enumerate() {
+                    @let url = e["request"]["url"].as_str().unwrap_or("");
+                    @let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(url);
+                    @let conn = e["_connection_id"].as_u64().unwrap_or(0);
+                    @let mut x = scale((e["_started_us"].as_i64().unwrap_or(start) - start) as f64);
+                    tr.entry id=(format!("entry-{i}")) {
+                        td.name title=(url) { a href=(format!("#connection-{conn}")) { (name) } }
+                        td { (e["request"]["method"].as_str().unwrap_or("")) }
+                        td.n { (e["response"]["status"]) }
+                        td { (e["response"]["content"]["mimeType"].as_str().unwrap_or("")) }
+                        td.n { (e["response"]["content"]["size"]) " B" }
+                        td.n { (format!("{:.1}", e["time"].as_f64().unwrap_or(0.0))) " ms" }
+                        td {
+                            svg.waterfall xmlns="http://www.w3.org/2000/svg" width="310" height="14" viewBox="0 0 310 14" {
+                                @for (phase, color) in PHASES {
+                                    @let ms = e["timings"][phase].as_f64().unwrap_or(-1.0);
+                                    @if ms >= 0.0 {
+                                        @let w = scale(ms * 1000.0).max(1.0);
+                                        @let frame = e["_frames"][phase].as_array().and_then(|f| f.iter().find_map(Value::as_u64));
+                                        a href=(frame.map(|f| format!("#frame-{f}")).unwrap_or(format!("#connection-{conn}"))) {
+                                            rect class=(format!("phase {phase}")) x=(format!("{x:.1}")) y="2" width=(format!("{w:.1}")) height="10" fill=(color) {
+                                                title { (phase) ": " (format!("{ms:.3}")) " ms" @if let Some(f) = frame { ", frame " (f) } }
+                                            }
+                                        }
+                                        @let _ = { x += w; };
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.legend {
+                @for (phase, color) in PHASES { span style=(format!("color:{color}")) { "■ " } (phase) " " }
+                "— each bar links to the first frame of its phase in the ladder."
             }
         }
     }
@@ -274,7 +352,7 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                         @let (x1, x2) = if s.dir == "c2s" { (LEFT, RIGHT) } else { (RIGHT, LEFT) };
                         @let color = if s.analysis.is_empty() { "#2a5db0" } else { "#b00020" };
                         text x="10" y=(y + 5) font-size="14" { (format!("{:.3}", (s.ts_us - c.first_ts_us) as f64 / 1000.0)) }
-                        line.arrow x1=(x1) y1=(y) x2=(x2) y2=(y) stroke=(color) stroke-width="2"
+                        line.arrow id=(format!("frame-{}", s.frame)) x1=(x1) y1=(y) x2=(x2) y2=(y) stroke=(color) stroke-width="2"
                             marker-end=(format!("url(#arrow-{})", c.id)) {}
                         text x=((LEFT + RIGHT) / 2) y=(y - 4) text-anchor="middle" font-size="15" fill=(color) {
                             (arrow_label(s))
