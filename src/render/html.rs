@@ -85,6 +85,37 @@ fn page(report: &Report, view: &View) -> Markup {
     }
 }
 
+/// The phases of a HAR entry's waterfall, and their colours.
+const PHASES: [(&str, &str); 5] = [
+    ("dns", "#1f9e89"),
+    ("connect", "#e08a00"),
+    ("send", "#3a9a3a"),
+    ("wait", "#9aa0a6"),
+    ("receive", "#2a5db0"),
+];
+
+/// An entry's bars, one after the other from `start_us`: (phase, colour, x, width, ms,
+/// the phase's first frame).
+type Bar = (&'static str, &'static str, f64, f64, f64, Option<u64>);
+
+fn waterfall(e: &Value, start_us: f64, scale: &dyn Fn(f64) -> f64) -> Vec<Bar> {
+    let mut x = scale(start_us);
+    let mut bars = Vec::new();
+    for (phase, color) in PHASES {
+        let ms = e["timings"][phase].as_f64().unwrap_or(-1.0);
+        if ms < 0.0 {
+            continue;
+        }
+        let w = scale(ms * 1000.0).max(1.0);
+        let frame = e["_frames"][phase]
+            .as_array()
+            .and_then(|f| f.iter().find_map(Value::as_u64));
+        bars.push((phase, color, x, w, ms, frame));
+        x += w;
+    }
+    bars
+}
+
 /// The console's Network panel from the packets: one row per HTTP exchange (as the HAR
 /// entries: name, method, status, type, size, time) with a waterfall of its phases;
 /// each phase links to its first frame in the ladder below (anchors, no script).
@@ -109,13 +140,6 @@ fn network_panel(report: &Report) -> Markup {
         .unwrap_or(start)
         .max(start + 1);
     let scale = |us: f64| us / (end - start) as f64 * 300.0;
-    const PHASES: [(&str, &str); 5] = [
-        ("dns", "#1f9e89"),
-        ("connect", "#e08a00"),
-        ("send", "#3a9a3a"),
-        ("wait", "#9aa0a6"),
-        ("receive", "#2a5db0"),
-    ];
     html! {
         section.network {
             h2 { "Network (as the browser's console shows it, from the packets)" }
@@ -125,7 +149,7 @@ fn network_panel(report: &Report) -> Markup {
                     @let url = e["request"]["url"].as_str().unwrap_or("");
                     @let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(url);
                     @let conn = e["_connection_id"].as_u64().unwrap_or(0);
-                    @let mut x = scale((e["_started_us"].as_i64().unwrap_or(start) - start) as f64);
+                    @let bars = waterfall(e, (e["_started_us"].as_i64().unwrap_or(start) - start) as f64, &scale);
                     tr.entry id=(format!("entry-{i}")) {
                         td.name title=(url) { a href=(format!("#connection-{conn}")) { (name) } }
                         td { (e["request"]["method"].as_str().unwrap_or("")) }
@@ -135,17 +159,11 @@ fn network_panel(report: &Report) -> Markup {
                         td.n { (format!("{:.1}", e["time"].as_f64().unwrap_or(0.0))) " ms" }
                         td {
                             svg.waterfall xmlns="http://www.w3.org/2000/svg" width="310" height="14" viewBox="0 0 310 14" {
-                                @for (phase, color) in PHASES {
-                                    @let ms = e["timings"][phase].as_f64().unwrap_or(-1.0);
-                                    @if ms >= 0.0 {
-                                        @let w = scale(ms * 1000.0).max(1.0);
-                                        @let frame = e["_frames"][phase].as_array().and_then(|f| f.iter().find_map(Value::as_u64));
-                                        a href=(frame.map(|f| format!("#frame-{f}")).unwrap_or(format!("#connection-{conn}"))) {
-                                            rect class=(format!("phase {phase}")) x=(format!("{x:.1}")) y="2" width=(format!("{w:.1}")) height="10" fill=(color) {
-                                                title { (phase) ": " (format!("{ms:.3}")) " ms" @if let Some(f) = frame { ", frame " (f) } }
-                                            }
+                                @for (phase, color, x, w, ms, frame) in &bars {
+                                    a href=(frame.map(|f| format!("#frame-{f}")).unwrap_or(format!("#connection-{conn}"))) {
+                                        rect class=(format!("phase {phase}")) x=(format!("{x:.1}")) y="2" width=(format!("{w:.1}")) height="10" fill=(color) {
+                                            title { (phase) ": " (format!("{ms:.3}")) " ms" @if let Some(f) = frame { ", frame " (f) } }
                                         }
-                                        @let _ = { x += w; };
                                     }
                                 }
                             }
