@@ -861,3 +861,175 @@ fn a_traced_program_killed_mid_run_leaves_no_stopped_process() {
     assert_eq!(host_state(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Headless Chromium, unchanged, as a student's browser in the lab: page1.htm over
+/// HTTP/1.1 keep-alive, gzip-coded (the preview decoded, the hash over the coded
+/// bytes), the favicon's 404 on the same connection; the form's submission with its
+/// query string decoded into parameters; the HAR of the saved capture validates and
+/// holds those requests. A second fetch with the validators gets 304.
+#[test]
+fn the_browser_in_the_lab_gets_the_page_the_favicon_404_and_the_form() {
+    if !is_root() {
+        return;
+    }
+    if Command::new("chromium").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI installs chromium");
+        eprintln!("browser lab test NOT RUN: install chromium");
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("browser");
+    let profile = dir.join("profile");
+    let browser = |url: &str| -> Vec<String> {
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+            url,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let args = browser("http://data.pr4e.org/page1.htm");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lab(
+        &dir,
+        &[
+            "--no-trace",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+            "-w",
+            "page.pcapng",
+        ],
+        &argv,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("The First Page"),
+        "the browser got the page"
+    );
+    let r = report(&dir);
+    let exchanges: Vec<&Value> = r["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["http"].as_array().unwrap())
+        .collect();
+    let page = exchanges
+        .iter()
+        .find(|x| x["request"]["target"] == "/page1.htm")
+        .expect("the page's request");
+    assert_eq!(page["request"]["version"], "HTTP/1.1");
+    let resp = &page["response"];
+    assert_eq!(resp["status"], 200);
+    assert!(
+        resp["headers"]
+            .to_string()
+            .contains("\"Content-Encoding\",\"gzip\""),
+        "{resp}"
+    );
+    assert!(
+        resp["body_preview"]
+            .as_str()
+            .unwrap()
+            .contains("The First Page"),
+        "the preview is the decoded text"
+    );
+    assert_ne!(
+        resp["body_sha256"].as_str().unwrap(),
+        sha(content::PAGE1.as_bytes()),
+        "the hash is over the coded bytes"
+    );
+    let favicon = exchanges
+        .iter()
+        .find(|x| x["request"]["target"] == "/favicon.ico")
+        .expect("the favicon's request");
+    assert_eq!(favicon["response"]["status"], 404);
+    assert!(
+        r["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["http"].as_array().unwrap().len() >= 2),
+        "keep-alive: the favicon on the page's connection"
+    );
+    assert!(
+        !exchanges.iter().any(|x| x["request"].is_null()),
+        "no phantom exchange from an unused connection"
+    );
+    let har = Command::new(WIRELAB)
+        .args(["report", "page.pcapng", "--format", "har"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let har: Value = serde_json::from_slice(&har.stdout).unwrap();
+    let urls: Vec<&str> = har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap())
+        .collect();
+    assert!(urls.contains(&"http://data.pr4e.org/page1.htm"), "{urls:?}");
+    assert!(
+        urls.contains(&"http://data.pr4e.org/favicon.ico"),
+        "{urls:?}"
+    );
+
+    // The form, then its submission: the query string decoded into parameters.
+    for url in [
+        "http://data.pr4e.org/form.htm",
+        "http://data.pr4e.org/guess.htm?guess=12&x=14&abc=22",
+    ] {
+        let args = browser(url);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = lab(
+            &dir,
+            &["--no-trace", "--format", "json", "-o", "report.json"],
+            &argv,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let r = report(&dir);
+        let x = &r["connections"][0]["http"][0];
+        assert_eq!(x["response"]["status"], 200, "{url}");
+        if url.contains('?') {
+            assert!(stdout(&out).contains("guess = 12"), "{}", stdout(&out));
+            assert_eq!(
+                x["request"]["query"],
+                serde_json::json!([["guess", "12"], ["x", "14"], ["abc", "22"]])
+            );
+        } else {
+            assert!(stdout(&out).contains("<form action=\"/guess.htm\""));
+        }
+    }
+
+    // A second fetch with the validators: 304 Not Modified, no body.
+    let out = lab(
+        &dir,
+        &["--no-trace", "--format", "json", "-o", "report.json"],
+        &[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "If-None-Match: \"a7-54f6609245537\"",
+            "http://data.pr4e.org/romeo.txt",
+        ],
+    );
+    assert_eq!(stdout(&out), "304");
+    let r = report(&dir);
+    assert_eq!(r["connections"][0]["http"][0]["response"]["status"], 304);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,6 +25,32 @@ We can think of these computers as our \"personal assistants\" who can take care
 things on our behalf. The hardware in our current-day computers is essentially built to\n\
 continuously ask us the question, \"What would you like me to do next?\"\n";
 
+/// A page with a GET form, as the course's developer-console lesson uses one: submitting
+/// it puts the fields in the URL's query string (`/guess.htm?guess=12&x=14&abc=22`).
+pub const FORM: &str = "<h1>Guess the number</h1>\n\
+<form action=\"/guess.htm\" method=\"get\">\n\
+<p>Your guess: <input type=\"text\" name=\"guess\" value=\"12\"></p>\n\
+<p><input type=\"hidden\" name=\"x\" value=\"14\"><input type=\"hidden\" name=\"abc\" value=\"22\">\n\
+<input type=\"submit\" value=\"Guess\"></p>\n</form>\n";
+
+/// The answer to the form: the parameters the server received, decoded.
+pub fn guess_page(query: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let items: String = url::form_urlencoded::parse(query.as_bytes())
+        .take(100)
+        .map(|(k, v)| format!("<li>{} = {}</li>\n", escape(&k), escape(&v)))
+        .collect();
+    format!(
+        "<h1>Your guess</h1>\n<p>The server received these query string parameters:</p>\n\
+<ul>\n{items}</ul>\n"
+    )
+}
+
 /// Last-Modified of every document: fixed, so captures of the lab are reproducible.
 pub const LAST_MODIFIED: &str = "Sat, 13 May 2017 11:22:22 GMT";
 
@@ -48,6 +74,7 @@ pub fn document(path: &str) -> Option<Document> {
     let (content_type, body): (&str, &[u8]) = match path {
         "/romeo.txt" => ("text/plain", ROMEO.as_bytes()),
         "/page1.htm" => ("text/html", PAGE1.as_bytes()),
+        "/form.htm" => ("text/html", FORM.as_bytes()),
         "/intro-short.txt" => ("text/plain", INTRO_SHORT.as_bytes()),
         "/cover3.jpg" => ("image/jpeg", cover_jpeg()),
         _ => return None,

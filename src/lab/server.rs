@@ -190,8 +190,13 @@ fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
                 Err(_) => break Some((400, "Bad Request")),
             }
             match conn.read(&mut chunk) {
-                // A kept-alive connection closed or idle between requests: done.
-                Ok(0) | Err(_) if served > 0 && buf.is_empty() => {
+                // Closed before a byte of a request (a browser's unused preconnect), or
+                // a kept-alive connection closed or idle between requests: done, quietly.
+                Ok(0) if buf.is_empty() => {
+                    close(conn);
+                    return;
+                }
+                Err(_) if served > 0 && buf.is_empty() => {
                     close(conn);
                     return;
                 }
@@ -291,10 +296,10 @@ impl Reply {
     }
 
     /// The fields Apache gives a static file, as in the book's answer for romeo.txt.
-    fn document(mut self) -> Self {
+    fn document(mut self, etag: String) -> Self {
         self.extra
             .push(("Last-Modified", content::LAST_MODIFIED.into()));
-        self.extra.push(("ETag", content::etag(self.body.len())));
+        self.extra.push(("ETag", etag));
         self.extra.push(("Accept-Ranges", "bytes".into()));
         self.after_length.push((
             "Cache-Control",
@@ -368,9 +373,41 @@ fn answer(
         );
         Reply::new(501, "Not Implemented", "text/plain", body.into_bytes())
             .with("Allow", "GET, HEAD")
+    } else if path == "/guess.htm" {
+        let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let query = query.split('#').next().unwrap_or("");
+        Reply::new(
+            200,
+            "OK",
+            "text/html",
+            content::guess_page(query).into_bytes(),
+        )
     } else if let Some(doc) = content::document(path) {
-        let reply = Reply::new(200, "OK", doc.content_type, doc.body.to_vec()).document();
-        if not_modified(headers, &content::etag(doc.body.len())) {
+        // Text is sent gzip-coded to a client that accepts it (RFC 9110 §8.4.1), as
+        // Apache's mod_deflate does, with its own ETag; a browser asks for that.
+        let gzip = doc.content_type.starts_with("text/")
+            && header(headers, "accept-encoding").is_some_and(|a| {
+                a.split(',').any(|t| {
+                    t.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .eq_ignore_ascii_case("gzip")
+                })
+            });
+        let (body, etag) = if gzip {
+            let coded = gzip_bytes(doc.body);
+            let tag = content::etag(doc.body.len());
+            (coded, format!("{}-gzip\"", tag.trim_end_matches('"')))
+        } else {
+            (doc.body.to_vec(), content::etag(doc.body.len()))
+        };
+        let mut reply = Reply::new(200, "OK", doc.content_type, body).document(etag.clone());
+        if gzip {
+            reply.after_length.push(("Vary", "Accept-Encoding".into()));
+            reply.after_length.push(("Content-Encoding", "gzip".into()));
+        }
+        if not_modified(headers, &etag) {
             // A conditional GET of a copy the client has (RFC 9110 §13.1): 304, no body.
             Reply {
                 status: 304,
@@ -395,6 +432,14 @@ fn answer(
         bytes: reply.bytes(head_only, keep_alive && reply.status < 500),
         keep_alive: reply.status < 500,
     }
+}
+
+/// `body` gzip-coded (RFC 1952).
+fn gzip_bytes(body: &[u8]) -> Vec<u8> {
+    use flate2::{Compression, write::GzEncoder};
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    let _ = e.write_all(body);
+    e.finish().unwrap_or_default()
 }
 
 /// Whether a conditional request's validators match the document: If-None-Match
@@ -536,6 +581,33 @@ mod tests {
             b"GET /romeo.txt HTTP/1.0\r\nIf-Modified-Since: Fri, 12 May 2017 00:00:00 GMT\r\n\r\n",
         );
         assert!(older.starts_with(b"HTTP/1.1 200 "));
+    }
+
+    #[test]
+    fn text_is_gzipped_for_those_who_accept_it_and_the_form_is_answered() {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .spawn(None);
+        let r = ask(
+            &server,
+            b"GET /page1.htm HTTP/1.0\r\nAccept-Encoding: gzip, deflate\r\n\r\n",
+        );
+        let at = r.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&r[..at]);
+        assert!(head.contains("Content-Encoding: gzip"), "{head}");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&r[at + 4..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, content::PAGE1);
+        let plain = ask(&server, b"GET /page1.htm HTTP/1.0\r\n\r\n");
+        assert!(plain.ends_with(content::PAGE1.as_bytes()));
+        let guess = String::from_utf8(ask(
+            &server,
+            b"GET /guess.htm?guess=12&x=14&abc=a%3Cb HTTP/1.0\r\n\r\n",
+        ))
+        .unwrap();
+        assert!(guess.contains("<li>guess = 12</li>") && guess.contains("<li>abc = a&lt;b</li>"));
     }
 
     #[test]

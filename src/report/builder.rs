@@ -779,8 +779,15 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
                     frame_count: end.frame_count.max(1),
                     last_frame: end.last_frame.max(m.head.head_frame),
                     lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
-                    body_preview: preview(&end.preview),
-                    body_type: infer::get(&end.preview).map(|t| t.mime_type().to_string()),
+                    body_preview: preview(&decoded(
+                        &end.preview,
+                        m.head.header("content-encoding"),
+                    )),
+                    body_type: infer::get(&decoded(
+                        &end.preview,
+                        m.head.header("content-encoding"),
+                    ))
+                    .map(|t| t.mime_type().to_string()),
                     extracted: None,
                     head_offset: m.head.offset,
                 }
@@ -961,6 +968,27 @@ fn query_pairs(target: &str) -> Vec<(String, String)> {
         .take(1000)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// A body's first bytes with its content coding undone (gzip, RFC 9110 §8.4.1.3), as
+/// far as they go: what a browser shows. `body_sha256` stays over the coded bytes.
+fn decoded<'a>(coded: &'a [u8], encoding: Option<&str>) -> std::borrow::Cow<'a, [u8]> {
+    use std::io::Read;
+    if !encoding.is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip")) {
+        return std::borrow::Cow::Borrowed(coded);
+    }
+    let mut out = Vec::new();
+    let mut d = flate2::read::GzDecoder::new(coded);
+    let mut buf = [0u8; 4096];
+    // A preview may end inside the stream: keep what decoded before that.
+    while let Ok(n) = d.read(&mut buf) {
+        if n == 0 || out.len() >= 4 * crate::http::message::PREVIEW {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out.truncate(crate::http::message::PREVIEW);
+    std::borrow::Cow::Owned(out)
 }
 
 /// A text preview of a body's first bytes, or None for binary bodies.
