@@ -99,6 +99,12 @@ impl Output {
     fn options(&self) -> Options {
         Options {
             header_hex: self.hex,
+            // HAR carries the bodies (up to 1 MiB each; text, or base64).
+            keep_body_bytes: if self.format == Format::Har {
+                1 << 20
+            } else {
+                0
+            },
             ..Options::default()
         }
     }

@@ -93,6 +93,7 @@ fn every_har_validates_against_the_har_1_2_schema() {
 #[test]
 fn entries_are_the_reports_exchanges_and_their_timings_add_up() {
     let mut checked = 0;
+    let mut bodies = 0;
     for c in captures() {
         let json = report(&c, "json");
         let har = report(&c, "har");
@@ -117,7 +118,27 @@ fn entries_are_the_reports_exchanges_and_their_timings_add_up() {
                 assert!(e["_incomplete"].is_string(), "marked, never invented");
             } else {
                 assert_eq!(e["response"]["status"], r["status"]);
-                assert_eq!(e["response"]["content"]["size"], r["body_len"]);
+                assert_eq!(e["response"]["bodySize"], r["body_len"]);
+                if let Some(text) = e["response"]["content"]["text"].as_str()
+                    && e["response"]["content"]["encoding"].is_null()
+                    && e["response"]["content"]["compression"].is_null()
+                {
+                    assert_eq!(text.len() as u64, r["body_len"].as_u64().unwrap());
+                }
+                let content = &e["response"]["content"];
+                if content["encoding"] == "base64" && content["compression"].is_null() {
+                    use base64::Engine;
+                    use sha2::Digest;
+                    let body = base64::engine::general_purpose::STANDARD
+                        .decode(content["text"].as_str().unwrap())
+                        .unwrap();
+                    assert_eq!(
+                        wirelab::http::message::hex(&sha2::Sha256::digest(&body)),
+                        r["body_sha256"].as_str().unwrap(),
+                        "the HAR's body is the report's"
+                    );
+                    bodies += 1;
+                }
             }
             let t = &e["timings"];
             let sum: f64 = [
@@ -137,6 +158,7 @@ fn entries_are_the_reports_exchanges_and_their_timings_add_up() {
         }
     }
     assert!(checked > 100, "only {checked} entries");
+    assert!(bodies > 5, "only {bodies} base64 bodies checked");
 }
 
 #[test]

@@ -80,6 +80,8 @@ pub struct End {
     pub frames: Vec<FrameNo>,
     pub frame_count: u64,
     pub last_frame: FrameNo,
+    /// The body's first bytes: [`PREVIEW`] of them, or as many as
+    /// [`MessageParser::keep_body_bytes`] asked for.
     pub preview: Vec<u8>,
     pub lint: Vec<String>,
 }
@@ -130,6 +132,8 @@ pub struct MessageParser {
     body: Option<BodyState>,
     out: Vec<HttpEvent>,
     keep_bodies: bool,
+    /// Body bytes kept in each message's [`End::preview`].
+    keep_bytes: usize,
     hash_bodies: bool,
 }
 
@@ -141,11 +145,13 @@ struct BodyState {
     frames: Vec<FrameNo>,
     frame_count: u64,
     preview: Vec<u8>,
+    /// Body bytes kept: [`PREVIEW`], or more when asked ([`MessageParser::keep_body_bytes`]).
+    keep: usize,
     lint: Vec<String>,
 }
 
 impl BodyState {
-    fn new(head_frames: &[FrameNo], hash: bool) -> Self {
+    fn new(head_frames: &[FrameNo], hash: bool, keep: usize) -> Self {
         BodyState {
             len: 0,
             hash: hash.then(Sha256::new),
@@ -153,6 +159,7 @@ impl BodyState {
             frames: head_frames.to_vec(),
             frame_count: head_frames.len() as u64,
             preview: Vec::new(),
+            keep: keep.max(PREVIEW),
             lint: Vec::new(),
         }
     }
@@ -173,8 +180,8 @@ impl BodyState {
         if let Some(h) = &mut self.hash {
             h.update(b);
         }
-        if self.preview.len() < PREVIEW {
-            let n = (PREVIEW - self.preview.len()).min(b.len());
+        if self.preview.len() < self.keep {
+            let n = (self.keep - self.preview.len()).min(b.len());
             self.preview.extend_from_slice(&b[..n]);
         }
     }
@@ -205,7 +212,14 @@ impl MessageParser {
             out: Vec::new(),
             keep_bodies: false,
             hash_bodies: true,
+            keep_bytes: PREVIEW,
         }
+    }
+
+    /// Keep the first `n` bytes of each body in [`End::preview`] (at least [`PREVIEW`]):
+    /// the HAR's `content.text`.
+    pub fn keep_body_bytes(&mut self, n: usize) {
+        self.keep_bytes = n.max(PREVIEW);
     }
 
     /// Do not compute `body_sha256` (the report will not list these messages).
@@ -422,7 +436,11 @@ impl MessageParser {
             if let Some(status) = head.status {
                 self.request_method(status);
             }
-            self.body = Some(BodyState::new(&[self.head_frame], self.hash_bodies));
+            self.body = Some(BodyState::new(
+                &[self.head_frame],
+                self.hash_bodies,
+                self.keep_bytes,
+            ));
             self.out.push(HttpEvent::Head(head));
             self.end(false);
         }
@@ -512,7 +530,7 @@ impl MessageParser {
     fn start_body(&mut self, head: Head, head_frames: &[FrameNo]) {
         let mut lint = Vec::new();
         let framing = self.framing(&head, &mut lint);
-        let mut body = BodyState::new(head_frames, self.hash_bodies);
+        let mut body = BodyState::new(head_frames, self.hash_bodies, self.keep_bytes);
         body.lint = lint;
         self.body = Some(body);
         self.out.push(HttpEvent::Head(head));

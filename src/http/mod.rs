@@ -103,6 +103,12 @@ impl HttpConnection {
         self.responses.skip_hashes();
     }
 
+    /// Keep the first `n` bytes of every body (for HAR's content).
+    pub fn keep_body_bytes(&mut self, n: usize) {
+        self.requests.keep_body_bytes(n);
+        self.responses.keep_body_bytes(n);
+    }
+
     /// Keep the response bodies' bytes for [`HttpConnection::take_bodies`].
     pub fn keep_bodies(&mut self) {
         self.responses.keep_bodies();

@@ -95,6 +95,85 @@ fn ts(c: &Connection, frame: Option<u64>) -> Option<i64> {
     c.segments.iter().find(|s| s.frame == f).map(|s| s.ts_us)
 }
 
+/// Whether a media type is text a HAR carries as is.
+fn is_text(mime: &str) -> bool {
+    let m = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    m.starts_with("text/")
+        || ["json", "xml", "javascript", "x-www-form-urlencoded"]
+            .iter()
+            .any(|t| m.contains(t))
+}
+
+/// HAR's `content`: the body with its content coding undone, as text, or base64 for
+/// others; what was not kept is said in `comment`.
+fn body_content(r: &crate::report::model::Response) -> Value {
+    use base64::Engine;
+    let mime = r.content_type.clone().unwrap_or_else(|| "x-unknown".into());
+    let coding = header(&r.headers, "content-encoding").map(|c| c.trim().to_ascii_lowercase());
+    let mut c = json!({"size": r.body_len, "mimeType": mime});
+    let whole = r.body.as_ref().filter(|b| b.len() as u64 == r.body_len);
+    match (whole, coding.as_deref()) {
+        (Some(b), None | Some("identity" | "gzip")) => {
+            let decoded = if coding.as_deref() == Some("gzip") {
+                let mut out = Vec::new();
+                use std::io::Read;
+                match flate2::read::GzDecoder::new(&b[..]).read_to_end(&mut out) {
+                    Ok(_) => out,
+                    Err(_) => {
+                        c["comment"] = json!("the gzip body does not decode");
+                        return c;
+                    }
+                }
+            } else {
+                b.clone()
+            };
+            c["size"] = json!(decoded.len());
+            if coding.is_some() {
+                c["compression"] = json!(decoded.len() as i64 - b.len() as i64);
+            }
+            match std::str::from_utf8(&decoded) {
+                Ok(text) if is_text(&mime) => c["text"] = json!(text),
+                _ => {
+                    c["text"] = json!(base64::engine::general_purpose::STANDARD.encode(&decoded));
+                    c["encoding"] = json!("base64");
+                }
+            }
+        }
+        (Some(_), Some(other)) => {
+            c["comment"] = json!(format!("content coding {other} not decoded: body left out"))
+        }
+        (None, _) => match (
+            &r.body_preview,
+            r.body_len <= crate::http::message::PREVIEW as u64,
+        ) {
+            (Some(text), true) if coding.is_none() => c["text"] = json!(text),
+            _ => {
+                c["comment"] = json!(format!(
+                    "body left out: {} bytes{}, sha256 {}{}",
+                    r.body_len,
+                    if coding.is_some() {
+                        " (content-coded)"
+                    } else {
+                        ""
+                    },
+                    r.body_sha256,
+                    if r.body.is_some() {
+                        " (over the 1 MiB kept of a body, or the report's 64 MiB)"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+        },
+    }
+    c
+}
+
 fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
     let q = x.request.as_ref();
     let r = x.response.as_ref();
@@ -166,32 +245,9 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
     if q.is_none() {
         incomplete.push("no request in the capture");
     }
-    let content_type = r.and_then(|r| r.content_type.clone());
-    let content = match r {
-        Some(r) => {
-            let mut c = json!({
-                "size": r.body_len,
-                "mimeType": content_type.clone().unwrap_or_else(|| "x-unknown".into()),
-            });
-            let coded = header(&r.headers, "content-encoding").is_some();
-            match (
-                &r.body_preview,
-                r.body_len <= crate::http::message::PREVIEW as u64,
-            ) {
-                (Some(text), true) if !coded => c["text"] = json!(text),
-                _ => {
-                    c["comment"] = json!(format!(
-                        "body not kept: {} bytes{}, sha256 {}",
-                        r.body_len,
-                        if coded { " (content-coded)" } else { "" },
-                        r.body_sha256
-                    ))
-                }
-            }
-            c
-        }
-        None => json!({"size": 0, "mimeType": "x-unknown"}),
-    };
+    let content = r
+        .map(body_content)
+        .unwrap_or_else(|| json!({"size": 0, "mimeType": "x-unknown"}));
     let mut e = json!({
         "startedDateTime": iso8601(started),
         "time": (time * 1000.0).round() / 1000.0,

@@ -37,6 +37,9 @@ pub struct Options {
     pub max_listed_exchanges: usize,
     /// Keep each kept segment's header bytes in hex (`-x`).
     pub header_hex: bool,
+    /// Body bytes kept per message beyond the 512-byte preview, for HAR's content
+    /// (`--format har`); 0 keeps the preview only.
+    pub keep_body_bytes: usize,
     /// Save every response body under this directory (`--extract DIR`); `true`
     /// allows replacing existing files (`--force`).
     pub extract: Option<(std::path::PathBuf, bool)>,
@@ -53,6 +56,7 @@ impl Default for Options {
             max_listed_exchanges: 20_000,
             idle_timeout_us: 600 * 1_000_000,
             header_hex: false,
+            keep_body_bytes: 0,
             extract: None,
         }
     }
@@ -69,6 +73,8 @@ const MAX_ENDED: usize = 100_000;
 const MAX_CHUNKS: usize = 20_000;
 /// Gap rows listed per stream (the rest are counted in the totals only).
 const MAX_GAPS: usize = 1_000;
+/// Body bytes kept for HAR in a whole report.
+const MAX_KEPT_BODIES: usize = 64 << 20;
 /// Distinct "undecoded" reasons listed.
 const MAX_REASONS: usize = 20;
 
@@ -207,6 +213,8 @@ pub struct ReportBuilder {
     late_packets: u64,
     /// The UDP seam: DNS today.
     dns: DnsTracker,
+    /// Body bytes kept in the listed exchanges (for HAR).
+    kept_bodies: usize,
 }
 
 impl ReportBuilder {
@@ -257,6 +265,7 @@ impl ReportBuilder {
             ended: foldhash::HashMap::default(),
             late_packets: 0,
             dns: DnsTracker::new(),
+            kept_bodies: 0,
         }
     }
 
@@ -492,6 +501,9 @@ impl ReportBuilder {
         if self.extractor.is_some() {
             http.keep_bodies();
         }
+        if listed && self.opts.keep_body_bytes > 0 {
+            http.keep_body_bytes(self.opts.keep_body_bytes);
+        }
         Conn {
             id,
             client,
@@ -608,7 +620,16 @@ impl ReportBuilder {
             self.exchanges_omitted += c.http.exchanges.len() as u64;
             return;
         }
-        let mut model = to_model(*c, unended);
+        let mut model = to_model(*c, unended, self.opts.keep_body_bytes > 0);
+        // Bodies kept for HAR: at most MAX_KEPT_BODIES bytes in the whole report.
+        for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+            let n = r.body.as_ref().map_or(0, Vec::len);
+            if self.kept_bodies + n > MAX_KEPT_BODIES {
+                r.body = None;
+            } else {
+                self.kept_bodies += n;
+            }
+        }
         if self.listed_exchanges + model.http.len() > self.opts.max_listed_exchanges {
             model.http_omitted += model.http.len() as u64;
             self.exchanges_omitted += model.http.len() as u64;
@@ -712,7 +733,7 @@ fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
     }
 }
 
-fn to_model(c: Conn, unended: &'static str) -> model::Connection {
+fn to_model(c: Conn, unended: &'static str, keep_bodies: bool) -> model::Connection {
     let t = &c.tcp;
     let h = &t.handshake;
     let handshake = (h.syn_frame.is_some() || h.synack_frame.is_some()).then(|| model::Handshake {
@@ -780,11 +801,12 @@ fn to_model(c: Conn, unended: &'static str) -> model::Connection {
                     last_frame: end.last_frame.max(m.head.head_frame),
                     lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
                     body_preview: preview(&decoded(
-                        &end.preview,
+                        &end.preview[..end.preview.len().min(http::message::PREVIEW)],
                         m.head.header("content-encoding"),
                     )),
+                    body: keep_bodies.then(|| end.preview.clone()),
                     body_type: infer::get(&decoded(
-                        &end.preview,
+                        &end.preview[..end.preview.len().min(http::message::PREVIEW)],
                         m.head.header("content-encoding"),
                     ))
                     .map(|t| t.mime_type().to_string()),

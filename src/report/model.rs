@@ -293,6 +293,9 @@ pub struct Response {
     pub lint: Vec<String>,
     /// The first bytes of the body, as text when they are text.
     pub body_preview: Option<String>,
+    /// The body's first bytes as sent (coded), when kept for HAR (`--format har`).
+    #[serde(skip)]
+    pub body: Option<Vec<u8>>,
     /// The body's type told by its first bytes (a MIME type such as "image/jpeg"), when
     /// they say it.
     pub body_type: Option<String>,
