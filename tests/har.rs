@@ -190,3 +190,35 @@ fn timings_agree_with_the_frames_timestamps() {
     assert_eq!(t["dns"], -1.0, "no lookup in this capture");
     assert_eq!(t["blocked"], -1);
 }
+
+/// A form POST (the public chrissanders capture): postData carries the body and its
+/// decoded parameters.
+#[test]
+fn a_form_post_carries_its_fields() {
+    let cap = root().join("../shared/testdata/public/chrissanders-packets/http_post.pcapng");
+    if !cap.exists() {
+        eprintln!("public captures NOT found: POST test NOT RUN");
+        return;
+    }
+    let har = report(&cap, "har");
+    let post = har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["method"] == "POST")
+        .expect("the POST");
+    let data = &post["request"]["postData"];
+    assert_eq!(data["mimeType"], "application/x-www-form-urlencoded");
+    assert!(
+        data["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "comment" && p["value"] == "This is a POST test!"),
+        "{data}"
+    );
+    assert_eq!(
+        data["text"].as_str().unwrap().len() as u64,
+        post["request"]["bodySize"].as_u64().unwrap()
+    );
+}

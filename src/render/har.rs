@@ -294,11 +294,23 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
     if let Some(q) = q
         && q.body_len > 0
     {
-        e["request"]["postData"] = json!({
-            "mimeType": header(&q.headers, "content-type").unwrap_or("application/octet-stream"),
-            "text": "",
-            "comment": format!("{} bytes, not kept", q.body_len),
-        });
+        let mime = header(&q.headers, "content-type").unwrap_or("application/octet-stream");
+        let mut post = json!({"mimeType": mime, "text": ""});
+        match q.body.as_ref().filter(|b| b.len() as u64 == q.body_len) {
+            Some(b) => {
+                post["text"] = json!(String::from_utf8_lossy(b));
+                if mime.contains("x-www-form-urlencoded") {
+                    post["params"] = json!(
+                        url::form_urlencoded::parse(b)
+                            .take(1000)
+                            .map(|(n, v)| json!({"name": n, "value": v}))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            None => post["comment"] = json!(format!("{} bytes, not kept", q.body_len)),
+        }
+        e["request"]["postData"] = post;
     }
     if !incomplete.is_empty() {
         e["_incomplete"] = json!(incomplete.join("; "));

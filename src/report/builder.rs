@@ -772,6 +772,11 @@ fn to_model(c: Conn, unended: &'static str, keep_bodies: bool) -> model::Connect
                 header_len: m.head.header_len,
                 lint: m.head.lint.clone(),
                 body_len: m.end.as_ref().map(|e| e.body_len).unwrap_or(0),
+                body: m
+                    .end
+                    .as_ref()
+                    .filter(|_| keep_bodies)
+                    .map(|e| e.preview.clone()),
                 last_frame: m
                     .end
                     .as_ref()

@@ -266,6 +266,9 @@ pub struct Request {
     pub header_len: u64,
     pub lint: Vec<String>,
     pub body_len: u64,
+    /// The request body's first bytes, when kept for HAR (`--format har`).
+    #[serde(skip)]
+    pub body: Option<Vec<u8>>,
     /// Frame that carried the last byte of the request.
     pub last_frame: u64,
 }
