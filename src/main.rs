@@ -199,7 +199,8 @@ sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
         /// A tcpdump-style BPF filter, attached in the kernel.
         #[arg(short = 'f', long = "filter", value_name = "BPF")]
         filter: Option<String>,
-        /// Also save every packet to FILE (pcap, readable by tshark and Wireshark).
+        /// Also save every packet to FILE (pcap, readable by tshark and Wireshark; with
+        /// --trace, rewritten as pcapng with the command's calls at the end).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         write: Option<PathBuf>,
         /// Stop after COUNT packets.
@@ -269,7 +270,8 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// Interface to capture on (default: loopback for a local server, else any).
         #[arg(short = 'i', long = "interface", value_name = "IFACE")]
         interface: Option<String>,
-        /// Save the capture to FILE (pcap).
+        /// Save the capture to FILE (pcapng, every recv() noted on the frames that
+        /// carried its bytes, for `wirelab report FILE` in class).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         write: Option<PathBuf>,
         /// Save what follows the blank line (\r\n\r\n) to FILE, as the course does for cover3.jpg.
@@ -283,9 +285,11 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
     /// www.dr-chuck.com, www.py4e.com, www.pythonlearn.com) served by wirelab's web and
     /// name servers. Segments are wire-sized (MTU 1500 by default, offloads off); the
     /// link can be slowed and made to lose segments. The program runs unchanged, as the
-    /// user who ran sudo (never root), with the terminal; the capture on its interface
-    /// is reported when it ends. Needs root for the namespaces: sudo wirelab lab -- ...
-    /// Nothing on the host is changed, and nothing is left behind, however it ends.
+    /// user who ran sudo (never root), with the terminal, traced: every recv() and
+    /// send() it makes is joined to the segments that carried its bytes. The capture on
+    /// its interface is reported when it ends. Needs root for the namespaces: sudo
+    /// wirelab lab -- ... Nothing on the host is changed, and nothing is left behind,
+    /// however it ends.
     #[command(after_help = lab_after_help())]
     Lab {
         /// MTU of every link of the lab (576 to 9000).
@@ -312,7 +316,9 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// program at each socket call; the report says what that costs).
         #[arg(long)]
         no_trace: bool,
-        /// Save the capture to FILE (never over an existing capture).
+        /// Save the capture to FILE as pcapng, with the program's calls noted on the
+        /// frames that carried their bytes, for `wirelab report FILE` in class (never
+        /// over an existing file).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         write: Option<PathBuf>,
         #[command(flatten)]
@@ -349,7 +355,8 @@ sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
         /// On loopback: MSS of the picture's connection.
         #[arg(long, default_value_t = 1000)]
         mss: u32,
-        /// Where to save the capture (never overwrites: a free name is chosen).
+        /// Where to save the capture, as pcapng with every recv() noted on its frames
+        /// (never overwrites: a free name is chosen).
         #[arg(
             short = 'w',
             long = "write",
@@ -366,7 +373,7 @@ sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
 fn lab_after_help() -> String {
     format!(
         "Examples:\n  sudo wirelab lab -- python3 socket1.py\n  \
-sudo wirelab lab -w class.pcap -- python3 urllib1.py\n  \
+sudo wirelab lab -w class.pcapng -- python3 socket1.py   (then, anywhere: wirelab report class.pcapng)\n  \
 sudo wirelab lab --rate 2mbit --drop-every 5 -- python3 urljpeg.py\n  \
 sudo wirelab lab -- telnet data.pr4e.org 80\n  \
 sudo wirelab lab --format html -o lab.html -- curl http://data.pr4e.org/page1.htm\n\n\
