@@ -224,3 +224,33 @@ fn ended_connections_leave_the_table_and_late_packets_are_counted() {
     assert!(conns[1]["handshake"].is_object());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 100 connections each holding 3 MB that can never be delivered (their first byte
+/// missing, no ACK, no FIN): under each direction's own bound, so only the total bound
+/// keeps the report under 100 MB. The holes it gave up are counted and the streams are
+/// incomplete, never wrongly complete.
+#[test]
+fn an_out_of_order_flood_stays_under_the_total_bound() {
+    let dir = tmp("out-of-order-flood");
+    let path = make("out-of-order-flood", &dir);
+    let (r, peak_kb) = report(&path);
+    assert!(peak_kb < 100 * 1024, "peak RSS {peak_kb} KB");
+    let t = &r["totals"];
+    assert!(t["total_bound_gaps"].as_u64().unwrap() > 0, "{t}");
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(
+        conns.len(),
+        wirelab::lab::hostile::FLOOD_CONNECTIONS as usize
+    );
+    assert!(
+        conns
+            .iter()
+            .all(|c| c["streams"]["s2c"]["complete"] == false)
+    );
+    let given_up: u64 = conns
+        .iter()
+        .map(|c| c["total_bound_gaps"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(given_up, t["total_bound_gaps"].as_u64().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}

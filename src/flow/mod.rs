@@ -104,6 +104,11 @@ impl<V> FlowTable<V> {
         }
     }
 
+    /// Every live value, in the table's order (stable while the table is not changed).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.map.values_mut().map(|(_, v)| v)
+    }
+
     /// Connections pushed out by the capacity bound so far.
     pub fn evicted(&self) -> u64 {
         self.evicted

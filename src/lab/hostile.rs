@@ -15,7 +15,12 @@ pub const CASES: &[&str] = &[
     "huge-content-length",
     "chunk-overflow",
     "never-closes",
+    "out-of-order-flood",
 ];
+
+/// The out-of-order flood: connections, and the bytes each server sends after the hole.
+pub const FLOOD_CONNECTIONS: u16 = 100;
+pub const FLOOD_BYTES: usize = 3 << 20;
 
 /// SYNs in the flood (one per destination port, cycling over the 65,535 ports and
 /// 16 client addresses).
@@ -25,6 +30,7 @@ pub const SYN_FLOOD: u32 = 1_000_000;
 pub fn write<W: Write>(case: &str, out: W) -> io::Result<()> {
     let frames = match case {
         "syn-flood" => return syn_flood(out, SYN_FLOOD),
+        "out-of-order-flood" => return out_of_order_flood(out),
         "huge-gaps" => huge_gaps(),
         "wraparound" => wraparound(),
         "conflicting-overlaps" => conflicting_overlaps(),
@@ -53,6 +59,31 @@ pub fn write<W: Write>(case: &str, out: W) -> io::Result<()> {
 }
 
 /// A million SYNs, each to a new port: a million connections that never start.
+/// [`FLOOD_CONNECTIONS`] connections whose servers lose their first byte and then send
+/// [`FLOOD_BYTES`] that can never be delivered in order: no ACK, no FIN. Each direction
+/// stays under its own bound; only a total bound keeps the whole in memory.
+fn out_of_order_flood<W: Write>(out: W) -> io::Result<()> {
+    let frames = (0..FLOOD_CONNECTIONS).flat_map(|i| {
+        let mut c = Conversation::new(30000 + i, 80, [1000, 5000]);
+        c.handshake();
+        c.send(true, b"GET /flood HTTP/1.0\r\n\r\n", 1460);
+        let [cs, ss] = c.next_seq;
+        let data = Flags {
+            psh: true,
+            ..Flags::ACK
+        };
+        let chunk = [b'x'; 1448];
+        // The first byte (seq ss) never comes: everything starts one byte later.
+        let mut seq = ss.wrapping_add(1);
+        for _ in 0..FLOOD_BYTES / chunk.len() {
+            c.segment(false, seq, cs, data, &chunk);
+            seq = seq.wrapping_add(chunk.len() as u32);
+        }
+        c.frames
+    });
+    write_pcap(out, frames)
+}
+
 fn syn_flood<W: Write>(out: W, n: u32) -> io::Result<()> {
     let mut c = Conversation::new(1024, 1, [0, 0]);
     let syn = Flags {

@@ -150,6 +150,23 @@ impl StreamReassembler {
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
+
+    /// The frame that brought the data buffered just after the first hole, if any.
+    pub fn oldest_pending_frame(&self) -> Option<FrameNo> {
+        self.pending.values().next().map(|p| p.frame)
+    }
+
+    /// Gives up waiting for the first hole (a memory bound shared by all connections
+    /// was reached): it becomes a gap and the data after it is delivered. Returns the
+    /// bytes no longer buffered.
+    pub fn give_up_first_hole(&mut self, sink: &mut dyn StreamSink) -> usize {
+        let before = self.pending_bytes;
+        if let Some(&first) = self.pending.keys().next() {
+            self.advance_to(first, sink);
+            self.drain(sink);
+        }
+        before - self.pending_bytes
+    }
     pub fn closed(&self) -> Option<CloseReason> {
         self.closed
     }

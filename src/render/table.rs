@@ -231,6 +231,18 @@ replay the saved file for the whole report",
         for c in &report.connections {
             self.connection(c)?;
         }
+        if t.total_bound_gaps > 0 {
+            writeln!(self.out)?;
+            self.say(
+                &format!(
+                    "  {} holes were given up (declared gaps) because the data waiting behind \
+holes, across all connections, reached its bound (64 MiB): the streams with those gaps are \
+incomplete",
+                    group(t.total_bound_gaps)
+                ),
+                2,
+            )?;
+        }
         if t.evicted_connections
             + t.segments_omitted
             + t.fragments_dropped

@@ -25,6 +25,9 @@ pub struct Options {
     pub max_connections: usize,
     /// Out-of-order bytes held per direction before a gap is forced.
     pub max_pending_per_dir: usize,
+    /// Out-of-order bytes held across all connections; beyond, the oldest buffered
+    /// data's hole is given up (a gap), until 90% of it is left.
+    pub max_pending_total: usize,
     /// Segment rows kept in the whole report (`--segments`).
     pub segment_budget: usize,
     /// Report only this connection (its segments in full).
@@ -50,6 +53,7 @@ impl Default for Options {
         Options {
             max_connections: 20_000,
             max_pending_per_dir: 4 << 20,
+            max_pending_total: 64 << 20,
             segment_budget: 20_000,
             only_connection: None,
             max_listed_connections: 1_000,
@@ -150,6 +154,8 @@ struct Conn {
     link: model::LinkLayer,
     /// Highest ACK number each side has sent: [c2s, s2c].
     highest_ack: [Option<SeqNum>; 2],
+    /// Holes given up because of the total bound on buffered bytes.
+    total_bound_gaps: u64,
 }
 
 impl Conn {
@@ -168,6 +174,14 @@ impl Conn {
     fn finish_dir(&mut self, d: Dir, reason: CloseReason) {
         let (r, mut sink) = self.sink(d);
         r.finish(&mut sink, reason);
+    }
+
+    /// Out-of-order bytes both directions hold.
+    fn pending(&self) -> usize {
+        self.reasm
+            .iter()
+            .map(StreamReassembler::pending_bytes)
+            .sum()
     }
 
     /// Both directions ended (FIN delivered), or a side reset the connection.
@@ -215,6 +229,10 @@ pub struct ReportBuilder {
     dns: DnsTracker,
     /// Body bytes kept in the listed exchanges (for HAR).
     kept_bodies: usize,
+    /// Out-of-order bytes buffered across all connections, and the holes given up
+    /// because of that total.
+    pending_total: usize,
+    total_bound_gaps: u64,
 }
 
 impl ReportBuilder {
@@ -266,6 +284,8 @@ impl ReportBuilder {
             late_packets: 0,
             dns: DnsTracker::new(),
             kept_bodies: 0,
+            pending_total: 0,
+            total_bound_gaps: 0,
         }
     }
 
@@ -315,6 +335,7 @@ impl ReportBuilder {
             return None;
         };
         self.expire(frame.ts_us);
+        self.enforce_total();
         let src = Endpoint {
             ip: ip.src,
             port: tcp.src_port,
@@ -371,6 +392,7 @@ impl ReportBuilder {
             fin: tcp.flags & flags::FIN != 0,
             rst: tcp.flags & flags::RST != 0,
         };
+        let pending_before = conn.pending();
         let effect = {
             let (r, mut sink) = conn.sink(dir);
             r.segment(
@@ -393,6 +415,7 @@ impl ReportBuilder {
                 &mut sink,
             );
         }
+        self.pending_total = (self.pending_total + conn.pending()).saturating_sub(pending_before);
         Self::extract(&mut self.extractor, conn);
         let info = SegmentInfo {
             frame: frame.number,
@@ -524,6 +547,7 @@ impl ReportBuilder {
             ip: model::IpLayer::default(),
             link: model::LinkLayer::default(),
             highest_ack: [None, None],
+            total_bound_gaps: 0,
         }
     }
 
@@ -572,6 +596,41 @@ impl ReportBuilder {
         self.ended.extend(ended.into_iter().map(|k| (k, now)));
     }
 
+    /// Bounded in total: while the out-of-order bytes of all connections are above
+    /// `max_pending_total`, the hole whose buffered data came first (the lowest frame)
+    /// is given up as a gap, until 90% of the bound is left. Counted per connection and
+    /// in the totals.
+    fn enforce_total(&mut self) {
+        if self.pending_total <= self.opts.max_pending_total {
+            return;
+        }
+        let target = self.opts.max_pending_total / 10 * 9;
+        while self.pending_total > target {
+            let oldest = self
+                .table
+                .values_mut()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    (0..2).filter_map(move |d| c.reasm[d].oldest_pending_frame().map(|f| (f, i, d)))
+                })
+                .min();
+            let Some((_, i, d)) = oldest else {
+                self.pending_total = 0;
+                break;
+            };
+            let conn = self.table.values_mut().nth(i).expect("same table");
+            let dir = if d == 0 { Dir::C2S } else { Dir::S2C };
+            let freed = {
+                let (r, mut sink) = conn.sink(dir);
+                r.give_up_first_hole(&mut sink)
+            };
+            conn.total_bound_gaps += 1;
+            Self::extract(&mut self.extractor, conn);
+            self.total_bound_gaps += 1;
+            self.pending_total = self.pending_total.saturating_sub(freed.max(1));
+        }
+    }
+
     /// The UDP seam: a datagram to or from a known port goes to its protocol (DNS on
     /// port 53); others are only counted as not TCP.
     fn udp(&mut self, frame: &Frame<'_>, ip: &Ip, udp: &Udp<'_>) {
@@ -587,6 +646,7 @@ impl ReportBuilder {
     }
 
     fn finish_conn(&mut self, mut c: Box<Conn>, unended: &'static str) {
+        self.pending_total = self.pending_total.saturating_sub(c.pending());
         for d in [Dir::C2S, Dir::S2C] {
             let reason = if c.reset_by_peer[d.index()] {
                 CloseReason::Rst
@@ -685,6 +745,7 @@ impl ReportBuilder {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
+            total_bound_gaps: self.total_bound_gaps,
             dns_omitted: self.dns.omitted,
             dns_undecodable: self.dns.undecodable,
         };
@@ -887,6 +948,7 @@ fn to_model(c: Conn, unended: &'static str, keep_bodies: bool) -> model::Connect
         recv: None,
         send: None,
         process: None,
+        total_bound_gaps: c.total_bound_gaps,
     }
 }
 

@@ -115,6 +115,10 @@ pub struct Totals {
     pub fragments_dropped: u64,
     /// Analysis names and how many segments carry each.
     pub analysis: Vec<(String, u64)>,
+    /// Holes given up because out-of-order data across all connections reached its
+    /// bound (`max_pending_total`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub total_bound_gaps: u64,
     /// DNS lookups beyond the listed ones, and UDP port-53 datagrams that were not DNS.
     #[serde(skip_serializing_if = "is_zero")]
     pub dns_omitted: u64,
@@ -369,6 +373,9 @@ pub struct Connection {
     /// The traced program that owned the socket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::trace::Process>,
+    /// Holes of this connection given up because of the total bound (see Totals).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub total_bound_gaps: u64,
 }
 
 /// One captured packet described as it arrives (live capture's running lines).
