@@ -40,6 +40,10 @@ enum Format {
     Json,
     /// One self-contained page for the projector (inline CSS and SVG, no script).
     Html,
+    /// JSON Lines: a line per connection (streamed as each closes, so any file's report
+    /// stays in bounded memory), per HTTP exchange and per DNS lookup, then a summary
+    /// line; every connection is listed. For DuckDB (read_json_auto), Spark, jq.
+    Jsonl,
     /// HAR 1.2, as the browser's developer console exports it: one entry per HTTP
     /// exchange, timings from the packets (open it in the console's Network tab).
     Har,
@@ -600,6 +604,7 @@ fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), Exit
         Format::Json => render::json::write(report, &mut out),
         Format::Html => render::html::write(report, &view, &mut out),
         Format::Har => render::har::write(report, &mut out),
+        Format::Jsonl => render::jsonl::write(report, &mut out),
     }
     .and_then(|_| out.flush());
     match written {
@@ -639,7 +644,69 @@ fn finish_file_report(
     ExitCode::SUCCESS
 }
 
+/// `report --format jsonl`: every connection written as it closes, so the memory used
+/// does not grow with the file; then the DNS lookups and the summary.
+fn report_file_streamed(
+    file: &Path,
+    filter: Option<&str>,
+    output: &Output,
+    opts: Options,
+) -> ExitCode {
+    use std::sync::{Arc, Mutex};
+    let out = match open_output(output) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let writer: Box<dyn Write + Send> = match out {
+        Some(f) => Box::new(BufWriter::new(f)),
+        None => Box::new(BufWriter::new(io::stdout())),
+    };
+    let writer = Arc::new(Mutex::new((writer, None::<io::Error>)));
+    let sink_writer = writer.clone();
+    let sink = Box::new(move |c: wirelab::report::model::Connection| {
+        let mut w = sink_writer.lock().expect("one thread writes");
+        if w.1.is_none()
+            && let Err(e) = render::jsonl::connection(&c, &mut w.0)
+        {
+            w.1 = Some(e);
+        }
+    });
+    let opts = Options {
+        max_listed_connections: usize::MAX,
+        max_listed_exchanges: usize::MAX,
+        segment_budget: 0,
+        ..opts
+    };
+    let report = match report::stream_file(file, filter, opts, sink) {
+        Ok(r) => r,
+        Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),
+    };
+    let mut w = writer.lock().expect("one thread writes");
+    let (out, error) = &mut *w;
+    let written = match error.take() {
+        Some(e) => Err(e),
+        None => render::jsonl::tail(&report, out).and_then(|_| out.flush()),
+    };
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(EXIT_FAIL, format!("writing the report: {e}")),
+        Ok(()) => match &report.source.read_error {
+            Some(e) => fail(
+                EXIT_FAIL,
+                format!(
+                    "{}: {e}; the report covers the frames before it",
+                    file.display()
+                ),
+            ),
+            None => ExitCode::SUCCESS,
+        },
+    }
+}
+
 fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Options) -> ExitCode {
+    if output.format == Format::Jsonl && opts.only_connection.is_none() {
+        return report_file_streamed(file, filter, output, opts);
+    }
     let connection = opts.only_connection;
     let report = match report::from_file(file, filter, opts) {
         Ok(r) => r,

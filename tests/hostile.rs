@@ -18,16 +18,23 @@ fn make(case: &str, dir: &Path) -> PathBuf {
 }
 
 /// Runs `wirelab report FILE --format json`; returns the report and the peak RSS in KB.
+fn report(path: &Path) -> (Value, i64) {
+    let (out, peak) = run_report(path, "json");
+    (serde_json::from_slice(&out).unwrap(), peak)
+}
+
+/// Runs `wirelab report FILE --format FORMAT`; returns what it wrote and its peak RSS
+/// in KB.
 #[allow(
     clippy::zombie_processes,
     reason = "reaped by wait4, which also gives its rusage"
 )]
-fn report(path: &Path) -> (Value, i64) {
-    let out_path = path.with_extension("json");
+fn run_report(path: &Path, format: &str) -> (Vec<u8>, i64) {
+    let out_path = path.with_extension(format);
     let child = Command::new(WIRELAB)
         .arg("report")
         .arg(path)
-        .args(["--format", "json", "-o"])
+        .args(["--format", format, "-o"])
         .arg(&out_path)
         .stderr(Stdio::piped())
         .spawn()
@@ -44,8 +51,7 @@ fn report(path: &Path) -> (Value, i64) {
         "{}: wirelab failed (status {status})",
         path.display()
     );
-    let v = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
-    (v, usage.ru_maxrss)
+    (std::fs::read(&out_path).unwrap(), usage.ru_maxrss)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -252,5 +258,15 @@ fn an_out_of_order_flood_stays_under_the_total_bound() {
         .map(|c| c["total_bound_gaps"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(given_up, t["total_bound_gaps"].as_u64().unwrap());
+    // Streamed as JSON Lines: every connection written as it closes, still bounded.
+    let (lines, peak_kb) = run_report(&path, "jsonl");
+    assert!(peak_kb < 100 * 1024, "jsonl peak RSS {peak_kb} KB");
+    let text = String::from_utf8(lines).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"type\":\"connection\""))
+            .count(),
+        wirelab::lab::hostile::FLOOD_CONNECTIONS as usize
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@
 pub mod har;
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod table;
 
 use crate::report::model::{Connection, RecvCall, Segment};

@@ -229,6 +229,9 @@ pub struct ReportBuilder {
     dns: DnsTracker,
     /// Body bytes kept in the listed exchanges (for HAR).
     kept_bodies: usize,
+    /// Where finished connections go as they close (`--format jsonl`), instead of the
+    /// report's list: the report's memory does not grow with the capture.
+    stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
     /// Out-of-order bytes buffered across all connections, and the holes given up
     /// because of that total.
     pending_total: usize,
@@ -239,6 +242,12 @@ impl ReportBuilder {
     /// Also save every response body under the extractor's directory (`--extract`).
     pub fn extract_to(mut self, extractor: Extractor) -> Self {
         self.extractor = Some(extractor);
+        self
+    }
+
+    /// Hands each connection to `sink` as it closes instead of keeping it for the report.
+    pub fn stream_to(mut self, sink: Box<dyn FnMut(model::Connection) + Send>) -> Self {
+        self.stream = Some(sink);
         self
     }
 
@@ -284,6 +293,7 @@ impl ReportBuilder {
             late_packets: 0,
             dns: DnsTracker::new(),
             kept_bodies: 0,
+            stream: None,
             pending_total: 0,
             total_bound_gaps: 0,
         }
@@ -699,7 +709,10 @@ impl ReportBuilder {
         if let Some(ex) = &self.extractor {
             attach_extracted(&mut model, ex);
         }
-        self.finished.push(model);
+        match &mut self.stream {
+            Some(sink) => sink(model),
+            None => self.finished.push(model),
+        }
     }
 
     /// Ends the capture: every connection still open is reported.

@@ -35,7 +35,18 @@ impl std::fmt::Display for ReplayError {
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
 pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None)
+    read_file(path, filter, opts, None, None)
+}
+
+/// Like [`from_file`], handing every connection to `sink` as it closes (the returned
+/// report lists none): memory stays bounded whatever the file's size.
+pub fn stream_file(
+    path: &Path,
+    filter: Option<&str>,
+    opts: Options,
+    sink: Box<dyn FnMut(model::Connection) + Send>,
+) -> Result<Report, ReplayError> {
+    read_file(path, filter, opts, None, Some(sink))
 }
 
 /// Like [`from_file`], and calls `each` with every TCP packet's line, in capture order,
@@ -46,7 +57,7 @@ pub fn replay_file(
     opts: Options,
     each: &mut dyn FnMut(&model::PacketLine),
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, Some(each))
+    read_file(path, filter, opts, Some(each), None)
 }
 
 fn read_file(
@@ -54,6 +65,7 @@ fn read_file(
     filter: Option<&str>,
     opts: Options,
     mut each: Option<&mut dyn FnMut(&model::PacketLine)>,
+    stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
 ) -> Result<Report, ReplayError> {
     let mut bpf = filter
         .map(BpfFilter::new)
@@ -64,6 +76,9 @@ fn read_file(
         e => ReplayError::Open(e.to_string()),
     })?;
     let mut builder = ReportBuilder::new(opts.clone());
+    if let Some(sink) = stream {
+        builder = builder.stream_to(sink);
+    }
     if let Some((dir, force)) = &opts.extract {
         let ex = crate::extract::Extractor::new(dir, *force)
             .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
