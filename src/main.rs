@@ -644,6 +644,36 @@ fn finish_file_report(
     ExitCode::SUCCESS
 }
 
+/// A progress bar on standard error for a big file read to a report: bytes read,
+/// frames, connections, rate. None when standard error is not a terminal or the file is
+/// small.
+fn progress_bar(file: &Path) -> Option<(indicatif::ProgressBar, report::ProgressFn)> {
+    let len = std::fs::metadata(file).ok()?.len();
+    if !io::stderr().is_terminal() || len < PROGRESS_FROM {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg}",
+        )
+        .ok()?,
+    );
+    let b = bar.clone();
+    let update = Box::new(move |bytes: u64, frames: u64, conns: u64| {
+        b.set_position(bytes);
+        b.set_message(format!(
+            "{} frames, {} connections",
+            render::group(frames),
+            render::group(conns)
+        ));
+    });
+    Some((bar, update))
+}
+
+/// Files from this size on get a progress bar (when standard error is a terminal).
+const PROGRESS_FROM: u64 = 64 << 20;
+
 /// `report --format jsonl`: every connection written as it closes, so the memory used
 /// does not grow with the file; then the DNS lookups and the summary.
 fn report_file_streamed(
@@ -677,7 +707,12 @@ fn report_file_streamed(
         segment_budget: 0,
         ..opts
     };
-    let report = match report::stream_file(file, filter, opts, sink) {
+    let (bar, progress) = progress_bar(file).unzip();
+    let read = report::from_file_with_progress(file, filter, opts, progress, Some(sink));
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = match read {
         Ok(r) => r,
         Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),
     };
@@ -708,7 +743,12 @@ fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Options
         return report_file_streamed(file, filter, output, opts);
     }
     let connection = opts.only_connection;
-    let report = match report::from_file(file, filter, opts) {
+    let (bar, progress) = progress_bar(file).unzip();
+    let read = report::from_file_with_progress(file, filter, opts, progress, None);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = match read {
         Ok(r) => r,
         Err(e) => return fail(EXIT_INPUT, format!("{}: {e}", file.display())),
     };

@@ -95,15 +95,41 @@ fn corrupt<I>(e: &PcapError<I>, offset: u64) -> ReadError {
 const BUFFER: usize = 1 << 20;
 const MAX_BUFFER: usize = 16 << 20;
 
+/// A reader that counts what it read.
+struct Counting<R> {
+    inner: R,
+    read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(r) = &self.read {
+            r.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
 impl CaptureFile {
     /// Opens a file; fails if it cannot be opened or is not a capture.
     /// Gzip-compressed captures (`.pcap.gz`, as tshark reads them) are decompressed on the fly.
     pub fn open(path: &Path) -> Result<CaptureFile, ReadError> {
+        Self::open_counting(path, None)
+    }
+
+    /// Like [`CaptureFile::open`], adding the bytes read from the file to `read` (for a
+    /// progress bar).
+    pub fn open_counting(
+        path: &Path,
+        read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    ) -> Result<CaptureFile, ReadError> {
         let mut file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
         let mut magic = [0u8; 2];
         let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
         file.seek(SeekFrom::Start(0))
             .map_err(|e| ReadError::Io(e.to_string()))?;
+        let file = Counting { inner: file, read };
         if gz {
             Self::from_reader(flate2::read::MultiGzDecoder::new(file))
         } else {

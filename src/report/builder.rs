@@ -299,6 +299,11 @@ impl ReportBuilder {
         }
     }
 
+    /// Frames read and connections seen so far (for a progress bar).
+    pub fn progress(&self) -> (u64, u64) {
+        (self.source.packets, self.next_id)
+    }
+
     /// A frame was read but the filter dropped it.
     pub fn filtered(&mut self, frame: &Frame<'_>) {
         self.source.packets += 1;

@@ -11,6 +11,10 @@ use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::filter::BpfFilter;
 use std::path::Path;
 
+/// Told how far the reading of a file has come: (bytes read, frames, connections),
+/// every few thousand frames.
+pub type ProgressFn = Box<dyn FnMut(u64, u64, u64) + Send>;
+
 /// Why a capture file could not be reported at all.
 #[derive(Debug)]
 pub enum ReplayError {
@@ -35,7 +39,18 @@ impl std::fmt::Display for ReplayError {
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
 pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None, None)
+    read_file(path, filter, opts, None, None, None)
+}
+
+/// Like [`from_file`], telling `progress` how far it has come.
+pub fn from_file_with_progress(
+    path: &Path,
+    filter: Option<&str>,
+    opts: Options,
+    progress: Option<ProgressFn>,
+    stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
+) -> Result<Report, ReplayError> {
+    read_file(path, filter, opts, None, stream, progress)
 }
 
 /// Like [`from_file`], handing every connection to `sink` as it closes (the returned
@@ -46,7 +61,7 @@ pub fn stream_file(
     opts: Options,
     sink: Box<dyn FnMut(model::Connection) + Send>,
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None, Some(sink))
+    read_file(path, filter, opts, None, Some(sink), None)
 }
 
 /// Like [`from_file`], and calls `each` with every TCP packet's line, in capture order,
@@ -57,7 +72,7 @@ pub fn replay_file(
     opts: Options,
     each: &mut dyn FnMut(&model::PacketLine),
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, Some(each), None)
+    read_file(path, filter, opts, Some(each), None, None)
 }
 
 fn read_file(
@@ -66,12 +81,16 @@ fn read_file(
     opts: Options,
     mut each: Option<&mut dyn FnMut(&model::PacketLine)>,
     stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
+    mut progress: Option<ProgressFn>,
 ) -> Result<Report, ReplayError> {
     let mut bpf = filter
         .map(BpfFilter::new)
         .transpose()
         .map_err(ReplayError::Filter)?;
-    let mut file = CaptureFile::open(path).map_err(|e| match e {
+    let read = progress
+        .as_ref()
+        .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    let mut file = CaptureFile::open_counting(path, read.clone()).map_err(|e| match e {
         ReadError::NotACapture => ReplayError::NotACapture,
         e => ReplayError::Open(e.to_string()),
     })?;
@@ -84,7 +103,15 @@ fn read_file(
             .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
         builder = builder.extract_to(ex);
     }
+    let mut frames = 0u64;
     let result = file.for_each(|frame| {
+        frames += 1;
+        if frames % 8192 == 0
+            && let (Some(p), Some(r)) = (progress.as_mut(), &read)
+        {
+            let (packets, conns) = builder.progress();
+            p(r.load(std::sync::atomic::Ordering::Relaxed), packets, conns);
+        }
         if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
             match each.as_mut() {
                 Some(each) => {
