@@ -106,7 +106,7 @@ fn read_file(
     let mut frames = 0u64;
     let result = file.for_each(|frame| {
         frames += 1;
-        if frames % 8192 == 0
+        if frames.is_multiple_of(8192)
             && let (Some(p), Some(r)) = (progress.as_mut(), &read)
         {
             let (packets, conns) = builder.progress();
