@@ -625,6 +625,12 @@ fn finish_file_report(
     if let Err(code) = emit(report, output, out) {
         return code;
     }
+    file_report_status(report, file)
+}
+
+/// After a file's report is written: what --extract saved, and the exit status (1 for
+/// a stopped --extract or a file cut mid-record).
+fn file_report_status(report: &Report, file: &Path) -> ExitCode {
     if let Some(dir) = &report.source.extracted_to {
         let n = report.source.extracted_files.unwrap_or(0);
         eprintln!("wirelab: saved {n} response bodies in {dir}");
@@ -725,16 +731,7 @@ fn report_file_streamed(
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_FAIL, format!("writing the report: {e}")),
-        Ok(()) => match &report.source.read_error {
-            Some(e) => fail(
-                EXIT_FAIL,
-                format!(
-                    "{}: {e}; the report covers the frames before it",
-                    file.display()
-                ),
-            ),
-            None => ExitCode::SUCCESS,
-        },
+        Ok(()) => file_report_status(&report, file),
     }
 }
 

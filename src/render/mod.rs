@@ -297,11 +297,8 @@ find(b\"\\r\\n\\r\\n\") finds it) came back in your {} {}{}.",
         }
     }
     if let Some(r) = calls.iter().find(|r| r.bytes == 0) {
-        let fin = c
-            .segments
-            .iter()
-            .find(|s| s.dir == "s2c" && s.flags.contains("FIN"))
-            .map(|s| format!(" after the server's FIN in frame {}", s.frame))
+        let fin = crate::report::recv::server_fin(c)
+            .map(|f| format!(" after the server's FIN in frame {f}"))
             .unwrap_or_default();
         out.push(format!(
             "{} returned 0{fin}: the end of the stream. That is how your loop ended \

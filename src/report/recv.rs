@@ -135,7 +135,8 @@ pub fn frame_notes(report: &Report) -> BTreeMap<u64, Vec<String>> {
     notes
 }
 
-fn server_fin(c: &Connection) -> Option<u64> {
+/// The frame of the server's FIN, if the connection's segments hold it.
+pub fn server_fin(c: &Connection) -> Option<u64> {
     c.segments
         .iter()
         .find(|s| s.dir == "s2c" && s.flags.contains("FIN"))

@@ -243,6 +243,8 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
     ptrace::cont(root, None)?;
     let mut pending: HashMap<Pid, Pending> = HashMap::new();
     let mut sockets: HashMap<u64, (String, String)> = HashMap::new();
+    // The process (thread group) of each thread, read once per thread.
+    let mut tgids: HashMap<u32, u32> = HashMap::new();
     let mut status = ExitStatus::from_raw(0);
     loop {
         let ws = match waitpid(None, Some(WaitPidFlag::__WALL)) {
@@ -278,7 +280,7 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
                 {
                     // SAFETY: op says the exit member of the union is the valid one.
                     let exit = unsafe { info.u.exit };
-                    record(&mut trace, &mut sockets, pid, &p, exit.sval);
+                    record(&mut trace, &mut sockets, &mut tgids, pid, &p, exit.sval);
                 }
                 let _ = ptrace::cont(pid, None);
             }
@@ -312,12 +314,14 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
             }
             WaitStatus::Exited(pid, code) => {
                 pending.remove(&pid);
+                tgids.remove(&(pid.as_raw() as u32));
                 if pid == root {
                     status = ExitStatus::from_raw((code & 0xff) << 8);
                 }
             }
             WaitStatus::Signaled(pid, sig, _) => {
                 pending.remove(&pid);
+                tgids.remove(&(pid.as_raw() as u32));
                 if pid == root {
                     status = ExitStatus::from_raw(sig as i32);
                 }
@@ -332,6 +336,7 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
 fn record(
     trace: &mut Trace,
     sockets: &mut HashMap<u64, (String, String)>,
+    tgids: &mut HashMap<u32, u32>,
     pid: Pid,
     p: &Pending,
     rval: i64,
@@ -354,14 +359,16 @@ fn record(
         .find(|(n, _, _)| *n == p.nr)
         .map(|c| c.2)
         .unwrap_or(Way::Recv);
-    let pid_of_thread = std::fs::read_to_string(format!("/proc/{tid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Tgid:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(tid);
+    let pid_of_thread = *tgids.entry(tid).or_insert_with(|| {
+        std::fs::read_to_string(format!("/proc/{tid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Tgid:"))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(tid)
+    });
     trace.push(Call {
         pid: pid_of_thread,
         tid,
