@@ -362,6 +362,15 @@ fn telnet_typed_by_hand_shows_the_typed_request_in_the_report() {
     );
     assert!(text.contains("200 OK"), "{text}");
     assert!(text.contains("A data.pr4e.org? -> A 10.80.1.2"), "{text}");
+    let joined = text
+        .replace("\r\n", " ")
+        .replace("\n", " ")
+        .replace("    ", "");
+    assert!(
+        joined.contains("That is how the program learns that the server closed")
+            && !joined.contains("if len(data) < 1"),
+        "telnet has no course loop: {text}"
+    );
     assert!(
         text.contains("send(45) sent 45 bytes") && text.contains("send(2) sent 2 bytes"),
         "telnet's sends of the typed line (43 characters and CR LF) and the blank line are \

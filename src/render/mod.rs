@@ -296,20 +296,27 @@ find(b\"\\r\\n\\r\\n\") finds it) came back in your {} {}{}.",
             ));
         }
     }
-    if let Some(r) = calls.iter().find(|r| r.bytes == 0) {
-        let fin = crate::report::recv::server_fin(c)
-            .map(|f| format!(" after the server's FIN in frame {f}"))
-            .unwrap_or_default();
-        out.push(format!(
-            "{} returned 0{fin}: the end of the stream. That is how your loop ended \
-(`if len(data) < 1: break`).",
-            call_name(r)
-        ));
-    }
     let python = c
         .process
         .as_ref()
         .is_some_and(|p| p.name.starts_with("python"));
+    if let Some(r) = calls.iter().find(|r| r.bytes == 0) {
+        let fin = crate::report::recv::server_fin(c)
+            .map(|f| format!(" after the server's FIN in frame {f}"))
+            .unwrap_or_default();
+        // The course's loop is Python's (and wirelab's own client plays it); telnet or
+        // curl have loops of their own.
+        let course = python || c.process.as_ref().is_some_and(|p| p.name == "wirelab");
+        let ending = if course {
+            "That is how the course's loop ends (`if len(data) < 1: break`)."
+        } else {
+            "That is how the program learns that the server closed."
+        };
+        out.push(format!(
+            "{} returned 0{fin}: the end of the stream. {ending}",
+            call_name(r)
+        ));
+    }
     if python && calls.iter().any(|r| r.asked == Some(8192)) {
         out.push(
             "These calls asked for 8192 bytes: they are Python's http.client (urllib) \
