@@ -116,18 +116,19 @@ fn asked(pid: Pid, nr: i64, args: &[u64; 6]) -> u64 {
     }
 }
 
-/// The C library's name for a call: recvfrom and sendto without an address are recv
-/// and send.
-fn function(nr: i64, args: &[u64; 6]) -> &'static str {
-    let (_, name, _) = CALLS
+/// The C library's name for a call and the way it moves bytes: recvfrom and sendto
+/// without an address are recv and send.
+fn function(nr: i64, args: &[u64; 6]) -> (&'static str, Way) {
+    let (_, name, way) = CALLS
         .iter()
         .find(|(n, _, _)| *n == nr)
         .expect("only traced calls stop");
-    match *name {
+    let name = match *name {
         "recvfrom" if args[4] == 0 => "recv",
         "sendto" if args[4] == 0 => "send",
         n => n,
-    }
+    };
+    (name, *way)
 }
 
 /// TCP sockets by inode: (local, remote) as "ip:port", from /proc/PID/net/tcp{,6}.
@@ -354,11 +355,7 @@ fn record(
     let Some((local, remote)) = sockets.get(&inode).cloned() else {
         return;
     };
-    let way = CALLS
-        .iter()
-        .find(|(n, _, _)| *n == p.nr)
-        .map(|c| c.2)
-        .unwrap_or(Way::Recv);
+    let (syscall, way) = function(p.nr, &p.args);
     let pid_of_thread = *tgids.entry(tid).or_insert_with(|| {
         std::fs::read_to_string(format!("/proc/{tid}/status"))
             .ok()
@@ -372,7 +369,7 @@ fn record(
     trace.push(Call {
         pid: pid_of_thread,
         tid,
-        syscall: function(p.nr, &p.args).to_string(),
+        syscall: syscall.to_string(),
         way,
         fd,
         asked: asked(pid, p.nr, &p.args),
