@@ -1,0 +1,390 @@
+//! The command line's definitions (clap): every command, its options and their
+//! defaults, stated once here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{self, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use wirelab::render;
+use wirelab::report::Options;
+
+#[derive(Parser)]
+#[command(
+    name = "wirelab",
+    version,
+    about = "A packet-level network lab: see the IP, TCP and HTTP layers of a web fetch",
+    long_about = "wirelab captures live (or reads a saved capture) and shows every layer of \
+each TCP connection in it: addresses and ports, the handshake and its round-trip time, every \
+segment with relative sequence numbers and plain-language analysis, the reassembled byte \
+streams, and the HTTP requests and responses they carry."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Layered text for the terminal.
+    Table,
+    /// The JSON report (its fields are a stable contract, see DESIGN.md).
+    Json,
+    /// One self-contained page for the projector (inline CSS and SVG, no script).
+    Html,
+    /// JSON Lines: a line per connection (streamed as each closes, so any file's report
+    /// stays in bounded memory), per HTTP exchange and per DNS lookup, then a summary
+    /// line; every connection is listed. For DuckDB (read_json_auto), Spark, jq.
+    Jsonl,
+    /// HAR 1.2, as the browser's developer console exports it: one entry per HTTP
+    /// exchange, timings from the packets (open it in the console's Network tab).
+    Har,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colours and Unicode on a terminal, plain ASCII otherwise (and when NO_COLOR is set).
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where and how the report is written.
+#[derive(Args)]
+pub struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output (never overwrites a capture).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Layers to show, top to bottom: any of http,tcp,ip,link.
+    #[arg(long, value_name = "LIST", default_value = "http,tcp,ip,link", value_parser = render::Layers::parse)]
+    pub layers: render::Layers,
+    /// Every header field of every frame, and the whole ladder.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Each frame's header bytes in hex (link, IP and TCP headers; implies --verbose).
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Colours in the terminal report.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: Color,
+}
+
+impl Output {
+    pub fn view(&self) -> render::View {
+        let color = match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                self.output.is_none()
+                    && io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        render::View {
+            layers: self.layers,
+            verbose: self.verbose || self.hex,
+            hex: self.hex,
+            color,
+        }
+    }
+
+    /// The pipeline's options for what this output shows.
+    pub fn options(&self) -> Options {
+        Options {
+            header_hex: self.hex,
+            // HAR carries the bodies (up to 1 MiB each; text, or base64).
+            keep_body_bytes: if self.format == Format::Har {
+                1 << 20
+            } else {
+                0
+            },
+            ..Options::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Replay a saved .pcap/.pcapng file: reassemble every TCP stream, pair every HTTP
+    /// exchange, and print the layered report. Needs no network and no privileges.
+    #[command(after_help = "Examples:\n  wirelab report captures/romeo.pcap\n  \
+wirelab report big.pcapng -f 'tcp port 80' --format json > report.json\n  \
+wirelab report lab.pcap --connection 3 --layers http,tcp\n  \
+wirelab report captures/romeo.pcap --format html -o romeo.html\n  \
+wirelab report captures/romeo.pcap -x --layers tcp")]
+    Report {
+        /// The capture file (pcap or pcapng, any byte order or timestamp resolution).
+        file: PathBuf,
+        /// A tcpdump-style BPF filter, applied as libpcap applies it to live traffic,
+        /// e.g. 'tcp port 80' or 'host 10.0.0.2'.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        #[command(flatten)]
+        output: Output,
+        /// Report only connection N (numbered from 0 in order of first packet, as
+        /// tshark's tcp.stream), with every one of its segments.
+        #[arg(long, value_name = "N")]
+        connection: Option<u64>,
+        /// Segment rows to keep in the whole report; beyond it connections keep
+        /// their counts and analysis totals only.
+        #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
+        segments: usize,
+        /// Connections listed in full; the others are summed into the totals (status
+        /// codes, how they ended, analysis counts), so a huge capture stays readable
+        /// and its report bounded.
+        #[arg(long, value_name = "N", default_value_t = 1_000)]
+        list: usize,
+        /// Save every HTTP response body in DIR (created if needed), as the course saves
+        /// cover3.jpg: named CONNECTION-RESPONSE-NAME from the URL's last segment, never
+        /// outside DIR, never through a symlink, never over an existing file.
+        #[arg(long, value_name = "DIR")]
+        extract: Option<PathBuf>,
+        /// With --extract: replace existing files of the same name.
+        #[arg(long, requires = "extract")]
+        force: bool,
+    },
+    /// Replay a saved capture at the pace it was captured (or faster, or one packet per
+    /// key press), one line per packet, so a class watches the handshake happen; then
+    /// print the report.
+    #[command(
+        after_help = "Examples:\n  wirelab replay captures/romeo.pcap --step\n  \
+wirelab replay captures/cover3.pcap --speed 0.01\n\n\
+With --step: Enter or Space shows the next packet, q shows the rest at once."
+    )]
+    Replay {
+        /// The capture file.
+        file: PathBuf,
+        /// Pace: 1 is as captured, 10 ten times faster, 0.1 ten times slower.
+        #[arg(long, value_name = "N", default_value_t = 1.0, conflicts_with = "step")]
+        speed: f64,
+        /// One packet per key press (needs a terminal).
+        #[arg(long)]
+        step: bool,
+        /// A tcpdump-style BPF filter.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Explain a term of the report (retransmission, super-segment, bare-lf, rtt, ...);
+    /// without TERM, list them all.
+    #[command(after_help = "Examples:\n  wirelab explain super-segment\n  wirelab explain recv")]
+    Explain {
+        /// The term, as the report writes it.
+        term: Option<String>,
+    },
+    /// The well-known TCP ports of the course (SSH 22, DNS 53, HTTP 80, POP 110, IMAP
+    /// 143, HTTPS 443, ...) and what each is for.
+    Ports,
+    /// Capture live on an interface: one line per packet as it arrives, then the full
+    /// report when the capture stops (Ctrl-C, SIGTERM, -c, --duration, or the end of
+    /// COMMAND). Needs capture privileges (sudo); they are dropped before the first
+    /// packet is read, and COMMAND runs as the user who ran sudo.
+    #[command(
+        after_help = "Examples:\n  sudo wirelab capture -i lo -f 'tcp port 8080'\n  \
+sudo wirelab capture -i lo -f 'tcp port 8080' -w fetch.pcap -- python3 socket1.py\n  \
+sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
+    )]
+    Capture {
+        /// Interface to capture on (see `wirelab interfaces`).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: String,
+        /// A tcpdump-style BPF filter, attached in the kernel.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        /// Also save every packet to FILE (pcap, readable by tshark and Wireshark; with
+        /// --trace, rewritten as pcapng with the command's calls at the end).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Stop after COUNT packets.
+        #[arg(short = 'c', long = "count", value_name = "COUNT")]
+        count: Option<u64>,
+        /// Stop after SECS seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Bytes kept of each packet.
+        #[arg(
+            short = 's',
+            long = "snaplen",
+            value_name = "SNAPLEN",
+            default_value_t = 262_144
+        )]
+        snaplen: i32,
+        /// Trace COMMAND's socket calls (ptrace with a seccomp filter): its recv() and
+        /// send() calls are joined to the segments in the report, and -w keeps them in
+        /// the file (pcapng).
+        #[arg(long, requires = "command")]
+        trace: bool,
+        #[command(flatten)]
+        output: Output,
+        /// A command to run (as the invoking user) while capturing; the capture stops
+        /// shortly after it exits.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// List the network interfaces: addresses, MAC, MTU, state, and which one is loopback.
+    Interfaces,
+    /// Run the built-in course web server (plays data.pr4e.org offline): /romeo.txt,
+    /// /cover3.jpg, /page1.htm, /intro-short.txt, a 302 at /old, a 404 for anything else.
+    #[command(after_help = "Example:\n  wirelab serve --listen 127.0.0.1:8080\n  \
+wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080")]
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// The course's socket client: connect, send `GET URL HTTP/1.0` and a blank line,
+    /// recv() until the server closes, while capturing the connection; then report it
+    /// with every recv() joined to the segments that carried its bytes. Needs capture
+    /// privileges (sudo).
+    #[command(
+        after_help = "Examples:\n  sudo wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080\n  \
+sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --recv 5120 --mss 1000 --save-body cover3.jpg"
+    )]
+    Fetch {
+        /// The URL; it is sent as is in the request line, as the course does.
+        url: String,
+        /// recv() buffer size in bytes.
+        #[arg(long = "recv", value_name = "BYTES", default_value_t = 512)]
+        recv: usize,
+        /// Set TCP_MAXSEG: segments of at most N bytes, so segmentation shows even on loopback.
+        #[arg(long, value_name = "N")]
+        mss: Option<u32>,
+        /// Connect to ADDR:PORT instead of the URL's host (e.g. the built-in server).
+        #[arg(long, value_name = "ADDR:PORT")]
+        connect: Option<SocketAddr>,
+        /// End the request with \n\n instead of \r\n\r\n, as a slip in the course notes does.
+        #[arg(long)]
+        bare_lf: bool,
+        /// Send only the path (GET /romeo.txt) instead of the whole URL: some servers
+        /// (python's http.server) do not accept the course's absolute URL.
+        #[arg(long)]
+        origin_form: bool,
+        /// Interface to capture on (default: loopback for a local server, else any).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: Option<String>,
+        /// Save the capture to FILE (pcapng, every recv() noted on the frames that
+        /// carried its bytes, for `wirelab report FILE` in class).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Save what follows the blank line (\r\n\r\n) to FILE, as the course does for cover3.jpg.
+        #[arg(long, value_name = "FILE")]
+        save_body: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Run a program in the course's network, on this machine: a fresh network namespace
+    /// for it, one router, and the course server's namespace with data.pr4e.org (and
+    /// www.dr-chuck.com, www.py4e.com, www.pythonlearn.com) served by wirelab's web and
+    /// name servers. Segments are wire-sized (MTU 1500 by default, offloads off); the
+    /// link can be slowed and made to lose segments. The program runs unchanged, as the
+    /// user who ran sudo (never root), with the terminal, traced: every recv() and
+    /// send() it makes is joined to the segments that carried its bytes. The capture on
+    /// its interface is reported when it ends. Needs root for the namespaces: sudo
+    /// wirelab lab -- ... Nothing on the host is changed, and nothing is left behind,
+    /// however it ends.
+    #[command(after_help = lab_after_help())]
+    Lab {
+        /// MTU of every link of the lab (576 to 9000).
+        #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=9000))]
+        mtu: u32,
+        /// Rate of the link, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit.
+        #[arg(long, value_name = "RATE", value_parser = wirelab::lab::network::parse_rate)]
+        rate: Option<u64>,
+        /// Lose PCT per cent of the server's data segments at random, between the server
+        /// and the router (nftables), so the server's TCP retransmits them.
+        #[arg(long, value_name = "PCT", conflicts_with = "drop_every", value_parser = parse_pct)]
+        loss: Option<f64>,
+        /// Lose every Nth data segment of the server (deterministic: the same run loses
+        /// the same segments).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+        drop_every: Option<u32>,
+        /// Delay each direction by MS milliseconds (netem, where the kernel has it).
+        #[arg(long, value_name = "MS")]
+        delay: Option<f64>,
+        /// Run the program as USER (default: the user who ran sudo, else nobody).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Run the program untraced: no recv/send calls in the report (tracing stops the
+        /// program at each socket call; the report says what that costs).
+        #[arg(long)]
+        no_trace: bool,
+        /// Save the capture to FILE as pcapng, with the program's calls noted on the
+        /// frames that carried their bytes, for `wirelab report FILE` in class (never
+        /// over an existing file).
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+        /// The program and its arguments, after --.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// The one-command lab: the course's fetches on the lab network (see `wirelab lab`):
+    /// data.pr4e.org looked up at the lab's name server, /romeo.txt with recv(512) and
+    /// /cover3.jpg with recv(5120) over MTU 1500 and a slowed link, so the recv() sizes
+    /// differ from the segments'; then the report, and the capture saved. Needs root:
+    /// sudo wirelab demo. Where namespaces cannot be made, it runs on loopback instead.
+    #[command(
+        after_help = "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --rate 500kbit --drop-every 20\n  \
+sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
+    )]
+    Demo {
+        /// Rate of the lab's link (tbf): slow enough that recv() returns what has
+        /// arrived so far, in varying sizes.
+        #[arg(long, value_name = "RATE", default_value = "4mbit", value_parser = wirelab::lab::network::parse_rate)]
+        rate: u64,
+        /// Lose every Nth data segment of the server, to see retransmissions.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+        drop_every: Option<u32>,
+        /// Run on loopback instead of the lab network (no namespaces; Linux then hands
+        /// the capture super-segments).
+        #[arg(long)]
+        loopback: bool,
+        /// On loopback: port of the built-in server (80 as in the course; another if 80
+        /// is taken).
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+        /// On loopback: MSS of the picture's connection.
+        #[arg(long, default_value_t = 1000)]
+        mss: u32,
+        /// Where to save the capture, as pcapng with every recv() noted on its frames
+        /// (never overwrites: a free name is chosen).
+        #[arg(
+            short = 'w',
+            long = "write",
+            value_name = "FILE",
+            default_value = "wirelab-demo.pcapng"
+        )]
+        write: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// The examples and what this kernel supports, for `wirelab lab --help`.
+fn lab_after_help() -> String {
+    format!(
+        "Examples:\n  sudo wirelab lab -- python3 socket1.py\n  \
+sudo wirelab lab -w class.pcapng -- python3 socket1.py   (then, anywhere: wirelab report class.pcapng)\n  \
+sudo wirelab lab --rate 2mbit --drop-every 5 -- python3 urljpeg.py\n  \
+sudo wirelab lab -- telnet data.pr4e.org 80\n  \
+sudo wirelab lab --format html -o lab.html -- curl http://data.pr4e.org/page1.htm\n\n\
+The network: the program at 10.80.0.2 (eth0, where the capture runs), a router at 10.80.0.1 \
+and 10.80.1.1, the course server at 10.80.1.2 (web on port 80, DNS on port 53). Other names \
+than the course's get NXDOMAIN. The exit status is the program's.\n\n\
+This kernel:\n{}",
+        wirelab::lab::network::KernelSupport::probe().help()
+    )
+}
+
+fn parse_pct(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 100.0 => Ok(p),
+        _ => Err(format!(
+            "{s}: give a per cent above 0 and below 100, e.g. 5"
+        )),
+    }
+}

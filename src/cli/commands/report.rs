@@ -1,0 +1,138 @@
+//! `wirelab report` and `wirelab replay`: the file driver, read to a report.
+
+use crate::cli::args::{Format, Output};
+use crate::cli::failure::{Failure, Outcome, input};
+use crate::cli::output::{
+    file_report_status, finish_file_report, line_printer, open_output, progress_bar,
+};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+use wirelab::render;
+use wirelab::report::model::PacketLine;
+use wirelab::report::{self, Options};
+
+/// `report --format jsonl`: every connection written as it closes, so the memory used
+/// does not grow with the file; then the DNS lookups and the summary.
+fn report_file_streamed(
+    file: &Path,
+    filter: Option<&str>,
+    output: &Output,
+    opts: Options,
+) -> Outcome {
+    use std::sync::{Arc, Mutex};
+    let out = open_output(output)?;
+    let writer: Box<dyn Write + Send> = match out {
+        Some(f) => Box::new(BufWriter::new(f)),
+        None => Box::new(BufWriter::new(io::stdout())),
+    };
+    let writer = Arc::new(Mutex::new((writer, None::<io::Error>)));
+    let sink_writer = writer.clone();
+    let sink = Box::new(move |c: wirelab::report::model::Connection| {
+        let mut w = sink_writer.lock().expect("one thread writes");
+        if w.1.is_none()
+            && let Err(e) = render::jsonl::connection(&c, &mut w.0)
+        {
+            w.1 = Some(e);
+        }
+    });
+    let opts = Options {
+        max_listed_connections: usize::MAX,
+        max_listed_exchanges: usize::MAX,
+        segment_budget: 0,
+        ..opts
+    };
+    let (bar, progress) = progress_bar(file).unzip();
+    let read = report::from_file_with_progress(file, filter, opts, progress, Some(sink));
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = match read {
+        Ok(r) => r,
+        Err(e) => return input(format!("{}: {e}", file.display())),
+    };
+    let mut w = writer.lock().expect("one thread writes");
+    let (out, error) = &mut *w;
+    let written = match error.take() {
+        Some(e) => Err(e),
+        None => render::jsonl::tail(&report, out).and_then(|_| out.flush()),
+    };
+    written.map_err(Failure::writing)?;
+    file_report_status(&report, file)
+}
+
+pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Options) -> Outcome {
+    if output.format == Format::Jsonl && opts.only_connection.is_none() {
+        return report_file_streamed(file, filter, output, opts);
+    }
+    let connection = opts.only_connection;
+    let (bar, progress) = progress_bar(file).unzip();
+    let read = report::from_file_with_progress(file, filter, opts, progress, None);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = match read {
+        Ok(r) => r,
+        Err(e) => return input(format!("{}: {e}", file.display())),
+    };
+    if let Some(n) = connection
+        && report.connections.is_empty()
+    {
+        return input(format!(
+            "{}: there is no connection {n}; it has {} (numbered from 0)",
+            file.display(),
+            report.totals.connections
+        ));
+    }
+    let out = open_output(output)?;
+    finish_file_report(&report, file, output, out)
+}
+
+pub fn replay(
+    file: &Path,
+    speed: f64,
+    step: bool,
+    filter: Option<&str>,
+    output: &Output,
+) -> Outcome {
+    if !(speed > 0.0 && speed.is_finite()) {
+        return input(format!(
+            "--speed {speed}: give a pace above 0 (1 is as captured, 10 ten times faster)"
+        ));
+    }
+    let term = console::Term::stdout();
+    if step && !(term.is_term() && io::stdin().is_terminal()) {
+        return input(
+            "--step waits for a key press and needs a terminal; use --speed N to replay without one",
+        );
+    }
+    let out = open_output(output)?;
+    if step {
+        eprintln!("wirelab: Enter or Space for the next packet, q for the rest at once");
+    }
+    let mut print = line_printer(output);
+    let mut last_ts: Option<i64> = None;
+    let mut stepping = step;
+    let mut each = |line: &PacketLine| {
+        let ts = line.segment.ts_us;
+        if stepping {
+            match term.read_key() {
+                Ok(console::Key::Char('q' | 'Q')) | Ok(console::Key::Escape) | Err(_) => {
+                    stepping = false
+                }
+                _ => {}
+            }
+        } else if !step && let Some(prev) = last_ts {
+            // Long silences are cut to 5 s: the class should not wait for a timeout.
+            let wait = ((ts - prev).max(0) as f64 / 1e6 / speed).min(5.0);
+            std::thread::sleep(Duration::from_secs_f64(wait));
+        }
+        last_ts = Some(ts);
+        print(line);
+    };
+    let report = match report::replay_file(file, filter, output.options(), &mut each) {
+        Ok(r) => r,
+        Err(e) => return input(format!("{}: {e}", file.display())),
+    };
+    finish_file_report(&report, file, output, out)
+}

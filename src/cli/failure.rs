@@ -1,0 +1,92 @@
+//! One error type for every command, mapped to exit codes in one place:
+//! 0 success, 1 failure after the report (a cut file, a failed command), 2 bad input or
+//! usage, 3 no privilege to capture. A closed pipe (`wirelab report x.pcap | head`) is
+//! not an error.
+
+use std::process::ExitCode;
+use wirelab::capture::live::LiveError;
+use wirelab::lab::LabError;
+
+/// Why a command stopped short.
+#[derive(Debug)]
+pub enum Failure {
+    /// Something failed after the command started (exit 1).
+    Failed(String),
+    /// Bad input or usage: a missing file, a wrong option value (exit 2).
+    Input(String),
+    /// No privilege to capture or to make the lab's network (exit 3).
+    Privilege(String),
+    /// The reader of standard output went away: nothing is said, exit 0.
+    BrokenPipe,
+}
+
+/// What a command's runner returns: its exit code, or why it failed.
+pub type Outcome = Result<ExitCode, Failure>;
+
+pub const EXIT_FAIL: u8 = 1;
+
+impl Failure {
+    /// Says what went wrong on standard error and gives the exit code.
+    pub fn exit(self) -> ExitCode {
+        let (code, message) = match self {
+            Failure::Failed(m) => (EXIT_FAIL, m),
+            Failure::Input(m) => (2, m),
+            Failure::Privilege(m) => (3, m),
+            Failure::BrokenPipe => return ExitCode::SUCCESS,
+        };
+        eprintln!("wirelab: {message}");
+        ExitCode::from(code)
+    }
+
+    /// A write to the report's destination failed.
+    pub fn writing(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Failed(format!("writing the report: {e}"))
+        }
+    }
+}
+
+impl From<&LiveError> for Failure {
+    fn from(e: &LiveError) -> Failure {
+        match e {
+            LiveError::NoPermission { .. } => Failure::Privilege(e.to_string()),
+            LiveError::Capture(_) => Failure::Failed(e.to_string()),
+            _ => Failure::Input(e.to_string()),
+        }
+    }
+}
+
+impl From<&LabError> for Failure {
+    fn from(e: &LabError) -> Failure {
+        match e {
+            LabError::Live(e) => e.into(),
+            LabError::NoPrivilege(m) => Failure::Privilege(m.clone()),
+            LabError::NoNetwork(m) | LabError::Other(m) => Failure::Failed(m.clone()),
+        }
+    }
+}
+
+/// Exit 1 with `message`.
+pub fn failed(message: impl std::fmt::Display) -> Outcome {
+    Err(Failure::Failed(message.to_string()))
+}
+
+/// Exit 2 with `message`.
+pub fn input(message: impl std::fmt::Display) -> Outcome {
+    Err(Failure::Input(message.to_string()))
+}
+
+/// Exit 3 with `message`.
+pub fn privilege(message: impl std::fmt::Display) -> Outcome {
+    Err(Failure::Privilege(message.to_string()))
+}
+
+pub fn live_fail(e: &LiveError) -> Outcome {
+    Err(e.into())
+}
+
+pub fn lab_fail(e: &LabError) -> Outcome {
+    Err(e.into())
+}

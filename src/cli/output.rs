@@ -1,0 +1,123 @@
+//! Where a report goes: the output file (opened before privileges are dropped), the
+//! renderer for the chosen format, packet lines as they arrive, the progress bar.
+
+use crate::cli::args::{Format, Output};
+use crate::cli::failure::{Failure, Outcome, failed};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use wirelab::render;
+use wirelab::report::model::PacketLine;
+use wirelab::report::{self, Report};
+
+/// The report's destination, opened now (before privileges are dropped, so that the
+/// file belongs to the invoking user).
+pub fn open_output(output: &Output) -> Result<Option<File>, Failure> {
+    output
+        .output
+        .as_deref()
+        .map(wirelab::lab::session::create_for_target)
+        .transpose()
+        .map_err(Failure::Input)
+}
+
+/// Writes the report; a closed pipe is not an error.
+pub fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), Failure> {
+    let stdout = io::stdout();
+    let mut out: Box<dyn Write> = match file {
+        Some(f) => Box::new(BufWriter::new(f)),
+        None => Box::new(BufWriter::new(stdout.lock())),
+    };
+    let view = output.view();
+    let written = match output.format {
+        Format::Table => render::table::write(report, &view, &mut out),
+        Format::Json => render::json::write(report, &mut out),
+        Format::Html => render::html::write(report, &view, &mut out),
+        Format::Har => render::har::write(report, &mut out),
+        Format::Jsonl => render::jsonl::write(report, &mut out),
+    }
+    .and_then(|_| out.flush());
+    written.map_err(Failure::writing)
+}
+
+/// Writes a saved capture's report; a file cut mid-record still gets its report, then
+/// exit code 1 with the reason.
+pub fn finish_file_report(
+    report: &Report,
+    file: &Path,
+    output: &Output,
+    out: Option<File>,
+) -> Outcome {
+    emit(report, output, out)?;
+    file_report_status(report, file)
+}
+
+/// After a file's report is written: what --extract saved, and the exit status (1 for
+/// a stopped --extract or a file cut mid-record).
+pub fn file_report_status(report: &Report, file: &Path) -> Outcome {
+    if let Some(dir) = &report.source.extracted_to {
+        let n = report.source.extracted_files.unwrap_or(0);
+        eprintln!("wirelab: saved {n} response bodies in {dir}");
+    }
+    if let Some(e) = &report.source.extract_error {
+        return failed(format!("--extract stopped: {e}"));
+    }
+    if let Some(e) = &report.source.read_error {
+        return failed(format!(
+            "{}: {e}; the report covers the frames before it",
+            file.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error for a big file read to a report: bytes read,
+/// frames, connections, rate. None when standard error is not a terminal or the file is
+/// small.
+pub fn progress_bar(file: &Path) -> Option<(indicatif::ProgressBar, report::ProgressFn)> {
+    let len = std::fs::metadata(file).ok()?.len();
+    if !io::stderr().is_terminal() || len < PROGRESS_FROM {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg}",
+        )
+        .ok()?,
+    );
+    let b = bar.clone();
+    let update = Box::new(move |bytes: u64, frames: u64, conns: u64| {
+        b.set_position(bytes);
+        b.set_message(format!(
+            "{} frames, {} connections",
+            render::group(frames),
+            render::group(conns)
+        ));
+    });
+    Some((bar, update))
+}
+
+/// Files from this size on get a progress bar (when standard error is a terminal).
+pub const PROGRESS_FROM: u64 = 64 << 20;
+
+/// Prints packet lines as they arrive: on stdout when the report goes to the terminal
+/// as text, on stderr when stdout carries JSON.
+pub fn line_printer(output: &Output) -> impl FnMut(&PacketLine) + Send + 'static {
+    let to_stdout = output.format == Format::Table || output.output.is_some();
+    let color = output.view().color;
+    let mut t0 = None;
+    move |line: &PacketLine| {
+        let t = *t0.get_or_insert(line.segment.ts_us);
+        let mut text = render::table::packet_line(line, t);
+        if color && !line.segment.analysis.is_empty() {
+            text = console::style(text).red().force_styling(true).to_string();
+        }
+        if to_stdout {
+            let _ = writeln!(io::stdout(), "{text}");
+        } else {
+            let _ = writeln!(io::stderr(), "{text}");
+        }
+    }
+}
