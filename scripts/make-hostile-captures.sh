@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the hostile captures (lab::hostile) into DIR (default: target/hostile), then
+# Writes the hostile captures (tests/support/hostile.rs) into DIR (default: target/hostile), then
 # reports each with wirelab, printing its wall time and peak memory.
 # Usage: scripts/make-hostile-captures.sh [DIR]
 set -euo pipefail

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod capture;
 pub mod dissect;
 pub mod dns;
+pub mod drive;
 pub mod extract;
 pub mod flow;
 pub mod glossary;

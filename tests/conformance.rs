@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wirelab::report::{self, Options, Report};
+use wirelab::report::{Options, Report};
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/public");
@@ -33,7 +33,7 @@ fn report_of(dir: &Path, rel: &str) -> Option<Report> {
         segment_budget: 0,
         ..Options::default()
     };
-    report::from_file(&dir.join(rel), None, opts).ok()
+    wirelab::drive::file::from_file(&dir.join(rel), None, opts).ok()
 }
 
 /// Where wirelab and tshark disagree, which one is right and why: (capture, why).

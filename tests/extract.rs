@@ -6,7 +6,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wirelab::lab::craft::{Conversation, write_pcap};
+mod support;
+use support::craft::{Conversation, write_pcap};
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 

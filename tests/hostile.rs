@@ -1,6 +1,8 @@
-//! Hostile captures (lab::hostile): wirelab reports each one in bounded memory, without
+//! Hostile captures (tests/support/hostile.rs): wirelab reports each one in bounded memory, without
 //! falling over, and says what it cut. Peak memory is the child's maximum resident set
 //! (wait4's rusage), a bound, not a timing.
+
+mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ const MAX_RSS_KB: i64 = 100 * 1024;
 fn make(case: &str, dir: &Path) -> PathBuf {
     let path = dir.join(format!("{case}.pcap"));
     let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    wirelab::lab::hostile::write(case, file).unwrap();
+    support::hostile::write(case, file).unwrap();
     path
 }
 
@@ -67,12 +69,12 @@ fn a_million_syns_stay_bounded_and_counted() {
     let t = &r["totals"];
     assert_eq!(
         t["connections"],
-        wirelab::lab::hostile::SYN_FLOOD as u64,
+        support::hostile::SYN_FLOOD as u64,
         "every SYN counted"
     );
     assert_eq!(
         r["source"]["packets"],
-        wirelab::lab::hostile::SYN_FLOOD as u64
+        support::hostile::SYN_FLOOD as u64
     );
     assert!(
         t["evicted_connections"].as_u64().unwrap() > 900_000,
@@ -85,7 +87,7 @@ fn a_million_syns_stay_bounded_and_counted() {
     );
     assert_eq!(
         t["connections_omitted"],
-        wirelab::lab::hostile::SYN_FLOOD as u64 - 1_000
+        support::hostile::SYN_FLOOD as u64 - 1_000
     );
     let closes: u64 = t["closes"]
         .as_array()
@@ -95,7 +97,7 @@ fn a_million_syns_stay_bounded_and_counted() {
         .sum();
     assert_eq!(
         closes,
-        wirelab::lab::hostile::SYN_FLOOD as u64,
+        support::hostile::SYN_FLOOD as u64,
         "every connection's end counted"
     );
     assert!(rss < MAX_RSS_KB, "peak {rss} KB");
@@ -204,7 +206,7 @@ fn hostile_streams_and_heads_are_reported_not_fatal() {
 /// on the same ports starts a new connection.
 #[test]
 fn ended_connections_leave_the_table_and_late_packets_are_counted() {
-    use wirelab::lab::craft::{Conversation, Flags, write_pcap};
+    use support::craft::{Conversation, Flags, write_pcap};
     let mut c = Conversation::http(
         40000,
         b"GET / HTTP/1.0\r\n\r\n",
@@ -246,7 +248,7 @@ fn an_out_of_order_flood_stays_under_the_total_bound() {
     let conns = r["connections"].as_array().unwrap();
     assert_eq!(
         conns.len(),
-        wirelab::lab::hostile::FLOOD_CONNECTIONS as usize
+        support::hostile::FLOOD_CONNECTIONS as usize
     );
     assert!(
         conns
@@ -266,7 +268,7 @@ fn an_out_of_order_flood_stays_under_the_total_bound() {
         text.lines()
             .filter(|l| l.contains("\"type\":\"connection\""))
             .count(),
-        wirelab::lab::hostile::FLOOD_CONNECTIONS as usize
+        support::hostile::FLOOD_CONNECTIONS as usize
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,8 +8,8 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use wirelab::render;
+use wirelab::report::Report;
 use wirelab::report::model::PacketLine;
-use wirelab::report::{self, Report};
 
 /// The report's destination, opened now (before privileges are dropped, so that the
 /// file belongs to the invoking user).
@@ -17,7 +17,7 @@ pub fn open_output(output: &Output) -> Result<Option<File>, Failure> {
     output
         .output
         .as_deref()
-        .map(wirelab::lab::session::create_for_target)
+        .map(wirelab::drive::live::create_for_target)
         .transpose()
         .map_err(Failure::Input)
 }
@@ -75,7 +75,9 @@ pub fn file_report_status(report: &Report, file: &Path) -> Outcome {
 /// A progress bar on standard error for a big file read to a report: bytes read,
 /// frames, connections, rate. None when standard error is not a terminal or the file is
 /// small.
-pub fn progress_bar(file: &Path) -> Option<(indicatif::ProgressBar, report::ProgressFn)> {
+pub fn progress_bar(
+    file: &Path,
+) -> Option<(indicatif::ProgressBar, wirelab::drive::file::ProgressFn)> {
     let len = std::fs::metadata(file).ok()?.len();
     if !io::stderr().is_terminal() || len < PROGRESS_FROM {
         return None;

@@ -4,23 +4,20 @@
 
 pub mod client;
 pub mod content;
-pub mod craft;
 pub mod dns_server;
-pub mod hostile;
 pub mod netns;
 pub mod network;
 pub mod program;
 pub mod run;
 pub mod server;
-pub mod session;
 
 use crate::capture::live::{LiveError, LiveOptions, interface_names};
 use crate::capture::privileges::Dropped;
+use crate::drive::live::{LiveResult, Session};
 use crate::report::model::PacketLine;
 use crate::report::{Options, recv};
 use client::{Fetch, PreparedFetch};
 use server::Server;
-use session::{LiveResult, Session};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;

@@ -8,10 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use wirelab::capture::live::LiveOptions;
-use wirelab::lab::{
-    self,
-    session::{Session, StopReason},
-};
+use wirelab::drive::live::{Session, StopReason};
+use wirelab::lab::{self};
 
 pub fn capture(
     opts: &LiveOptions,

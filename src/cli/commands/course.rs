@@ -7,11 +7,11 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use wirelab::drive::live::{self as session};
 use wirelab::lab::{
     self,
     client::{self, FetchOptions},
     server::Server,
-    session,
 };
 
 pub fn serve(listen: SocketAddr) -> Outcome {

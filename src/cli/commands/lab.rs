@@ -8,11 +8,11 @@ use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::process::ExitCode;
 use wirelab::capture::live::LiveError;
+use wirelab::drive::live::{self as session};
 use wirelab::lab::{
     self, LabError,
     client::{self, FetchOptions},
     server::Server,
-    session,
 };
 
 pub fn lab_command(

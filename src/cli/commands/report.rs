@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 use wirelab::render;
+use wirelab::report::Options;
 use wirelab::report::model::PacketLine;
-use wirelab::report::{self, Options};
 
 /// `report --format jsonl`: every connection written as it closes, so the memory used
 /// does not grow with the file; then the DNS lookups and the summary.
@@ -43,7 +43,8 @@ fn report_file_streamed(
         ..opts
     };
     let (bar, progress) = progress_bar(file).unzip();
-    let read = report::from_file_with_progress(file, filter, opts, progress, Some(sink));
+    let read =
+        wirelab::drive::file::from_file_with_progress(file, filter, opts, progress, Some(sink));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -67,7 +68,7 @@ pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Opt
     }
     let connection = opts.only_connection;
     let (bar, progress) = progress_bar(file).unzip();
-    let read = report::from_file_with_progress(file, filter, opts, progress, None);
+    let read = wirelab::drive::file::from_file_with_progress(file, filter, opts, progress, None);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -130,7 +131,8 @@ pub fn replay(
         last_ts = Some(ts);
         print(line);
     };
-    let report = match report::replay_file(file, filter, output.options(), &mut each) {
+    let report = match wirelab::drive::file::replay_file(file, filter, output.options(), &mut each)
+    {
         Ok(r) => r,
         Err(e) => return input(format!("{}: {e}", file.display())),
     };
