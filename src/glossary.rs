@@ -294,8 +294,14 @@ mod tests {
     /// Every analysis name the TCP analysis can produce has an explanation.
     #[test]
     fn every_analysis_name_is_explained() {
-        for name in crate::analysis::NAMES {
-            assert!(lookup(name).is_some(), "no explanation for {name}");
+        for f in crate::analysis::Finding::ALL {
+            assert!(lookup(f.as_str()).is_some(), "no explanation for {f}");
+            let json = serde_json::to_string(&f).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", f.as_str()),
+                "serialises as its name"
+            );
         }
     }
 }

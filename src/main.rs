@@ -10,7 +10,7 @@ use cli::failure::Outcome;
 use std::process::ExitCode;
 use wirelab::capture::live::LiveOptions;
 use wirelab::lab::client::FetchOptions;
-use wirelab::report::Options;
+use wirelab::report::{Limits, Options};
 
 fn main() -> ExitCode {
     run(Cli::parse().command).unwrap_or_else(|f| f.exit())
@@ -34,9 +34,12 @@ fn run(command: Command) -> Outcome {
             &output,
             Options {
                 only_connection: connection,
-                segment_budget: segments,
-                max_listed_connections: list,
-                max_listed_exchanges: list.saturating_mul(20),
+                limits: Limits {
+                    segment_rows: segments,
+                    listed_connections: list,
+                    listed_exchanges: list.saturating_mul(20),
+                    ..Limits::default()
+                },
                 extract: extract.map(|d| (d, force)),
                 ..output.options()
             },

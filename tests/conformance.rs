@@ -30,7 +30,10 @@ fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
 
 fn report_of(dir: &Path, rel: &str) -> Option<Report> {
     let opts = Options {
-        segment_budget: 0,
+        limits: wirelab::report::Limits {
+            segment_rows: 0,
+            ..Default::default()
+        },
         ..Options::default()
     };
     wirelab::drive::file::from_file(&dir.join(rel), None, opts).ok()

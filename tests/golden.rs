@@ -1,51 +1,156 @@
-//! Golden tests: every capture in `captures/` against its expected terminal and JSON
-//! report and exit code under `tests/golden/` (regenerate: scripts/regen-golden.sh).
+//! Golden tests, driven by the manifest tests/golden/TESTLIST (as tcpdump's): each
+//! row a capture, the report's arguments, the expected output and exit status
+//! (regenerate: scripts/regen-golden.sh, which reads the same manifest).
 
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn every_capture_matches_its_golden_output() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(root.join("captures"))
-        .expect("captures/ exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    entries.sort();
-    for cap in entries {
-        let name = cap.file_stem().unwrap().to_string_lossy().to_string();
-        let rel = format!("captures/{}", cap.file_name().unwrap().to_string_lossy());
-        for (format, ext) in [("table", "txt"), ("json", "json"), ("html", "html")] {
-            let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-                .current_dir(root)
-                .env("TZ", "UTC")
-                .args(["report", &rel, "--format", format])
-                .output()
-                .expect("wirelab runs");
-            let golden = root.join(format!("tests/golden/{name}.{ext}"));
-            let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
-                panic!("missing {}: run scripts/regen-golden.sh", golden.display())
-            });
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                want,
-                "{rel} --format {format} differs from {}",
-                golden.display()
-            );
-            let code =
-                std::fs::read_to_string(root.join(format!("tests/golden/{name}.exit"))).unwrap();
-            assert_eq!(
-                out.status.code().unwrap().to_string(),
-                code.trim(),
-                "{rel} exit code"
-            );
-            checked += 1;
+/// One row of tests/golden/TESTLIST.
+struct Row {
+    expected: String,
+    capture: String,
+    exit: i32,
+    args: Vec<String>,
+}
+
+/// Splits the arguments column as a shell would for plain words and 'single quotes'.
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for ch in s.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
         }
     }
-    assert!(checked >= 30, "only {checked} golden outputs checked");
+    assert!(!quoted, "unbalanced quote in {s:?}");
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+fn manifest(root: &Path) -> Vec<Row> {
+    std::fs::read_to_string(root.join("tests/golden/TESTLIST"))
+        .expect("tests/golden/TESTLIST")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut rest = l;
+            let mut col = || {
+                let s = rest.trim_start();
+                let end = s.find(char::is_whitespace).unwrap_or(s.len());
+                rest = &s[end..];
+                s[..end].to_string()
+            };
+            let (expected, capture, exit) = (col(), col(), col());
+            Row {
+                expected,
+                capture,
+                exit: exit.parse().expect("EXIT is a number"),
+                args: split_args(rest),
+            }
+        })
+        .collect()
+}
+
+/// Every row of the manifest: `wirelab report captures/CAPTURE ARGUMENTS` prints its
+/// EXPECTED file byte for byte and exits with EXIT.
+#[test]
+fn every_manifest_row_matches_its_golden_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rows = manifest(root);
+    for row in &rows {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .current_dir(root)
+            .env("TZ", "UTC")
+            .arg("report")
+            .arg(format!("captures/{}", row.capture))
+            .args(&row.args)
+            .output()
+            .expect("wirelab runs");
+        let golden = root.join("tests/golden").join(&row.expected);
+        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+            panic!("missing {}: run scripts/regen-golden.sh", golden.display())
+        });
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "captures/{} {:?} differs from {}",
+            row.capture,
+            row.args,
+            golden.display()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(row.exit),
+            "captures/{} {:?}: exit status",
+            row.capture,
+            row.args
+        );
+    }
+    assert!(rows.len() >= 50, "only {} golden rows", rows.len());
+}
+
+/// Every capture in captures/ has its terminal, JSON and HTML rows; every file in
+/// tests/golden/ is some row's.
+#[test]
+fn manifest_covers_every_capture_and_every_golden_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rows = manifest(root);
+    for cap in std::fs::read_dir(root.join("captures")).unwrap().flatten() {
+        let name = cap.file_name().to_string_lossy().to_string();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+            continue;
+        }
+        for format in [None, Some("json"), Some("html")] {
+            let found = rows.iter().any(|r| {
+                r.capture == name
+                    && match format {
+                        None => r.args.is_empty(),
+                        Some(f) => r.args == ["--format", f],
+                    }
+            });
+            assert!(
+                found,
+                "{name} has no row for {format:?} in tests/golden/TESTLIST"
+            );
+        }
+    }
+    for f in std::fs::read_dir(root.join("tests/golden"))
+        .unwrap()
+        .flatten()
+    {
+        let name = f.file_name().to_string_lossy().to_string();
+        assert!(
+            name == "TESTLIST" || rows.iter().any(|r| r.expected == name),
+            "tests/golden/{name} is no row's (remove it, or add its row)"
+        );
+    }
+}
+
+#[test]
+fn manifest_arguments_split_as_a_shell_would() {
+    assert_eq!(
+        split_args("-f 'tcp port 81' --format json"),
+        ["-f", "tcp port 81", "--format", "json"]
+    );
+    assert_eq!(split_args(""), Vec::<String>::new());
+    assert_eq!(split_args("-x  --layers tcp"), ["-x", "--layers", "tcp"]);
 }
 
 /// The terminal report fits 100 columns and is plain ASCII when not on a terminal

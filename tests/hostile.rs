@@ -72,10 +72,7 @@ fn a_million_syns_stay_bounded_and_counted() {
         support::hostile::SYN_FLOOD as u64,
         "every SYN counted"
     );
-    assert_eq!(
-        r["source"]["packets"],
-        support::hostile::SYN_FLOOD as u64
-    );
+    assert_eq!(r["source"]["packets"], support::hostile::SYN_FLOOD as u64);
     assert!(
         t["evicted_connections"].as_u64().unwrap() > 900_000,
         "the table stayed bounded"
@@ -246,10 +243,7 @@ fn an_out_of_order_flood_stays_under_the_total_bound() {
     let t = &r["totals"];
     assert!(t["total_bound_gaps"].as_u64().unwrap() > 0, "{t}");
     let conns = r["connections"].as_array().unwrap();
-    assert_eq!(
-        conns.len(),
-        support::hostile::FLOOD_CONNECTIONS as usize
-    );
+    assert_eq!(conns.len(), support::hostile::FLOOD_CONNECTIONS as usize);
     assert!(
         conns
             .iter()

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use wirelab::capture::{Frame, Linktype};
 use wirelab::render::{self, View};
-use wirelab::report::{Options, ReportBuilder, model::Source};
+use wirelab::report::{Limits, Options, ReportBuilder, model::Source};
 
 const LINKTYPES: [Linktype; 5] = [
     Linktype::ETHERNET,
@@ -23,8 +23,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let linktype = LINKTYPES[pick as usize % LINKTYPES.len()];
     let mut builder = ReportBuilder::new(Options {
-        max_connections: 64,
-        max_pending_per_dir: 1 << 16,
+        limits: Limits {
+            connections: 64,
+            pending_per_direction: 1 << 16,
+            ..Limits::default()
+        },
         ..Options::default()
     });
     let mut number = 0;

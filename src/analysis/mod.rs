@@ -12,21 +12,86 @@ use crate::flow::Dir;
 use crate::reassembly::{FrameNo, SegmentEffect, SeqNum};
 use std::collections::VecDeque;
 
-/// Every analysis name a segment can carry (each has an entry in the glossary).
-pub const NAMES: &[&str] = &[
-    "retransmission",
-    "spurious-retransmission",
-    "out-of-order",
-    "duplicate-ack",
-    "zero-window",
-    "window-full",
-    "keep-alive",
-    "previous-segment-lost",
-    "acked-unseen",
-    "super-segment",
-    "overlap-conflict",
-    "truncated",
-];
+/// What the analysis finds in a segment. Each serialises to its name in the JSON
+/// contract (`"out-of-order"`), and each has an entry in the glossary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finding {
+    /// Bytes sent again after the original was seen (or lost before the capture).
+    Retransmission,
+    /// Sent again although the receiver had already acknowledged them.
+    SpuriousRetransmission,
+    /// Fills a hole shortly after later data: reordered on the way, not resent.
+    OutOfOrder,
+    /// The same ACK again with data outstanding: the receiver misses something.
+    DuplicateAck,
+    /// The sender's receive buffer is full (window 0).
+    ZeroWindow,
+    /// The segment fills the receiver's advertised window exactly.
+    WindowFull,
+    /// A probe of at most one byte just below the next sequence number.
+    KeepAlive,
+    /// A hole before this segment: the capture never saw those bytes.
+    PreviousSegmentLost,
+    /// Acknowledges bytes the capture never saw.
+    AckedUnseen,
+    /// Longer than the peer's MSS: the capture saw it before segmentation offload split it.
+    SuperSegment,
+    /// A resent copy whose bytes differ from the first copy's.
+    OverlapConflict,
+    /// Cut by the capture's snapshot length.
+    Truncated,
+}
+
+impl Finding {
+    /// Every finding, in the order the report lists them.
+    pub const ALL: [Finding; 12] = [
+        Finding::Retransmission,
+        Finding::SpuriousRetransmission,
+        Finding::OutOfOrder,
+        Finding::DuplicateAck,
+        Finding::ZeroWindow,
+        Finding::WindowFull,
+        Finding::KeepAlive,
+        Finding::PreviousSegmentLost,
+        Finding::AckedUnseen,
+        Finding::SuperSegment,
+        Finding::OverlapConflict,
+        Finding::Truncated,
+    ];
+
+    /// The name as the report and the glossary write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::Retransmission => "retransmission",
+            Finding::SpuriousRetransmission => "spurious-retransmission",
+            Finding::OutOfOrder => "out-of-order",
+            Finding::DuplicateAck => "duplicate-ack",
+            Finding::ZeroWindow => "zero-window",
+            Finding::WindowFull => "window-full",
+            Finding::KeepAlive => "keep-alive",
+            Finding::PreviousSegmentLost => "previous-segment-lost",
+            Finding::AckedUnseen => "acked-unseen",
+            Finding::SuperSegment => "super-segment",
+            Finding::OverlapConflict => "overlap-conflict",
+            Finding::Truncated => "truncated",
+        }
+    }
+
+    /// A copy of bytes sent before: retransmitted, spuriously or not, or reordered.
+    pub fn is_resend(self) -> bool {
+        matches!(
+            self,
+            Finding::Retransmission | Finding::SpuriousRetransmission | Finding::OutOfOrder
+        )
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One segment as the analyzer sees it.
 pub struct SegmentInfo<'a> {
@@ -135,7 +200,7 @@ impl TcpAnalyzer {
     }
 
     /// Analyzes one segment after the reassembler took it; returns its analysis names.
-    pub fn segment(&mut self, s: &SegmentInfo<'_>, eff: &SegmentEffect) -> Vec<&'static str> {
+    pub fn segment(&mut self, s: &SegmentInfo<'_>, eff: &SegmentEffect) -> Vec<Finding> {
         let mut out = Vec::new();
         let (d, p) = (s.dir.index(), s.dir.reverse().index());
         let syn = s.flags & flags::SYN != 0;
@@ -172,13 +237,13 @@ impl TcpAnalyzer {
         let keep_alive =
             s.len <= 1 && !syn && !fin && !rst && st.next_seq.is_some_and(|n| s.seq.plus(1) == n);
         if keep_alive {
-            out.push("keep-alive");
+            out.push(Finding::KeepAlive);
         } else if seglen > 0
             && !syn
             && let Some(next) = st.next_seq
         {
             if s.seq > next {
-                out.push("previous-segment-lost");
+                out.push(Finding::PreviousSegmentLost);
             }
             if s.seq < next {
                 let fills_hole = eff.new_bytes > 0;
@@ -192,57 +257,51 @@ impl TcpAnalyzer {
                     && peer.last_ack == Some(s.seq)
                     && s.ts_us - peer.last_dup_ack_ts < 20_000;
                 if fast {
-                    out.push("retransmission");
+                    out.push(Finding::Retransmission);
                 } else if fills_hole && s.ts_us - st.last_data_ts < irtt {
-                    out.push("out-of-order");
+                    out.push(Finding::OutOfOrder);
                 } else if peer.last_ack.is_some_and(|a| a >= end) {
-                    out.push("spurious-retransmission");
+                    out.push(Finding::SpuriousRetransmission);
                 } else {
-                    out.push("retransmission");
+                    out.push(Finding::Retransmission);
                 }
             }
         }
         if eff.conflict {
-            out.push("overlap-conflict");
+            out.push(Finding::OverlapConflict);
         }
         if s.window == 0 && !syn && !fin && !rst {
-            out.push("zero-window");
+            out.push(Finding::ZeroWindow);
         }
         if s.len > 0
             && let (Some(a), Some(w)) = (peer.last_ack, peer.last_window)
             && end == a.plus(self.scaled_window(s.dir.reverse(), w, false) as u32)
             && w > 0
         {
-            out.push("window-full");
+            out.push(Finding::WindowFull);
         }
         if ackf && seglen == 0 && !rst {
             let outstanding = peer.next_seq.is_some_and(|n| n > s.ack);
             if st.last_ack == Some(s.ack) && st.last_window == Some(s.window) && outstanding {
-                out.push("duplicate-ack");
+                out.push(Finding::DuplicateAck);
             }
         }
         if ackf && peer.next_seq.is_some_and(|n| s.ack > n) {
-            out.push("acked-unseen");
+            out.push(Finding::AckedUnseen);
         }
         let peer_mss = match s.dir {
             Dir::C2S => self.handshake.server.mss,
             Dir::S2C => self.handshake.client.mss,
         };
         if peer_mss.is_some_and(|m| s.len > m as u32) {
-            out.push("super-segment");
+            out.push(Finding::SuperSegment);
         }
         if s.payload_missing > 0 {
-            out.push("truncated");
+            out.push(Finding::Truncated);
         }
-        debug_assert!(out.iter().all(|a| NAMES.contains(a)), "{out:?}");
 
         // State updates.
-        let retransmitted = out.iter().any(|a| {
-            matches!(
-                *a,
-                "retransmission" | "spurious-retransmission" | "out-of-order"
-            )
-        });
+        let retransmitted = out.iter().any(|a| a.is_resend());
         let win = self.scaled_window(s.dir, s.window, syn);
         let st = &mut self.dirs[d];
         if st.next_seq.is_none_or(|n| end > n) {
@@ -255,7 +314,7 @@ impl TcpAnalyzer {
             }
         }
         if ackf {
-            if out.contains(&"duplicate-ack") {
+            if out.contains(&Finding::DuplicateAck) {
                 st.dup_acks += 1;
                 st.last_dup_ack_ts = s.ts_us;
             } else if st.last_ack != Some(s.ack) {

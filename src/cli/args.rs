@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use wirelab::render;
-use wirelab::report::Options;
+use wirelab::report::{Limits, Options};
 
 #[derive(Parser)]
 #[command(
@@ -109,11 +109,7 @@ impl Output {
 pub enum Command {
     /// Replay a saved .pcap/.pcapng file: reassemble every TCP stream, pair every HTTP
     /// exchange, and print the layered report. Needs no network and no privileges.
-    #[command(after_help = "Examples:\n  wirelab report captures/romeo.pcap\n  \
-wirelab report big.pcapng -f 'tcp port 80' --format json > report.json\n  \
-wirelab report lab.pcap --connection 3 --layers http,tcp\n  \
-wirelab report captures/romeo.pcap --format html -o romeo.html\n  \
-wirelab report captures/romeo.pcap -x --layers tcp")]
+    #[command(after_help = report_after_help())]
     Report {
         /// The capture file (pcap or pcapng, any byte order or timestamp resolution).
         file: PathBuf,
@@ -129,12 +125,12 @@ wirelab report captures/romeo.pcap -x --layers tcp")]
         connection: Option<u64>,
         /// Segment rows to keep in the whole report; beyond it connections keep
         /// their counts and analysis totals only.
-        #[arg(long, value_name = "ROWS", default_value_t = 20_000)]
+        #[arg(long, value_name = "ROWS", default_value_t = Limits::default().segment_rows)]
         segments: usize,
         /// Connections listed in full; the others are summed into the totals (status
         /// codes, how they ended, analysis counts), so a huge capture stays readable
         /// and its report bounded.
-        #[arg(long, value_name = "N", default_value_t = 1_000)]
+        #[arg(long, value_name = "N", default_value_t = Limits::default().listed_connections)]
         list: usize,
         /// Save every HTTP response body in DIR (created if needed), as the course saves
         /// cover3.jpg: named CONNECTION-RESPONSE-NAME from the URL's last segment, never
@@ -362,6 +358,21 @@ sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
         #[command(flatten)]
         output: Output,
     },
+}
+
+/// The examples and the report's bounds, for `wirelab report --help`.
+fn report_after_help() -> String {
+    format!(
+        "Examples:\n  wirelab report captures/romeo.pcap\n  \
+wirelab report big.pcapng -f 'tcp port 80' --format json > report.json\n  \
+wirelab report big.pcapng --format jsonl > report.jsonl   (streamed, bounded memory)\n  \
+wirelab report lab.pcap --connection 3 --layers http,tcp\n  \
+wirelab report captures/romeo.pcap --format html -o romeo.html\n  \
+wirelab report captures/romeo.pcap -x --layers tcp\n\n\
+Bounds (memory stays bounded whatever the file; a bound that is reached is named in \
+the report, with what it cut):\n{}",
+        Limits::default().help()
+    )
 }
 
 /// The examples and what this kernel supports, for `wirelab lab --help`.

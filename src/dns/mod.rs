@@ -51,13 +51,14 @@ pub enum Datagram {
 type Key = (IpAddr, u16, IpAddr, u16);
 
 /// Pairs the DNS messages of a capture into lookups.
-#[derive(Default)]
 pub struct DnsTracker {
     lookups: Vec<Lookup>,
     /// Index into `lookups` of each query still waiting for its answer.
     pending: foldhash::HashMap<Key, usize>,
     pub omitted: u64,
     pub undecodable: u64,
+    /// Lookups listed at most (the rest are counted in `omitted`).
+    max_lookups: usize,
 }
 
 /// "NXDOMAIN" as dig writes response codes (RFC 1035 §4.1.1, RFC 6895 §2.3).
@@ -84,9 +85,26 @@ fn name_of(msg: &Message) -> (String, String) {
         .unwrap_or_default()
 }
 
+impl Default for DnsTracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl DnsTracker {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_lookups(MAX_LOOKUPS)
+    }
+
+    /// Lists at most `max` lookups.
+    pub fn with_max_lookups(max: usize) -> Self {
+        DnsTracker {
+            lookups: Vec::new(),
+            pending: Default::default(),
+            omitted: 0,
+            undecodable: 0,
+            max_lookups: max,
+        }
     }
 
     /// Takes one UDP datagram sent from `src` to `dst`, one of them on port 53.
@@ -167,7 +185,7 @@ impl DnsTracker {
     }
 
     fn push(&mut self, lookup: Lookup) -> Option<usize> {
-        if self.lookups.len() >= MAX_LOOKUPS {
+        if self.lookups.len() >= self.max_lookups {
             self.omitted += 1;
             return None;
         }

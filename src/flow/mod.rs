@@ -42,7 +42,8 @@ impl FlowKey {
 }
 
 /// Direction of a segment relative to the connection's client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dir {
     C2S,
     S2C,

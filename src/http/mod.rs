@@ -43,6 +43,8 @@ pub struct HttpConnection {
     next: usize,
     /// Exchanges complete but not listed (beyond [`MAX_LISTED`], or given up waiting).
     pub omitted: u64,
+    /// Exchanges listed at most.
+    max_listed: usize,
     /// Exchanges whose request is waiting for a response, oldest first.
     awaiting: VecDeque<usize>,
     current_request: Option<usize>,
@@ -93,7 +95,13 @@ impl HttpConnection {
             not_http: [None, None],
             responses_lost: false,
             bodies: Vec::new(),
+            max_listed: MAX_LISTED,
         }
+    }
+
+    /// Lists at most `n` exchanges (the rest are counted in `omitted`).
+    pub fn max_listed(&mut self, n: usize) {
+        self.max_listed = n;
     }
 
     /// Do not hash bodies: the report counts this connection's exchanges but does not
@@ -283,7 +291,7 @@ impl HttpConnection {
                     // A complete response beyond the listed ones is counted, not kept.
                     if !client
                         && let Some(i) = current
-                        && i >= MAX_LISTED
+                        && i >= self.max_listed
                         && self.open.remove(&i).is_some()
                     {
                         self.omitted += 1;

@@ -9,7 +9,7 @@ use super::{
     segment_len,
 };
 use crate::glossary;
-use crate::report::model::{Connection, HttpExchange, Report, Segment};
+use crate::report::model::{Connection, Dir, HttpExchange, Report, Segment};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -65,6 +65,7 @@ fn page(report: &Report, view: &View) -> Markup {
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
                 }
                 @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
+                @for l in super::limits_words(&report.totals) { p.limit { (l) } }
                 @if let Some(lab) = &report.lab {
                     section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
                 }
@@ -191,7 +192,7 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 @if let Some(s) = service { " (" (s) ")" }
             }
             p.summary {
-                "Ended: " (c.close) @if let Some(b) = c.closed_by { " by the " (b) } "; "
+                "Ended: " (super::how_it_ended(c)) "; "
                 (format!("{:.3}", c.duration_us as f64 / 1e6)) " s, " (c.packets) " packets, "
                 (group(c.payload_bytes[0])) " bytes from the client, "
                 (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
@@ -262,11 +263,8 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"
                         @if let Some(t) = &r.content_type { " of " code { (t) } }
-                        @match r.content_length.as_deref() {
-                            Some(cl) if cl.trim().parse::<u64>().ok() == Some(r.body_len) => { "; Content-Length " (cl) " = the bytes received" }
-                            Some(cl) => { span.mark { "; Content-Length " (cl) ", but " (r.body_len) " bytes received" } }
-                            None => { "; no Content-Length: the body ends where the server closed" }
-                        }
+                        @let (length, mismatch) = super::length_words(r);
+                        @if mismatch { span.mark { "; " (length) } } @else { "; " (length) }
                         @if !r.complete { span.mark { " (incomplete)" } }
                     } }
                     tr { th { "segments" } td {
@@ -327,7 +325,7 @@ fn tcp(c: &Connection, view: &View, terms: &mut BTreeSet<String>) -> Markup {
                             tr { td.n { (s.frame) } td.n { (format!("{:.6}", (s.ts_us - c.first_ts_us) as f64 / 1e6)) }
                                  td { (dir(s)) } td { (s.flags) } td.n { (s.rel_seq) } td.n { (opt(s.rel_ack)) }
                                  td.n { (s.len) } td.n { (opt(s.acked.filter(|a| *a > 0))) } td.n { (s.window) }
-                                 td.mark { (s.analysis.join(" ")) } }
+                                 td.mark { (crate::render::findings(&s.analysis, " ")) } }
                         }
                     }
                 }
@@ -367,7 +365,7 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                 @let y = 50 + ROW * i as i64;
                 @match rung {
                     Rung::Arrow(s) => {
-                        @let (x1, x2) = if s.dir == "c2s" { (LEFT, RIGHT) } else { (RIGHT, LEFT) };
+                        @let (x1, x2) = if s.dir == Dir::C2S { (LEFT, RIGHT) } else { (RIGHT, LEFT) };
                         @let color = if s.analysis.is_empty() { "#2a5db0" } else { "#b00020" };
                         text x="10" y=(y + 5) font-size="14" { (format!("{:.3}", (s.ts_us - c.first_ts_us) as f64 / 1000.0)) }
                         line.arrow id=(format!("frame-{}", s.frame)) x1=(x1) y1=(y) x2=(x2) y2=(y) stroke=(color) stroke-width="2"
@@ -376,7 +374,7 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                             (arrow_label(s))
                         }
                         text x=(RIGHT + 15) y=(y + 5) font-size="14" {
-                            "frame " (s.frame) @if !s.analysis.is_empty() { " " (s.analysis.join(",")) }
+                            "frame " (s.frame) @if !s.analysis.is_empty() { " " (crate::render::findings(&s.analysis, ",")) }
                         }
                     }
                     Rung::Elided(n) => {
@@ -424,9 +422,7 @@ fn stream_chart(c: &Connection) -> Markup {
     let segs: Vec<&Segment> = c
         .segments
         .iter()
-        .filter(|s| {
-            s.dir == "s2c" && s.len > 0 && !s.analysis.iter().any(|a| a.contains("retransmission"))
-        })
+        .filter(|s| s.dir == Dir::S2C && s.len > 0 && !s.analysis.iter().any(|a| a.is_resend()))
         .collect();
     let calls = c.recv.as_deref().unwrap_or_default();
     let fills = ["#2a5db0", "#7aa6e8"];
@@ -491,5 +487,5 @@ fn link(c: &Connection) -> Markup {
 }
 
 fn dir(s: &Segment) -> &'static str {
-    if s.dir == "c2s" { "→" } else { "←" }
+    if s.dir == Dir::C2S { "→" } else { "←" }
 }

@@ -7,7 +7,9 @@ pub mod json;
 pub mod jsonl;
 pub mod table;
 
-use crate::report::model::{Connection, RecvCall, Segment};
+use crate::report::model::{
+    Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals,
+};
 
 /// The layers of the course, top to bottom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,8 +126,80 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// How a connection ended, in words (the terminal and the HTML say the same).
+pub fn how_it_ended(c: &Connection) -> String {
+    match (c.close, c.closed_by) {
+        (Close::Fin, Some(by)) => format!("closed by the {by} (FIN)"),
+        (Close::Rst, Some(by)) => format!("reset by the {by} (RST)"),
+        (Close::Fin | Close::Rst, None) | (Close::Open, _) => {
+            "still open when the capture ended".into()
+        }
+        (Close::Timeout, _) => "idle until it timed out".into(),
+        (Close::Evicted, _) => "evicted from the connection table".into(),
+    }
+}
+
+/// A response's Content-Length against the body bytes received (RFC 9112 §6.3), in
+/// words; `true` when they disagree.
+pub fn length_words(r: &Response) -> (String, bool) {
+    match r.content_length.as_deref() {
+        Some(l) if l.trim().parse::<u64>().ok() == Some(r.body_len) => {
+            (format!("Content-Length {l} = the bytes received"), false)
+        }
+        Some(l) => (
+            format!(
+                "Content-Length {l}, but {} bytes received",
+                group(r.body_len)
+            ),
+            true,
+        ),
+        None => (
+            "no Content-Length: the body ends where the server closed".into(),
+            false,
+        ),
+    }
+}
+
+/// The report's bounds that were reached, one sentence each: what each bounds, its
+/// value, the option that sets it, and what it cut.
+pub fn limits_words(t: &Totals) -> Vec<String> {
+    t.limits_reached
+        .iter()
+        .map(|l| {
+            let cut = match l.limit {
+                "segment_rows" => "segment rows not listed (--connection N shows one connection's)",
+                "listed_connections" => "connections counted in the totals only",
+                "listed_exchanges" | "exchanges_per_connection" => {
+                    "HTTP exchanges counted but not listed"
+                }
+                "connections" => "connections evicted from the table while open",
+                "pending_total" => "holes given up as gaps (the streams with them are incomplete)",
+                "kept_body_bytes" => "bodies left out of the HAR content",
+                "fragmented_datagrams" => "fragmented datagrams never completed",
+                _ => "items cut",
+            };
+            let value = if l.what.contains("bytes") && l.value >= 1 << 20 {
+                format!("{} MiB", l.value >> 20)
+            } else {
+                group(l.value)
+            };
+            let option = l.option.map(|o| format!(", {o}")).unwrap_or_default();
+            format!(
+                "bound reached: {} ({value}{option}): {} {cut}",
+                l.what,
+                group(l.cut)
+            )
+        })
+        .collect()
+}
+
+/// The findings' names, joined by `sep`.
+pub fn findings(f: &[Finding], sep: &str) -> String {
+    f.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(sep)
+}
+
 /// Segments of the server's side that carried data.
-pub fn data_segments(c: &Connection, dir: &str) -> usize {
+pub fn data_segments(c: &Connection, dir: Dir) -> usize {
     c.segments
         .iter()
         .filter(|s| s.dir == dir && s.len > 0)
@@ -205,7 +279,7 @@ pub fn recv_sentence(c: &Connection) -> Option<String> {
         "{} returned the {} bytes that {} carried: TCP delivers a stream, not messages.",
         plural(data as u64, "recv() call"),
         group(total),
-        plural(data_segments(c, "s2c") as u64, "segment")
+        plural(data_segments(c, Dir::S2C) as u64, "segment")
     ))
 }
 
@@ -442,30 +516,32 @@ pub fn unanswered_syn_sentence(c: &Connection) -> Option<String> {
     let syns: Vec<String> = c
         .segments
         .iter()
-        .filter(|s| s.dir == "c2s" && s.flags.contains("SYN"))
+        .filter(|s| s.dir == Dir::C2S && s.flags.contains("SYN"))
         .map(|s| s.frame.to_string())
         .collect();
     let target = format!("{} port {}", c.server.ip, c.server.port);
-    Some(if c.close == "rst" && c.closed_by == Some("server") {
-        format!(
-            "The connection was refused: {target} answered the SYN with RST, so nothing listens \
+    Some(
+        if c.close == Close::Rst && c.closed_by == Some(Side::Server) {
+            format!(
+                "The connection was refused: {target} answered the SYN with RST, so nothing listens \
 on that port there (the program sees \"Connection refused\")."
-        )
-    } else if syns.len() > 1 {
-        // The client sent its SYN again: no answer came in time (RFC 6298 §5).
-        format!(
-            "The SYN got no answer ({} in frames {}): nothing at {target} answered, so no \
+            )
+        } else if syns.len() > 1 {
+            // The client sent its SYN again: no answer came in time (RFC 6298 §5).
+            format!(
+                "The SYN got no answer ({} in frames {}): nothing at {target} answered, so no \
 connection was made (the program sees a time-out, or \"No route to host\").",
-            plural(syns.len() as u64, "SYN"),
-            syns.join(", ")
-        )
-    } else {
-        format!(
-            "No answer to the SYN (frame {}) is in the capture: nothing at {target} answered, \
+                plural(syns.len() as u64, "SYN"),
+                syns.join(", ")
+            )
+        } else {
+            format!(
+                "No answer to the SYN (frame {}) is in the capture: nothing at {target} answered, \
 or the capture ended before the answer came.",
-            syns.join(", ")
-        )
-    })
+                syns.join(", ")
+            )
+        },
+    )
 }
 
 /// A command line as a shell would take it back: arguments with spaces or quotes in

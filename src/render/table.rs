@@ -9,7 +9,7 @@ use super::{
     segment_len,
 };
 use crate::glossary;
-use crate::report::model::{Connection, HttpExchange, PacketLine, Report, Segment};
+use crate::report::model::{Connection, Dir, HttpExchange, PacketLine, Report, Segment};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use console::Style;
@@ -231,41 +231,12 @@ replay the saved file for the whole report",
         for c in &report.connections {
             self.connection(c)?;
         }
-        if t.total_bound_gaps > 0 {
+        let limits = super::limits_words(t);
+        if !limits.is_empty() {
             writeln!(self.out)?;
-            self.say(
-                &format!(
-                    "  {} holes were given up (declared gaps) because the data waiting behind \
-holes, across all connections, reached its bound (64 MiB): the streams with those gaps are \
-incomplete",
-                    group(t.total_bound_gaps)
-                ),
-                2,
-            )?;
-        }
-        if t.evicted_connections
-            + t.segments_omitted
-            + t.fragments_dropped
-            + t.connections_omitted
-            + t.http_omitted
-            > 0
-        {
-            writeln!(self.out)?;
-            self.say(
-                &format!(
-                    "limits, to keep the report bounded: {} connections listed of {} (--list N \
-lists more), {} HTTP exchanges counted but not listed, {} segment rows omitted (--connection N \
-shows one connection's), {} connections evicted from the table while open, {} fragmented \
-datagrams incomplete",
-                    report.connections.len(),
-                    t.connections,
-                    t.http_omitted,
-                    t.segments_omitted,
-                    t.evicted_connections,
-                    t.fragments_dropped
-                ),
-                2,
-            )?;
+            for l in limits {
+                self.say(&format!("  {l}"), 4)?;
+            }
         }
         Ok(())
     }
@@ -285,14 +256,7 @@ datagrams incomplete",
         let line = format!("{head}{}", eq.repeat(WIDTH.saturating_sub(head.len())));
         let styled = self.style(Style::new().bold().cyan()).apply_to(line);
         writeln!(self.out, "\n{styled}")?;
-        let ended = match (c.close, c.closed_by) {
-            ("fin", Some(by)) => format!("closed by the {by} (FIN)"),
-            ("rst", Some(by)) => format!("reset by the {by} (RST)"),
-            ("open", _) => "still open when the capture ended".into(),
-            ("timeout", _) => "idle until it timed out".into(),
-            ("evicted", _) => "evicted from the connection table".into(),
-            (other, _) => other.to_string(),
-        };
+        let ended = super::how_it_ended(c);
         self.say(
             &format!(
                 "   {ended}, {:.3} s, {} packets, {} B client -> server, {} B server -> client, \
@@ -460,13 +424,7 @@ history {}",
                 .as_deref()
                 .map(|t| format!(" of {t}"))
                 .unwrap_or_default();
-            let length = match r.content_length.as_deref() {
-                Some(l) if l.trim().parse::<u64>().ok() == Some(r.body_len) => {
-                    format!("Content-Length {l} = the bytes received")
-                }
-                Some(l) => format!("Content-Length {l}, but {} bytes received", r.body_len),
-                None => "no Content-Length: the body ends where the server closed".into(),
-            };
+            let (length, _) = super::length_words(r);
             self.say(
                 &format!(
                     "    body        {} bytes{kind}; {length}{}",
@@ -593,7 +551,7 @@ history {}",
             writeln!(self.out, "{}", self.segments(c.first_ts_us, &c.segments))?;
             let mut terms: Vec<&str> = vec!["seq", "ack"];
             for s in &c.segments {
-                terms.extend(s.analysis.iter().copied());
+                terms.extend(s.analysis.iter().map(|a| a.as_str()));
             }
             self.explain(terms)?;
         }
@@ -695,7 +653,7 @@ the server's ISN + 1",
                 s.len.to_string(),
                 opt(s.acked.filter(|a| *a > 0)),
                 s.window.to_string(),
-                s.analysis.join("\n"),
+                crate::render::findings(&s.analysis, "\n"),
             ]);
         }
         for i in [0, 4, 5, 6, 7, 8] {
@@ -751,7 +709,7 @@ by {}), EstimatedRTT {}",
             .filter(|s| s.flags.contains("FIN"))
             .collect();
         if let Some(first) = fins.first() {
-            let who = if first.dir == "c2s" {
+            let who = if first.dir == Dir::C2S {
                 "client"
             } else {
                 "server"
@@ -769,7 +727,11 @@ by {}), EstimatedRTT {}",
             )?;
             self.explain(["fin"])?;
         } else if let Some(r) = c.segments.iter().find(|s| s.flags.contains("RST")) {
-            let who = if r.dir == "c2s" { "client" } else { "server" };
+            let who = if r.dir == Dir::C2S {
+                "client"
+            } else {
+                "server"
+            };
             writeln!(
                 self.out,
                 "teardown    the {who} reset the connection (frame {})",
@@ -808,7 +770,7 @@ by {}), EstimatedRTT {}",
                     let label = fit(&format!(" {} ", arrow_label(s)), LANE - 6);
                     let fill = LANE - 2 - label.chars().count();
                     let (left, right) = (fill / 2, fill - fill / 2);
-                    let arrow = if s.dir == "c2s" {
+                    let arrow = if s.dir == Dir::C2S {
                         format!("{}{label}{}{r}", h.repeat(left + 1), h.repeat(right))
                     } else {
                         format!("{l}{}{label}{}", h.repeat(left), h.repeat(right + 1))
@@ -816,7 +778,7 @@ by {}), EstimatedRTT {}",
                     let marks = if s.analysis.is_empty() {
                         String::new()
                     } else {
-                        format!(" {}", s.analysis.join(","))
+                        format!(" {}", crate::render::findings(&s.analysis, ","))
                     };
                     let line = format!(
                         "{:>10}  {bar}{arrow}{bar} {}{}",
@@ -927,7 +889,7 @@ by {}), EstimatedRTT {}",
             12,
         )?;
         if ip.version == 4 {
-            let counts = |d: &str| c.segments.iter().filter(|s| s.dir == d).count();
+            let counts = |d: Dir| c.segments.iter().filter(|s| s.dir == d).count();
             writeln!(
                 self.out,
                 "DF          Don't Fragment set on {} client and {} server datagrams{}",
@@ -936,7 +898,7 @@ by {}), EstimatedRTT {}",
                 if c.segments.is_empty() {
                     String::new()
                 } else {
-                    format!(" (of {} and {})", counts("c2s"), counts("s2c"))
+                    format!(" (of {} and {})", counts(Dir::C2S), counts(Dir::S2C))
                 }
             )?;
         }
@@ -1012,7 +974,7 @@ header {} + payload {} (--verbose: every frame)",
                 "frame {} at {:.6} s, {}",
                 s.frame,
                 (s.ts_us - c.first_ts_us) as f64 / 1e6,
-                if s.dir == "c2s" {
+                if s.dir == Dir::C2S {
                     "client -> server"
                 } else {
                     "server -> client"
@@ -1065,7 +1027,7 @@ payload {} B",
 }
 
 fn dir_arrow(s: &Segment) -> &'static str {
-    if s.dir == "c2s" { "->" } else { "<-" }
+    if s.dir == Dir::C2S { "->" } else { "<-" }
 }
 
 /// Word-wraps `text` to `width` columns, keeping its leading spaces; lines after the
@@ -1119,7 +1081,10 @@ pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
         s.len
     );
     if !s.analysis.is_empty() {
-        text.push_str(&format!("  <{}>", s.analysis.join(", ")));
+        text.push_str(&format!(
+            "  <{}>",
+            crate::render::findings(&s.analysis, ", ")
+        ));
     }
     if let Some(h) = &line.http_line {
         text.push_str(&format!("  {}", printable(h)));

@@ -4,5 +4,5 @@ pub mod builder;
 pub mod model;
 pub mod recv;
 
-pub use builder::{Options, ReportBuilder};
+pub use builder::{Limits, Options, ReportBuilder};
 pub use model::Report;

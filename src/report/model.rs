@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+pub use crate::analysis::Finding;
+pub use crate::flow::Dir;
+
 #[derive(Serialize, Debug, Clone)]
 pub struct Report {
     pub wirelab_report: u32,
@@ -124,6 +127,25 @@ pub struct Totals {
     pub dns_omitted: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub dns_undecodable: u64,
+    /// The bounds of the report (see `wirelab report --help`) that were reached, and
+    /// what each cut.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_reached: Vec<LimitReached>,
+}
+
+/// A bound of the report that was reached.
+#[derive(Serialize, Debug, Clone)]
+pub struct LimitReached {
+    /// Its name, e.g. "segment_rows".
+    pub limit: &'static str,
+    pub value: u64,
+    /// What it bounds, in words.
+    pub what: &'static str,
+    /// The option that sets it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option: Option<&'static str>,
+    /// How many items it cut (segments, connections, exchanges, holes, ...).
+    pub cut: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -165,7 +187,8 @@ pub struct Handshake {
 pub struct Segment {
     pub frame: u64,
     pub ts_us: i64,
-    pub dir: &'static str,
+    /// "c2s" (client to server) or "s2c".
+    pub dir: Dir,
     /// "SYN,ACK" style.
     pub flags: String,
     /// Relative as Wireshark counts: the SYN is 0, the first data byte 1.
@@ -177,7 +200,7 @@ pub struct Segment {
     pub len: u32,
     /// Receive window in bytes (scaled when both SYNs agreed to scaling).
     pub window: u64,
-    pub analysis: Vec<&'static str>,
+    pub analysis: Vec<Finding>,
     /// Bytes of the other side's stream this segment acknowledges for the first time
     /// (its ACK number minus the highest one before it); null for the first ACK.
     pub acked: Option<u32>,
@@ -331,6 +354,69 @@ pub struct RttSample {
     pub estimated_us: f64,
 }
 
+/// How a connection ended (RFC 9293 §3.6): the first RST, else the first FIN; else
+/// it was still open when the capture ended, idle past the timeout, or evicted from the
+/// bounded connection table.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Close {
+    Fin,
+    Rst,
+    Open,
+    Timeout,
+    Evicted,
+}
+
+impl Close {
+    /// The name the JSON contract uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Close::Fin => "fin",
+            Close::Rst => "rst",
+            Close::Open => "open",
+            Close::Timeout => "timeout",
+            Close::Evicted => "evicted",
+        }
+    }
+}
+
+impl std::fmt::Display for Close {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A side of a connection.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    /// The side that sends in direction `d`.
+    pub fn sending(d: Dir) -> Side {
+        match d {
+            Dir::C2S => Side::Client,
+            Dir::S2C => Side::Server,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct Connection {
     pub id: u64,
@@ -339,10 +425,10 @@ pub struct Connection {
     pub ip: IpLayer,
     pub link: LinkLayer,
     pub handshake: Option<Handshake>,
-    /// "fin", "rst", "open", "timeout" or "evicted".
-    pub close: &'static str,
+    /// How it ended: "fin", "rst", "open", "timeout" or "evicted".
+    pub close: Close,
     /// Who sent the first FIN or the RST: "client" or "server".
-    pub closed_by: Option<&'static str>,
+    pub closed_by: Option<Side>,
     pub first_ts_us: i64,
     pub duration_us: i64,
     pub packets: u64,

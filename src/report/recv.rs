@@ -4,7 +4,7 @@
 //! program, or wirelab's own client) and are matched to a connection by the socket's
 //! own addresses, never by timing.
 
-use super::model::{Connection, RecvCall, Report, TraceInfo};
+use super::model::{Connection, Dir, RecvCall, Report, TraceInfo};
 use crate::trace::{Call, Trace, Way};
 use std::collections::BTreeMap;
 
@@ -139,7 +139,7 @@ pub fn frame_notes(report: &Report) -> BTreeMap<u64, Vec<String>> {
 pub fn server_fin(c: &Connection) -> Option<u64> {
     c.segments
         .iter()
-        .find(|s| s.dir == "s2c" && s.flags.contains("FIN"))
+        .find(|s| s.dir == Dir::S2C && s.flags.contains("FIN"))
         .map(|s| s.frame)
 }
 

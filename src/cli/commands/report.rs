@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 use wirelab::render;
-use wirelab::report::Options;
 use wirelab::report::model::PacketLine;
+use wirelab::report::{Limits, Options};
 
 /// `report --format jsonl`: every connection written as it closes, so the memory used
 /// does not grow with the file; then the DNS lookups and the summary.
@@ -37,9 +37,12 @@ fn report_file_streamed(
         }
     });
     let opts = Options {
-        max_listed_connections: usize::MAX,
-        max_listed_exchanges: usize::MAX,
-        segment_budget: 0,
+        limits: Limits {
+            listed_connections: usize::MAX,
+            listed_exchanges: usize::MAX,
+            segment_rows: 0,
+            ..opts.limits
+        },
         ..opts
     };
     let (bar, progress) = progress_bar(file).unzip();

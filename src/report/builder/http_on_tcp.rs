@@ -1,0 +1,194 @@
+//! HTTP/1.x above TCP (RFC 1945, RFC 9112): requests paired with responses, each
+//! with its frames, headers, body length and hash, and a preview of its body.
+
+use super::protocol::{Setup, TcpProtocol, TcpTotals};
+use crate::http::{self, BodyPiece, HttpConnection};
+use crate::reassembly::StreamEvent;
+use crate::report::model;
+
+pub struct HttpOnTcp(HttpConnection);
+
+impl HttpOnTcp {
+    pub fn new(setup: &Setup<'_>) -> Self {
+        let mut http = HttpConnection::new();
+        http.max_listed(setup.limits.exchanges_per_connection);
+        if !setup.listed {
+            http.skip_hashes();
+        }
+        if setup.extract {
+            http.keep_bodies();
+        }
+        if setup.listed && setup.keep_body_bytes > 0 {
+            http.keep_body_bytes(setup.keep_body_bytes);
+        }
+        HttpOnTcp(http)
+    }
+}
+
+impl TcpProtocol for HttpOnTcp {
+    fn event(&mut self, client: bool, ev: &StreamEvent<'_>) {
+        self.0.event(client, ev);
+    }
+
+    fn reading(&self) -> bool {
+        !self.0.is_dead()
+    }
+
+    fn finish(&mut self) {
+        self.0.finish();
+    }
+
+    fn take_bodies(&mut self) -> Vec<BodyPiece> {
+        self.0.take_bodies().collect()
+    }
+
+    fn count(&self, totals: &mut TcpTotals) {
+        totals.http_exchanges += self.0.exchanges.len() as u64 + self.0.omitted;
+        totals.http_omitted += self.0.omitted;
+        for x in &self.0.exchanges {
+            if let Some(status) = x.response.as_ref().and_then(|r| r.head.status) {
+                *totals.http_status.entry(status).or_default() += 1;
+            }
+        }
+    }
+
+    fn describe(self: Box<Self>, c: &mut model::Connection, keep_bodies: bool) {
+        let ts_of = |frame: u64| {
+            c.segments
+                .iter()
+                .find(|s| s.frame == frame)
+                .map(|s| s.ts_us)
+        };
+        let http = self
+            .0
+            .exchanges
+            .iter()
+            .map(|x| {
+                let request = x.request.as_ref().map(|m| model::Request {
+                    frame: m.head.frame,
+                    method: m.head.method.clone().unwrap_or_default(),
+                    target: m.head.target.clone().unwrap_or_default(),
+                    version: m.head.version.clone(),
+                    headers: m.head.headers.clone(),
+                    query: query_pairs(m.head.target.as_deref().unwrap_or_default()),
+                    header_len: m.head.header_len,
+                    lint: m.head.lint.clone(),
+                    body_len: m.end.as_ref().map(|e| e.body_len).unwrap_or(0),
+                    body: m
+                        .end
+                        .as_ref()
+                        .filter(|_| keep_bodies)
+                        .map(|e| e.preview.clone()),
+                    last_frame: m
+                        .end
+                        .as_ref()
+                        .map(|e| e.last_frame)
+                        .unwrap_or(m.head.head_frame),
+                });
+                let response = x.response.as_ref().map(|m| {
+                    let end = m.end.clone().unwrap_or_default();
+                    model::Response {
+                        frame: m.head.frame,
+                        version: m.head.version.clone(),
+                        status: m.head.status.unwrap_or(0),
+                        reason: m.head.reason.clone().unwrap_or_default(),
+                        headers: m.head.headers.clone(),
+                        header_len: m.head.header_len,
+                        content_type: m.head.header("content-type").map(str::to_string),
+                        content_length: m.head.header("content-length").map(str::to_string),
+                        body_len: end.body_len,
+                        body_sha256: end.body_sha256.clone(),
+                        complete: m.end.as_ref().is_some_and(|e| e.complete),
+                        frames: if end.frames.is_empty() {
+                            vec![m.head.frame]
+                        } else {
+                            end.frames.clone()
+                        },
+                        frame_count: end.frame_count.max(1),
+                        last_frame: end.last_frame.max(m.head.head_frame),
+                        lint: m.head.lint.iter().chain(end.lint.iter()).cloned().collect(),
+                        body_preview: preview(&decoded(
+                            &end.preview[..end.preview.len().min(http::message::PREVIEW)],
+                            m.head.header("content-encoding"),
+                        )),
+                        body: keep_bodies.then(|| end.preview.clone()),
+                        body_type: infer::get(&decoded(
+                            &end.preview[..end.preview.len().min(http::message::PREVIEW)],
+                            m.head.header("content-encoding"),
+                        ))
+                        .map(|t| t.mime_type().to_string()),
+                        extracted: None,
+                        head_offset: m.head.offset,
+                    }
+                });
+                let response_time_us = match (&request, &response) {
+                    (Some(q), Some(r)) => ts_of(q.frame).zip(ts_of(r.frame)).map(|(a, b)| b - a),
+                    _ => None,
+                };
+                model::HttpExchange {
+                    request,
+                    response,
+                    response_time_us,
+                }
+            })
+            .collect();
+        let not_http = match &self.0.not_http {
+            [Some(a), _] => Some(format!("client: {a}")),
+            [None, Some(b)] => Some(format!("server: {b}")),
+            _ => None,
+        };
+        c.http = http;
+        c.not_http = not_http;
+        c.http_omitted = self.0.omitted;
+    }
+}
+
+/// The parameters of a request target's query string (`/search?q=a+b&n=1`).
+fn query_pairs(target: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = target.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    url::form_urlencoded::parse(query.as_bytes())
+        .take(1000)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A body's first bytes with its content coding undone (gzip, RFC 9110 §8.4.1.3), as
+/// far as they go: what a browser shows. `body_sha256` stays over the coded bytes.
+fn decoded<'a>(coded: &'a [u8], encoding: Option<&str>) -> std::borrow::Cow<'a, [u8]> {
+    use std::io::Read;
+    if !encoding.is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip")) {
+        return std::borrow::Cow::Borrowed(coded);
+    }
+    let mut out = Vec::new();
+    let mut d = flate2::read::GzDecoder::new(coded);
+    let mut buf = [0u8; 4096];
+    // A preview may end inside the stream: keep what decoded before that.
+    while let Ok(n) = d.read(&mut buf) {
+        if n == 0 || out.len() >= 4 * crate::http::message::PREVIEW {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out.truncate(crate::http::message::PREVIEW);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A text preview of a body's first bytes, or None for binary bodies.
+fn preview(b: &[u8]) -> Option<String> {
+    if b.is_empty() {
+        return None;
+    }
+    let text = match std::str::from_utf8(b) {
+        Ok(s) => s,
+        // A preview may end inside a multi-byte character.
+        Err(e) if e.valid_up_to() + 4 > b.len() => {
+            std::str::from_utf8(&b[..e.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    };
+    let printable = text.chars().all(|c| !c.is_control() || c.is_whitespace());
+    printable.then(|| text.to_string())
+}

@@ -1,0 +1,203 @@
+//! Every bound of a report, in one value. Each one keeps memory or the report's size
+//! bounded whatever the capture holds; what a bound cut is counted in the report, and
+//! a bound that was reached is named in `totals.limits_reached` and in words.
+
+use crate::dissect::defrag;
+use crate::dns;
+use crate::http;
+
+/// The bounds of one report. `Limits::default()` is the one place they are set;
+/// `wirelab report --help` shows them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Connections tracked at once; the idlest are evicted beyond this.
+    pub connections: usize,
+    /// Out-of-order bytes held per direction before a gap is forced.
+    pub pending_per_direction: usize,
+    /// Out-of-order bytes held across all connections; beyond, the hole whose waiting
+    /// data came first is given up as a gap, until 90% of the bound is left.
+    pub pending_total: usize,
+    /// Segment rows kept in the whole report (`--segments`).
+    pub segment_rows: usize,
+    /// Connections listed in full (`--list`); later ones are summed into the totals.
+    pub listed_connections: usize,
+    /// HTTP exchanges listed in the whole report.
+    pub listed_exchanges: usize,
+    /// HTTP exchanges listed per connection.
+    pub exchanges_per_connection: usize,
+    /// Bytes of an HTTP message head (request or status line and header fields).
+    pub head_bytes: usize,
+    /// Provenance pieces (which frame gave which bytes) kept per stream.
+    pub chunks_per_stream: usize,
+    /// Gap rows listed per stream.
+    pub gaps_per_stream: usize,
+    /// Body bytes kept in a whole report for HAR's content.
+    pub kept_body_bytes: usize,
+    /// Ended 4-tuples remembered for TIME_WAIT (late packets, reuse).
+    pub ended_tuples: usize,
+    /// DNS lookups listed.
+    pub dns_lookups: usize,
+    /// IPv4 datagrams waiting for their fragments at once.
+    pub fragmented_datagrams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: 20_000,
+            pending_per_direction: 4 << 20,
+            pending_total: 64 << 20,
+            segment_rows: 20_000,
+            listed_connections: 1_000,
+            listed_exchanges: 20_000,
+            exchanges_per_connection: http::MAX_LISTED,
+            head_bytes: http::message::MAX_HEAD,
+            chunks_per_stream: 20_000,
+            gaps_per_stream: 1_000,
+            kept_body_bytes: 64 << 20,
+            ended_tuples: 100_000,
+            dns_lookups: dns::MAX_LOOKUPS,
+            fragmented_datagrams: defrag::MAX_DATAGRAMS,
+        }
+    }
+}
+
+impl Limits {
+    /// Each bound as (name in `limits_reached`, value, what it bounds, the option that
+    /// sets it, if any), for `--help` and the report.
+    pub fn table(&self) -> Vec<(&'static str, usize, &'static str, Option<&'static str>)> {
+        vec![
+            (
+                "connections",
+                self.connections,
+                "connections tracked at once (the idlest are evicted)",
+                None,
+            ),
+            (
+                "pending_per_direction",
+                self.pending_per_direction,
+                "out-of-order bytes held per direction",
+                None,
+            ),
+            (
+                "pending_total",
+                self.pending_total,
+                "out-of-order bytes held in all",
+                None,
+            ),
+            (
+                "segment_rows",
+                self.segment_rows,
+                "segment rows listed",
+                Some("--segments"),
+            ),
+            (
+                "listed_connections",
+                self.listed_connections,
+                "connections listed in full",
+                Some("--list"),
+            ),
+            (
+                "listed_exchanges",
+                self.listed_exchanges,
+                "HTTP exchanges listed",
+                Some("20 × --list"),
+            ),
+            (
+                "exchanges_per_connection",
+                self.exchanges_per_connection,
+                "HTTP exchanges listed per connection",
+                None,
+            ),
+            (
+                "head_bytes",
+                self.head_bytes,
+                "bytes of an HTTP message head",
+                None,
+            ),
+            (
+                "chunks_per_stream",
+                self.chunks_per_stream,
+                "provenance pieces kept per stream",
+                None,
+            ),
+            (
+                "gaps_per_stream",
+                self.gaps_per_stream,
+                "gap rows listed per stream",
+                None,
+            ),
+            (
+                "kept_body_bytes",
+                self.kept_body_bytes,
+                "body bytes kept for HAR",
+                None,
+            ),
+            (
+                "ended_tuples",
+                self.ended_tuples,
+                "ended 4-tuples remembered (TIME_WAIT)",
+                None,
+            ),
+            ("dns_lookups", self.dns_lookups, "DNS lookups listed", None),
+            (
+                "fragmented_datagrams",
+                self.fragmented_datagrams,
+                "IPv4 datagrams awaiting fragments",
+                None,
+            ),
+        ]
+    }
+
+    /// The bounds in words, one per line, for `wirelab report --help`.
+    pub fn help(&self) -> String {
+        self.table()
+            .into_iter()
+            .map(|(_, v, what, opt)| {
+                let v = if v >= 1 << 20 && v % (1 << 20) == 0 {
+                    format!("{} MiB", v >> 20)
+                } else if v >= 1024 && v % 1024 == 0 && what.contains("bytes") {
+                    format!("{} KiB", v >> 10)
+                } else {
+                    v.to_string()
+                };
+                match opt {
+                    Some(o) => format!("  {v:>8}  {what} ({o})"),
+                    None => format!("  {v:>8}  {what}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Focus and outputs of a report, and its bounds.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub limits: Limits,
+    /// Report only this connection (its segments in full).
+    pub only_connection: Option<u64>,
+    /// A connection idle this long (capture time) is closed as "timeout".
+    pub idle_timeout_us: i64,
+    /// Keep each kept segment's header bytes in hex (`-x`).
+    pub header_hex: bool,
+    /// Body bytes kept per message beyond the 512-byte preview, for HAR's content
+    /// (`--format har`); 0 keeps the preview only.
+    pub keep_body_bytes: usize,
+    /// Save every response body under this directory (`--extract DIR`); `true`
+    /// allows replacing existing files (`--force`).
+    pub extract: Option<(std::path::PathBuf, bool)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            only_connection: None,
+            idle_timeout_us: 600 * 1_000_000,
+            header_hex: false,
+            keep_body_bytes: 0,
+            extract: None,
+        }
+    }
+}

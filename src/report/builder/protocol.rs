@@ -1,0 +1,82 @@
+//! The seams for protocols above the transport. A protocol above TCP reads a
+//! connection's two reassembled byte streams; a protocol above UDP reads datagrams.
+//! Today HTTP (`http_on_tcp.rs`) and DNS (`dns_on_udp.rs`); a second protocol (a
+//! WebSocket after an upgrade, SMTP or POP from the course's port list) is a sibling
+//! module and one line in [`for_connection`] or [`datagram_protocols`], not edits in the
+//! builder.
+
+use super::Limits;
+use crate::http::BodyPiece;
+use crate::reassembly::StreamEvent;
+use crate::report::model;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// What a protocol above TCP is told about its connection when it starts.
+pub struct Setup<'a> {
+    pub server_port: u16,
+    /// The connection will be listed in full (else only counted: skip costly work).
+    pub listed: bool,
+    /// Response bodies are saved (`--extract`): hand them over with `take_bodies`.
+    pub extract: bool,
+    /// Body bytes to keep per message for HAR (0: the preview only).
+    pub keep_body_bytes: usize,
+    pub limits: &'a Limits,
+}
+
+/// What the protocols above TCP found, over every connection (listed or not).
+#[derive(Default)]
+pub struct TcpTotals {
+    pub http_exchanges: u64,
+    pub http_omitted: u64,
+    pub http_status: BTreeMap<u16, u64>,
+}
+
+/// A protocol reading a TCP connection's two streams, as the reassembler delivers
+/// them: in order, with gaps said (RFC 9293 §3.10.7.4).
+pub trait TcpProtocol: Send {
+    /// One event of the client's stream (`client`) or the server's.
+    fn event(&mut self, client: bool, ev: &StreamEvent<'_>);
+    /// Whether it still reads (false once it gave up on both streams).
+    fn reading(&self) -> bool;
+    /// The capture ended, or the connection did.
+    fn finish(&mut self);
+    /// Body pieces for `--extract`, since the last call.
+    fn take_bodies(&mut self) -> Vec<BodyPiece> {
+        Vec::new()
+    }
+    /// Counts what it found into the totals.
+    fn count(&self, totals: &mut TcpTotals);
+    /// Writes what it found into the listed connection's model (its segments are
+    /// there already, for times).
+    fn describe(self: Box<Self>, conn: &mut model::Connection, keep_bodies: bool);
+}
+
+/// The protocol that reads a connection: HTTP for every port today (it says "not
+/// HTTP" itself when the bytes are something else).
+pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
+    Box::new(super::http_on_tcp::HttpOnTcp::new(setup))
+}
+
+/// One UDP datagram, as a protocol above UDP sees it.
+pub struct Datagram<'a> {
+    pub frame: u64,
+    pub ts_us: i64,
+    pub src: (IpAddr, u16),
+    pub dst: (IpAddr, u16),
+    pub payload: &'a [u8],
+}
+
+/// A protocol reading UDP datagrams (today DNS, RFC 1035).
+pub trait UdpProtocol: Send {
+    /// Whether a datagram between these ports is its.
+    fn wants(&self, src_port: u16, dst_port: u16) -> bool;
+    fn datagram(&mut self, d: &Datagram<'_>);
+    /// The capture ended: write what it found into the report.
+    fn finish(self: Box<Self>, report: &mut model::Report);
+}
+
+/// The protocols above UDP, asked in order; a datagram goes to the first that wants it.
+pub fn datagram_protocols(limits: &Limits) -> Vec<Box<dyn UdpProtocol>> {
+    vec![Box::new(super::dns_on_udp::DnsOnUdp::new(limits))]
+}

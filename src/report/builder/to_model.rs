@@ -1,0 +1,175 @@
+//! The mapping from what the builder followed to the report model (the JSON
+//! contract): connections, streams, segment rows.
+
+use super::connection::{Conn, StreamStats};
+use crate::analysis::TcpAnalyzer;
+use crate::dissect::{TcpOptions, flags};
+use crate::extract::Extractor;
+use crate::http;
+use crate::ports;
+use crate::reassembly::StreamReassembler;
+use crate::report::model::{self, Close, Side};
+use sha2::Digest;
+
+/// The report's view of a connection that ended (or that the capture ended): how it
+/// closed, its handshake, streams, segments, and what the protocol above found.
+pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection {
+    let t = &c.tcp;
+    let h = &t.handshake;
+    let handshake = (h.syn_frame.is_some() || h.synack_frame.is_some()).then(|| model::Handshake {
+        syn_frame: h.syn_frame,
+        synack_frame: h.synack_frame,
+        ack_frame: h.ack_frame,
+        rtt_us: h.rtt_us(),
+        client_mss: h.client.mss,
+        server_mss: h.server.mss,
+        client_isn: h.client_isn,
+        server_isn: h.server_isn,
+        client_window_scale: h.client.window_scale,
+        server_window_scale: h.server.window_scale,
+        sack_permitted: h.client.sack_permitted && h.server.sack_permitted,
+        timestamps: h.client.timestamp.is_some() && h.server.timestamp.is_some(),
+    });
+    let (close, closed_by) = close_of(t, unended);
+    let protocol = c.protocol;
+    let [s0, s1] = c.streams;
+    let streams = model::Streams {
+        c2s: stream_model(s0, &c.reasm[0]),
+        s2c: stream_model(s1, &c.reasm[1]),
+    };
+    let mut conn = model::Connection {
+        id: c.id,
+        client: model::Endpoint {
+            ip: c.client.ip.to_string(),
+            port: c.client.port,
+        },
+        server: model::ServerEndpoint {
+            ip: c.server.ip.to_string(),
+            port: c.server.port,
+            service: ports::service(c.server.port).map(str::to_string),
+        },
+        ip: c.ip,
+        link: c.link,
+        handshake,
+        close,
+        closed_by,
+        first_ts_us: c.first_ts,
+        duration_us: c.last_ts - c.first_ts,
+        packets: c.packets,
+        payload_bytes: c.payload_bytes,
+        history: t.history.clone(),
+        segments: c.segments,
+        segments_omitted: c.omitted,
+        streams,
+        http: Vec::new(),
+        not_http: None,
+        http_omitted: 0,
+        analysis_totals: c
+            .analysis
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        rtt_samples: t
+            .rtt_samples
+            .iter()
+            .map(|s| model::RttSample {
+                frame: s.frame,
+                ack_frame: s.ack_frame,
+                rtt_us: s.rtt_us,
+                estimated_us: s.estimated_us,
+            })
+            .collect(),
+        rtt_estimated_us: t.rtt_estimated_us,
+        min_window: t.min_window,
+        recv: None,
+        send: None,
+        process: None,
+        total_bound_gaps: c.total_bound_gaps,
+    };
+    protocol.describe(&mut conn, keep_bodies);
+    conn
+}
+
+pub fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
+    model::Stream {
+        bytes: s.bytes,
+        sha256: s
+            .hash
+            .map(|h| http::message::hex(&h.finalize()))
+            .unwrap_or_default(),
+        complete: r.saw_syn() && r.closed().is_some() && r.gap_count() == 0,
+        gaps: s.gaps,
+        chunks: s.chunks,
+    }
+}
+
+/// How a connection ended and who ended it: the first RST, else the first FIN, else
+/// `unended` (open, timeout, evicted).
+pub fn close_of(t: &TcpAnalyzer, unended: Close) -> (Close, Option<Side>) {
+    match (t.first_rst, t.first_fin) {
+        (Some((d, _)), _) => (Close::Rst, Some(Side::sending(d))),
+        (None, Some((d, _))) => (Close::Fin, Some(Side::sending(d))),
+        (None, None) => (unended, None),
+    }
+}
+
+/// Names the file each response body was saved to.
+pub fn attach_extracted(c: &mut model::Connection, ex: &Extractor) {
+    for x in &mut c.http {
+        if let Some(r) = &mut x.response {
+            r.extracted = ex.written.get(&(c.id, r.head_offset)).cloned();
+        }
+    }
+}
+
+/// "SYN,ACK" style names of the flag bits, in wire order from FIN up.
+pub fn flag_names(f: u8) -> String {
+    const NAMES: [(u8, &str); 8] = [
+        (flags::FIN, "FIN"),
+        (flags::SYN, "SYN"),
+        (flags::RST, "RST"),
+        (flags::PSH, "PSH"),
+        (flags::ACK, "ACK"),
+        (flags::URG, "URG"),
+        (flags::ECE, "ECE"),
+        (flags::CWR, "CWR"),
+    ];
+    let v: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    v.join(",")
+}
+
+/// "MSS 1460, SACK_PERM, TS 1/0, WS 7" (RFC 9293 §3.2, RFC 7323, RFC 2018).
+pub fn options_text(o: &TcpOptions) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(m) = o.mss {
+        parts.push(format!("MSS {m}"));
+    }
+    if o.sack_permitted {
+        parts.push("SACK_PERM".into());
+    }
+    if o.sack_blocks > 0 {
+        parts.push(format!("SACK {} blocks", o.sack_blocks));
+    }
+    if let Some((a, b)) = o.timestamp {
+        parts.push(format!("TS {a}/{b}"));
+    }
+    if let Some(w) = o.window_scale {
+        parts.push(format!("WS {w}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The frame's bytes before the TCP payload: link, IP and TCP headers.
+pub fn header_bytes<'a>(data: &'a [u8], payload: &[u8]) -> &'a [u8] {
+    let start = data.as_ptr() as usize;
+    let at = (payload.as_ptr() as usize).wrapping_sub(start);
+    if !payload.is_empty() && at <= data.len() {
+        &data[..at]
+    } else {
+        &data[..data.len().min(128)]
+    }
+}
