@@ -9,6 +9,9 @@
 # intro-short.txt) from one network namespace to `wirelab serve` in another, over a veth
 # pair (MTU 1500, offloads off, 10.78.0.0/24), recorded by tcpdump. Making it needs root,
 # iproute2, ethtool and tcpdump; measuring needs tshark, tcpflow and GNU time.
+# A second capture, the mixed one (about 620 MB): 450 fetches of a 1 MB file, then 450 of
+# a 230 KB image, then 8,000 small ones, from python's http.server: big streams, whose
+# hashing dominates; it is also reported with --list all (every connection hashed).
 # It also checks the memory bound on a capture 4.5 times as large (made the same way),
 # and the live drop counts of `wirelab capture -w`
 # against `tcpdump -w` under the same loopback load (BENCH_LIVE=0 skips that).
@@ -29,9 +32,10 @@ need tcpdump tcpdump
 [ -x /usr/bin/time ] || { echo "bench.sh: needs GNU time (apt-get install -y time)" >&2; exit 2; }
 cargo build --release --quiet
 
-# make_capture MB FILE: about MB megabytes of course fetches, recorded by tcpdump.
+# make_capture MB FILE [mix]: about MB megabytes of course fetches (or, with mix, the
+# mixed fetches), recorded by tcpdump.
 make_capture() {
-  local mb=$1 out=$2
+  local mb=$1 out=$2 mix=${3:-}
   [ "$(id -u)" = 0 ] || { echo "bench.sh: making $out needs root (sudo)" >&2; exit 3; }
   need ethtool ethtool
   local c=wlb-c s=wlb-s
@@ -47,13 +51,25 @@ make_capture() {
     ip -n "$1" link set lo up
     ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
   done
-  ip netns exec $s "$wirelab" serve --listen 10.78.0.1:80 2>/dev/null &
+  if [ -n "$mix" ]; then
+    mkdir -p "$dir/www"
+    head -c 1000000 /dev/urandom > "$dir/www/big.bin"
+    head -c 230000 /dev/urandom > "$dir/www/image.jpg"
+    printf 'But soft what light through yonder window breaks\nIt is the east and Juliet is the sun\nArise fair sun and kill the envious moon\nWho is already sick and pale with grief\n' > "$dir/www/romeo.txt"
+    ip netns exec $s python3 -m http.server 80 --bind 10.78.0.1 --directory "$dir/www" >/dev/null 2>&1 &
+  else
+    ip netns exec $s "$wirelab" serve --listen 10.78.0.1:80 2>/dev/null &
+  fi
   local server=$!
   ip netns exec $c tcpdump -i wlbc0 -s 0 -B 262144 -w "$out.part" 'tcp port 80' 2>"$dir/tcpdump.log" &
   local dump=$!
   sleep 1
   # The payload received is about 0.96 of the capture's size.
-  ip netns exec $c python3 scripts/bench_client.py 10.78.0.1 80 $((mb * 1000 * 1000 * 96 / 100)) 4
+  if [ -n "$mix" ]; then
+    ip netns exec $c python3 scripts/bench_client.py 10.78.0.1 80 --mix 450:/big.bin,450:/image.jpg,8000:/romeo.txt 4
+  else
+    ip netns exec $c python3 scripts/bench_client.py 10.78.0.1 80 $((mb * 1000 * 1000 * 96 / 100)) 4
+  fi
   sleep 0.5
   kill -INT $dump && wait $dump || true
   kill $server 2>/dev/null || true
@@ -65,6 +81,8 @@ make_capture() {
 
 [ -f "$cap" ] || make_capture "$size_mb" "$cap"
 [ -f "$big" ] || make_capture "$big_mb" "$big"
+mixed="$dir/mixed.pcap"
+[ -f "$mixed" ] || make_capture 0 "$mixed" mix
 
 # run NAME COMMAND...: the best wall time of ROUNDS runs of COMMAND (output discarded,
 # the disk synced before each, tcpflow's and --extract's output removed) and its peak KB.
@@ -110,6 +128,27 @@ echo "peak memory: $(( peak[wirelab] / 1024 )) MB on $(du -m "$cap" | cut -f1) M
 responses=$("$wirelab" report "$cap" --format json | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print(sum(n for _, n in t["http_status"]))')
 tshark_responses=$(tshark -r "$cap" -Y http.response -T fields -e http.response.code | wc -l)
 echo "HTTP responses found: wirelab $responses, tshark $tshark_responses"
+
+# The mixed capture: big streams, where hashing dominates. Targets: 40x tshark, 4x
+# tcpflow, under 100 MB; and every connection hashed with --list all.
+echo
+echo "capture: $mixed ($(du -m "$mixed" | cut -f1) MB, $(tcpdump -r "$mixed" -nq 2>/dev/null | wc -l) packets)"
+cat "$mixed" >/dev/null
+run m-wirelab "$wirelab" report "$mixed" --format json
+run m-wirelab-all "$wirelab" report "$mixed" --format json --list all
+run m-tshark tshark -r "$mixed" -Y http.response -T fields -e http.response.code
+run m-tcpflow tcpflow -r "$mixed" -o "$dir/tcpflow"
+printf '\n%-22s %10s %12s %14s\n' tool "wall (s)" "peak (MB)" "time / wirelab"
+for t in m-wirelab m-wirelab-all m-tshark m-tcpflow; do
+  printf '%-22s %10s %12.1f %14.1f\n' "${t#m-}" "${wall[$t]}" "$(echo "${peak[$t]} / 1024" | bc -l)" \
+    "$(echo "${wall[$t]} / (${wall[m-wirelab]} + 0.001)" | bc -l)"
+done
+echo "mixed: wirelab is $(echo "${wall[m-tshark]} / ${wall[m-wirelab]}" | bc -l | xargs printf '%.1f')x faster than tshark (target 40x)"
+echo "mixed: wirelab is $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab]}" | bc -l | xargs printf '%.1f')x faster than tcpflow (target 4x)"
+echo "mixed: wirelab --list all is $(echo "${wall[m-tshark]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x faster than tshark, $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x than tcpflow"
+echo "mixed: peak memory $(( peak[m-wirelab] / 1024 )) MB, $(( peak[m-wirelab-all] / 1024 )) MB with --list all (target under 100 MB)"
+hashed=$("$wirelab" report "$mixed" --format json --list all | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["connections"]; print(sum(1 for x in c if x["streams"]["s2c"]["sha256"]), "of", r["totals"]["connections"])')
+echo "mixed: connections hashed with --list all: $hashed"
 
 if [ "${BENCH_LIVE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
   echo

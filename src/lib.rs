@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod digest;
 pub mod dissect;
 pub mod dns;
 pub mod drive;

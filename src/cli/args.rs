@@ -130,7 +130,8 @@ pub enum Command {
         /// Connections listed in full; the others are summed into the totals (status
         /// codes, how they ended, analysis counts), so a huge capture stays readable
         /// and its report bounded.
-        #[arg(long, value_name = "N", default_value_t = Limits::default().listed_connections)]
+        /// `all` lists (and hashes) every connection.
+        #[arg(long, value_name = "N|all", default_value_t = Limits::default().listed_connections, value_parser = parse_list)]
         list: usize,
         /// Save every HTTP response body in DIR (created if needed), as the course saves
         /// cover3.jpg: named CONNECTION-RESPONSE-NAME from the URL's last segment, never
@@ -389,6 +390,15 @@ than the course's get NXDOMAIN. The exit status is the program's.\n\n\
 This kernel:\n{}",
         wirelab::lab::network::KernelSupport::probe().help()
     )
+}
+
+/// `--list`: a number, or `all`.
+fn parse_list(s: &str) -> Result<usize, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(usize::MAX);
+    }
+    s.parse()
+        .map_err(|_| format!("{s}: give a number of connections, or all"))
 }
 
 fn parse_pct(s: &str) -> Result<f64, String> {

@@ -3,8 +3,8 @@
 //! no body for HEAD, 1xx, 204 and 304; chunked transfer coding (§7.1); Content-Length;
 //! otherwise, for a response, until the server closes (HTTP/1.0, RFC 1945 §7.2.2).
 
+use crate::digest::{Digests, HashSink};
 use crate::reassembly::{CloseReason, FrameNo};
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 
 /// Largest message head accepted (request/status line and headers).
@@ -135,12 +135,14 @@ pub struct MessageParser {
     /// Body bytes kept in each message's [`End::preview`].
     keep_bytes: usize,
     hash_bodies: bool,
+    /// Where body hashes are computed (the hashing thread), and for which connection.
+    digests: Option<(Digests, u64)>,
 }
 
 struct BodyState {
     len: u64,
     /// None when the parser was told not to hash ([`MessageParser::skip_hashes`]).
-    hash: Option<Sha256>,
+    hash: Option<HashSink>,
     gap_bytes: u64,
     frames: Vec<FrameNo>,
     frame_count: u64,
@@ -151,10 +153,18 @@ struct BodyState {
 }
 
 impl BodyState {
-    fn new(head_frames: &[FrameNo], hash: bool, keep: usize) -> Self {
+    fn new(
+        head_frames: &[FrameNo],
+        hash: bool,
+        digests: Option<&(Digests, u64)>,
+        keep: usize,
+    ) -> Self {
         BodyState {
             len: 0,
-            hash: hash.then(Sha256::new),
+            hash: hash.then(|| match digests {
+                Some((d, scope)) => HashSink::new(Some(d), *scope),
+                None => HashSink::new(None, 0),
+            }),
             gap_bytes: 0,
             frames: head_frames.to_vec(),
             frame_count: head_frames.len() as u64,
@@ -213,7 +223,13 @@ impl MessageParser {
             keep_bodies: false,
             hash_bodies: true,
             keep_bytes: PREVIEW,
+            digests: None,
         }
+    }
+
+    /// Compute body hashes on the hashing thread, for connection `scope`.
+    pub fn hash_with(&mut self, digests: Digests, scope: u64) {
+        self.digests = Some((digests, scope));
     }
 
     /// Keep the first `n` bytes of each body in [`End::preview`] (at least [`PREVIEW`]):
@@ -439,6 +455,7 @@ impl MessageParser {
             self.body = Some(BodyState::new(
                 &[self.head_frame],
                 self.hash_bodies,
+                self.digests.as_ref(),
                 self.keep_bytes,
             ));
             self.out.push(HttpEvent::Head(head));
@@ -530,7 +547,12 @@ impl MessageParser {
     fn start_body(&mut self, head: Head, head_frames: &[FrameNo]) {
         let mut lint = Vec::new();
         let framing = self.framing(&head, &mut lint);
-        let mut body = BodyState::new(head_frames, self.hash_bodies, self.keep_bytes);
+        let mut body = BodyState::new(
+            head_frames,
+            self.hash_bodies,
+            self.digests.as_ref(),
+            self.keep_bytes,
+        );
         body.lint = lint;
         self.body = Some(body);
         self.out.push(HttpEvent::Head(head));
@@ -594,7 +616,7 @@ impl MessageParser {
         let last_frame = b.frames.last().copied().unwrap_or(0);
         self.out.push(HttpEvent::End(End {
             body_len: b.len,
-            body_sha256: b.hash.map(|h| hex(&h.finalize())).unwrap_or_default(),
+            body_sha256: b.hash.map(HashSink::finish).unwrap_or_default(),
             complete: complete && b.gap_bytes == 0,
             gap_bytes: b.gap_bytes,
             frames: b.frames,

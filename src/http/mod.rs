@@ -111,6 +111,13 @@ impl HttpConnection {
         self.responses.skip_hashes();
     }
 
+    /// Compute body hashes on the hashing thread (see `crate::digest`), for
+    /// connection `scope`.
+    pub fn hash_with(&mut self, digests: &crate::digest::Digests, scope: u64) {
+        self.requests.hash_with(digests.clone(), scope);
+        self.responses.hash_with(digests.clone(), scope);
+    }
+
     /// Keep the first `n` bytes of every body (for HAR's content).
     pub fn keep_body_bytes(&mut self, n: usize) {
         self.requests.keep_body_bytes(n);

@@ -6,11 +6,11 @@
 use super::Limits;
 use super::protocol::{self, Setup, TcpProtocol};
 use crate::analysis::TcpAnalyzer;
+use crate::digest::{Digests, HashSink};
 use crate::dissect::{Ip, Link};
 use crate::flow::{Dir, Endpoint, FlowKey};
 use crate::reassembly::{CloseReason, SeqNum, StreamEvent, StreamReassembler, StreamSink};
 use crate::report::model;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// What one direction's stream delivered.
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub struct StreamStats {
     pub bytes: u64,
     /// None for a connection the report will not list (its hash would be thrown away).
-    pub hash: Option<Sha256>,
+    pub hash: Option<HashSink>,
     pub gaps: Vec<model::Gap>,
     pub chunks: Option<Vec<[u64; 3]>>,
     max_chunks: usize,
@@ -106,19 +106,22 @@ pub struct NewConn<'a> {
     pub extract: bool,
     pub keep_body_bytes: usize,
     pub limits: &'a Limits,
+    pub digests: &'a Digests,
 }
 
 impl Conn {
     pub fn new(n: NewConn<'_>) -> Conn {
         let stats = || StreamStats {
             chunks: n.keep.then(Vec::new),
-            hash: n.listed.then(Sha256::new),
+            hash: n.listed.then(|| HashSink::new(Some(n.digests), n.id)),
             max_chunks: n.limits.chunks_per_stream,
             max_gaps: n.limits.gaps_per_stream,
             ..Default::default()
         };
         let max = n.limits.pending_per_direction;
         let protocol = protocol::for_connection(&Setup {
+            id: n.id,
+            digests: n.digests,
             server_port: n.server.port,
             listed: n.listed,
             extract: n.extract,

@@ -12,7 +12,9 @@ impl HttpOnTcp {
     pub fn new(setup: &Setup<'_>) -> Self {
         let mut http = HttpConnection::new();
         http.max_listed(setup.limits.exchanges_per_connection);
-        if !setup.listed {
+        if setup.listed {
+            http.hash_with(setup.digests, setup.id);
+        } else {
             http.skip_hashes();
         }
         if setup.extract {

@@ -17,6 +17,7 @@ pub use to_model::flag_names;
 use super::model::{self, Close, Report};
 use crate::analysis::SegmentInfo;
 use crate::capture::Frame;
+use crate::digest::Digests;
 use crate::dissect::{Dissector, Ip, Packet, Tcp, flags};
 use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
@@ -26,6 +27,7 @@ use crate::reassembly::{SegFlags, SeqNum};
 use connection::{Conn, NewConn, TimeWait};
 use protocol::{Datagram, TcpTotals, UdpProtocol};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use to_model::{attach_extracted, close_of, header_bytes, options_text, to_model};
 
 /// How long (capture time) an ended connection stays in the table before it is
@@ -40,7 +42,11 @@ pub struct ReportBuilder {
     dissector: Dissector,
     table: FlowTable<Box<Conn>>,
     next_id: u64,
-    finished: Vec<model::Connection>,
+    /// Connections reported, in the order they closed (filled on the hashing thread,
+    /// once their hashes are done).
+    finished: Arc<Mutex<Vec<model::Connection>>>,
+    /// SHA-256 of the listed streams and bodies, on a second thread.
+    digests: Digests,
     source: model::Source,
     reasons: HashMap<String, u64>,
     segment_budget: usize,
@@ -62,7 +68,7 @@ pub struct ReportBuilder {
     kept_bodies: usize,
     /// Where finished connections go as they close (`--format jsonl`), instead of the
     /// report's list: the report's memory does not grow with the capture.
-    stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
+    stream: Option<Arc<Mutex<ConnectionSink>>>,
     /// Out-of-order bytes buffered across all connections, and the holes given up
     /// because of that total.
     pending_total: usize,
@@ -70,6 +76,9 @@ pub struct ReportBuilder {
     /// Bounds reached, with how much each cut.
     reached: BTreeMap<&'static str, u64>,
 }
+
+/// Where finished connections go as they close.
+pub type ConnectionSink = Box<dyn FnMut(model::Connection) + Send>;
 
 /// The TCP segment of a frame, with its addresses.
 struct SegmentIn<'p, 'f> {
@@ -88,7 +97,8 @@ impl ReportBuilder {
             table: FlowTable::new(opts.limits.connections),
             dissector: Dissector::new(),
             next_id: 0,
-            finished: Vec::new(),
+            finished: Arc::new(Mutex::new(Vec::new())),
+            digests: Digests::new(),
             source: model::Source::default(),
             reasons: HashMap::new(),
             segments_omitted: 0,
@@ -118,8 +128,8 @@ impl ReportBuilder {
     }
 
     /// Hands each connection to `sink` as it closes instead of keeping it for the report.
-    pub fn stream_to(mut self, sink: Box<dyn FnMut(model::Connection) + Send>) -> Self {
-        self.stream = Some(sink);
+    pub fn stream_to(mut self, sink: ConnectionSink) -> Self {
+        self.stream = Some(Arc::new(Mutex::new(sink)));
         self
     }
 
@@ -396,6 +406,7 @@ impl ReportBuilder {
             extract: self.extractor.is_some(),
             keep_body_bytes: self.opts.keep_body_bytes,
             limits: &self.opts.limits,
+            digests: &self.digests,
         })
     }
 
@@ -542,10 +553,26 @@ impl ReportBuilder {
         if let Some(ex) = &self.extractor {
             attach_extracted(&mut model, ex);
         }
-        match &mut self.stream {
-            Some(sink) => sink(model),
-            None => self.finished.push(model),
-        }
+        // Written out on the hashing thread, once the hashes of its bytes are done.
+        let (stream, finished) = (self.stream.clone(), self.finished.clone());
+        self.digests.then(
+            model.id,
+            Box::new(move |results| {
+                for s in [&mut model.streams.c2s, &mut model.streams.s2c] {
+                    results.resolve(&mut s.sha256);
+                }
+                for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+                    results.resolve(&mut r.body_sha256);
+                }
+                match stream {
+                    Some(sink) => (sink.lock().unwrap_or_else(|p| p.into_inner()))(model),
+                    None => finished
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(model),
+                }
+            }),
+        );
     }
 
     /// Ends the capture: every connection still open is reported.
@@ -556,7 +583,10 @@ impl ReportBuilder {
         for c in open {
             self.finish_conn(c, Close::Open);
         }
-        self.finished.sort_by_key(|c| c.id);
+        self.digests.finish();
+        let mut finished =
+            std::mem::take(&mut *self.finished.lock().unwrap_or_else(|p| p.into_inner()));
+        finished.sort_by_key(|c| c.id);
         let mut reasons: Vec<(String, u64)> = self.reasons.into_iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         source.packets = self.source.packets;
@@ -632,7 +662,7 @@ impl ReportBuilder {
         let mut report = Report {
             wirelab_report: 1,
             source,
-            connections: self.finished,
+            connections: finished,
             totals,
             dns: Vec::new(),
             lab: None,

@@ -6,6 +6,7 @@
 //! builder.
 
 use super::Limits;
+use crate::digest::Digests;
 use crate::http::BodyPiece;
 use crate::reassembly::StreamEvent;
 use crate::report::model;
@@ -14,6 +15,8 @@ use std::net::IpAddr;
 
 /// What a protocol above TCP is told about its connection when it starts.
 pub struct Setup<'a> {
+    /// The connection's number (the scope of its hashes).
+    pub id: u64,
     pub server_port: u16,
     /// The connection will be listed in full (else only counted: skip costly work).
     pub listed: bool,
@@ -22,6 +25,8 @@ pub struct Setup<'a> {
     /// Body bytes to keep per message for HAR (0: the preview only).
     pub keep_body_bytes: usize,
     pub limits: &'a Limits,
+    /// Where hashes are computed: the hashing thread.
+    pub digests: &'a Digests,
 }
 
 /// What the protocols above TCP found, over every connection (listed or not).

@@ -3,13 +3,12 @@
 
 use super::connection::{Conn, StreamStats};
 use crate::analysis::TcpAnalyzer;
+use crate::digest::HashSink;
 use crate::dissect::{TcpOptions, flags};
 use crate::extract::Extractor;
-use crate::http;
 use crate::ports;
 use crate::reassembly::StreamReassembler;
 use crate::report::model::{self, Close, Side};
-use sha2::Digest;
 
 /// The report's view of a connection that ended (or that the capture ended): how it
 /// closed, its handshake, streams, segments, and what the protocol above found.
@@ -93,10 +92,7 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
 pub fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
     model::Stream {
         bytes: s.bytes,
-        sha256: s
-            .hash
-            .map(|h| http::message::hex(&h.finalize()))
-            .unwrap_or_default(),
+        sha256: s.hash.map(HashSink::finish).unwrap_or_default(),
         complete: r.saw_syn() && r.closed().is_some() && r.gap_count() == 0,
         gaps: s.gaps,
         chunks: s.chunks,

@@ -1,0 +1,329 @@
+//! SHA-256 beside the parsing: the stream and body hashes of a report are computed on a
+//! second thread (a second core), fed through a bounded queue of byte batches, so that
+//! the reassembler and the HTTP parser never wait for the hash. Nothing feeds back: a
+//! hash is wanted only when the report is written, and a job queued after the bytes
+//! (the finished connection) finds every hash of its bytes done, in queue order.
+//!
+//! A hash is opened for a scope (a connection), fed, and finished into a marker string;
+//! the job that emits the connection resolves its markers into hex. What a scope left
+//! unresolved is dropped with it.
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Bytes gathered before a batch goes to the hashing thread.
+const BATCH_BYTES: usize = 256 << 10;
+/// Operations gathered before a batch goes (jobs carry finished connections).
+const BATCH_OPS: usize = 4096;
+/// Batches waiting at once: the queue's bound (about 2 MiB of bytes).
+const QUEUE: usize = 16;
+/// Marks a hash still being computed: never a valid hex digest.
+const MARK: &str = "\u{0}sha256:";
+
+/// Where finished hashes wait for the job that writes them into a report.
+#[derive(Default)]
+pub struct Results(BTreeMap<(u64, u32), String>);
+
+impl Results {
+    /// Replaces a marker made by [`HashSink::finish`] with its hex digest.
+    pub fn resolve(&mut self, s: &mut String) {
+        let Some(key) = s.strip_prefix(MARK).and_then(parse_key) else {
+            return;
+        };
+        *s = self.0.remove(&key).unwrap_or_default();
+    }
+}
+
+fn parse_key(s: &str) -> Option<(u64, u32)> {
+    let (a, b) = s.split_once(':')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Work run on the hashing thread, after every byte queued before it was hashed.
+pub type Job = Box<dyn FnOnce(&mut Results) + Send>;
+
+enum Op {
+    Open((u64, u32)),
+    Update((u64, u32), usize),
+    Close((u64, u32)),
+    Job(Job),
+    DropScope(u64),
+}
+
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    ops: Vec<Op>,
+}
+
+struct Inner {
+    /// Batches sent and not yet hashed (shared with the thread).
+    waiting: Arc<AtomicUsize>,
+    batch: Batch,
+    next: BTreeMap<u64, u32>,
+    tx: Option<SyncSender<Batch>>,
+    /// Emptied batches coming back, for their buffers to be filled again.
+    spare: Option<Receiver<Batch>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// A handle on the hashing thread (cheap to clone; started on the first batch).
+#[derive(Clone)]
+pub struct Digests(Arc<Mutex<Inner>>);
+
+impl Default for Digests {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Digests {
+    pub fn new() -> Self {
+        Digests(Arc::new(Mutex::new(Inner {
+            waiting: Arc::new(AtomicUsize::new(0)),
+            batch: Batch::default(),
+            next: BTreeMap::new(),
+            tx: None,
+            spare: None,
+            worker: None,
+        })))
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a hash for `scope`: on the hashing thread, or here when the thread is
+    /// behind (half its queue waiting), so that both cores hash when hashing is most of
+    /// the work. Each hash is computed whole on one side, in order.
+    pub fn open(&self, scope: u64) -> HashSink {
+        let mut g = self.inner();
+        if g.waiting.load(Ordering::Relaxed) >= QUEUE / 2 {
+            return HashSink::Here(Sha256::new());
+        }
+        let n = g.next.entry(scope).or_default();
+        let key = (scope, *n);
+        *n += 1;
+        g.batch.ops.push(Op::Open(key));
+        HashSink::Queued {
+            digests: self.clone(),
+            key,
+        }
+    }
+
+    fn update(&self, key: (u64, u32), bytes: &[u8]) {
+        let mut g = self.inner();
+        g.batch.bytes.extend_from_slice(bytes);
+        g.batch.ops.push(Op::Update(key, bytes.len()));
+        g.flush_if_full();
+    }
+
+    fn close(&self, key: (u64, u32)) {
+        let mut g = self.inner();
+        g.batch.ops.push(Op::Close(key));
+        g.flush_if_full();
+    }
+
+    /// Runs `job` on the hashing thread once everything queued before it is hashed,
+    /// then forgets what `scope` left (its hashes are all resolved or unwanted).
+    pub fn then(&self, scope: u64, job: Job) {
+        let mut g = self.inner();
+        g.next.remove(&scope);
+        g.batch.ops.push(Op::Job(job));
+        g.batch.ops.push(Op::DropScope(scope));
+        g.flush_if_full();
+    }
+
+    /// Forgets `scope`'s hashes (its connection is not listed after all).
+    pub fn drop_scope(&self, scope: u64) {
+        let mut g = self.inner();
+        if g.next.remove(&scope).is_some() {
+            g.batch.ops.push(Op::DropScope(scope));
+        }
+    }
+
+    /// Hashes what is queued, runs every job, and stops the thread.
+    pub fn finish(&self) {
+        let mut g = self.inner();
+        let batch = std::mem::take(&mut g.batch);
+        if g.tx.is_none() && !batch.ops.iter().any(|o| matches!(o, Op::Update(..))) {
+            // Nothing was ever hashed here: the jobs run on this thread.
+            let mut batch = batch;
+            run(&mut batch, &mut BTreeMap::new(), &mut Results::default());
+            return;
+        }
+        g.send(batch);
+        let tx = g.tx.take();
+        let worker = g.worker.take();
+        drop(g);
+        drop(tx);
+        if let Some(w) = worker {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Inner {
+    fn flush_if_full(&mut self) {
+        if self.batch.bytes.len() >= BATCH_BYTES || self.batch.ops.len() >= BATCH_OPS {
+            let next = match self.spare.as_ref().and_then(|s| s.try_recv().ok()) {
+                Some(b) => b,
+                None => Batch {
+                    bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+                    ops: Vec::with_capacity(1024),
+                },
+            };
+            let batch = std::mem::replace(&mut self.batch, next);
+            self.send(batch);
+        }
+    }
+
+    fn send(&mut self, batch: Batch) {
+        if self.tx.is_none() {
+            let (tx, rx) = sync_channel(QUEUE);
+            let (spare_tx, spare_rx) = sync_channel(QUEUE);
+            self.spare = Some(spare_rx);
+            let waiting = self.waiting.clone();
+            self.worker = Some(
+                std::thread::Builder::new()
+                    .name("wirelab-sha256".into())
+                    .spawn(move || work(rx, spare_tx, waiting))
+                    .expect("the hashing thread starts"),
+            );
+            self.tx = Some(tx);
+        }
+        if let Some(tx) = &self.tx {
+            self.waiting.fetch_add(1, Ordering::Relaxed);
+            let _ = tx.send(batch);
+        }
+    }
+}
+
+fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>) {
+    let mut open = BTreeMap::new();
+    let mut results = Results::default();
+    while let Ok(mut batch) = rx.recv() {
+        run(&mut batch, &mut open, &mut results);
+        waiting.fetch_sub(1, Ordering::Relaxed);
+        batch.bytes.clear();
+        let _ = spare.try_send(batch);
+    }
+}
+
+fn run(batch: &mut Batch, open: &mut BTreeMap<(u64, u32), Sha256>, results: &mut Results) {
+    let mut at = 0;
+    for op in batch.ops.drain(..) {
+        match op {
+            Op::Open(k) => {
+                open.insert(k, Sha256::new());
+            }
+            Op::Update(k, n) => {
+                if let Some(h) = open.get_mut(&k) {
+                    h.update(&batch.bytes[at..at + n]);
+                }
+                at += n;
+            }
+            Op::Close(k) => {
+                if let Some(h) = open.remove(&k) {
+                    results.0.insert(k, hex::encode(h.finalize()));
+                }
+            }
+            Op::Job(job) => job(results),
+            Op::DropScope(s) => {
+                let range = (s, 0)..=(s, u32::MAX);
+                let keys: Vec<_> = open.range(range.clone()).map(|(k, _)| *k).collect();
+                for k in keys {
+                    open.remove(&k);
+                }
+                let keys: Vec<_> = results.0.range(range).map(|(k, _)| *k).collect();
+                for k in keys {
+                    results.0.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+/// One SHA-256 being computed: here, or on the hashing thread.
+pub enum HashSink {
+    Here(Sha256),
+    Queued { digests: Digests, key: (u64, u32) },
+}
+
+impl HashSink {
+    /// A hash for `scope`, on the hashing thread when there is one.
+    pub fn new(digests: Option<&Digests>, scope: u64) -> Self {
+        match digests {
+            Some(d) => d.open(scope),
+            None => HashSink::Here(Sha256::new()),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            HashSink::Here(h) => h.update(bytes),
+            HashSink::Queued { digests, key } => digests.update(*key, bytes),
+        }
+    }
+
+    /// The digest in hex, or a marker that [`Results::resolve`] turns into it.
+    pub fn finish(self) -> String {
+        match self {
+            HashSink::Here(h) => hex::encode(h.finalize()),
+            HashSink::Queued { digests, key } => {
+                digests.close(key);
+                format!("{MARK}{}:{}", key.0, key.1)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for HashSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HashSink")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hashes made on the thread equal those made here, whatever the batch boundaries,
+    /// and a job sees every hash queued before it.
+    #[test]
+    fn queued_hashes_equal_inline_ones() {
+        let d = Digests::new();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut a = HashSink::new(Some(&d), 1);
+        let mut b = HashSink::new(Some(&d), 2);
+        let mut here = HashSink::new(None, 0);
+        for chunk in data.chunks(1448) {
+            a.update(chunk);
+            here.update(chunk);
+            b.update(&chunk[..1]);
+        }
+        let (ma, mb) = (a.finish(), b.finish());
+        assert!(ma.starts_with(MARK));
+        let want = here.finish();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let g = got.clone();
+        d.then(
+            1,
+            Box::new(move |r| {
+                let (mut ma, mut mb) = (ma, mb);
+                r.resolve(&mut ma);
+                r.resolve(&mut mb);
+                g.lock().unwrap().push((ma, mb));
+            }),
+        );
+        d.finish();
+        let got = got.lock().unwrap();
+        assert_eq!(got[0].0, want);
+        assert_eq!(got[0].1.len(), 64);
+        assert_ne!(got[0].1, want);
+    }
+}
