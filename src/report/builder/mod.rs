@@ -510,12 +510,12 @@ impl ReportBuilder {
             *self.analysis_totals.entry(k).or_default() += v;
         }
         self.segments_omitted += c.omitted;
-        let before = self.above_tcp.http_omitted;
-        c.protocol.count(&mut self.above_tcp);
-        self.exchanges_omitted += self.above_tcp.http_omitted - before;
-        if self.above_tcp.http_omitted > before {
-            *self.reached.entry("exchanges_per_connection").or_default() +=
-                self.above_tcp.http_omitted - before;
+        let mut counted = TcpTotals::default();
+        c.protocol.count(&mut counted);
+        self.above_tcp.add(&counted);
+        self.exchanges_omitted += counted.http_omitted;
+        if counted.http_omitted > 0 {
+            *self.reached.entry("exchanges_per_connection").or_default() += counted.http_omitted;
         }
         *self
             .close_counts
@@ -527,8 +527,6 @@ impl ReportBuilder {
         if !c.listed {
             self.connections_omitted += 1;
             *self.reached.entry("listed_connections").or_default() += 1;
-            let mut counted = TcpTotals::default();
-            c.protocol.count(&mut counted);
             self.exchanges_omitted += counted.http_exchanges - counted.http_omitted;
             return;
         }
@@ -602,27 +600,18 @@ impl ReportBuilder {
             source.extract_error = ex.error.clone();
         }
         let mut reached = self.reached;
+        let bounds = self.opts.limits.table();
         for (name, cut) in [
             ("connections", evicted),
             ("segment_rows", self.segments_omitted),
             ("pending_total", self.total_bound_gaps),
             ("fragmented_datagrams", self.dissector.fragments_dropped()),
         ] {
-            if cut > 0
-                && self
-                    .opts
-                    .limits
-                    .table()
-                    .iter()
-                    .any(|l| l.0 == name && l.1 > 0)
-            {
+            if cut > 0 && bounds.iter().any(|l| l.0 == name && l.1 > 0) {
                 *reached.entry(name).or_default() += cut;
             }
         }
-        let limits_reached = self
-            .opts
-            .limits
-            .table()
+        let limits_reached = bounds
             .into_iter()
             .filter_map(|(name, value, what, option)| {
                 reached.get(name).map(|cut| model::LimitReached {

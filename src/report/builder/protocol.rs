@@ -37,6 +37,17 @@ pub struct TcpTotals {
     pub http_status: BTreeMap<u16, u64>,
 }
 
+impl TcpTotals {
+    /// Adds one connection's counts.
+    pub fn add(&mut self, other: &TcpTotals) {
+        self.http_exchanges += other.http_exchanges;
+        self.http_omitted += other.http_omitted;
+        for (status, n) in &other.http_status {
+            *self.http_status.entry(*status).or_default() += n;
+        }
+    }
+}
+
 /// A protocol reading a TCP connection's two streams, as the reassembler delivers
 /// them: in order, with gaps said (RFC 9293 §3.10.7.4).
 pub trait TcpProtocol: Send {
