@@ -8,6 +8,9 @@
 //! the job that emits the connection resolves its markers into hex. What a scope left
 //! unresolved is dropped with it.
 
+mod lanes;
+
+use lanes::Message;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -153,7 +156,7 @@ impl Digests {
         if g.tx.is_none() && !batch.ops.iter().any(|o| matches!(o, Op::Update(..))) {
             // Nothing was ever hashed here: the jobs run on this thread.
             let mut batch = batch;
-            run(&mut batch, &mut BTreeMap::new(), &mut Results::default());
+            run(&mut batch, &mut Open::default(), &mut Results::default());
             return;
         }
         g.send(batch);
@@ -204,7 +207,7 @@ impl Inner {
 }
 
 fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>) {
-    let mut open = BTreeMap::new();
+    let mut open = Open::default();
     let mut results = Results::default();
     while let Ok(mut batch) = rx.recv() {
         run(&mut batch, &mut open, &mut results);
@@ -214,30 +217,72 @@ fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>
     }
 }
 
-fn run(batch: &mut Batch, open: &mut BTreeMap<(u64, u32), Sha256>, results: &mut Results) {
+/// The hashes open on the hashing thread, and those holding blocks of the current batch.
+#[derive(Default)]
+struct Open {
+    messages: BTreeMap<(u64, u32), Message>,
+    pending: Vec<(u64, u32)>,
+    copied: lanes::Copied,
+}
+
+impl Open {
+    /// Compresses every block the open hashes hold of `bytes`, two hashes at a time.
+    fn compress(&mut self, bytes: &[u8]) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_unstable();
+        let pending = &self.pending;
+        let mut waiting: Vec<&mut Message> = self
+            .messages
+            .iter_mut()
+            .filter(|(k, _)| pending.binary_search(k).is_ok())
+            .map(|(_, m)| m)
+            .collect();
+        lanes::compress_pending(&mut waiting, bytes, &self.copied);
+        self.pending.clear();
+        self.copied.clear();
+    }
+}
+
+fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
     let mut at = 0;
     for op in batch.ops.drain(..) {
         match op {
             Op::Open(k) => {
-                open.insert(k, Sha256::new());
+                open.messages.insert(k, Message::default());
             }
             Op::Update(k, n) => {
-                if let Some(h) = open.get_mut(&k) {
-                    h.update(&batch.bytes[at..at + n]);
+                if let Some(m) = open.messages.get_mut(&k) {
+                    let had = m.has_pending();
+                    m.update(&batch.bytes, at..at + n, &mut open.copied);
+                    if !had && m.has_pending() {
+                        open.pending.push(k);
+                    }
                 }
                 at += n;
             }
             Op::Close(k) => {
-                if let Some(h) = open.remove(&k) {
-                    results.0.insert(k, hex::encode(h.finalize()));
+                if open.messages.get(&k).is_some_and(Message::has_pending) {
+                    // Its blocks go with the others', two at a time.
+                    open.compress(&batch.bytes);
+                }
+                if let Some(m) = open.messages.remove(&k) {
+                    results
+                        .0
+                        .insert(k, hex::encode(m.finish(&batch.bytes, &open.copied)));
                 }
             }
             Op::Job(job) => job(results),
             Op::DropScope(s) => {
                 let range = (s, 0)..=(s, u32::MAX);
-                let keys: Vec<_> = open.range(range.clone()).map(|(k, _)| *k).collect();
+                let keys: Vec<_> = open
+                    .messages
+                    .range(range.clone())
+                    .map(|(k, _)| *k)
+                    .collect();
                 for k in keys {
-                    open.remove(&k);
+                    open.messages.remove(&k);
                 }
                 let keys: Vec<_> = results.0.range(range).map(|(k, _)| *k).collect();
                 for k in keys {
@@ -246,6 +291,8 @@ fn run(batch: &mut Batch, open: &mut BTreeMap<(u64, u32), Sha256>, results: &mut
             }
         }
     }
+    // The batch's buffer is refilled next: every block it holds is compressed now.
+    open.compress(&batch.bytes);
 }
 
 /// One SHA-256 being computed: here, or on the hashing thread.

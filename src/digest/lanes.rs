@@ -1,0 +1,416 @@
+//! SHA-256 (FIPS 180-4) for the hashing thread, two messages at a time.
+//!
+//! One message's compression is a chain of `sha256rnds2` instructions, each waiting for
+//! the one before: on the cores measured here (AMD Zen 3) the SHA unit is then idle half
+//! the time. Stepping a second, independent message through the same rounds fills those
+//! gaps: 2.8 GB/s for two messages against 1.57 GB/s for one (`sha2`, SHA-NI path).
+//! The report hashes a stream and its body over the same bytes, so there is nearly
+//! always a second message waiting.
+//!
+//! [`Message`] buffers its input as runs of whole blocks (borrowed from the batch being
+//! hashed, or copied when a block straddles two updates); [`compress_pending`] pairs the
+//! runs of different messages and compresses them. A CPU without the SHA extensions,
+//! and any block left without a partner, goes through `sha2::compress256`.
+
+use sha2::digest::generic_array::GenericArray;
+use std::ops::Range;
+
+const H0: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// Whole blocks waiting to be compressed, in message order.
+#[derive(Debug, Clone)]
+enum Run {
+    /// A range of the batch's bytes (a multiple of 64 long).
+    Batch(Range<usize>),
+    /// A block gathered from the ends of two updates: its index in [`Copied`].
+    Copied(usize),
+}
+
+/// Blocks gathered from the ends of updates, kept until [`compress_pending`] runs.
+pub type Copied = Vec<[u8; 64]>;
+
+/// One SHA-256 being computed on the hashing thread.
+#[derive(Debug, Clone)]
+pub struct Message {
+    state: [u32; 8],
+    /// Bytes after the last whole block.
+    tail: [u8; 64],
+    tail_len: usize,
+    /// Bytes given so far.
+    length: u64,
+    pending: Vec<Run>,
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message {
+            state: H0,
+            tail: [0; 64],
+            tail_len: 0,
+            length: 0,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Message {
+    /// Takes `bytes[range]` into the message. The whole blocks are only noted: they
+    /// must stay in `bytes` (and `copied`) until [`compress_pending`] has run.
+    pub fn update(&mut self, bytes: &[u8], range: Range<usize>, copied: &mut Copied) {
+        let mut data = &bytes[range.clone()];
+        let mut at = range.start;
+        self.length += data.len() as u64;
+        if self.tail_len > 0 {
+            let n = (64 - self.tail_len).min(data.len());
+            self.tail[self.tail_len..self.tail_len + n].copy_from_slice(&data[..n]);
+            self.tail_len += n;
+            data = &data[n..];
+            at += n;
+            if self.tail_len < 64 {
+                return;
+            }
+            self.pending.push(Run::Copied(copied.len()));
+            copied.push(self.tail);
+            self.tail_len = 0;
+        }
+        let whole = data.len() / 64 * 64;
+        if whole > 0 {
+            self.pending.push(Run::Batch(at..at + whole));
+        }
+        let rest = &data[whole..];
+        self.tail[..rest.len()].copy_from_slice(rest);
+        self.tail_len = rest.len();
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The digest, after the pending blocks (compressed here if any are left) and the
+    /// padding of FIPS 180-4 §5.1.1.
+    pub fn finish(mut self, bytes: &[u8], copied: &Copied) -> [u8; 32] {
+        let mut one = [&mut self];
+        compress_pending(&mut one, bytes, copied);
+        let mut last = [0u8; 128];
+        last[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
+        last[self.tail_len] = 0x80;
+        let len = if self.tail_len < 56 { 64 } else { 128 };
+        last[len - 8..len].copy_from_slice(&(self.length * 8).to_be_bytes());
+        compress(&mut self.state, &last[..len]);
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_mut(4).zip(self.state) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
+}
+
+/// A message being compressed: its slices of blocks `flat[pos..end]`, `off` bytes into
+/// the first.
+struct Lane {
+    message: usize,
+    pos: usize,
+    end: usize,
+    off: usize,
+}
+
+impl Lane {
+    fn blocks<'a>(&self, flat: &[(usize, &'a [u8])]) -> &'a [u8] {
+        &flat[self.pos].1[self.off..]
+    }
+
+    /// Moves `n` bytes on; false when the message has no blocks left.
+    fn advance(&mut self, n: usize, flat: &[(usize, &[u8])]) -> bool {
+        self.off += n;
+        if self.off == flat[self.pos].1.len() {
+            self.pos += 1;
+            self.off = 0;
+        }
+        self.pos < self.end
+    }
+}
+
+/// Compresses every pending block of `messages`, two messages at a time while two
+/// have blocks left, and empties their pending runs.
+pub fn compress_pending(messages: &mut [&mut Message], bytes: &[u8], copied: &Copied) {
+    let mut runs: Vec<Vec<Run>> = messages
+        .iter_mut()
+        .map(|m| std::mem::take(&mut m.pending))
+        .collect();
+    let mut flat: Vec<(usize, &[u8])> = Vec::new();
+    let mut groups = Vec::new();
+    for (i, rs) in runs.iter().enumerate() {
+        let start = flat.len();
+        flat.extend(rs.iter().map(|r| match r {
+            Run::Batch(r) => (i, &bytes[r.clone()]),
+            Run::Copied(b) => (i, &copied[*b][..]),
+        }));
+        if flat.len() > start {
+            groups.push(start..flat.len());
+        }
+    }
+    let mut groups = groups.into_iter();
+    let mut lanes: [Option<Lane>; 2] = [None, None];
+    loop {
+        for lane in lanes.iter_mut().filter(|l| l.is_none()) {
+            *lane = groups.next().map(|g| Lane {
+                message: flat[g.start].0,
+                pos: g.start,
+                end: g.end,
+                off: 0,
+            });
+        }
+        match &mut lanes {
+            [Some(a), Some(b)] => {
+                let (ba, bb) = (a.blocks(&flat), b.blocks(&flat));
+                let n = ba.len().min(bb.len());
+                let [ma, mb] = messages
+                    .get_disjoint_mut([a.message, b.message])
+                    .expect("two lanes hold two different messages");
+                compress_pair(&mut ma.state, &ba[..n], &mut mb.state, &bb[..n]);
+                if !a.advance(n, &flat) {
+                    lanes[0] = None;
+                }
+                if let Some(b) = &mut lanes[1]
+                    && !b.advance(n, &flat)
+                {
+                    lanes[1] = None;
+                }
+            }
+            [Some(l), None] | [None, Some(l)] => {
+                let state = &mut messages[l.message].state;
+                compress(state, l.blocks(&flat));
+                for (_, b) in &flat[l.pos + 1..l.end] {
+                    compress(state, b);
+                }
+                lanes = [None, None];
+            }
+            [None, None] => break,
+        }
+    }
+    drop(flat);
+    // The emptied lists go back, to be filled without allocating.
+    for (m, mut r) in messages.iter_mut().zip(runs.drain(..)) {
+        r.clear();
+        m.pending = r;
+    }
+}
+
+/// Compresses whole blocks into `state` (`sha2`'s own SHA-NI or portable code).
+fn compress(state: &mut [u32; 8], blocks: &[u8]) {
+    for block in blocks.chunks_exact(64) {
+        sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+    }
+}
+
+/// Compresses `a` into `sa` and `b` into `sb` (whole blocks, as many of each).
+fn compress_pair(sa: &mut [u32; 8], a: &[u8], sb: &mut [u32; 8], b: &[u8]) {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    if shani::available() {
+        let (a, _) = a.as_chunks::<64>();
+        let (b, _) = b.as_chunks::<64>();
+        // SAFETY: the CPU has the SHA, SSE2, SSSE3 and SSE4.1 instructions (checked).
+        unsafe { shani::compress_pair(sa, a, sb, b) };
+        return;
+    }
+    compress(sa, a);
+    compress(sb, b);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod shani {
+    //! The two-message kernel on the x86 SHA extensions. Each message's rounds are
+    //! Intel's SHA-NI sequence (state kept as ABEF/CDGH words, four rounds per message
+    //! schedule vector); the two messages' instructions alternate.
+    use std::arch::x86_64::*;
+
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+
+    pub fn available() -> bool {
+        std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("sse2")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1")
+    }
+
+    /// The state words as the instructions want them: (ABEF, CDGH).
+    #[inline(always)]
+    unsafe fn load(s: &[u32; 8]) -> (__m128i, __m128i) {
+        unsafe {
+            let p = s.as_ptr() as *const __m128i;
+            let dcba = _mm_loadu_si128(p);
+            let efgh = _mm_loadu_si128(p.add(1));
+            let cdab = _mm_shuffle_epi32(dcba, 0xB1);
+            let efgh = _mm_shuffle_epi32(efgh, 0x1B);
+            (
+                _mm_alignr_epi8(cdab, efgh, 8),
+                _mm_blend_epi16(efgh, cdab, 0xF0),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(abef: __m128i, cdgh: __m128i, s: &mut [u32; 8]) {
+        unsafe {
+            let feba = _mm_shuffle_epi32(abef, 0x1B);
+            let dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+            let p = s.as_mut_ptr() as *mut __m128i;
+            _mm_storeu_si128(p, _mm_blend_epi16(feba, dchg, 0xF0));
+            _mm_storeu_si128(p.add(1), _mm_alignr_epi8(dchg, feba, 8));
+        }
+    }
+
+    /// The next four message schedule words from the sixteen before them.
+    #[inline(always)]
+    unsafe fn schedule(w0: __m128i, w1: __m128i, w2: __m128i, w3: __m128i) -> __m128i {
+        unsafe {
+            let t = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8(w3, w2, 4));
+            _mm_sha256msg2_epu32(t, w3)
+        }
+    }
+
+    /// Four rounds of each message, interleaved.
+    macro_rules! rounds {
+        ($i:expr, $aa:ident, $ca:ident, $wa:expr, $ab:ident, $cb:ident, $wb:expr) => {{
+            let k = _mm_loadu_si128((K.as_ptr() as *const __m128i).add($i));
+            let ta = _mm_add_epi32($wa, k);
+            let tb = _mm_add_epi32($wb, k);
+            $ca = _mm_sha256rnds2_epu32($ca, $aa, ta);
+            $cb = _mm_sha256rnds2_epu32($cb, $ab, tb);
+            $aa = _mm_sha256rnds2_epu32($aa, $ca, _mm_shuffle_epi32(ta, 0x0E));
+            $ab = _mm_sha256rnds2_epu32($ab, $cb, _mm_shuffle_epi32(tb, 0x0E));
+        }};
+    }
+
+    /// Four rounds after scheduling the words they use (into `$a0`, `$b0`).
+    macro_rules! scheduled {
+        ($i:expr, $aa:ident, $ca:ident, $ab:ident, $cb:ident,
+         [$a0:ident, $a1:ident, $a2:ident, $a3:ident], [$b0:ident, $b1:ident, $b2:ident, $b3:ident]) => {{
+            $a0 = schedule($a0, $a1, $a2, $a3);
+            $b0 = schedule($b0, $b1, $b2, $b3);
+            rounds!($i, $aa, $ca, $a0, $ab, $cb, $b0);
+        }};
+    }
+
+    /// Compresses `a` into `sa` and `b` into `sb`, block by block side by side.
+    ///
+    /// # Safety
+    /// The CPU must have the SHA, SSE2, SSSE3 and SSE4.1 instructions ([`available`]).
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    pub unsafe fn compress_pair(
+        sa: &mut [u32; 8],
+        a: &[[u8; 64]],
+        sb: &mut [u32; 8],
+        b: &[[u8; 64]],
+    ) {
+        unsafe {
+            let bswap = _mm_set_epi64x(0x0C0D_0E0F_0809_0A0B, 0x0405_0607_0001_0203);
+            let (mut aa, mut ca) = load(sa);
+            let (mut ab, mut cb) = load(sb);
+            for (x, y) in a.iter().zip(b) {
+                let (save_aa, save_ca, save_ab, save_cb) = (aa, ca, ab, cb);
+                let (px, py) = (x.as_ptr() as *const __m128i, y.as_ptr() as *const __m128i);
+                let mut a0 = _mm_shuffle_epi8(_mm_loadu_si128(px), bswap);
+                let mut a1 = _mm_shuffle_epi8(_mm_loadu_si128(px.add(1)), bswap);
+                let mut a2 = _mm_shuffle_epi8(_mm_loadu_si128(px.add(2)), bswap);
+                let mut a3 = _mm_shuffle_epi8(_mm_loadu_si128(px.add(3)), bswap);
+                let mut b0 = _mm_shuffle_epi8(_mm_loadu_si128(py), bswap);
+                let mut b1 = _mm_shuffle_epi8(_mm_loadu_si128(py.add(1)), bswap);
+                let mut b2 = _mm_shuffle_epi8(_mm_loadu_si128(py.add(2)), bswap);
+                let mut b3 = _mm_shuffle_epi8(_mm_loadu_si128(py.add(3)), bswap);
+                rounds!(0, aa, ca, a0, ab, cb, b0);
+                rounds!(1, aa, ca, a1, ab, cb, b1);
+                rounds!(2, aa, ca, a2, ab, cb, b2);
+                rounds!(3, aa, ca, a3, ab, cb, b3);
+                scheduled!(4, aa, ca, ab, cb, [a0, a1, a2, a3], [b0, b1, b2, b3]);
+                scheduled!(5, aa, ca, ab, cb, [a1, a2, a3, a0], [b1, b2, b3, b0]);
+                scheduled!(6, aa, ca, ab, cb, [a2, a3, a0, a1], [b2, b3, b0, b1]);
+                scheduled!(7, aa, ca, ab, cb, [a3, a0, a1, a2], [b3, b0, b1, b2]);
+                scheduled!(8, aa, ca, ab, cb, [a0, a1, a2, a3], [b0, b1, b2, b3]);
+                scheduled!(9, aa, ca, ab, cb, [a1, a2, a3, a0], [b1, b2, b3, b0]);
+                scheduled!(10, aa, ca, ab, cb, [a2, a3, a0, a1], [b2, b3, b0, b1]);
+                scheduled!(11, aa, ca, ab, cb, [a3, a0, a1, a2], [b3, b0, b1, b2]);
+                scheduled!(12, aa, ca, ab, cb, [a0, a1, a2, a3], [b0, b1, b2, b3]);
+                scheduled!(13, aa, ca, ab, cb, [a1, a2, a3, a0], [b1, b2, b3, b0]);
+                scheduled!(14, aa, ca, ab, cb, [a2, a3, a0, a1], [b2, b3, b0, b1]);
+                scheduled!(15, aa, ca, ab, cb, [a3, a0, a1, a2], [b3, b0, b1, b2]);
+                aa = _mm_add_epi32(aa, save_aa);
+                ca = _mm_add_epi32(ca, save_ca);
+                ab = _mm_add_epi32(ab, save_ab);
+                cb = _mm_add_epi32(cb, save_cb);
+            }
+            store(aa, ca, sa);
+            store(ab, cb, sb);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn data(n: usize, seed: u32) -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| (i.wrapping_mul(seed) % 251) as u8)
+            .collect()
+    }
+
+    /// Messages of every length class (empty, under a block, 55/56/64 at the padding
+    /// edges, long) fed in uneven pieces and compressed together equal `sha2`'s digests.
+    #[test]
+    fn equals_sha2_whatever_the_lengths_and_pieces() {
+        let lens = [
+            0usize, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 4096, 100_003, 300_000,
+        ];
+        let msgs: Vec<Vec<u8>> = lens
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| data(n, 7 + 2 * i as u32))
+            .collect();
+        for piece in [1usize, 7, 64, 1448, 65_536] {
+            let mut bytes = Vec::new();
+            let mut hashing: Vec<Message> = msgs.iter().map(|_| Message::default()).collect();
+            let mut copied = Copied::new();
+            let mut at = vec![0usize; msgs.len()];
+            // Pieces of the messages alternate in the batch, as streams and bodies do.
+            while at.iter().zip(&msgs).any(|(a, m)| *a < m.len()) {
+                for (k, m) in msgs.iter().enumerate() {
+                    let end = (at[k] + piece + k).min(m.len());
+                    let start = bytes.len();
+                    bytes.extend_from_slice(&m[at[k]..end]);
+                    hashing[k].update(&bytes, start..bytes.len(), &mut copied);
+                    at[k] = end;
+                }
+                if bytes.len() > 200_000 {
+                    let mut all: Vec<&mut Message> = hashing.iter_mut().collect();
+                    compress_pending(&mut all, &bytes, &copied);
+                    bytes.clear();
+                    copied.clear();
+                }
+            }
+            for (m, h) in msgs.iter().zip(hashing) {
+                assert_eq!(
+                    h.finish(&bytes, &copied),
+                    <[u8; 32]>::from(Sha256::digest(m)),
+                    "length {} piece {piece}",
+                    m.len()
+                );
+            }
+        }
+    }
+}
