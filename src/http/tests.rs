@@ -217,3 +217,39 @@ fn head_cut_by_snaplen_is_reported_incomplete() {
     };
     assert!(!e.complete);
 }
+
+/// A head with more headers than the first parse makes room for (64) is parsed again
+/// with room for MAX_HEADERS; one with more than MAX_HEADERS is not HTTP.
+#[test]
+fn heads_with_many_headers_are_parsed_whole() {
+    let head = |n: usize| {
+        let mut h = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n".to_vec();
+        for i in 0..n {
+            h.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+        }
+        h.extend_from_slice(b"\r\nok");
+        h
+    };
+    for (n, parsed) in [
+        (10, true),
+        (63, true),
+        (100, true),
+        (510, true),
+        (600, false),
+    ] {
+        let mut p = MessageParser::new(Role::Response);
+        p.data(0, &head(n), 1);
+        let heads: Vec<usize> = p
+            .take_events()
+            .filter_map(|e| match e {
+                HttpEvent::Head(h) => Some(h.headers.len()),
+                _ => None,
+            })
+            .collect();
+        if parsed {
+            assert_eq!(heads, [n + 1], "{n} headers");
+        } else {
+            assert!(heads.is_empty() && p.is_done(), "{n} headers");
+        }
+    }
+}
