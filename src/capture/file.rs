@@ -257,7 +257,9 @@ impl CaptureFile {
                     if let Some(frame) = frame {
                         f(&frame);
                     }
-                    self.reader.consume(len);
+                    // Not `consume`: past half the buffer it moves the unread half to the
+                    // front, once per record. `refill` moves only the unread tail.
+                    self.reader.consume_noshift(len);
                 }
                 Err(PcapError::Eof) => return Ok(()),
                 Err(PcapError::Incomplete(_)) => {
