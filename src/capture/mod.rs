@@ -24,20 +24,72 @@ impl Linktype {
     pub const IPV4: Linktype = Linktype(228);
     pub const IPV6: Linktype = Linktype(229);
     pub const LINUX_SLL2: Linktype = Linktype(276);
+    pub const PPP: Linktype = Linktype(9);
+    pub const PPP_HDLC: Linktype = Linktype(50);
+    pub const C_HDLC: Linktype = Linktype(104);
+    pub const IEEE802_11: Linktype = Linktype(105);
+    pub const IEEE802_11_RADIOTAP: Linktype = Linktype(127);
+    pub const NFLOG: Linktype = Linktype(239);
 
     /// The short name tshark/capinfos use.
     pub fn name(self) -> String {
         match self.0 {
             0 => "null".into(),
             1 => "ether".into(),
+            9 => "ppp".into(),
+            50 => "ppp-hdlc".into(),
             12 | 14 | 101 => "rawip".into(),
+            104 => "chdlc".into(),
+            105 => "ieee-802-11".into(),
             108 => "loop".into(),
             113 => "linux-sll".into(),
+            127 => "ieee-802-11-radiotap".into(),
             228 => "rawip4".into(),
             229 => "rawip6".into(),
+            239 => "nflog".into(),
             276 => "linux-sll2".into(),
             n => format!("linktype-{n}"),
         }
+    }
+
+    /// The link type in words, with its number: "IEEE 802.11 radiotap (127)" (the
+    /// names of the tcpdump.org LINKTYPE_ registry).
+    pub fn describe(self) -> String {
+        let words = match self.0 {
+            0 => "BSD loopback",
+            1 => "Ethernet",
+            6 => "IEEE 802.5 Token Ring",
+            7 => "ARCNET",
+            9 => "PPP",
+            10 => "FDDI",
+            12 | 14 | 101 => "raw IP",
+            50 => "PPP in HDLC framing",
+            100 => "ATM RFC 1483",
+            104 => "Cisco HDLC",
+            105 => "IEEE 802.11",
+            108 => "OpenBSD loopback",
+            113 => "Linux cooked (SLL)",
+            119 => "IEEE 802.11 Prism",
+            127 => "IEEE 802.11 radiotap",
+            129 => "ARCNET (Linux)",
+            143 => "DOCSIS",
+            163 => "IEEE 802.11 AVS",
+            187 => "Bluetooth HCI H4",
+            189 | 220 => "Linux USB",
+            192 => "PPI",
+            195 => "IEEE 802.15.4",
+            201 => "Bluetooth HCI H4 with direction",
+            215 => "IEEE 802.15.4 without FCS",
+            227 => "SocketCAN",
+            228 => "raw IPv4",
+            229 => "raw IPv6",
+            239 => "Linux NFLOG",
+            249 => "USBPcap",
+            253 => "Linux netlink",
+            276 => "Linux cooked v2 (SLL2)",
+            _ => return format!("link type {}", self.0),
+        };
+        format!("{words} ({})", self.0)
     }
 }
 

@@ -6,6 +6,7 @@
 //! IPv4/IPv6. IPv4 fragments are reassembled ([`defrag`], RFC 791 §3.2).
 
 pub mod defrag;
+pub mod tunnel;
 
 use crate::capture::{Frame, Linktype};
 use etherparse::{
@@ -13,6 +14,7 @@ use etherparse::{
 };
 use std::borrow::Cow;
 use std::net::IpAddr;
+use tunnel::{Layer, Next, Stack};
 
 /// The link layer as far as the report cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct Packet<'a> {
     pub stop: Option<String>,
     /// The frame is an IP fragment kept until its datagram is complete.
     pub fragment_held: bool,
+    /// Every layer peeled, outermost first (`Ethernet / IPv4 / GRE / IPv4 / TCP`).
+    pub stack: Stack,
 }
 
 impl Packet<'_> {
@@ -125,6 +129,7 @@ impl Packet<'_> {
             udp: None,
             stop: None,
             fragment_held: false,
+            stack: Stack::default(),
         }
     }
 }
@@ -137,7 +142,6 @@ pub struct Dissector {
 
 const SLL_HEADER: usize = 16;
 const SLL2_HEADER: usize = 20;
-const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 
 impl Dissector {
     pub fn new() -> Self {
@@ -149,55 +153,112 @@ impl Dissector {
         self.defrag.dropped()
     }
 
+    /// Decodes a frame down to TCP or UDP, peeling the link type's header and every
+    /// encapsulation [`tunnel`] knows on the way.
     pub fn dissect<'a>(&mut self, frame: &Frame<'a>) -> Packet<'a> {
+        let mut stack = Stack::default();
+        let stopped = |stack: Stack, why: String| {
+            let mut p = Packet::empty(Link::None);
+            p.stop = Some(why);
+            p.stack = stack;
+            p
+        };
         let data = frame.data;
-        let sliced = match frame.linktype {
-            Linktype::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|e| e.to_string()),
+        let first = match frame.linktype {
+            Linktype::ETHERNET => Ok(Next::Ethernet(data)),
             Linktype::NULL | Linktype::LOOP => {
-                if data.len() < 4 {
-                    Err("loopback header cut short".to_string())
-                } else {
-                    LaxSlicedPacket::from_ip(&data[4..]).map_err(|e| e.to_string())
-                }
+                stack.push(Layer::Loopback);
+                data.get(4..)
+                    .map(Next::Ip)
+                    .ok_or_else(|| "loopback header cut short".to_string())
             }
             Linktype(12) | Linktype(14) | Linktype::RAW | Linktype::IPV4 | Linktype::IPV6 => {
-                LaxSlicedPacket::from_ip(data).map_err(|e| e.to_string())
+                Ok(Next::Ip(data))
             }
-            Linktype::LINUX_SLL => cooked(data, 14, SLL_HEADER),
-            Linktype::LINUX_SLL2 => cooked(data, 0, SLL2_HEADER),
-            lt => Err(format!("unsupported link type {} ({})", lt.0, lt.name())),
-        };
-        let sliced = match sliced {
-            Ok(s) => s,
-            Err(e) => {
-                let mut p = Packet::empty(Link::None);
-                p.stop = Some(e);
-                return p;
+            Linktype::LINUX_SLL => {
+                stack.push(Layer::Cooked);
+                cooked(data, 14, SLL_HEADER)
             }
+            Linktype::LINUX_SLL2 => {
+                stack.push(Layer::Cooked);
+                cooked(data, 0, SLL2_HEADER)
+            }
+            Linktype::PPP | Linktype::PPP_HDLC => tunnel::ppp(data, &mut stack)
+                .ok_or_else(|| "PPP frame that carries no IP".to_string()),
+            Linktype::C_HDLC => tunnel::cisco_hdlc(data, &mut stack)
+                .ok_or_else(|| "Cisco HDLC header cut short".to_string()),
+            Linktype::NFLOG => tunnel::nflog(data, &mut stack)
+                .ok_or_else(|| "NFLOG record without an IP packet".to_string()),
+            Linktype::IEEE802_11 => tunnel::wlan(data, &mut stack).map_err(str::to_string),
+            Linktype::IEEE802_11_RADIOTAP => {
+                tunnel::radiotap(data, &mut stack).map_err(str::to_string)
+            }
+            lt => Err(format!("unsupported link type {}", lt.describe())),
         };
-        let link = match (&sliced.link, frame.linktype) {
-            (Some(LinkSlice::Ethernet2(e)), _) => Link::Ethernet {
-                src: e.source(),
-                dst: e.destination(),
-                vlans: sliced.vlan_ids().iter().map(|v| v.value()).collect(),
-            },
-            (_, Linktype::LINUX_SLL | Linktype::LINUX_SLL2) => Link::Cooked,
-            _ => Link::None,
+        let mut next = match first {
+            Ok(n) => n,
+            Err(e) => return stopped(stack, e),
         };
-        // PPPoE session: etherparse stops at its ether type; PPP carries IP after 8 bytes.
-        if sliced.net.is_none()
-            && let Some(p) = sliced.ether_payload()
-            && p.ether_type.0 == ETHERTYPE_PPPOE_SESSION
-            && p.payload.len() > 8
-            && let Ok(inner) = LaxSlicedPacket::from_ip(&p.payload[8..])
-        {
-            return self.decode_sliced(link, inner);
+        let mut link = None;
+        // Each turn decodes one IP layer (and the link and tags before it); a tunnel
+        // found after it starts the next turn.
+        for _ in 0..8 {
+            let sliced = match next {
+                Next::Ethernet(d) => LaxSlicedPacket::from_ethernet(d).map_err(|e| e.to_string()),
+                Next::EtherType(t, d) => Ok(LaxSlicedPacket::from_ether_type(EtherType(t), d)),
+                Next::Ip(d) => LaxSlicedPacket::from_ip(d).map_err(|e| e.to_string()),
+            };
+            let sliced = match sliced {
+                Ok(s) => s,
+                Err(e) => return stopped(stack, e),
+            };
+            if let Some(LinkSlice::Ethernet2(e)) = &sliced.link {
+                stack.push(Layer::Ethernet);
+                link.get_or_insert_with(|| Link::Ethernet {
+                    src: e.source(),
+                    dst: e.destination(),
+                    vlans: sliced.vlan_ids().iter().map(|v| v.value()).collect(),
+                });
+            }
+            for v in sliced.vlan_ids().iter() {
+                stack.push(Layer::Vlan(v.value()));
+            }
+            match &sliced.net {
+                Some(LaxNetSlice::Ipv4(_)) => stack.push(Layer::Ipv4),
+                Some(LaxNetSlice::Ipv6(_)) => stack.push(Layer::Ipv6),
+                _ => {}
+            }
+            let mut inner_stack = stack;
+            match inner(&sliced, &mut inner_stack) {
+                Some(n) => {
+                    next = n;
+                    stack = inner_stack;
+                }
+                None => {
+                    let link = link.unwrap_or(match frame.linktype {
+                        Linktype::LINUX_SLL | Linktype::LINUX_SLL2 => Link::Cooked,
+                        _ => Link::None,
+                    });
+                    return self.decode_sliced(link, sliced, stack);
+                }
+            }
         }
-        self.decode_sliced(link, sliced)
+        stopped(stack, "more than 8 nested encapsulations".into())
     }
 
-    fn decode_sliced<'a>(&mut self, link: Link, sliced: LaxSlicedPacket<'a>) -> Packet<'a> {
+    fn decode_sliced<'a>(
+        &mut self,
+        link: Link,
+        sliced: LaxSlicedPacket<'a>,
+        mut stack: Stack,
+    ) -> Packet<'a> {
+        match &sliced.transport {
+            Some(TransportSlice::Tcp(_)) => stack.push(Layer::Tcp),
+            Some(TransportSlice::Udp(_)) => stack.push(Layer::Udp),
+            _ => {}
+        }
         let mut packet = Packet::empty(link);
+        packet.stack = stack;
         let stop = sliced
             .stop_err
             .as_ref()
@@ -301,15 +362,66 @@ impl Dissector {
 }
 
 /// Linux cooked captures: the protocol field at `proto_at`, the payload after `header`.
-fn cooked(data: &[u8], proto_at: usize, header: usize) -> Result<LaxSlicedPacket<'_>, String> {
+fn cooked(data: &[u8], proto_at: usize, header: usize) -> Result<Next<'_>, String> {
     if data.len() < header {
         return Err("cooked-capture header cut short".into());
     }
     let proto = u16::from_be_bytes([data[proto_at], data[proto_at + 1]]);
-    Ok(LaxSlicedPacket::from_ether_type(
-        EtherType(proto),
-        &data[header..],
-    ))
+    Ok(Next::EtherType(proto, &data[header..]))
+}
+
+/// The encapsulated layer after what etherparse decoded, if it is one [`tunnel`] reads:
+/// MPLS, PPPoE and LLC/SNAP after a link header; IP-in-IP, 6in4 and GRE after IP; VXLAN,
+/// GTP-U, Teredo and L2TP after UDP. Layers are pushed on `stack` as they are read.
+fn inner<'a>(sliced: &LaxSlicedPacket<'a>, stack: &mut Stack) -> Option<Next<'a>> {
+    let Some(net) = &sliced.net else {
+        let p = sliced.ether_payload()?;
+        return match p.ether_type.0 {
+            tunnel::ETHERTYPE_MPLS | tunnel::ETHERTYPE_MPLS_MULTICAST => {
+                tunnel::mpls(p.payload, stack)
+            }
+            tunnel::ETHERTYPE_PPPOE_SESSION => tunnel::pppoe_session(p.payload, stack),
+            // An IEEE 802.3 length, not an EtherType: an LLC header follows.
+            t if t <= 1500 => tunnel::llc_snap(p.payload, stack),
+            _ => None,
+        };
+    };
+    match &sliced.transport {
+        None => {
+            let (number, payload, fragmented) = match net {
+                LaxNetSlice::Ipv4(v4) => (
+                    v4.payload().ip_number,
+                    v4.payload().payload,
+                    v4.is_payload_fragmented(),
+                ),
+                LaxNetSlice::Ipv6(v6) => (
+                    v6.payload().ip_number,
+                    v6.payload().payload,
+                    v6.payload().fragmented,
+                ),
+                _ => return None,
+            };
+            if fragmented {
+                return None;
+            }
+            match number.0 {
+                // IP in IP (RFC 2003) and IPv6 in IPv4 (RFC 4213 §3.5).
+                4 | 41 => Some(Next::Ip(payload)),
+                47 => tunnel::gre(payload, stack),
+                _ => None,
+            }
+        }
+        Some(TransportSlice::Udp(udp)) => {
+            stack.push(Layer::Udp);
+            tunnel::udp_tunnel(
+                udp.source_port(),
+                udp.destination_port(),
+                udp.payload(),
+                stack,
+            )
+        }
+        _ => None,
+    }
 }
 
 fn tcp_of<'a>(tcp: &TcpSlice<'a>, payload_missing: u32) -> Tcp<'a> {

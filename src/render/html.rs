@@ -476,6 +476,7 @@ fn link(c: &Connection) -> Markup {
     html! {
         section.link {
             h3 { "Link" }
+            @if !c.link.stack.is_empty() { p { "Layers: " code { (c.link.stack) } } }
             @match c.link.kind {
                 "ethernet" => { p { "Ethernet: " (super::mac_label(c.ip.ttl, 0)) " " code { (opt(c.link.mac[0].as_deref())) } ", " (super::mac_label(c.ip.ttl, 1)) " " code { (opt(c.link.mac[1].as_deref())) }
                     @if c.link.mac.iter().flatten().all(|m| m == "00:00:00:00:00:00") { " (all zero: Linux loopback has no hardware)" } @else { (super::mac_note(c.ip.ttl)) } "." } }

@@ -929,6 +929,9 @@ header {} + payload {} (--verbose: every frame)",
     fn link(&mut self, c: &Connection) -> io::Result<()> {
         self.title("link")?;
         let l = &c.link;
+        if !l.stack.is_empty() {
+            self.say(&format!("layers      {}", l.stack), 12)?;
+        }
         match l.kind {
             "ethernet" => {
                 let zero = "00:00:00:00:00:00";

@@ -250,6 +250,9 @@ pub struct LinkLayer {
     /// MAC addresses of each side as seen on the first frame from it: [client, server].
     pub mac: [Option<String>; 2],
     pub vlans: Vec<u16>,
+    /// Every layer of the connection's first frame, outermost first, tunnels included:
+    /// "Ethernet / 802.1Q 10 / IPv4 / GRE / IPv4 / TCP".
+    pub stack: String,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]

@@ -7,6 +7,7 @@ use super::Limits;
 use super::protocol::{self, Setup, TcpProtocol};
 use crate::analysis::TcpAnalyzer;
 use crate::digest::{Digests, HashSink};
+use crate::dissect::tunnel::Stack;
 use crate::dissect::{Ip, Link};
 use crate::flow::{Dir, Endpoint, FlowKey};
 use crate::reassembly::{CloseReason, SeqNum, StreamEvent, StreamReassembler, StreamSink};
@@ -204,8 +205,11 @@ impl Conn {
     }
 
     /// Records what the report shows of the connection's IP and link layers.
-    pub fn note_layers(&mut self, dir: Dir, link: &Link, ip: &Ip) {
+    pub fn note_layers(&mut self, dir: Dir, link: &Link, ip: &Ip, stack: &Stack) {
         let i = dir.index();
+        if self.link.stack.is_empty() {
+            self.link.stack = stack.to_string();
+        }
         self.ip.version = if ip.src.is_ipv4() { 4 } else { 6 };
         if self.ip.ttl[i].is_none() {
             self.ip.ttl[i] = Some(ip.ttl);

@@ -288,7 +288,7 @@ impl ReportBuilder {
         let tcp = seg.tcp;
         conn.packets += 1;
         conn.last_ts = seg.frame.ts_us;
-        conn.note_layers(dir, &seg.packet.link, seg.ip);
+        conn.note_layers(dir, &seg.packet.link, seg.ip, &seg.packet.stack);
         let wire_len = tcp.payload.len() as u32 + tcp.payload_missing;
         conn.payload_bytes[dir.index()] += wire_len as u64;
         let ackf = tcp.flags & flags::ACK != 0;
