@@ -83,6 +83,15 @@ from SYN to the client's ACK is the handshake's round-trip time: nothing can be 
 and only asks for an ACK, to learn that an idle connection is still up (RFC 9293 §3.8.4).",
     },
     Term {
+        name: "malformed-request-line",
+        short: "the request line is not `METHOD target HTTP/1.x`: shown as the server received it, with its answer.",
+        long: "RFC 9112 §3: a request line is a method, one space, the target, one space and the version. \
+A line without a target or a version, with spaces inside the target, or with control bytes is not \
+valid HTTP/1.x; a server answers it with 400 Bad Request (or treats a line without a version as \
+HTTP/0.9, RFC 1945 §4.1). wirelab splits it as tshark and Zeek do: the first word is the method, a \
+last word starting with HTTP/ is the version, the rest is the target.",
+    },
+    Term {
         name: "method-case",
         short: "the method is not in upper case (Get): methods are case-sensitive, so servers answer 400 or 501.",
         long: "RFC 9110 §9.1: the method token is case-sensitive, and the standard methods are upper case. \

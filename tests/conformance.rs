@@ -43,12 +43,6 @@ fn report_of(dir: &Path, rel: &str) -> Option<Report> {
 /// Every miss must be listed here, so a new miss fails the test.
 const DISAGREEMENTS: &[(&str, &str)] = &[
     (
-        "zeek/http/methods.pcap",
-        "requests such as `OPTIONS HTTP/1.1` or `GET /HTTP/1.1` lack a target or a version: \
-         they are not HTTP/1.x request lines (RFC 9112 §3), httparse rejects them and wirelab \
-         reports the stream as not HTTP; tshark guesses a target. wirelab is right to refuse.",
-    ),
-    (
         "suricata-verify/http-connect/http-connect-simple/input.pcap",
         "after `CONNECT` and a 2xx the connection is a tunnel (RFC 9110 §9.3.6): the bytes that \
          follow are not a response body. tshark counts 1 body byte; wirelab stops parsing HTTP.",
@@ -56,11 +50,6 @@ const DISAGREEMENTS: &[(&str, &str)] = &[
     (
         "tcpdump/arcnet-rfc1051-arp-icmp-http.pcap",
         "ARCNET link type: not supported by wirelab; reported as undecodable.",
-    ),
-    (
-        "zeek/mixed-vlan-mpls.pcap",
-        "MPLS encapsulation: decoded since captures/encap/mpls.pcap; the one exchange left is \
-         not yet explained.",
     ),
     (
         "zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
@@ -148,15 +137,24 @@ fn http_exchanges_match_tshark() {
         .iter()
         .filter(|m| !DISAGREEMENTS.iter().any(|(p, _)| m.starts_with(p)))
         .collect();
+    let mut stale = Vec::new();
     for (p, why) in DISAGREEMENTS {
         let n = misses.iter().filter(|m| m.starts_with(p)).count();
         println!("disagreement ({n} exchanges) {p}: {why}");
+        if n == 0 {
+            stale.push(*p);
+        }
     }
     assert!(
         unexplained.is_empty(),
         "unexplained misses: {unexplained:#?}"
     );
-    assert!(ok * 100 >= total * 98, "only {ok} of {total} match");
+    assert!(
+        stale.is_empty(),
+        "listed disagreements that no longer happen (remove them): {stale:?}"
+    );
+    // Issue 13's bar: 99.5% of what tshark finds, over the whole corpus.
+    assert!(ok * 1000 >= total * 995, "only {ok} of {total} match");
 }
 
 /// A `follow,tcp,raw` section: node 0, node 1, and the bytes each sent.

@@ -410,30 +410,102 @@ impl MessageParser {
             if self.head_buf.len() >= MAX_HEAD {
                 return self.not_http("message head larger than 64 KiB", bytes.len());
             }
-            if self.role == Role::Request && before < 16 && self.parse_head().is_err() {
+            if self.role == Role::Request && self.request_start_refused(before) {
                 return self.not_http("does not start with an HTTP request line", bytes.len());
             }
             return take;
         }
-        match self.parse_head() {
-            Ok(Some((head_len, mut head))) => {
-                let leftover = self.head_buf.len() - head_len;
-                let used = take - leftover;
-                head.offset = self.head_offset;
-                head.frame = self.head_frame;
-                head.head_frame = frame;
-                let head_frames: Vec<FrameNo> = if head.frame == frame {
-                    vec![frame]
-                } else {
-                    vec![head.frame, frame]
-                };
-                self.head_buf.clear();
-                self.start_body(head, &head_frames);
-                used
-            }
-            Ok(None) => take,
-            Err(e) => self.not_http(&e, bytes.len()),
+        let parsed = match self.parse_head() {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return take,
+            Err(e) => match self.lenient_request() {
+                Some(parsed) => parsed,
+                None => return self.not_http(&e, bytes.len()),
+            },
+        };
+        let (head_len, mut head) = parsed;
+        let leftover = self.head_buf.len() - head_len;
+        head.offset = self.head_offset;
+        head.frame = self.head_frame;
+        head.head_frame = frame;
+        let head_frames: Vec<FrameNo> = if head.frame == frame {
+            vec![frame]
+        } else {
+            vec![head.frame, frame]
+        };
+        self.head_buf.clear();
+        self.start_body(head, &head_frames);
+        take - leftover
+    }
+
+    /// Whether the request head gathered so far (of which `before` bytes were there
+    /// already) can no longer become a request: decided on its first 16 bytes, and
+    /// again when its first line is complete. A line httparse refuses may still be a
+    /// malformed request line ([`malformed_request_line`]), which is shown, not dropped.
+    fn request_start_refused(&self, before: usize) -> bool {
+        let buf = &self.head_buf[..];
+        let line_end = buf.iter().position(|&b| b == b'\n');
+        let line_done_now = line_end.is_some_and(|i| i >= before);
+        if !(before < 16 || line_done_now) || self.parse_head().is_ok() {
+            return false;
         }
+        match line_end {
+            Some(i) => malformed_request_line(&buf[..i]).is_none(),
+            None => !plausible_request_start(buf),
+        }
+    }
+
+    /// A complete head whose request line httparse refuses (no target, no version,
+    /// spaces in the target, control bytes): the line split as tshark and Zeek split it,
+    /// the headers parsed by httparse, and the lint "malformed-request-line" naming
+    /// what is wrong. None when the line does not look like a request at all.
+    fn lenient_request(&self) -> Option<(usize, Head)> {
+        if self.role != Role::Request {
+            return None;
+        }
+        let buf = &self.head_buf[..];
+        let line_end = buf.iter().position(|&b| b == b'\n')?;
+        let line = malformed_request_line(&buf[..line_end])?;
+        let rest = &buf[line_end + 1..];
+        let mut headers = [httparse::EMPTY_HEADER; COMMON_HEADERS];
+        let (used, parsed) = match httparse::parse_headers(rest, &mut headers) {
+            Ok(httparse::Status::Complete((n, h))) => (n, pairs(h)),
+            // Headers that do not parse: the head is the line and what follows up to
+            // the blank line, with no headers taken from it.
+            _ => {
+                let blank = find(rest, b"\r\n\r\n")
+                    .map(|i| i + 4)
+                    .or_else(|| find(rest, b"\n\n").map(|i| i + 2))
+                    .or_else(|| rest.starts_with(b"\r\n").then_some(2))
+                    .or_else(|| rest.starts_with(b"\n").then_some(1))?;
+                (blank, Vec::new())
+            }
+        };
+        let n = line_end + 1 + used;
+        let raw = &buf[..n];
+        let mut head = Head {
+            method: Some(line.method),
+            target: Some(line.target),
+            version: line.version,
+            headers: parsed,
+            head_len: n as u64,
+            ..Head::default()
+        };
+        head.header_len = match find(raw, b"\r\n\r\n") {
+            Some(i) => i as u64,
+            None => find(raw, b"\n\n").map_or(n as u64, |i| i as u64),
+        };
+        head.lint = request_lints(&head);
+        // A method run into its target ("GET/") is not a method of its own.
+        let run_in = line.why.starts_with("no space");
+        head.lint
+            .retain(|l| l != "missing-host" && !(run_in && l == "unknown-method"));
+        head.lint
+            .insert(0, format!("malformed-request-line: {}", line.why));
+        if has_bare_lf(raw) {
+            head.lint.push("bare-lf".into());
+        }
+        Some((n, head))
     }
 
     /// A gap (often the snapshot length) cut the head: report the lines that arrived,
@@ -557,11 +629,7 @@ impl MessageParser {
             Some(i) if i + 4 == n => i as u64,
             _ => n as u64 - if raw.ends_with(b"\r\n") { 3 } else { 2 },
         };
-        if raw
-            .iter()
-            .enumerate()
-            .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
-        {
+        if has_bare_lf(raw) {
             head.lint.push("bare-lf".into());
         }
         Ok(Some((n, head)))
@@ -756,6 +824,92 @@ fn request_lints(head: &Head) -> Vec<String> {
     lint
 }
 
+/// A request line that httparse refuses but a server still answered: the method, the
+/// target, the version as written (possibly empty), and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MalformedLine {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    pub why: String,
+}
+
+/// The first bytes of a request head could still start a request line: a letter, then
+/// text with at most the few control bytes [`malformed_request_line`] accepts.
+fn plausible_request_start(buf: &[u8]) -> bool {
+    buf.first().is_some_and(u8::is_ascii_alphabetic) && is_mostly_text(buf)
+}
+
+/// At most 4 control bytes (tab and CR aside) and a tenth of bytes beyond ASCII.
+fn is_mostly_text(line: &[u8]) -> bool {
+    let controls = line
+        .iter()
+        .filter(|&&b| b.is_ascii_control() && b != b'\t' && b != b'\r')
+        .count();
+    let non_ascii = line.iter().filter(|b| !b.is_ascii()).count();
+    controls <= 4 && non_ascii <= line.len() / 10
+}
+
+/// Splits a request line (without its LF) that is not valid HTTP/1.x (RFC 9112 §3:
+/// `method SP request-target SP HTTP-version`) the way tshark and Zeek do: the first
+/// word is the method; when the last word starts with `HTTP/`, it is the version and the
+/// words between are the target (spaces in the target); otherwise everything after the
+/// method is the target (no version: HTTP/0.9's simple request, RFC 1945 §4.1). The
+/// line must start with a known method (in any case) or name `HTTP/` somewhere, and be
+/// text: at most a few control bytes, which are named.
+pub fn malformed_request_line(line: &[u8]) -> Option<MalformedLine> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() || line.len() > 8192 || !line[0].is_ascii_alphabetic() {
+        return None;
+    }
+    if !is_mostly_text(line) {
+        return None;
+    }
+    let controls = line
+        .iter()
+        .filter(|&&b| b.is_ascii_control() && b != b'\t')
+        .count();
+    let upper = line.to_ascii_uppercase();
+    let names_http = find(&upper, b"HTTP/").is_some();
+    let known_start = METHODS.iter().any(|m| upper.starts_with(&m[..m.len() - 1]));
+    if !names_http && !known_start {
+        return None;
+    }
+    let text = String::from_utf8_lossy(line);
+    let words: Vec<&str> = text.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+    let method = words[0].to_string();
+    let (target, version) = match words.len() {
+        1 => (String::new(), String::new()),
+        2 => (words[1].to_string(), String::new()),
+        n if words[n - 1].starts_with("HTTP/") => (words[1..n - 1].join(" "), words[n - 1].into()),
+        _ => (words[1..].join(" "), String::new()),
+    };
+    let why = if controls > 0 {
+        format!("{controls} control byte(s) in the request line")
+    } else if !method
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    {
+        format!("no space after the method ('{method}')")
+    } else if target.is_empty() {
+        "no request target".to_string()
+    } else if version.is_empty() {
+        "no HTTP version".to_string()
+    } else if target.contains(' ') {
+        "spaces in the request target".to_string()
+    } else if !matches!(version.as_str(), "HTTP/1.0" | "HTTP/1.1") {
+        format!("invalid HTTP version '{version}'")
+    } else {
+        "a request line httparse refuses".to_string()
+    };
+    Some(MalformedLine {
+        method,
+        target,
+        version,
+        why,
+    })
+}
+
 fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
     headers
         .iter()
@@ -767,6 +921,13 @@ fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// A line ends with LF alone, not CRLF (RFC 9112 §2.2).
+fn has_bare_lf(raw: &[u8]) -> bool {
+    raw.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
 }
 
 fn has_blank_line(b: &[u8]) -> bool {

@@ -253,3 +253,84 @@ fn heads_with_many_headers_are_parsed_whole() {
         }
     }
 }
+
+/// Request lines httparse refuses but servers answered (Zeek's methods.pcap): split as
+/// tshark splits them, shown with the lint, never dropped; text that is not a request
+/// line at all is still not HTTP.
+#[test]
+fn malformed_request_lines_are_shown_with_their_lint() {
+    /// Method, target, version, what is wrong.
+    type Split<'a> = (&'a str, &'a str, &'a str, &'a str);
+    let cases: &[(&[u8], Option<Split>)] = &[
+        (
+            b"OPTIONS HTTP/1.1",
+            Some(("OPTIONS", "HTTP/1.1", "", "no HTTP version")),
+        ),
+        (b"OPTIONS", Some(("OPTIONS", "", "", "no request target"))),
+        (
+            b"GET / HTTP/1.",
+            Some(("GET", "/", "HTTP/1.", "invalid HTTP version 'HTTP/1.'")),
+        ),
+        (
+            b"GET /HTTP/1.1",
+            Some(("GET", "/HTTP/1.1", "", "no HTTP version")),
+        ),
+        (
+            b"GET/ HTTP/1.1",
+            Some(("GET/", "HTTP/1.1", "", "no space after the method ('GET/')")),
+        ),
+        (
+            b"GET /a b HTTP/1.0",
+            Some(("GET", "/a b", "HTTP/1.0", "spaces in the request target")),
+        ),
+        (
+            b"GET /\x01x HTTP/1.0",
+            Some((
+                "GET",
+                "/\x01x",
+                "HTTP/1.0",
+                "1 control byte(s) in the request line",
+            )),
+        ),
+        (b"EHLO mail.example.org", None),
+        (b"\x16\x03\x01\x02\x00\x01", None),
+        (b"SSH-2.0-OpenSSH_9.2", None),
+    ];
+    for (line, want) in cases {
+        let mut bytes = line.to_vec();
+        bytes.extend_from_slice(b"\r\nHost: www.google.com\r\n\r\n");
+        let shown = String::from_utf8_lossy(line);
+        let mut p = MessageParser::new(Role::Request);
+        p.data(0, &bytes, 1);
+        let evs: Vec<_> = p.take_events().collect();
+        // The same decision when the bytes come one at a time.
+        let mut one = MessageParser::new(Role::Request);
+        for (i, b) in bytes.iter().enumerate() {
+            one.data(i as u64, std::slice::from_ref(b), 1);
+        }
+        let first = one.take_events().next();
+        match (evs.first(), &first) {
+            (Some(HttpEvent::Head(a)), Some(HttpEvent::Head(b))) => {
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{shown} byte by byte")
+            }
+            (Some(HttpEvent::NotHttp { .. }), Some(HttpEvent::NotHttp { .. })) => {}
+            (a, b) => panic!("{shown}: {a:?} whole, {b:?} byte by byte"),
+        }
+        match (want, evs.first()) {
+            (Some((m, t, v, why)), Some(HttpEvent::Head(h))) => {
+                assert_eq!(h.method.as_deref(), Some(*m), "{shown}");
+                assert_eq!(h.target.as_deref(), Some(*t), "{shown}");
+                assert_eq!(h.version, *v, "{shown}");
+                assert_eq!(
+                    h.lint[0],
+                    format!("malformed-request-line: {why}"),
+                    "{shown}"
+                );
+                assert_eq!(h.header("host"), Some("www.google.com"), "{shown}");
+                assert_eq!(h.head_len, bytes.len() as u64, "{shown}");
+            }
+            (None, Some(HttpEvent::NotHttp { .. })) => {}
+            (_, other) => panic!("{shown}: got {other:?}"),
+        }
+    }
+}

@@ -235,7 +235,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
             p { strong { "Exchange " (i + 1) } @if let Some(t) = x.response_time_us {
                 ": the response began " (format!("{:.3}", t as f64 / 1000.0)) " ms after the request" } }
             @if let Some(q) = &x.request {
-                p.line { (q.method) " " (q.target) " " (q.version) }
+                p.line { (q.line()) }
                 table {
                     tr { th { "frame" } td { (q.frame) } }
                     tr { th { "target" } td { (describe_target(&q.target)) } }

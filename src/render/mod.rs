@@ -442,6 +442,9 @@ pub fn segment_len(c: &Connection, frame: u64) -> Option<u32> {
 
 /// "absolute-form: host data.pr4e.org, path /romeo.txt" or "path /romeo.txt".
 pub fn describe_target(target: &str) -> String {
+    if target.is_empty() {
+        return "none: the request line has no target".to_string();
+    }
     match url::Url::parse(target) {
         Ok(u) if u.has_host() => format!(
             "the whole URL: host {}, path {}",

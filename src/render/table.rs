@@ -108,8 +108,10 @@ impl Writer<'_> {
     fn explain<'t>(&mut self, terms: impl IntoIterator<Item = &'t str>) -> io::Result<()> {
         let mut new: Vec<&glossary::Term> = Vec::new();
         for t in terms {
-            if self.explained.insert(t.to_string())
-                && let Some(entry) = glossary::lookup(t)
+            // A lint may say more after its name: "malformed-request-line: no target".
+            let name = t.split(": ").next().unwrap_or(t);
+            if self.explained.insert(name.to_string())
+                && let Some(entry) = glossary::lookup(name)
             {
                 new.push(entry);
             }
@@ -338,7 +340,7 @@ history {}",
         writeln!(self.out, "exchange {}: {frames}", i + 1)?;
         let bold = self.style(Style::new().bold());
         if let Some(q) = &x.request {
-            let line = format!("{} {} {}", q.method, q.target, q.version);
+            let line = q.line();
             writeln!(
                 self.out,
                 "  {}",
@@ -374,14 +376,10 @@ history {}",
                     .as_ref()
                     .map(|r| format!("; the server answered {} {}", r.status, r.reason))
                     .unwrap_or_default();
-                writeln!(
-                    self.out,
-                    "    {}",
-                    fit(
-                        &format!("lint        {}{answer}", q.lint.join(", ")),
-                        WIDTH - 4
-                    )
-                )?;
+                let text = format!("    lint        {}{answer}", q.lint.join(", "));
+                for line in wrap(&text, WIDTH, 16) {
+                    writeln!(self.out, "{line}")?;
+                }
                 self.explain(q.lint.iter().map(String::as_str))?;
             }
         }

@@ -303,6 +303,19 @@ pub struct Request {
     pub last_frame: u64,
 }
 
+impl Request {
+    /// The request line as its parts read, one space between them; a malformed line
+    /// may lack its target or version, which are then left out.
+    pub fn line(&self) -> String {
+        [&self.method, &self.target, &self.version]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct Response {
     /// Frame that carried the status line.
