@@ -303,3 +303,68 @@ fn complete_streams_are_byte_identical_to_tshark_follow() {
     assert!(compared > 0, "no complete stream was compared");
     assert!(differ.is_empty(), "streams that differ: {differ:#?}");
 }
+
+/// After `101 Switching Protocols`, the WebSocket frames wirelab names are the ones
+/// tshark's WebSocket dissector finds: same capture frames, opcodes and masks (tshark's
+/// `websocket.payload_length` is the 7-bit field, 126 for an extended length; wirelab
+/// gives the length itself). No phantom HTTP exchange follows the switch.
+#[test]
+fn websocket_frames_after_an_upgrade_match_tshark() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/testdata/public is absent");
+        return;
+    };
+    if Command::new("tshark").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "CI must install tshark");
+        eprintln!("skipped: tshark is not installed");
+        return;
+    }
+    let path = dir.join("zeek/http/websocket.pcap");
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", "websocket", "-T", "fields"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "websocket.opcode",
+            "-e",
+            "websocket.mask",
+        ])
+        .output()
+        .expect("tshark runs");
+    let theirs: Vec<(u64, u8, bool)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2] == "1")
+        })
+        .collect();
+    let rep = report_of(&dir, "zeek/http/websocket.pcap").expect("report");
+    let c = &rep.connections[0];
+    assert_eq!(
+        c.http.len(),
+        1,
+        "one exchange: the upgrade, nothing after it"
+    );
+    assert!(c.not_http.is_none(), "{:?}", c.not_http);
+    let up = c.upgrade.as_ref().expect("the connection switched");
+    assert_eq!(up.protocol, "websocket");
+    let code = |name: &str| match name {
+        "continuation" => 0,
+        "text" => 1,
+        "binary" => 2,
+        "close" => 8,
+        "ping" => 9,
+        "pong" => 10,
+        other => panic!("unexpected opcode {other}"),
+    };
+    let ours: Vec<(u64, u8, bool)> = up
+        .websocket
+        .iter()
+        .map(|f| (f.frame, code(&f.opcode), f.masked))
+        .collect();
+    assert!(!theirs.is_empty());
+    assert_eq!(ours, theirs);
+}

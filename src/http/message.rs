@@ -119,6 +119,11 @@ enum State {
     Chunked(Chunk),
     UntilClose,
     Resync,
+    /// A request asked to switch protocols (Upgrade, CONNECT): what follows is the next
+    /// request if it starts like one, else the new protocol's bytes.
+    MaybeTunnel,
+    /// The connection switched protocols: the bytes are not HTTP any more.
+    Tunnel,
     Done,
 }
 
@@ -139,6 +144,8 @@ pub struct MessageParser {
     hash_bodies: bool,
     /// Where body hashes are computed (the hashing thread), and for which connection.
     digests: Option<(Digests, u64)>,
+    /// The message under way is a request that asks to switch protocols.
+    asks_switch: bool,
 }
 
 struct BodyState {
@@ -226,6 +233,7 @@ impl MessageParser {
             hash_bodies: true,
             keep_bytes: PREVIEW,
             digests: None,
+            asks_switch: false,
         }
     }
 
@@ -269,11 +277,36 @@ impl MessageParser {
         matches!(self.state, State::Done)
     }
 
-    /// Bytes at `offset` of the stream, from `frame`.
-    pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], frame: FrameNo) {
+    /// The connection switched protocols (the server's 101, or 2xx to CONNECT): this
+    /// direction's next bytes belong to the new protocol.
+    pub fn tunnel(&mut self) {
+        if matches!(self.state, State::Idle | State::MaybeTunnel | State::Resync) {
+            self.state = State::Tunnel;
+        }
+    }
+
+    /// Whether the direction switched protocols.
+    pub fn is_tunnel(&self) -> bool {
+        matches!(self.state, State::Tunnel)
+    }
+
+    /// Bytes at `offset` of the stream, from `frame`. Returns the stream offset from
+    /// which the bytes are the new protocol's, once the connection switched.
+    pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], frame: FrameNo) -> Option<u64> {
         while !bytes.is_empty() {
             let used = match &mut self.state {
-                State::Done => return,
+                State::Done => return None,
+                State::Tunnel => return Some(offset),
+                State::MaybeTunnel => {
+                    let next_request = self.find_start(bytes) == Some(0)
+                        || bytes.iter().all(|b| *b == b'\r' || *b == b'\n');
+                    self.state = if next_request {
+                        State::Idle
+                    } else {
+                        State::Tunnel
+                    };
+                    0
+                }
                 State::Idle => {
                     let skip = bytes
                         .iter()
@@ -315,12 +348,19 @@ impl MessageParser {
             offset += used as u64;
             bytes = &bytes[used..];
         }
+        None
     }
 
-    /// The capture lacks `len` bytes at `offset`.
-    pub fn gap(&mut self, offset: u64, len: u64) {
+    /// The capture lacks `len` bytes at `offset`. Returns true when the bytes were the
+    /// new protocol's (after a switch).
+    pub fn gap(&mut self, offset: u64, len: u64) -> bool {
         match &mut self.state {
             State::Done => {}
+            State::Tunnel => return true,
+            State::MaybeTunnel => {
+                self.state = State::Tunnel;
+                return true;
+            }
             State::Resync => self.out.push(HttpEvent::LostSync),
             State::Idle => {
                 self.state = State::Resync;
@@ -355,6 +395,7 @@ impl MessageParser {
                 }
             }
         }
+        false
     }
 
     /// The direction ended (FIN or RST), or the capture did (`None`).
@@ -540,7 +581,7 @@ impl MessageParser {
     /// The method of the request a response with `status` answers: an interim (1xx)
     /// response leaves it waiting for the final one, any other takes it off the queue.
     fn request_method(&mut self, status: u16) -> String {
-        let method = if (100..200).contains(&status) {
+        let method = if (100..200).contains(&status) && status != 101 {
             self.methods.front().cloned()
         } else {
             self.methods.pop_front()
@@ -646,6 +687,8 @@ impl MessageParser {
         );
         body.lint = lint;
         self.body = Some(body);
+        self.asks_switch = self.role == Role::Request
+            && (head.method.as_deref() == Some("CONNECT") || head.header("upgrade").is_some());
         self.out.push(HttpEvent::Head(head));
         match framing {
             Framing::None | Framing::Length(0) => {
@@ -656,7 +699,7 @@ impl MessageParser {
             Framing::UntilClose => self.state = State::UntilClose,
             Framing::Tunnel => {
                 self.end(true);
-                self.state = State::Done;
+                self.state = State::Tunnel;
             }
         }
     }
@@ -716,7 +759,11 @@ impl MessageParser {
             preview: b.preview,
             lint: b.lint,
         }));
-        self.state = State::Idle;
+        self.state = if std::mem::take(&mut self.asks_switch) {
+            State::MaybeTunnel
+        } else {
+            State::Idle
+        };
     }
 
     fn chunked(&mut self, bytes: &[u8], frame: FrameNo) -> usize {
@@ -822,6 +869,11 @@ fn request_lints(head: &Head) -> Vec<String> {
         lint.push("missing-host".into());
     }
     lint
+}
+
+/// Whether `bytes` start like an HTTP request (a method of RFC 9110 and a space).
+pub fn starts_request(bytes: &[u8]) -> bool {
+    METHODS.iter().any(|m| bytes.starts_with(m))
 }
 
 /// A request line that httparse refuses but a server still answered: the method, the

@@ -6,10 +6,12 @@
 //! gets a row of its own and leaves its request waiting for the final one.
 
 pub mod message;
+pub mod upgrade;
 
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
 use std::collections::{BTreeMap, VecDeque};
+pub use upgrade::Upgrade;
 
 /// Exchanges of one connection listed in full; later ones are counted once complete
 /// (a keep-alive connection of a million requests stays bounded).
@@ -55,6 +57,13 @@ pub struct HttpConnection {
     responses_lost: bool,
     /// Response body pieces not yet taken (only after [`HttpConnection::keep_bodies`]).
     bodies: Vec<BodyPiece>,
+    /// What the connection carries after it switched protocols (101, CONNECT 2xx).
+    pub upgrade: Option<Upgrade>,
+    /// The latest request that asked to switch: its Upgrade header (or "tunnel" for
+    /// CONNECT) and target, for a switch whose response the capture lacks.
+    switch_asked: Option<(String, Option<String>)>,
+    /// HTTP inside a CONNECT tunnel, while its client bytes may still start a request.
+    inside: Option<Box<HttpConnection>>,
 }
 
 /// A piece of a response body, for `--extract`.
@@ -96,6 +105,9 @@ impl HttpConnection {
             responses_lost: false,
             bodies: Vec::new(),
             max_listed: MAX_LISTED,
+            upgrade: None,
+            switch_asked: None,
+            inside: None,
         }
     }
 
@@ -151,11 +163,79 @@ impl HttpConnection {
                 offset,
                 bytes,
                 frame,
-            } => parser.data(offset, bytes, frame),
-            StreamEvent::Gap { offset, len } => parser.gap(offset, len),
-            StreamEvent::Closed { reason, .. } => parser.close(Some(reason)),
+            } => {
+                let switched_at = parser.data(offset, bytes, frame);
+                self.collect(client);
+                if let Some(at) = switched_at {
+                    let rest = &bytes[(at - offset) as usize..];
+                    self.upgraded().data(client, at, rest, frame);
+                    let first = self.upgrade.as_ref().map(|u| u.sides[0].offset == Some(at));
+                    if client && first == Some(true) && !message::starts_request(rest) {
+                        // The tunnel carries something else (TLS, most often).
+                        self.inside = None;
+                    }
+                    let inner = StreamEvent::Data {
+                        offset: at,
+                        bytes: rest,
+                        frame,
+                    };
+                    if let Some(h) = &mut self.inside {
+                        h.event(client, &inner);
+                    }
+                }
+            }
+            StreamEvent::Gap { offset, len } => {
+                if parser.gap(offset, len) {
+                    self.upgraded().gap(client, offset, len);
+                    if let Some(h) = &mut self.inside {
+                        h.event(client, ev);
+                    }
+                }
+                self.collect(client);
+            }
+            StreamEvent::Closed { reason, .. } => {
+                let tunnel = parser.is_tunnel();
+                parser.close(Some(reason));
+                self.collect(client);
+                if let Some(h) = &mut self.inside.as_mut().filter(|_| tunnel) {
+                    h.event(client, ev);
+                }
+            }
         }
-        self.collect(client);
+    }
+
+    /// The switched connection's record; made from the request when the capture lacks
+    /// the response that switched.
+    fn upgraded(&mut self) -> &mut Upgrade {
+        let asked = &self.switch_asked;
+        self.upgrade.get_or_insert_with(|| {
+            let (protocol, target) = asked.clone().unwrap_or(("unknown".into(), None));
+            Upgrade::new(&protocol, target, None)
+        })
+    }
+
+    /// A response head that switches the connection to another protocol (RFC 9110
+    /// §15.2.2 for 101, §9.3.6 for a 2xx to CONNECT): both directions stop being HTTP.
+    fn switch(&mut self, head: &Head, request: Option<&Message>) {
+        let status = head.status.unwrap_or(0);
+        let connect = request.and_then(|q| q.head.method.as_deref()) == Some("CONNECT");
+        let (protocol, target) = if status == 101 {
+            let named = head
+                .header("upgrade")
+                .or_else(|| request.and_then(|q| q.head.header("upgrade")))
+                .unwrap_or("unknown");
+            (named.to_string(), None)
+        } else if connect && (200..300).contains(&status) {
+            let target = request.and_then(|q| q.head.target.clone());
+            ("tunnel".to_string(), target)
+        } else {
+            return;
+        };
+        if protocol == "tunnel" {
+            self.inside = Some(Box::new(HttpConnection::new()));
+        }
+        self.upgrade = Some(Upgrade::new(&protocol, target, Some(head.frame)));
+        self.requests.tunnel();
     }
 
     /// The capture ended: bodies still open end here.
@@ -177,6 +257,14 @@ impl HttpConnection {
         self.exchanges
             .extend(std::mem::take(&mut self.open).into_values().map(|x| *x));
         self.exchanges.sort_by_key(key);
+        if let Some(mut inside) = self.inside.take() {
+            inside.finish();
+            if let Some(u) = &mut self.upgrade {
+                u.http_inside = inside.exchanges.len() as u64;
+            }
+            self.exchanges.append(&mut inside.exchanges);
+            self.omitted += inside.omitted;
+        }
         self.awaiting.clear();
         self.current_request = None;
         self.current_response = None;
@@ -230,6 +318,11 @@ impl HttpConnection {
                     if let Some(m) = &head.method {
                         self.responses.expect_response_to(m);
                     }
+                    if head.method.as_deref() == Some("CONNECT") {
+                        self.switch_asked = Some(("tunnel".into(), head.target.clone()));
+                    } else if let Some(up) = head.header("upgrade") {
+                        self.switch_asked = Some((up.to_string(), None));
+                    }
                     let i = self.add(Exchange {
                         request: Some(Message { head, end: None }),
                         response: None,
@@ -244,7 +337,10 @@ impl HttpConnection {
                     self.current_request = Some(i);
                 }
                 (false, HttpEvent::Head(head)) => {
-                    let interim = head.status.is_some_and(|s| (100..200).contains(&s));
+                    // 101 is final for HTTP/1: the connection is another protocol after it.
+                    let interim = head
+                        .status
+                        .is_some_and(|s| (100..200).contains(&s) && s != 101);
                     let front = if self.answerable(head.frame) {
                         self.awaiting.front().copied()
                     } else {
@@ -269,6 +365,9 @@ impl HttpConnection {
                             content_type: head.header("content-type").map(str::to_string),
                         });
                     }
+                    let request = x.request.clone();
+                    self.switch(&head, request.as_ref());
+                    let x = self.open.entry(i).or_default();
                     x.response = Some(Message { head, end: None });
                     self.current_response = Some(i);
                 }

@@ -222,6 +222,17 @@ fn http(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
         section.http {
             h3 { "HTTP" }
             @for (i, x) in c.http.iter().enumerate() { (exchange(c, i, x, terms)) }
+            @if let Some(u) = &c.upgrade {
+                div.upgrade {
+                    @for line in super::upgrade_sentences(u) { p { (line) } }
+                    @if !u.websocket.is_empty() {
+                        pre { @for f in &u.websocket { (super::ws_frame_words(f)) "\n" } }
+                    }
+                    @if u.websocket_omitted > 0 {
+                        p { "... and " (u.websocket_omitted) " more WebSocket frames, counted" }
+                    }
+                }
+            }
         }
     }
 }
@@ -263,7 +274,8 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"
                         @if let Some(t) = &r.content_type { " of " code { (t) } }
-                        @let (length, mismatch) = super::length_words(r);
+                        @let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
+                        @let (length, mismatch) = super::length_words(r, switched);
                         @if mismatch { span.mark { "; " (length) } } @else { "; " (length) }
                         @if !r.complete { span.mark { " (incomplete)" } }
                     } }

@@ -126,6 +126,70 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// What a connection carried after it switched protocols, in words (the terminal and
+/// the HTML say the same): the switch, then each direction's bytes and frames.
+pub fn upgrade_sentences(u: &crate::report::model::Upgrade) -> Vec<String> {
+    let what = match (u.protocol.as_str(), &u.target) {
+        ("tunnel", Some(t)) => format!("a tunnel to {t} (CONNECT, RFC 9110 section 9.3.6)"),
+        ("tunnel", None) => "a tunnel (CONNECT, RFC 9110 section 9.3.6)".to_string(),
+        ("websocket", _) => "WebSocket (RFC 6455)".to_string(),
+        ("h2c", _) => "HTTP/2 over cleartext (h2c, RFC 9113)".to_string(),
+        (p, _) => format!("the protocol '{p}'"),
+    };
+    let at = match u.frame {
+        Some(f) => format!("from frame {f} on"),
+        None => "after the request that asked for it (the answer is not in the capture)".into(),
+    };
+    let mut lines = vec![format!(
+        "switched protocols {at}: the connection carries {what}, not HTTP messages"
+    )];
+    if u.http_inside > 0 {
+        lines[0] = format!(
+            "switched protocols {at}: the connection carries {what}; inside it, in clear, \
+             HTTP again: the last {} exchange{} above",
+            u.http_inside,
+            if u.http_inside == 1 { "" } else { "s" }
+        );
+    }
+    for (name, s) in [("client -> server", &u.c2s), ("server -> client", &u.s2c)] {
+        let mut line = match s.offset {
+            Some(o) => format!("{name}: {} B from stream byte {}", group(s.bytes), group(o)),
+            None => format!("{name}: nothing sent after the switch"),
+        };
+        if u.protocol == "websocket" && s.offset.is_some() {
+            line += &format!(
+                ", {} WebSocket frame{}",
+                group(s.websocket_frames),
+                if s.websocket_frames == 1 { "" } else { "s" }
+            );
+        }
+        if s.gap_bytes > 0 {
+            line += &format!(", {} B lost by the capture", group(s.gap_bytes));
+        }
+        if let Some(l) = &s.lost {
+            line += &format!("; frames not followed after {l}");
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// One WebSocket frame in words: "frame 12  client -> server  text 5 B, masked, final".
+pub fn ws_frame_words(f: &crate::report::model::WsFrame) -> String {
+    let dir = match f.dir {
+        crate::flow::Dir::C2S => "client -> server",
+        crate::flow::Dir::S2C => "server -> client",
+    };
+    format!(
+        "frame {:<6} {dir}  {} {} B{}{}",
+        f.frame,
+        f.opcode,
+        group(f.len),
+        if f.masked { ", masked" } else { "" },
+        if f.fin { "" } else { ", more to come" }
+    )
+}
+
 /// How a connection ended, in words (the terminal and the HTML say the same).
 pub fn how_it_ended(c: &Connection) -> String {
     match (c.close, c.closed_by) {
@@ -141,7 +205,21 @@ pub fn how_it_ended(c: &Connection) -> String {
 
 /// A response's Content-Length against the body bytes received (RFC 9112 §6.3), in
 /// words; `true` when they disagree.
-pub fn length_words(r: &Response) -> (String, bool) {
+/// `switched`: the response switched protocols (101, or 2xx to CONNECT), so what
+/// follows it is not its body.
+pub fn length_words(r: &Response, switched: bool) -> (String, bool) {
+    if switched {
+        return (
+            "no body: the connection switched protocols after this head".into(),
+            false,
+        );
+    }
+    if r.content_length.is_none() && r.body_len == 0 && matches!(r.status, 100..=199 | 204 | 304) {
+        return (
+            format!("a {} response has no body (RFC 9112 section 6.3)", r.status),
+            false,
+        );
+    }
     match r.content_length.as_deref() {
         Some(l) if l.trim().parse::<u64>().ok() == Some(r.body_len) => {
             (format!("Content-Length {l} = the bytes received"), false)
@@ -444,6 +522,17 @@ pub fn segment_len(c: &Connection, frame: u64) -> Option<u32> {
 pub fn describe_target(target: &str) -> String {
     if target.is_empty() {
         return "none: the request line has no target".to_string();
+    }
+    // RFC 9112 §3.2.4 and §3.2.3: OPTIONS * and CONNECT's host:port.
+    if target == "*" {
+        return "* (asterisk form: the server as a whole, for OPTIONS)".to_string();
+    }
+    if let Some((host, port)) = target.rsplit_once(':')
+        && !target.starts_with('/')
+        && !target.contains('/')
+        && port.parse::<u16>().is_ok()
+    {
+        return format!("host {host}, port {port} (authority form, for CONNECT)");
     }
     match url::Url::parse(target) {
         Ok(u) if u.has_host() => format!(

@@ -317,6 +317,38 @@ history {}",
                 group(c.http_omitted)
             )?;
         }
+        if let Some(u) = &c.upgrade {
+            self.upgrade(u)?;
+        }
+        Ok(())
+    }
+
+    /// After a 101 or a CONNECT's 2xx: the new protocol's bytes, and WebSocket frames
+    /// (the first 20, the last 5 unless `-v`).
+    fn upgrade(&mut self, u: &crate::report::model::Upgrade) -> io::Result<()> {
+        for (i, line) in super::upgrade_sentences(u).iter().enumerate() {
+            let indent = if i == 0 { 0 } else { 2 };
+            let text = format!("{}{line}", " ".repeat(indent));
+            for l in wrap(&text, WIDTH, indent + 4) {
+                writeln!(self.out, "{l}")?;
+            }
+        }
+        let n = u.websocket.len();
+        for (i, f) in u.websocket.iter().enumerate() {
+            if !self.view.verbose && n > 25 && i == 20 {
+                writeln!(self.out, "    ... {} frames ...", n - 25)?;
+            }
+            if self.view.verbose || n <= 25 || !(20..n - 5).contains(&i) {
+                writeln!(self.out, "    {}", super::ws_frame_words(f))?;
+            }
+        }
+        if u.websocket_omitted > 0 {
+            writeln!(
+                self.out,
+                "    ... and {} more WebSocket frames, counted but not listed",
+                group(u.websocket_omitted)
+            )?;
+        }
         Ok(())
     }
 
@@ -422,7 +454,8 @@ history {}",
                 .as_deref()
                 .map(|t| format!(" of {t}"))
                 .unwrap_or_default();
-            let (length, _) = super::length_words(r);
+            let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
+            let (length, _) = super::length_words(r, switched);
             self.say(
                 &format!(
                     "    body        {} bytes{kind}; {length}{}",

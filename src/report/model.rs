@@ -478,6 +478,54 @@ pub struct Connection {
     /// Holes of this connection given up because of the total bound (see Totals).
     #[serde(skip_serializing_if = "is_zero")]
     pub total_bound_gaps: u64,
+    /// What the connection carried after HTTP handed it over (101, CONNECT 2xx).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade>,
+}
+
+/// The protocol a connection switched to (RFC 9110 §15.2.2, §9.3.6) and its bytes.
+#[derive(Serialize, Debug, Clone)]
+pub struct Upgrade {
+    /// "websocket", "h2c", ... or "tunnel" after CONNECT.
+    pub protocol: String,
+    /// The CONNECT target, for a tunnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Frame of the response that switched (null when the capture lacks it).
+    pub frame: Option<u64>,
+    pub c2s: UpgradedSide,
+    pub s2c: UpgradedSide,
+    /// WebSocket frames (RFC 6455 §5.2), both directions in stream order of decoding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub websocket: Vec<WsFrame>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub websocket_omitted: u64,
+    /// Exchanges found inside a CONNECT tunnel in clear: the last ones of `http`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub http_inside: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct UpgradedSide {
+    /// Stream offset of the first byte after the switch (null: none sent).
+    pub offset: Option<u64>,
+    pub bytes: u64,
+    pub gap_bytes: u64,
+    pub websocket_frames: u64,
+    /// Why WebSocket frames could not be followed past some point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct WsFrame {
+    pub frame: u64,
+    pub dir: Dir,
+    pub offset: u64,
+    pub opcode: String,
+    pub fin: bool,
+    pub masked: bool,
+    pub len: u64,
 }
 
 /// One captured packet described as it arrives (live capture's running lines).

@@ -140,8 +140,45 @@ impl TcpProtocol for HttpOnTcp {
             _ => None,
         };
         c.http = http;
+        c.upgrade = self.0.upgrade.as_ref().map(upgrade_model);
         c.not_http = not_http;
         c.http_omitted = self.0.omitted;
+    }
+}
+
+fn upgrade_model(u: &http::Upgrade) -> model::Upgrade {
+    let side = |s: &http::upgrade::UpgradedSide| model::UpgradedSide {
+        offset: s.offset,
+        bytes: s.bytes,
+        gap_bytes: s.gap_bytes,
+        websocket_frames: s.ws_frames,
+        lost: s.lost.clone(),
+    };
+    model::Upgrade {
+        protocol: u.protocol.clone(),
+        target: u.target.clone(),
+        frame: u.frame,
+        c2s: side(&u.sides[0]),
+        s2c: side(&u.sides[1]),
+        websocket: u
+            .frames
+            .iter()
+            .map(|f| model::WsFrame {
+                frame: f.frame,
+                dir: if f.client {
+                    crate::flow::Dir::C2S
+                } else {
+                    crate::flow::Dir::S2C
+                },
+                offset: f.offset,
+                opcode: f.opcode.clone(),
+                fin: f.fin,
+                masked: f.masked,
+                len: f.payload_len,
+            })
+            .collect(),
+        websocket_omitted: u.frames_omitted,
+        http_inside: u.http_inside,
     }
 }
 
