@@ -3,7 +3,8 @@
 
 Everything runs inside a private network namespace (its own loopback: no traffic
 leaves it), so netem loss and reordering touch nothing else. Needs root, tcpdump,
-editcap (wireshark-common) and iproute2. Usage: sudo scripts/make_captures.py
+editcap (wireshark-common) and iproute2. Usage: sudo scripts/make_captures.py; ONLY="socks.pcap websocket.pcap" records only those
+(the HTTP edges: malformed-request-lines, websocket, connect-tunnel, socks).
 """
 import hashlib, os, random, shutil, socket, subprocess, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,12 +89,152 @@ def keepalive_client():
     s.close()
 
 
-def record(name, action, snaplen=262144, netem=None):
+def relay(a, b):
+    """Copies bytes both ways between sockets a and b until both sides close."""
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    t = threading.Thread(target=pump, args=(b, a), daemon=True)
+    t.start()
+    pump(a, b)
+    t.join()
+    a.close()
+    b.close()
+
+
+def serve(port, handle):
+    """A thread accepting connections on port, each handled by handle(conn)."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(16)
+    def loop():
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def read_head(c):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = c.recv(1)
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def http_proxy(c):
+    """A proxy that answers CONNECT host:port with 200 and relays to the course server."""
+    head = read_head(c)
+    if not head.startswith(b"CONNECT "):
+        c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+        return c.close()
+    up = socket.create_connection(("127.0.0.1", PORT))
+    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    relay(c, up)
+
+
+def socks_proxy(c):
+    """SOCKS4/4a and SOCKS5 (no authentication) proxy that connects to the course server."""
+    v = c.recv(1)
+    if v == b"\x05":
+        n = c.recv(1)[0]
+        c.recv(n)
+        c.sendall(b"\x05\x00")
+        req = c.recv(4)
+        atyp = req[3]
+        if atyp == 3:
+            c.recv(c.recv(1)[0])
+        else:
+            c.recv(4 if atyp == 1 else 16)
+        c.recv(2)
+        up = socket.create_connection(("127.0.0.1", PORT))
+        c.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01" + PORT.to_bytes(2, "big"))
+    else:
+        rest = c.recv(7)
+        ip = rest[3:7]
+        while c.recv(1) not in (b"\x00", b""):
+            pass
+        if ip[:3] == b"\x00\x00\x00" and ip[3]:
+            while c.recv(1) not in (b"\x00", b""):
+                pass
+        up = socket.create_connection(("127.0.0.1", PORT))
+        c.sendall(b"\x00\x5a" + PORT.to_bytes(2, "big") + bytes([127, 0, 0, 1]))
+    relay(c, up)
+
+
+def websocket_server(c):
+    """RFC 6455: answers the opening handshake with 101, echoes text frames, closes."""
+    import base64
+    head = read_head(c).decode()
+    key = [l.split(":", 1)[1].strip() for l in head.split("\r\n") if l.lower().startswith("sec-websocket-key")][0]
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    c.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+    while True:
+        h = c.recv(2)
+        if len(h) < 2:
+            break
+        n = h[1] & 0x7F
+        mask = c.recv(4)
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(c.recv(n)))
+        if h[0] & 0x0F == 8:
+            c.sendall(b"\x88\x02\x03\xe8")
+            break
+        c.sendall(bytes([0x81, len(data)]) + data)
+    c.close()
+
+
+def websocket_client():
+    """A browser's WebSocket, by hand: the upgrade request, two masked text frames, a close."""
+    s = socket.create_connection(("127.0.0.1", 8081))
+    s.sendall(b"GET /chat HTTP/1.1\r\nHost: data.pr4e.org:8081\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              b"Sec-WebSocket-Version: 13\r\n\r\n")
+    read_head(s)
+    for text in (b"But soft", b"what light through yonder window breaks"):
+        mask = bytes(rng.randrange(256) for _ in range(4))
+        s.sendall(bytes([0x81, 0x80 | len(text)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text)))
+        time.sleep(0.05)
+        s.recv(4096)
+    mask = bytes(rng.randrange(256) for _ in range(4))
+    s.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"\x03\xe8")))
+    s.recv(4096)
+    s.close()
+
+
+def malformed_clients():
+    """Request lines the course notes' slips produce and worse, each on its own connection:
+    no version, a version cut short, spaces in the target, a control byte."""
+    for line in (b"OPTIONS HTTP/1.1", b"GET /romeo.txt HTTP/1.", b"GET /romeo and juliet.txt HTTP/1.0",
+                 b"GET /romeo\x01.txt HTTP/1.0"):
+        s = socket.create_connection(("127.0.0.1", PORT))
+        s.sendall(line + b"\r\nHost: data.pr4e.org\r\n\r\n")
+        while s.recv(65536):
+            pass
+        s.close()
+        time.sleep(0.05)
+
+
+def curl(*args):
+    subprocess.run(["curl", "-s", "-o", "/dev/null", *args], check=True)
+
+
+def record(name, action, snaplen=262144, netem=None, bpf=None):
     path = os.path.join(OUT, name)
     if netem:
         subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", *netem], check=True)
     dump = subprocess.Popen(["tcpdump", "-q", "-i", "lo", "-s", str(snaplen), "-U", "-w", path,
-                             f"tcp port {PORT}"], stderr=subprocess.DEVNULL)
+                             bpf or f"tcp port {PORT}"], stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     action()
     time.sleep(1.0)
@@ -111,6 +252,24 @@ def inside():
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     os.makedirs(OUT, exist_ok=True)
+    serve(3128, http_proxy)
+    serve(1080, socks_proxy)
+    serve(8081, websocket_server)
+    edges = {
+        "malformed-request-lines.pcap": (malformed_clients, None),
+        "websocket.pcap": (websocket_client, "tcp port 8081"),
+        "connect-tunnel.pcap": (lambda: curl("-p", "-x", "http://127.0.0.1:3128",
+                                             "http://data.pr4e.org/romeo.txt"), "tcp port 3128"),
+        "socks.pcap": (lambda: (curl("--socks5-hostname", "127.0.0.1:1080", "http://data.pr4e.org/romeo.txt"),
+                                curl("--socks4a", "127.0.0.1:1080", "http://data.pr4e.org/404.txt")),
+                       "tcp port 1080"),
+    }
+    only = os.environ.get("ONLY", "").split()
+    for name, (action, bpf) in edges.items():
+        if not only or name in only:
+            record(name, action, bpf=bpf)
+    if only:
+        return server.shutdown()
     record("romeo.pcap", lambda: course_client("http://data.pr4e.org/romeo.txt", 512))
     record("romeo-bare-lf.pcap", lambda: course_client("http://data.pr4e.org/romeo.txt", 512, b"\n\n"))
     record("cover3.pcap", lambda: course_client("http://data.pr4e.org/cover3.jpg", 5120, mss=1460))
@@ -163,7 +322,8 @@ def main():
     subprocess.run(["ip", "netns", "add", NS], check=True)
     try:
         subprocess.run(["ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__), "--inside"], check=True)
-        derived()
+        if not os.environ.get("ONLY"):
+            derived()
     finally:
         subprocess.run(["ip", "netns", "del", NS])
 

@@ -184,6 +184,14 @@ the SYN is 0 and the first data byte is 1, so a segment with seq 205 and len 167
 bytes 205..371.",
     },
     Term {
+        name: "simple-response",
+        short: "an HTTP/0.9 answer: the body alone, no status line, no headers, ended by the close.",
+        long: "RFC 1945 section 6: before HTTP/1.0, a request was `GET /path` with no version, and the \
+answer was the document itself, ended by the server closing the connection. Servers still answer \
+that way to a request line without a valid HTTP/1.x version: the course's `recv()` loop would \
+print the HTML of an error page with no headers above it.",
+    },
+    Term {
         name: "spurious-retransmission",
         short: "a retransmission of bytes the receiver had already acknowledged: the resend was not needed.",
         long: "The sender resent data whose ACK was already on its way (or lost). Common when the \

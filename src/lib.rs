@@ -16,4 +16,5 @@ pub mod ports;
 pub mod reassembly;
 pub mod render;
 pub mod report;
+pub mod socks;
 pub mod trace;

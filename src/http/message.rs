@@ -134,8 +134,10 @@ pub struct MessageParser {
     head_buf: Vec<u8>,
     head_offset: u64,
     head_frame: FrameNo,
-    /// Methods of requests whose responses are still to come (responses only).
-    methods: VecDeque<String>,
+    /// Methods of requests whose responses are still to come (responses only), and
+    /// whether each may be answered by an HTTP/0.9 simple response (a request without a
+    /// valid HTTP/1.x version).
+    methods: VecDeque<(String, bool)>,
     body: Option<BodyState>,
     out: Vec<HttpEvent>,
     keep_bodies: bool,
@@ -263,8 +265,10 @@ impl MessageParser {
     }
 
     /// Tells a response parser the method of the next request (HEAD has no body).
-    pub fn expect_response_to(&mut self, method: &str) {
-        self.methods.push_back(method.to_string());
+    /// `simple`: the request had no valid HTTP/1.x version, so the server may answer
+    /// with the body alone (RFC 1945 §6, Simple-Response).
+    pub fn expect_response_to(&mut self, method: &str, simple: bool) {
+        self.methods.push_back((method.to_string(), simple));
     }
 
     /// Events produced so far, handed over.
@@ -445,6 +449,9 @@ impl MessageParser {
             && self.role == Role::Response
             && !self.head_buf.starts_with(b"HTTP/")
         {
+            if self.methods.front().is_some_and(|m| m.1) {
+                return self.simple_response(before, frame, take);
+            }
             return self.not_http("does not start with an HTTP status line", bytes.len());
         }
         if !has_blank {
@@ -477,6 +484,35 @@ impl MessageParser {
         self.head_buf.clear();
         self.start_body(head, &head_frames);
         take - leftover
+    }
+
+    /// RFC 1945 §6: a server answers a request without an HTTP/1.x version (HTTP/0.9's
+    /// Simple-Request) with the body alone, no status line or headers, ended by its close.
+    /// The bytes gathered as a head are the body's first.
+    fn simple_response(&mut self, before: usize, frame: FrameNo, take: usize) -> usize {
+        self.methods.pop_front();
+        let buf = std::mem::take(&mut self.head_buf);
+        let head = Head {
+            offset: self.head_offset,
+            frame: self.head_frame,
+            head_frame: self.head_frame,
+            version: "HTTP/0.9".into(),
+            reason: Some("(no status line: an HTTP/0.9 simple response)".into()),
+            lint: vec!["simple-response".into()],
+            ..Head::default()
+        };
+        self.body = Some(BodyState::new(
+            &[self.head_frame],
+            self.hash_bodies,
+            self.digests.as_ref(),
+            self.keep_bytes,
+        ));
+        self.out.push(HttpEvent::Head(head));
+        self.state = State::UntilClose;
+        let first = self.head_frame;
+        self.body_bytes(&buf[..before], first);
+        self.body_bytes(&buf[before..], frame);
+        take
     }
 
     /// Whether the request head gathered so far (of which `before` bytes were there
@@ -586,7 +622,7 @@ impl MessageParser {
         } else {
             self.methods.pop_front()
         };
-        method.unwrap_or_default()
+        method.map(|m| m.0).unwrap_or_default()
     }
 
     fn not_http(&mut self, reason: &str, used: usize) -> usize {

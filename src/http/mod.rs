@@ -316,7 +316,8 @@ impl HttpConnection {
                 (false, HttpEvent::LostSync) => self.responses_lost = true,
                 (true, HttpEvent::Head(head)) => {
                     if let Some(m) = &head.method {
-                        self.responses.expect_response_to(m);
+                        let simple = !matches!(head.version.as_str(), "HTTP/1.0" | "HTTP/1.1");
+                        self.responses.expect_response_to(m, simple);
                     }
                     if head.method.as_deref() == Some("CONNECT") {
                         self.switch_asked = Some(("tunnel".into(), head.target.clone()));

@@ -193,12 +193,21 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
         || target
             .get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-    let raw = if absolute {
-        target.to_string()
+    let connect = q.is_some_and(|q| q.method == "CONNECT");
+    let url = if absolute || target.starts_with('/') || target.is_empty() {
+        let raw = if absolute {
+            target.to_string()
+        } else {
+            format!("http://{host}{target}")
+        };
+        url::Url::parse(&raw).map(String::from).unwrap_or(raw)
+    } else if connect {
+        // Authority form (RFC 9112 §3.2.3): the tunnel's far end.
+        format!("http://{target}")
     } else {
-        format!("http://{host}{target}")
+        // Asterisk form, or a malformed target: shown as sent, after the host.
+        format!("http://{host}/{target}")
     };
-    let url = url::Url::parse(&raw).map(String::from).unwrap_or(raw);
     // Phases, from the frames' times.
     let h = c.handshake.as_ref();
     let first = i == 0;

@@ -198,6 +198,9 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
             }
             @if let Some(text) = super::unanswered_syn_sentence(c) { p.error { (text) } }
+            @if let (true, Some(h)) = (l.http, &c.socks) {
+                section.socks { h3 { "SOCKS" } @for line in super::socks_sentences(h) { p { (line) } } }
+            }
             @if l.http && !c.http.is_empty() { (http(c, &mut terms)) }
             @if l.tcp { (tcp(c, view, &mut terms)) }
             @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }
@@ -265,7 +268,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
             }
             @if let Some(r) = &x.response {
                 @let class = match r.status { 200..=299 => "line ok", 300..=399 => "line redirect", _ => "line error" };
-                p class=(class) { (r.version) " " (r.status) " " (r.reason) }
+                p class=(class) { (r.status_line()) }
                 table {
                     tr { th { "frame" } td { (r.frame) } }
                     tr { th { "status" } td { (r.status) " " (glossary::status_meaning(r.status)) } }

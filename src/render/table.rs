@@ -275,6 +275,16 @@ history {}",
             self.say(&format!("   {text}"), 3)?;
         }
         let l = self.view.layers;
+        if l.http
+            && let Some(h) = &c.socks
+        {
+            self.title("SOCKS")?;
+            for line in super::socks_sentences(h) {
+                for l in wrap(&line, WIDTH, 10) {
+                    writeln!(self.out, "{l}")?;
+                }
+            }
+        }
         if l.http {
             self.http(c)?;
         }
@@ -406,7 +416,7 @@ history {}",
                 let answer = x
                     .response
                     .as_ref()
-                    .map(|r| format!("; the server answered {} {}", r.status, r.reason))
+                    .map(|r| format!("; the server answered {}", r.answer()))
                     .unwrap_or_default();
                 let text = format!("    lint        {}{answer}", q.lint.join(", "));
                 for line in wrap(&text, WIDTH, 16) {
@@ -416,7 +426,7 @@ history {}",
             }
         }
         if let Some(r) = &x.response {
-            let status = format!("{} {} {}", r.version, r.status, r.reason);
+            let status = r.status_line();
             let color = match r.status {
                 200..=299 => Style::new().bold().green(),
                 300..=399 => Style::new().bold().yellow(),
@@ -429,6 +439,9 @@ history {}",
                     .apply_to(fit(&printable(&status), WIDTH - 2))
             )?;
             let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
+            if r.version == "HTTP/0.9" {
+                meaning = "none: HTTP/0.9 has no status line, so no status code".into();
+            }
             if (300..400).contains(&r.status)
                 && let Some((_, loc)) = r
                     .headers
@@ -442,13 +455,20 @@ history {}",
                 writeln!(self.out, "    {label:<11} {line}")?;
             }
             self.headers(&r.headers)?;
-            writeln!(
-                self.out,
-                "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the body starts at byte {}",
-                r.header_len,
-                r.header_len,
-                r.header_len + 4
-            )?;
+            if r.version == "HTTP/0.9" {
+                self.say(
+                    "    no head     the body alone, ended by the server's close",
+                    16,
+                )?;
+            } else {
+                writeln!(
+                    self.out,
+                    "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the body starts at byte {}",
+                    r.header_len,
+                    r.header_len,
+                    r.header_len + 4
+                )?;
+            }
             let kind = r
                 .content_type
                 .as_deref()

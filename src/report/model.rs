@@ -316,6 +316,27 @@ impl Request {
     }
 }
 
+impl Response {
+    /// The status line as received ("HTTP/1.0 200 OK"); for an HTTP/0.9 simple
+    /// response, which has none, what stands in its place.
+    pub fn status_line(&self) -> String {
+        if self.version == "HTTP/0.9" {
+            format!("HTTP/0.9 {}", self.reason)
+        } else {
+            format!("{} {} {}", self.version, self.status, self.reason)
+        }
+    }
+
+    /// What the server answered, for a sentence: "400 Bad Request".
+    pub fn answer(&self) -> String {
+        if self.version == "HTTP/0.9" {
+            "with the body alone (HTTP/0.9, no status line)".into()
+        } else {
+            format!("{} {}", self.status, self.reason)
+        }
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct Response {
     /// Frame that carried the status line.
@@ -478,6 +499,9 @@ pub struct Connection {
     /// Holes of this connection given up because of the total bound (see Totals).
     #[serde(skip_serializing_if = "is_zero")]
     pub total_bound_gaps: u64,
+    /// A SOCKS handshake before the protocol it tunnels (SOCKS4, 4a, 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socks: Option<crate::socks::Handshake>,
     /// What the connection carried after HTTP handed it over (101, CONNECT 2xx).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<Upgrade>,

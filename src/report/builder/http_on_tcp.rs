@@ -5,8 +5,18 @@ use super::protocol::{Setup, TcpProtocol, TcpTotals};
 use crate::http::{self, BodyPiece, HttpConnection};
 use crate::reassembly::StreamEvent;
 use crate::report::model;
+use crate::socks::{Fed, Held, Prelude};
 
-pub struct HttpOnTcp(HttpConnection);
+/// HTTP, possibly after a SOCKS handshake (the client's first byte tells).
+pub struct HttpOnTcp(HttpConnection, Socks);
+
+/// Whether a SOCKS handshake comes first.
+enum Socks {
+    /// No client byte yet.
+    Undecided,
+    Prelude(Box<Prelude>),
+    No,
+}
 
 impl HttpOnTcp {
     pub fn new(setup: &Setup<'_>) -> Self {
@@ -23,13 +33,66 @@ impl HttpOnTcp {
         if setup.listed && setup.keep_body_bytes > 0 {
             http.keep_body_bytes(setup.keep_body_bytes);
         }
-        HttpOnTcp(http)
+        HttpOnTcp(http, Socks::Undecided)
+    }
+
+    /// Hands bytes the SOCKS prelude held back to HTTP, in order.
+    fn replay(&mut self, back: Vec<Held>) {
+        for (client, offset, bytes, frame) in back {
+            let ev = StreamEvent::Data {
+                offset,
+                bytes: &bytes,
+                frame,
+            };
+            self.0.event(client, &ev);
+        }
     }
 }
 
 impl TcpProtocol for HttpOnTcp {
     fn event(&mut self, client: bool, ev: &StreamEvent<'_>) {
-        self.0.event(client, ev);
+        if let Socks::Undecided = self.1 {
+            self.1 = match ev {
+                StreamEvent::Data {
+                    offset: 0, bytes, ..
+                } if client => Prelude::starting_with(bytes[0])
+                    .map_or(Socks::No, |p| Socks::Prelude(Box::new(p))),
+                StreamEvent::Data { .. } | StreamEvent::Gap { .. } => Socks::No,
+                StreamEvent::Closed { .. } => Socks::Undecided,
+            };
+        }
+        let Socks::Prelude(p) = &mut self.1 else {
+            return self.0.event(client, ev);
+        };
+        if p.is_over() {
+            return self.0.event(client, ev);
+        }
+        match *ev {
+            StreamEvent::Data {
+                offset,
+                bytes,
+                frame,
+            } => match p.data(client, offset, bytes, frame) {
+                Fed::Taken => {}
+                Fed::Tunnel(at) => {
+                    let rest = &bytes[(at - offset) as usize..];
+                    if !rest.is_empty() {
+                        let ev = StreamEvent::Data {
+                            offset: at,
+                            bytes: rest,
+                            frame,
+                        };
+                        self.0.event(client, &ev);
+                    }
+                }
+                Fed::NotSocks(back) => self.replay(back),
+            },
+            _ => {
+                let back = p.give_up();
+                self.replay(back);
+                self.0.event(client, ev);
+            }
+        }
     }
 
     fn reading(&self) -> bool {
@@ -37,6 +100,10 @@ impl TcpProtocol for HttpOnTcp {
     }
 
     fn finish(&mut self) {
+        if let Socks::Prelude(p) = &mut self.1 {
+            let back = p.give_up();
+            self.replay(back);
+        }
         self.0.finish();
     }
 
@@ -140,6 +207,11 @@ impl TcpProtocol for HttpOnTcp {
             _ => None,
         };
         c.http = http;
+        if let Socks::Prelude(p) = &self.1
+            && p.is_socks()
+        {
+            c.socks = Some(p.handshake.clone());
+        }
         c.upgrade = self.0.upgrade.as_ref().map(upgrade_model);
         c.not_http = not_http;
         c.http_omitted = self.0.omitted;

@@ -85,6 +85,7 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
         process: None,
         total_bound_gaps: c.total_bound_gaps,
         upgrade: None,
+        socks: None,
     };
     protocol.describe(&mut conn, keep_bodies);
     conn
