@@ -311,6 +311,51 @@ def derived():
     data = open(src, "rb").read()
     open(os.path.join(OUT, "cut.pcap"), "wb").write(data[: len(data) * 2 // 3 + 7])
     print("derived missing-frames.pcap (frames 8, 12, 20 removed) and cut.pcap")
+    midstream()
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def keepalive_probe(rec):
+    """A TCP keep-alive probe made from a data frame (Ethernet, IPv4): one byte, one below
+    the segment's sequence number, as Linux sends it (RFC 9293 section 3.8.4)."""
+    hdr, frame = rec[:16], rec[16:]
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    doff = (ip[ihl + 12] >> 4) * 4
+    tcp = bytearray(ip[ihl:ihl + doff])
+    seq = (int.from_bytes(tcp[4:8], "big") - 1) % (1 << 32)
+    tcp[4:8] = seq.to_bytes(4, "big")
+    tcp[13] = 0x10  # ACK only
+    payload = b"\0"  # Windows sends a zero byte; Linux repeats the last byte sent
+    iph = bytearray(ip[:ihl])
+    total = ihl + doff + 1
+    iph[2:4] = total.to_bytes(2, "big")
+    iph[10:12] = b"\0\0"
+    iph[10:12] = checksum(bytes(iph)).to_bytes(2, "big")
+    tcp[16:18] = b"\0\0"
+    pseudo = bytes(iph[12:20]) + b"\0\x06" + (doff + 1).to_bytes(2, "big")
+    tcp[16:18] = checksum(pseudo + bytes(tcp) + payload).to_bytes(2, "big")
+    out = frame[:14] + bytes(iph) + bytes(tcp) + payload
+    n = len(out).to_bytes(4, "little")
+    return hdr[:8] + n + n + out
+
+
+def midstream():
+    """keepalive-chunked.pcap as a capture begun mid-connection: a keep-alive probe of the
+    client's first, then from frame 10 (inside the first response's chunked body) on."""
+    head, recs = pcap_records(os.path.join(OUT, "keepalive-chunked.pcap"))
+    probe = keepalive_probe(recs[13])
+    out = [probe[:4] + recs[9][4:8] + probe[8:]] + recs[9:]
+    write_pcap(os.path.join(OUT, "midstream-keepalive-probe.pcap"), head, out)
+    print("derived midstream-keepalive-probe.pcap")
 
 
 def main():
@@ -318,6 +363,8 @@ def main():
         sys.exit("make_captures.py: run as root (sudo): it makes a network namespace and captures in it")
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
         return inside()
+    if len(sys.argv) > 1 and sys.argv[1] == "--midstream":
+        return midstream()
     subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
     subprocess.run(["ip", "netns", "add", NS], check=True)
     try:

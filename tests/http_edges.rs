@@ -171,3 +171,35 @@ fn malformed_request_lines_are_shown_with_the_servers_answer() {
     assert_eq!(s.body_len, r.connections[0].streams.s2c.bytes);
     assert!(s.complete);
 }
+
+#[test]
+fn a_capture_begun_mid_message_keeps_every_later_exchange() {
+    let r = report("midstream-keepalive-probe.pcap");
+    let c = &r.connections[0];
+    assert!(c.not_http.is_none(), "{:?}", c.not_http);
+    let rows: Vec<(&str, u16, bool)> = c
+        .http
+        .iter()
+        .map(|x| {
+            let s = x.response.as_ref().unwrap();
+            (
+                x.request.as_ref().unwrap().target.as_str(),
+                s.status,
+                s.complete,
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("/romeo.txt", 200, true), ("/chunked/2", 200, true)]);
+    let q = c.http[0].request.as_ref().unwrap();
+    assert_eq!(
+        q.lint,
+        ["re-synchronised: 1 byte before this message was not HTTP"],
+        "the keep-alive probe's byte"
+    );
+    let s = c.http[0].response.as_ref().unwrap();
+    assert!(
+        s.lint[0].starts_with("re-synchronised: 37 bytes"),
+        "{:?}",
+        s.lint
+    );
+}

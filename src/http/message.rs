@@ -17,6 +17,9 @@ const COMMON_HEADERS: usize = 64;
 pub const MAX_FRAMES: usize = 10_000;
 /// Bytes of each body kept for a preview.
 pub const PREVIEW: usize = 512;
+/// Bytes searched for the next message start after a side stopped making sense (a
+/// capture that begins mid-message, a stray byte) before it is given up as not HTTP.
+pub const RESYNC_LIMIT: u64 = 256 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -105,6 +108,12 @@ pub enum HttpEvent {
     Body(Vec<u8>),
 }
 
+/// What a search for a message start found in one call's bytes.
+enum Search {
+    Found(usize, Vec<u8>),
+    NotYet,
+}
+
 enum Chunk {
     Size(Vec<u8>),
     Data(u64),
@@ -148,6 +157,15 @@ pub struct MessageParser {
     digests: Option<(Digests, u64)>,
     /// The message under way is a request that asks to switch protocols.
     asks_switch: bool,
+    /// Where and why the side stopped making sense, while a message start is searched.
+    lost: Option<(u64, String)>,
+    /// Bytes skipped since then.
+    skipped: u64,
+    /// Bytes gathered as a head that turned out not to be one: searched again.
+    replay: Option<(u64, Vec<u8>)>,
+    /// While searching: the bytes since the last line start, when they may still begin
+    /// a message (a start split across segments); None when no line starts there.
+    tail: Option<Vec<u8>>,
 }
 
 struct BodyState {
@@ -236,6 +254,10 @@ impl MessageParser {
             keep_bytes: PREVIEW,
             digests: None,
             asks_switch: false,
+            lost: None,
+            skipped: 0,
+            replay: None,
+            tail: Some(Vec::new()),
         }
     }
 
@@ -296,13 +318,23 @@ impl MessageParser {
 
     /// Bytes at `offset` of the stream, from `frame`. Returns the stream offset from
     /// which the bytes are the new protocol's, once the connection switched.
-    pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], frame: FrameNo) -> Option<u64> {
+    pub fn data(&mut self, offset: u64, bytes: &[u8], frame: FrameNo) -> Option<u64> {
+        let switched = self.parse(offset, bytes, frame);
+        // A head that was not one is searched again for a message start (in a loop, not
+        // by recursion: each round starts at least one byte further).
+        while let Some((at, buf)) = self.replay.take() {
+            self.parse(at, &buf, frame);
+        }
+        switched
+    }
+
+    fn parse(&mut self, mut offset: u64, mut bytes: &[u8], frame: FrameNo) -> Option<u64> {
         while !bytes.is_empty() {
             let used = match &mut self.state {
                 State::Done => return None,
                 State::Tunnel => return Some(offset),
                 State::MaybeTunnel => {
-                    let next_request = self.find_start(bytes) == Some(0)
+                    let next_request = self.starts_message(bytes).is_some()
                         || bytes.iter().all(|b| *b == b'\r' || *b == b'\n');
                     self.state = if next_request {
                         State::Idle
@@ -323,14 +355,27 @@ impl MessageParser {
                     }
                     skip
                 }
-                State::Resync => match self.find_start(bytes) {
-                    Some(at) => {
+                State::Resync => match self.search(bytes) {
+                    Search::Found(at, carried) => {
                         self.state = State::Head;
-                        self.head_offset = offset + at as u64;
+                        self.head_offset = offset + at as u64 - carried.len() as u64;
                         self.head_frame = frame;
+                        self.skipped += at as u64;
+                        self.skipped -= carried.len() as u64;
+                        self.head_buf = carried;
                         at
                     }
-                    None => bytes.len(),
+                    Search::NotYet => {
+                        self.skipped += bytes.len() as u64;
+                        if self.skipped > RESYNC_LIMIT
+                            && let Some((at, why)) = self.lost.take()
+                        {
+                            self.head_offset = at;
+                            self.not_http(&why, 0);
+                            return None;
+                        }
+                        bytes.len()
+                    }
                 },
                 State::Head => self.head(bytes, frame),
                 State::Body(remaining) => {
@@ -367,13 +412,13 @@ impl MessageParser {
             }
             State::Resync => self.out.push(HttpEvent::LostSync),
             State::Idle => {
-                self.state = State::Resync;
+                self.resync();
                 self.out.push(HttpEvent::LostSync);
             }
             State::Head => {
                 self.head_cut_short(offset);
                 self.head_buf.clear();
-                self.state = State::Resync;
+                self.resync();
                 self.out.push(HttpEvent::LostSync);
             }
             State::Body(remaining) if len < *remaining => {
@@ -390,7 +435,7 @@ impl MessageParser {
                     ));
                 }
                 self.end(false);
-                self.state = State::Resync;
+                self.resync();
                 self.out.push(HttpEvent::LostSync);
             }
             State::UntilClose => {
@@ -410,20 +455,80 @@ impl MessageParser {
                 self.end(clean)
             }
             State::Body(_) | State::Chunked(_) => self.end(false),
+            // No message start was found after the side stopped making sense.
+            State::Resync | State::Head if self.lost.is_some() => {
+                if let Some((at, why)) = self.lost.take() {
+                    self.head_offset = at;
+                    self.not_http(&why, 0);
+                }
+            }
             _ => {}
         }
         self.state = State::Done;
     }
 
-    fn find_start(&self, bytes: &[u8]) -> Option<usize> {
-        let at_line_start = |i: usize| i == 0 || bytes[i - 1] == b'\n';
-        match self.role {
-            Role::Response => {
-                (0..bytes.len()).find(|&i| bytes[i..].starts_with(b"HTTP/1.") && at_line_start(i))
+    /// Searches for the next message start, the next byte counting as a line start.
+    fn resync(&mut self) {
+        self.state = State::Resync;
+        self.tail = Some(Vec::new());
+    }
+
+    /// Whether `b` starts a message of this side: `Some(true)`, `Some(false)` while it
+    /// is too short to tell, `None` when it cannot.
+    fn starts_message(&self, b: &[u8]) -> Option<bool> {
+        let patterns: &[&[u8]] = match self.role {
+            Role::Response => &[b"HTTP/1."],
+            Role::Request => METHODS,
+        };
+        let mut maybe = false;
+        for p in patterns {
+            if b.starts_with(p) {
+                return Some(true);
             }
-            Role::Request => (0..bytes.len())
-                .find(|&i| at_line_start(i) && METHODS.iter().any(|m| bytes[i..].starts_with(m))),
+            maybe |= p.starts_with(b);
         }
+        maybe.then_some(false)
+    }
+
+    /// Searches bytes for a message start at a line start (tshark's and Zeek's way back
+    /// into a stream), carrying a start split across calls in `self.tail`. Found: the
+    /// offset in `bytes` where the message's bytes continue, and the carried bytes that
+    /// begin it.
+    fn search(&mut self, bytes: &[u8]) -> Search {
+        if let Some(mut tail) = self.tail.take() {
+            let need = 8usize.saturating_sub(tail.len()).min(bytes.len());
+            let mut probe = tail.clone();
+            probe.extend_from_slice(&bytes[..need]);
+            match self.starts_message(&probe) {
+                Some(true) => return Search::Found(0, tail),
+                Some(false) if need == bytes.len() => {
+                    tail.extend_from_slice(bytes);
+                    self.tail = Some(tail);
+                    return Search::NotYet;
+                }
+                _ => {}
+            }
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            let at = bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|n| i + n + 1);
+            let Some(at) = at.filter(|&a| a < bytes.len()) else {
+                self.tail = (bytes.last() == Some(&b'\n')).then(Vec::new);
+                return Search::NotYet;
+            };
+            match self.starts_message(&bytes[at..(at + 8).min(bytes.len())]) {
+                Some(true) => return Search::Found(at, Vec::new()),
+                Some(false) if at + 8 > bytes.len() => {
+                    self.tail = Some(bytes[at..].to_vec());
+                    return Search::NotYet;
+                }
+                _ => i = at,
+            }
+        }
+        Search::NotYet
     }
 
     fn body_bytes(&mut self, b: &[u8], frame: FrameNo) {
@@ -452,14 +557,14 @@ impl MessageParser {
             if self.methods.front().is_some_and(|m| m.1) {
                 return self.simple_response(before, frame, take);
             }
-            return self.not_http("does not start with an HTTP status line", bytes.len());
+            return self.lost_start("does not start with an HTTP status line", bytes, take);
         }
         if !has_blank {
             if self.head_buf.len() >= MAX_HEAD {
                 return self.not_http("message head larger than 64 KiB", bytes.len());
             }
             if self.role == Role::Request && self.request_start_refused(before) {
-                return self.not_http("does not start with an HTTP request line", bytes.len());
+                return self.lost_start("does not start with an HTTP request line", bytes, take);
             }
             return take;
         }
@@ -468,7 +573,7 @@ impl MessageParser {
             Ok(None) => return take,
             Err(e) => match self.lenient_request() {
                 Some(parsed) => parsed,
-                None => return self.not_http(&e, bytes.len()),
+                None => return self.lost_start(&e, bytes, take),
             },
         };
         let (head_len, mut head) = parsed;
@@ -484,6 +589,27 @@ impl MessageParser {
         self.head_buf.clear();
         self.start_body(head, &head_frames);
         take - leftover
+    }
+
+    /// The head gathered so far is not a message head: as tshark and Zeek do, the side
+    /// is searched for the next message start (a request line or a status line at the
+    /// start of a line) from the head's second byte, for [`RESYNC_LIMIT`] bytes; a
+    /// capture that begins mid-message, or a stray byte before a request, loses only
+    /// what came before that start. Returns the bytes used (all of them).
+    fn lost_start(&mut self, reason: &str, bytes: &[u8], take: usize) -> usize {
+        let mut buf = std::mem::take(&mut self.head_buf);
+        buf.extend_from_slice(&bytes[take..]);
+        if self.lost.is_none() {
+            self.lost = Some((self.head_offset, reason.to_string()));
+        }
+        self.out.push(HttpEvent::LostSync);
+        // One stray byte (a keep-alive probe's) may stand before a message start.
+        self.resync();
+        self.skipped += 1;
+        if buf.len() > 1 {
+            self.replay = Some((self.head_offset + 1, buf.split_off(1)));
+        }
+        bytes.len()
     }
 
     /// RFC 1945 §6: a server answers a request without an HTTP/1.x version (HTTP/0.9's
@@ -723,6 +849,16 @@ impl MessageParser {
         );
         body.lint = lint;
         self.body = Some(body);
+        let mut head = head;
+        if self.skipped > 0 && self.lost.take().is_some() {
+            let n = self.skipped;
+            head.lint.push(format!(
+                "re-synchronised: {n} byte{} before this message {} not HTTP",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "was" } else { "were" }
+            ));
+        }
+        self.skipped = 0;
         self.asks_switch = self.role == Role::Request
             && (head.method.as_deref() == Some("CONNECT") || head.header("upgrade").is_some());
         self.out.push(HttpEvent::Head(head));
@@ -870,7 +1006,7 @@ impl MessageParser {
             b.lint.push(why.to_string());
         }
         self.end(false);
-        self.state = State::Resync;
+        self.resync();
         used
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP parsing gives the same result for every split of the same bytes.
 
 use super::*;
+use crate::http::message::RESYNC_LIMIT;
 use crate::reassembly::CloseReason;
 
 const REQUESTS: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /d HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -160,14 +161,79 @@ fn gap_in_body_marks_incomplete_and_keeps_length() {
     assert_eq!(e.gap_bytes, 4);
 }
 
+/// Bytes that are not HTTP (TLS here) are searched for a message start for
+/// `RESYNC_LIMIT` bytes, then given up, with the reason; or at the close.
 #[test]
-fn non_http_is_given_up_quickly() {
+fn non_http_is_given_up_after_the_resync_limit_or_at_close() {
+    let hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    let not_http = |p: &mut MessageParser| {
+        p.take_events()
+            .filter_map(|e| match e {
+                HttpEvent::NotHttp { offset, reason } => Some((offset, reason)),
+                HttpEvent::Head(h) => panic!("a phantom message: {h:?}"),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
     let mut p = MessageParser::new(Role::Response);
-    p.data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 1);
-    assert!(p.is_done());
+    p.data(0, hello, 1);
+    assert!(!p.is_done(), "still searching");
+    let noise = vec![0xa5u8; 64 * 1024];
+    let mut at = hello.len() as u64;
+    while !p.is_done() {
+        p.data(at, &noise, 2);
+        at += noise.len() as u64;
+        assert!(at <= 2 * RESYNC_LIMIT, "given up within the limit");
+    }
+    let reason = "does not start with an HTTP status line".to_string();
+    assert_eq!(not_http(&mut p), [(0, reason)]);
     let mut q = MessageParser::new(Role::Request);
-    q.data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 1);
-    assert!(q.is_done());
+    q.data(0, hello, 1);
+    q.close(Some(CloseReason::Fin));
+    assert_eq!(not_http(&mut q).len(), 1);
+}
+
+/// A side that starts mid-message (a capture begun mid-connection) or with a stray
+/// byte (a keep-alive probe) re-synchronises on the next message start, at every split.
+#[test]
+fn a_side_that_starts_mid_message_resynchronises() {
+    let responses: &[u8] = b"ody of a response whose head the capture missed\r\n\
+HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    let requests: &[u8] =
+        b"\x00GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (role, bytes, want) in [
+        (Role::Response, responses, vec![Some(200), Some(404)]),
+        (Role::Request, requests, vec![None, None]),
+    ] {
+        for step in [bytes.len(), 1, 7] {
+            let mut p = MessageParser::new(role);
+            for (i, piece) in bytes.chunks(step).enumerate() {
+                p.data((i * step) as u64, piece, i as u64);
+            }
+            p.close(Some(CloseReason::Fin));
+            let heads: Vec<Head> = p
+                .take_events()
+                .filter_map(|e| match e {
+                    HttpEvent::Head(h) => Some(h),
+                    HttpEvent::NotHttp { reason, .. } => panic!("given up: {reason}"),
+                    _ => None,
+                })
+                .collect();
+            let statuses: Vec<Option<u16>> = heads.iter().map(|h| h.status).collect();
+            assert_eq!(statuses, want, "{role:?}, pieces of {step}");
+            let (skipped, words) = if role == Role::Response {
+                (49, "49 bytes before this message were")
+            } else {
+                (1, "1 byte before this message was")
+            };
+            assert_eq!(
+                heads[0].lint.last().map(String::as_str),
+                Some(format!("re-synchronised: {words} not HTTP").as_str()),
+                "{role:?}, pieces of {step}"
+            );
+            assert_eq!(heads[0].offset, skipped, "{role:?}, pieces of {step}");
+        }
+    }
 }
 
 #[test]
@@ -239,6 +305,7 @@ fn heads_with_many_headers_are_parsed_whole() {
     ] {
         let mut p = MessageParser::new(Role::Response);
         p.data(0, &head(n), 1);
+        p.close(Some(CloseReason::Fin));
         let heads: Vec<usize> = p
             .take_events()
             .filter_map(|e| match e {
@@ -308,7 +375,16 @@ fn malformed_request_lines_are_shown_with_their_lint() {
         for (i, b) in bytes.iter().enumerate() {
             one.data(i as u64, std::slice::from_ref(b), 1);
         }
-        let first = one.take_events().next();
+        p.close(Some(CloseReason::Fin));
+        one.close(Some(CloseReason::Fin));
+        let evs: Vec<_> = evs
+            .into_iter()
+            .chain(p.take_events())
+            .filter(|e| !matches!(e, HttpEvent::LostSync))
+            .collect();
+        let first = one
+            .take_events()
+            .find(|e| !matches!(e, HttpEvent::LostSync));
         match (evs.first(), &first) {
             (Some(HttpEvent::Head(a)), Some(HttpEvent::Head(b))) => {
                 assert_eq!(format!("{a:?}"), format!("{b:?}"), "{shown} byte by byte")

@@ -258,6 +258,15 @@ pub fn length_words(r: &Response, switched: bool) -> (String, bool) {
             false,
         );
     }
+    let chunked = r.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+    });
+    if chunked && r.content_length.is_none() {
+        return (
+            "chunked: the body ends at the chunk of size 0 (RFC 9112 section 7.1)".into(),
+            false,
+        );
+    }
     match r.content_length.as_deref() {
         Some(l) if l.trim().parse::<u64>().ok() == Some(r.body_len) => {
             (format!("Content-Length {l} = the bytes received"), false)
