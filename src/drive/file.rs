@@ -1,6 +1,7 @@
 //! The file driver: a saved capture read frame by frame into the pipeline (with its
 //! BPF filter, `--extract`, a progress callback, and connections streamed as they close).
 
+use crate::capture::Frame;
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::filter::BpfFilter;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
@@ -70,6 +71,28 @@ pub fn replay_file(
     read_file(path, filter, opts, Some(each), None, None)
 }
 
+/// One frame into the pipeline: through the filter, then to the builder (with its
+/// packet line for `replay`).
+fn feed(
+    builder: &mut ReportBuilder,
+    bpf: &mut Option<BpfFilter>,
+    each: &mut Option<&mut dyn FnMut(&model::PacketLine)>,
+    frame: &Frame<'_>,
+) {
+    if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
+        match each.as_mut() {
+            Some(each) => {
+                if let Some(line) = builder.frame_line(frame) {
+                    each(&line);
+                }
+            }
+            None => builder.frame(frame),
+        }
+    } else {
+        builder.filtered(frame)
+    }
+}
+
 fn read_file(
     path: &Path,
     filter: Option<&str>,
@@ -99,26 +122,21 @@ fn read_file(
         builder = builder.extract_to(ex);
     }
     let mut frames = 0u64;
+    // Frames whose time is earlier than a frame before them in the file.
+    let (mut late, mut latest) = (0u64, i64::MIN);
+    // Read in file order, as tshark does (frame numbers and the analysis follow it);
+    // frames out of time order are counted and said once.
     let result = file.for_each(|frame| {
         frames += 1;
+        late += u64::from(frame.ts_us < latest);
+        latest = latest.max(frame.ts_us);
         if frames.is_multiple_of(8192)
             && let (Some(p), Some(r)) = (progress.as_mut(), &read)
         {
             let (packets, conns) = builder.progress();
             p(r.load(std::sync::atomic::Ordering::Relaxed), packets, conns);
         }
-        if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
-            match each.as_mut() {
-                Some(each) => {
-                    if let Some(line) = builder.frame_line(frame) {
-                        each(&line);
-                    }
-                }
-                None => builder.frame(frame),
-            }
-        } else {
-            builder.filtered(frame)
-        }
+        feed(&mut builder, &mut bpf, &mut each, frame)
     });
     let info = file.info();
     let source = model::Source {
@@ -132,6 +150,7 @@ fn read_file(
             .collect::<Vec<_>>()
             .join("|"),
         filter: filter.map(str::to_string),
+        frames_out_of_time_order: late,
         ..Default::default()
     };
     if let Err(ReadError::NotACapture) = result {

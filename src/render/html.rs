@@ -65,6 +65,7 @@ fn page(report: &Report, view: &View) -> Markup {
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
                 }
                 @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
+                @if let Some(t) = super::time_order_sentence(s) { p.error { (t) } }
                 @for l in super::limits_words(&report.totals) { p.limit { (l) } }
                 @if let Some(lab) = &report.lab {
                     section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
@@ -448,7 +449,7 @@ fn stream_chart(c: &Connection) -> Markup {
             text x="0" y="45" font-size="16" { "segments" }
             text x="0" y="105" font-size="16" { "recv() calls" }
             @for (i, s) in segs.iter().enumerate() {
-                @let start = (s.rel_seq as u64).saturating_sub(1);
+                @let start = (s.rel_seq.max(1) - 1) as u64;
                 @let (x1, x2) = (scale(start), scale(start + s.len as u64));
                 rect.segment x=(format!("{x1:.2}")) y="25" width=(format!("{:.2}", (x2 - x1).max(0.5))) height="30" fill=(fills[i % 2]) {
                     title { "frame " (s.frame) ": bytes " (start) ".." (start + s.len as u64) " (" (s.len) " B)" }

@@ -228,6 +228,26 @@ pub fn ws_frame_words(f: &crate::report::model::WsFrame) -> String {
     )
 }
 
+/// A capture whose frames are out of time order, said once (the terminal and the HTML
+/// say the same), so that no negative time goes unexplained.
+pub fn time_order_sentence(s: &crate::report::model::Source) -> Option<String> {
+    let n = s.frames_out_of_time_order;
+    if n == 0 {
+        return None;
+    }
+    let frames = if n == 1 { "1 frame is" } else { "frames are" };
+    let count = if n == 1 {
+        String::new()
+    } else {
+        format!(" ({} of them)", group(n))
+    };
+    Some(format!(
+        "out of time order: {frames} earlier than a frame before them in the file{count}. \
+         wirelab reads frames in file order, as tshark does, so times after such a frame, \
+         durations and RTTs can be negative; `reordercap in.pcap out.pcap` sorts the file"
+    ))
+}
+
 /// How a connection ended, in words (the terminal and the HTML say the same).
 pub fn how_it_ended(c: &Connection) -> String {
     match (c.close, c.closed_by) {

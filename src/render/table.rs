@@ -20,12 +20,42 @@ use std::io::{self, Write};
 pub const WIDTH: usize = 100;
 
 pub fn write(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    let mut ascii = AsciiOnly(out);
+    let out: &mut dyn Write = if view.color { ascii.0 } else { &mut ascii };
     let mut w = Writer {
         out,
         view: *view,
         explained: BTreeSet::new(),
     };
     w.report(report)
+}
+
+/// Plain output is ASCII whatever the capture holds: each character beyond ASCII (a
+/// header's, a preview's) becomes one `?`, so the layout measured in columns holds.
+struct AsciiOnly<'a>(&'a mut dyn Write);
+
+impl Write for AsciiOnly<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_ascii() {
+            return self.0.write(buf);
+        }
+        // A UTF-8 lead byte stands for its character; continuation bytes are dropped.
+        let plain: Vec<u8> = buf
+            .iter()
+            .filter(|&&b| !(0x80..0xC0).contains(&b))
+            .map(|&b| if b < 0x80 { b } else { b'?' })
+            .collect();
+        self.0.write_all(&plain)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Columns a text takes on a terminal (wide characters two, combining ones none).
+fn columns(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 struct Writer<'a> {
@@ -41,10 +71,21 @@ fn ms(us: i64) -> String {
 
 /// Cuts a line to `max` characters, marking the cut.
 fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+    if columns(s) <= max && s.chars().count() <= max {
         s.to_string()
     } else {
-        let mut t: String = s.chars().take(max - 3).collect();
+        let mut t = String::new();
+        let mut used = 0;
+        for c in s.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c)
+                .unwrap_or(0)
+                .max(1);
+            if used + w > max - 3 {
+                break;
+            }
+            used += w;
+            t.push(c);
+        }
         t.push_str("...");
         t
     }
@@ -56,7 +97,7 @@ fn printable(s: &str) -> String {
         .flat_map(|c| {
             if c == '\t' || (' '..='~').contains(&c) {
                 vec![c]
-            } else if c.is_control() {
+            } else if c.is_control() || c == '\u{feff}' {
                 c.escape_default().collect()
             } else {
                 vec![c]
@@ -128,13 +169,18 @@ impl Writer<'_> {
 
     fn report(&mut self, report: &Report) -> io::Result<()> {
         let s = &report.source;
-        writeln!(
-            self.out,
-            "wirelab report of {} ({}, link type {})",
-            s.path.as_deref().or(s.interface.as_deref()).unwrap_or("-"),
-            s.format,
-            s.linktype,
+        self.say(
+            &format!(
+                "wirelab report of {} ({}, link type {})",
+                s.path.as_deref().or(s.interface.as_deref()).unwrap_or("-"),
+                s.format,
+                s.linktype,
+            ),
+            4,
         )?;
+        if let Some(text) = super::time_order_sentence(s) {
+            self.say(&text, 4)?;
+        }
         writeln!(
             self.out,
             "{} frames, {} bytes{}",
@@ -498,10 +544,12 @@ history {}",
                         )?;
                     }
                 }
-                (None, Some(t)) => writeln!(
-                    self.out,
-                    "    preview     binary: {t} by its first bytes, {} bytes",
-                    group(r.body_len)
+                (None, Some(t)) => self.say(
+                    &format!(
+                        "    preview     binary: {t} by its first bytes, {} bytes",
+                        group(r.body_len)
+                    ),
+                    16,
                 )?,
                 (None, None) if r.body_len > 0 => {
                     writeln!(self.out, "    preview     binary data")?
@@ -635,10 +683,10 @@ history {}",
 
     fn handshake(&mut self, c: &Connection) -> io::Result<()> {
         let Some(h) = &c.handshake else {
-            return writeln!(
-                self.out,
+            return self.say(
                 "handshake   not in the capture (it started mid-connection): sequence numbers \
-are relative to the first seen"
+are relative to the first seen",
+                12,
             );
         };
         writeln!(self.out, "handshake")?;
@@ -1092,8 +1140,8 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let mut line = " ".repeat(lead);
     let mut empty = true;
     for word in text[lead..].split(' ') {
-        let len = line.chars().count();
-        if !empty && len + 1 + word.chars().count() > width {
+        let len = columns(&line).max(line.chars().count());
+        if !empty && len + 1 + columns(word).max(word.chars().count()) > width {
             lines.push(std::mem::take(&mut line));
             line = " ".repeat(indent);
             empty = true;

@@ -67,6 +67,9 @@ pub struct Source {
     pub undecoded: u64,
     /// IP frames that are not TCP (UDP, ICMP, ...).
     pub non_tcp: u64,
+    /// Frames whose time is earlier than a frame before them in the file.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_out_of_time_order: u64,
     /// Why reading stopped early ("the file ends in the middle of a record ..."), if it did.
     pub read_error: Option<String>,
     /// Why frames were undecodable, with counts, most frequent first.
@@ -192,8 +195,10 @@ pub struct Segment {
     /// "SYN,ACK" style.
     pub flags: String,
     /// Relative as Wireshark counts: the SYN is 0, the first data byte 1.
-    pub rel_seq: u32,
-    pub rel_ack: Option<u32>,
+    /// Negative for a segment before the first one seen (a capture out of time order,
+    /// or a retransmission of bytes from before the capture began).
+    pub rel_seq: i64,
+    pub rel_ack: Option<i64>,
     pub seq: u32,
     pub ack: u32,
     /// TCP payload bytes (as on the wire, even when the capture cut them).

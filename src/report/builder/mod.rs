@@ -353,7 +353,12 @@ impl ReportBuilder {
         let (tcp, ip) = (seg.tcp, seg.ip);
         let syn = tcp.flags & flags::SYN != 0;
         let ackf = tcp.flags & flags::ACK != 0;
-        let rel = |base: Option<SeqNum>, n: u32| base.map(|b| n.wrapping_sub(b.0).wrapping_add(1));
+        // Relative as Wireshark counts (the SYN 0, the first data byte 1). A number up to
+        // negative, not as 4294965837.
+        let rel = |base: Option<SeqNum>, n: u32| {
+            base.map(|b| i64::from(n.wrapping_sub(b.0).wrapping_add(1) as i32))
+                .map(|r| if r < -(1 << 30) { r + (1 << 32) } else { r })
+        };
         model::Segment {
             frame: seg.frame.number,
             ts_us: seg.frame.ts_us,
