@@ -368,3 +368,39 @@ fn websocket_frames_after_an_upgrade_match_tshark() {
     assert!(!theirs.is_empty());
     assert_eq!(ours, theirs);
 }
+
+/// Over every public capture, a stream that is not complete says why (`incomplete`),
+/// and one that is complete has no reason against it.
+#[test]
+fn every_incomplete_stream_says_why() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/testdata/public is absent");
+        return;
+    };
+    let (mut incomplete, mut complete) = (0, 0);
+    for row in tsv(&dir.join("MANIFEST.tsv")) {
+        let Some(rep) = report_of(&dir, &row["path"]) else {
+            continue;
+        };
+        for c in &rep.connections {
+            for s in [&c.streams.c2s, &c.streams.s2c] {
+                assert_eq!(
+                    s.complete,
+                    s.incomplete.is_empty(),
+                    "{} connection {}: complete {} with reasons {:?}",
+                    row["path"],
+                    c.id,
+                    s.complete,
+                    s.incomplete
+                );
+                if s.complete {
+                    complete += 1
+                } else {
+                    incomplete += 1
+                }
+            }
+        }
+    }
+    println!("{incomplete} incomplete streams, each with its reason; {complete} complete");
+    assert!(incomplete > 0 && complete > 0);
+}

@@ -114,6 +114,10 @@ pub struct StreamReassembler {
     conflicts: u64,
     /// Offset the peer acknowledged beyond the bytes held, and packets seen since.
     acked_hole: Option<(u64, u32)>,
+    /// A SYN came after this side's data (so where the stream starts is not certain),
+    /// or after its FIN.
+    syn_late: bool,
+    syn_after_fin: bool,
 }
 
 impl StreamReassembler {
@@ -132,7 +136,19 @@ impl StreamReassembler {
             gap_count: 0,
             conflicts: 0,
             acked_hole: None,
+            syn_late: false,
+            syn_after_fin: false,
         }
+    }
+
+    /// A SYN came after this side's first data in the capture.
+    pub fn syn_late(&self) -> bool {
+        self.syn_late
+    }
+
+    /// A SYN came after this side's FIN or RST (on the same connection).
+    pub fn syn_after_fin(&self) -> bool {
+        self.syn_after_fin
     }
 
     /// Sequence number of stream offset 0, once known.
@@ -198,13 +214,18 @@ impl StreamReassembler {
     ) -> SegmentEffect {
         let mut effect = SegmentEffect::default();
         if self.closed.is_some() {
+            self.syn_after_fin |= flags.syn;
             effect.after_close = !payload.is_empty() || flags.fin;
             return effect;
         }
-        if flags.syn && !self.saw_syn && self.next == 0 && self.pending.is_empty() {
-            // The SYN fixes offset 0 even if a later segment was seen first.
-            self.base = Some(seq.plus(1));
-            self.saw_syn = true;
+        if flags.syn && !self.saw_syn {
+            if self.next == 0 && self.pending.is_empty() {
+                // The SYN fixes offset 0 even if a later segment was seen first.
+                self.base = Some(seq.plus(1));
+                self.saw_syn = true;
+            } else {
+                self.syn_late = true;
+            }
         }
         let data_seq = if flags.syn { seq.plus(1) } else { seq };
         self.base.get_or_insert(data_seq);

@@ -348,9 +348,8 @@ fn tcp(c: &Connection, view: &View, terms: &mut BTreeSet<String>) -> Markup {
             }
             @if c.segments_omitted > 0 { p { (c.segments_omitted) " segments not listed (use --connection " (c.id) ")." } }
             @if let Some(est) = c.rtt_estimated_us { p { (c.rtt_samples.len()) " RTT samples; EstimatedRTT " (format!("{:.3}", est / 1000.0)) " ms." } }
-            p { "Streams: client → server " (group(c.streams.c2s.bytes)) " bytes ("
-                (if c.streams.c2s.complete { "complete" } else { "incomplete" }) "), server → client "
-                (group(c.streams.s2c.bytes)) " bytes (" (if c.streams.s2c.complete { "complete" } else { "incomplete" }) ")." }
+            p { "Stream " (super::stream_sentence("client → server", &c.streams.c2s)) "." }
+            p { "Stream " (super::stream_sentence("server → client", &c.streams.s2c)) "." }
         }
     }
 }

@@ -248,6 +248,53 @@ pub fn time_order_sentence(s: &crate::report::model::Source) -> Option<String> {
     ))
 }
 
+/// One direction's stream in words (the terminal and the HTML say the same): its bytes,
+/// complete or why not, and why the bytes on the wire differ from those reassembled.
+pub fn stream_sentence(name: &str, s: &crate::report::model::Stream) -> String {
+    let gaps: u64 = s.gaps.iter().map(|g| g.len).sum();
+    let mut text = format!("{name}: {} bytes, ", group(s.bytes));
+    if s.complete {
+        text.push_str("complete");
+    } else {
+        let why: Vec<&str> = s.incomplete.iter().map(|i| i.words()).collect();
+        text.push_str(&format!("incomplete: {}", why.join("; ")));
+    }
+    if gaps > 0 {
+        text.push_str(&format!(
+            "; {} bytes missing in {} gap{}",
+            group(gaps),
+            s.gaps.len(),
+            if s.gaps.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(wire) = s.wire_bytes {
+        let cut = s.cut_bytes;
+        let again = wire.saturating_sub(s.bytes + cut);
+        let mut parts = Vec::new();
+        if again > 0 {
+            parts.push(format!(
+                "{} arrived more than once (retransmissions, overlaps) and count once",
+                group(again)
+            ));
+        }
+        if cut > 0 {
+            parts.push(format!("{} were cut by the snapshot length", group(cut)));
+        }
+        if wire < s.bytes + cut {
+            parts
+                .push("some were before the capture's start of the stream or after its end".into());
+        }
+        if !parts.is_empty() {
+            text.push_str(&format!(
+                "; {} bytes on the wire: {}",
+                group(wire),
+                parts.join(", ")
+            ));
+        }
+    }
+    text
+}
+
 /// How a connection ended, in words (the terminal and the HTML say the same).
 pub fn how_it_ended(c: &Connection) -> String {
     match (c.close, c.closed_by) {

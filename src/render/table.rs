@@ -633,17 +633,9 @@ history {}",
             ("client -> server", &c.streams.c2s),
             ("server -> client", &c.streams.s2c),
         ] {
-            let gaps: u64 = s.gaps.iter().map(|g| g.len).sum();
-            writeln!(
-                self.out,
-                "stream      {name}: {} bytes, {}{}",
-                group(s.bytes),
-                if s.complete { "complete" } else { "incomplete" },
-                if gaps > 0 {
-                    format!(", {} bytes missing in {} gaps", group(gaps), s.gaps.len())
-                } else {
-                    String::new()
-                }
+            self.say(
+                &format!("stream      {}", super::stream_sentence(name, s)),
+                12,
             )?;
         }
         if !c.segments.is_empty() {

@@ -275,10 +275,52 @@ pub struct Stream {
     pub gaps: Vec<Gap>,
     /// SYN and FIN (or RST) seen and no gap between them.
     pub complete: bool,
+    /// Why not complete, when it is not (one or more, in this order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
+    /// Payload bytes this side's segments carried on the wire, when that differs from
+    /// `bytes` (retransmissions and overlaps counted again, bytes cut or lost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<u64>,
+    /// Of those, bytes the snapshot length cut off the frames.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut_bytes: u64,
     /// Provenance: [stream offset, length, frame] of every delivered piece, when the
     /// connection's segments are kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunks: Option<Vec<[u64; 3]>>,
+}
+
+/// Why a stream is not complete.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Incomplete {
+    /// The capture began after this side's SYN.
+    NoSyn,
+    /// The SYN came after this side's first data.
+    SynLate,
+    /// Neither FIN nor RST of this side is in the capture.
+    NoFin,
+    /// The snapshot length cut payload off frames.
+    Snaplen,
+    /// Bytes between the SYN and the FIN are missing (lost by the capture).
+    Gap,
+    /// A SYN came after this side's FIN.
+    SynAfterFin,
+}
+
+impl Incomplete {
+    /// In words, for a student.
+    pub fn words(self) -> &'static str {
+        match self {
+            Incomplete::NoSyn => "its SYN is not in the capture (it began mid-connection)",
+            Incomplete::SynLate => "its SYN came after its first data, so its start is unsure",
+            Incomplete::NoFin => "no FIN or RST: still open when the capture ended",
+            Incomplete::Snaplen => "the snapshot length cut bytes off its frames",
+            Incomplete::Gap => "bytes are missing: the capture lost segments",
+            Incomplete::SynAfterFin => "a SYN came after its FIN",
+        }
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]

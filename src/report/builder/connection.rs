@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 #[derive(Default)]
 pub struct StreamStats {
     pub bytes: u64,
+    /// Payload bytes the snapshot length cut off this side's frames.
+    pub cut_bytes: u64,
     /// None for a connection the report will not list (its hash would be thrown away).
     pub hash: Option<HashSink>,
     pub gaps: Vec<model::Gap>,

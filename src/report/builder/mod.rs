@@ -291,6 +291,7 @@ impl ReportBuilder {
         conn.note_layers(dir, &seg.packet.link, seg.ip, &seg.packet.stack);
         let wire_len = tcp.payload.len() as u32 + tcp.payload_missing;
         conn.payload_bytes[dir.index()] += wire_len as u64;
+        conn.streams[dir.index()].cut_bytes += u64::from(tcp.payload_missing);
         let ackf = tcp.flags & flags::ACK != 0;
         let seg_flags = SegFlags {
             syn: tcp.flags & flags::SYN != 0,

@@ -33,8 +33,8 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
     let protocol = c.protocol;
     let [s0, s1] = c.streams;
     let streams = model::Streams {
-        c2s: stream_model(s0, &c.reasm[0]),
-        s2c: stream_model(s1, &c.reasm[1]),
+        c2s: stream_model(s0, &c.reasm[0], c.payload_bytes[0]),
+        s2c: stream_model(s1, &c.reasm[1], c.payload_bytes[1]),
     };
     let mut conn = model::Connection {
         id: c.id,
@@ -91,11 +91,37 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
     conn
 }
 
-pub fn stream_model(s: StreamStats, r: &StreamReassembler) -> model::Stream {
+/// A stream's model; `wire` is the payload bytes its segments carried on the wire.
+pub fn stream_model(s: StreamStats, r: &StreamReassembler, wire: u64) -> model::Stream {
+    use model::Incomplete;
+    let mut incomplete = Vec::new();
+    if !r.saw_syn() {
+        incomplete.push(if r.syn_late() {
+            Incomplete::SynLate
+        } else {
+            Incomplete::NoSyn
+        });
+    }
+    if r.closed().is_none() {
+        incomplete.push(Incomplete::NoFin);
+    }
+    if s.cut_bytes > 0 {
+        incomplete.push(Incomplete::Snaplen);
+    }
+    let gap_bytes: u64 = s.gaps.iter().map(|g| g.len).sum();
+    if r.gap_count() > 0 && gap_bytes > s.cut_bytes {
+        incomplete.push(Incomplete::Gap);
+    }
+    if r.syn_after_fin() {
+        incomplete.push(Incomplete::SynAfterFin);
+    }
     model::Stream {
         bytes: s.bytes,
         sha256: s.hash.map(HashSink::finish).unwrap_or_default(),
-        complete: r.saw_syn() && r.closed().is_some() && r.gap_count() == 0,
+        complete: incomplete.is_empty() && r.gap_count() == 0,
+        incomplete,
+        wire_bytes: (wire != s.bytes).then_some(wire),
+        cut_bytes: s.cut_bytes,
         gaps: s.gaps,
         chunks: s.chunks,
     }
