@@ -33,6 +33,37 @@ pub const WELL_KNOWN: &[(u16, &str, &str)] = &[
     (8443, "https-alt", "HTTPS, alternative port"),
 ];
 
+/// Well-known UDP ports (IANA registry) a capture of a student's network holds.
+pub const WELL_KNOWN_UDP: &[(u16, &str)] = &[
+    (53, "DNS"),
+    (67, "DHCP"),
+    (68, "DHCP"),
+    (69, "TFTP"),
+    (123, "NTP"),
+    (137, "NetBIOS name"),
+    (138, "NetBIOS datagram"),
+    (161, "SNMP"),
+    (162, "SNMP trap"),
+    (443, "QUIC"),
+    (500, "IKE"),
+    (514, "syslog"),
+    (546, "DHCPv6"),
+    (547, "DHCPv6"),
+    (1900, "SSDP"),
+    (3478, "STUN"),
+    (4789, "VXLAN"),
+    (5353, "mDNS"),
+    (5355, "LLMNR"),
+];
+
+/// The name of a well-known UDP port ("DNS" for 53).
+pub fn udp_service(port: u16) -> Option<&'static str> {
+    WELL_KNOWN_UDP
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, name)| *name)
+}
+
 /// The service name of a well-known port.
 pub fn service(port: u16) -> Option<&'static str> {
     entry(port).map(|(name, _)| name)

@@ -404,3 +404,28 @@ fn every_incomplete_stream_says_why() {
     println!("{incomplete} incomplete streams, each with its reason; {complete} complete");
     assert!(incomplete > 0 && complete > 0);
 }
+
+/// Frames that are not TCP are counted by what they carry, and the kinds add up to the
+/// count, on every public capture.
+#[test]
+fn frames_not_tcp_are_counted_by_kind() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: ../shared/testdata/public is absent");
+        return;
+    };
+    let mut kinds = std::collections::BTreeSet::new();
+    for row in tsv(&dir.join("MANIFEST.tsv")) {
+        let Some(rep) = report_of(&dir, &row["path"]) else {
+            continue;
+        };
+        let s = &rep.source;
+        let sum: u64 = s.non_tcp_kinds.iter().map(|(_, n)| n).sum();
+        assert_eq!(sum, s.non_tcp, "{}: {:?}", row["path"], s.non_tcp_kinds);
+        kinds.extend(s.non_tcp_kinds.iter().map(|(k, _)| k.clone()));
+    }
+    println!("kinds seen: {kinds:?}");
+    for k in ["ARP", "UDP/DNS", "ICMPv6", "IGMP", "UDP/DHCP"] {
+        assert!(kinds.contains(k), "{k} among {kinds:?}");
+    }
+    assert!(!kinds.iter().any(|k| k == "other"), "{kinds:?}");
+}

@@ -118,6 +118,9 @@ pub struct Packet<'a> {
     pub fragment_held: bool,
     /// Every layer peeled, outermost first (`Ethernet / IPv4 / GRE / IPv4 / TCP`).
     pub stack: Stack,
+    /// What a frame that is not TCP carries: "ARP", "UDP", "ICMP", "ICMPv6", "IGMP", an
+    /// IP protocol's keyword, or an EtherType's name (None for TCP, or undecodable).
+    pub other: Option<String>,
 }
 
 impl Packet<'_> {
@@ -130,6 +133,7 @@ impl Packet<'_> {
             stop: None,
             fragment_held: false,
             stack: Stack::default(),
+            other: None,
         }
     }
 }
@@ -259,6 +263,7 @@ impl Dissector {
         }
         let mut packet = Packet::empty(link);
         packet.stack = stack;
+        packet.other = other_kind(&sliced);
         let stop = sliced
             .stop_err
             .as_ref()
@@ -306,7 +311,12 @@ impl Dissector {
                             packet.ip = Some(Ip {
                                 reassembled: true,
                                 ..ip
-                            })
+                            });
+                            let p = h.protocol();
+                            packet.other = Some(format!(
+                                "{} from IPv4 fragments",
+                                p.keyword_str().unwrap_or("IP protocol")
+                            ));
                         }
                         None => {
                             packet.ip = Some(ip);
@@ -359,6 +369,51 @@ impl Dissector {
         }
         packet
     }
+}
+
+/// What a frame carries when it is not TCP, as a student would name it.
+fn other_kind(sliced: &LaxSlicedPacket<'_>) -> Option<String> {
+    let ip_number = match (&sliced.net, &sliced.transport) {
+        (_, Some(TransportSlice::Tcp(_))) => return None,
+        (_, Some(TransportSlice::Udp(_))) => return Some("UDP".into()),
+        (_, Some(TransportSlice::Icmpv4(_))) => return Some("ICMP".into()),
+        (_, Some(TransportSlice::Icmpv6(_))) => return Some("ICMPv6".into()),
+        (_, Some(TransportSlice::Igmp(_))) => return Some("IGMP".into()),
+        (Some(LaxNetSlice::Arp(_)), _) => return Some("ARP".into()),
+        (Some(LaxNetSlice::Ipv4(v4)), None) => v4.payload().ip_number,
+        (Some(LaxNetSlice::Ipv6(v6)), None) => v6.payload().ip_number,
+        (None, None) => {
+            let t = sliced.ether_payload()?.ether_type.0;
+            return Some(ether_type_name(t));
+        }
+    };
+    Some(match ip_number.keyword_str() {
+        Some(k) => format!("IP protocol {} ({k})", ip_number.0),
+        None => format!("IP protocol {}", ip_number.0),
+    })
+}
+
+/// EtherTypes a teacher's capture holds besides IP (IEEE's registry).
+fn ether_type_name(t: u16) -> String {
+    let name = match t {
+        0..=1500 => return "IEEE 802.3 with LLC (STP, CDP, ...)".into(),
+        0x0842 => "Wake-on-LAN",
+        0x8035 => "RARP",
+        0x809B => "AppleTalk",
+        0x80F3 => "AARP",
+        0x8137 => "IPX",
+        0x8808 => "Ethernet flow control",
+        0x8809 => "LACP",
+        0x8863 => "PPPoE discovery",
+        0x888E => "EAPOL (802.1X)",
+        0x88CC => "LLDP",
+        0x88E5 => "MACsec",
+        0x88F7 => "PTP",
+        0x8899 => "Realtek",
+        0x9000 => "Ethernet loopback",
+        _ => return format!("EtherType {t:#06x}"),
+    };
+    format!("{name} (EtherType {t:#06x})")
 }
 
 /// Linux cooked captures: the protocol field at `proto_at`, the payload after `header`.

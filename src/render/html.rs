@@ -61,6 +61,7 @@ fn page(report: &Report, view: &View) -> Markup {
                     ", link type " (s.linktype) "): "
                     (report.totals.connections) " TCP connections, "
                     (report.totals.http_exchanges) " HTTP exchanges"
+                    @if s.non_tcp > 0 { "; " (s.non_tcp) " frames not TCP" (super::kinds_words(&s.non_tcp_kinds)) }
                     @if s.undecoded > 0 { "; " (s.undecoded) " frames undecodable" }
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
                 }

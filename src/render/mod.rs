@@ -295,6 +295,18 @@ pub fn stream_sentence(name: &str, s: &crate::report::model::Stream) -> String {
     text
 }
 
+/// The frames that are not TCP by kind, for the summary: " (UDP/DNS 4, ARP 2)".
+pub fn kinds_words(kinds: &[(String, u64)]) -> String {
+    if kinds.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{k} {}", group(*n)))
+        .collect();
+    format!(" ({})", parts.join(", "))
+}
+
 /// How a connection ended, in words (the terminal and the HTML say the same).
 pub fn how_it_ended(c: &Connection) -> String {
     match (c.close, c.closed_by) {

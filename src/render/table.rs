@@ -191,13 +191,16 @@ impl Writer<'_> {
                 .map(|f| format!("; filter '{f}' kept {}", group(s.packets - s.filtered_out)))
                 .unwrap_or_default()
         )?;
-        writeln!(
-            self.out,
-            "{}, {}; {} frames not TCP, {} undecodable",
-            plural(report.totals.connections, "TCP connection"),
-            plural(report.totals.http_exchanges, "HTTP exchange"),
-            s.non_tcp,
-            s.undecoded
+        self.say(
+            &format!(
+                "{}, {}; {} frames not TCP{}, {} undecodable",
+                plural(report.totals.connections, "TCP connection"),
+                plural(report.totals.http_exchanges, "HTTP exchange"),
+                s.non_tcp,
+                super::kinds_words(&s.non_tcp_kinds),
+                s.undecoded
+            ),
+            4,
         )?;
         let t = &report.totals;
         if !t.http_status.is_empty() {

@@ -67,6 +67,9 @@ pub struct Source {
     pub undecoded: u64,
     /// IP frames that are not TCP (UDP, ICMP, ...).
     pub non_tcp: u64,
+    /// Those frames by what they carry ("UDP/DNS", "ARP", "ICMP", ...), most first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub non_tcp_kinds: Vec<(String, u64)>,
     /// Frames whose time is earlier than a frame before them in the file.
     #[serde(skip_serializing_if = "is_zero")]
     pub frames_out_of_time_order: u64,

@@ -49,6 +49,8 @@ pub struct ReportBuilder {
     digests: Digests,
     source: model::Source,
     reasons: HashMap<String, u64>,
+    /// Frames that are not TCP, by what they carry ("UDP/DNS", "ARP", "ICMP").
+    other_kinds: HashMap<String, u64>,
     segment_budget: usize,
     segments_omitted: u64,
     last_expiry_ts: i64,
@@ -101,6 +103,7 @@ impl ReportBuilder {
             digests: Digests::new(),
             source: model::Source::default(),
             reasons: HashMap::new(),
+            other_kinds: HashMap::new(),
             segments_omitted: 0,
             last_expiry_ts: i64::MIN,
             analysis_totals: BTreeMap::new(),
@@ -216,6 +219,13 @@ impl ReportBuilder {
     fn not_tcp(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) {
         if let (Some(ip), Some(udp)) = (&packet.ip, &packet.udp) {
             self.source.non_tcp += 1;
+            let port =
+                ports::udp_service(udp.dst_port).or_else(|| ports::udp_service(udp.src_port));
+            let kind = match port {
+                Some(s) => format!("UDP/{s}"),
+                None => "UDP".to_string(),
+            };
+            self.count_kind(kind);
             if let Some(p) = self
                 .above_udp
                 .iter_mut()
@@ -244,7 +254,23 @@ impl ReportBuilder {
                     self.reasons.insert(reason.clone(), 1);
                 }
             }
-            _ => self.source.non_tcp += 1,
+            _ => {
+                self.source.non_tcp += 1;
+                let kind = packet.other.clone().unwrap_or_else(|| "other".into());
+                self.count_kind(kind);
+            }
+        }
+    }
+
+    /// Counts a frame that is not TCP by what it carries (at most [`MAX_REASONS`] kinds).
+    fn count_kind(&mut self, kind: String) {
+        let n = self.other_kinds.len();
+        if let Some(c) = self.other_kinds.get_mut(&kind) {
+            *c += 1;
+        } else if n < MAX_REASONS {
+            self.other_kinds.insert(kind, 1);
+        } else {
+            *self.other_kinds.entry("other".into()).or_default() += 1;
         }
     }
 
@@ -598,6 +624,9 @@ impl ReportBuilder {
         source.filtered_out = self.source.filtered_out;
         source.undecoded = self.source.undecoded;
         source.non_tcp = self.source.non_tcp;
+        let mut kinds: Vec<(String, u64)> = self.other_kinds.into_iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        source.non_tcp_kinds = kinds;
         source.undecoded_reasons = reasons;
         source.read_error = read_error;
         if let Some(ex) = &self.extractor {
