@@ -87,9 +87,74 @@ def to_ipv6(ip):
     return struct.pack("!IHBB", 0x60000000, len(seg), 6, 64) + src + dst + seg
 
 
+def with_ipv4_options(ip):
+    """The IPv4 packet with a Router Alert option (RFC 2113), 4 bytes: IHL 6."""
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack("!H", ip[2:4])[0]
+    opts = b"\x94\x04\x00\x00"
+    h = bytearray(ip[:ihl] + opts)
+    h[0] = 0x40 | (len(h) // 4)
+    h[2:4] = struct.pack("!H", total + len(opts))
+    h[10:12] = b"\0\0"
+    h[10:12] = struct.pack("!H", checksum(bytes(h)))
+    return bytes(h) + ip[ihl:total]
+
+
+def v6_parts(ip):
+    """The IPv6 addresses and the TCP segment of `ip` (as to_ipv6 maps them)."""
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack("!H", ip[2:4])[0]
+    prefix = bytes.fromhex("20010db8000000000000000000000000")[:12]
+    return prefix + ip[12:16], prefix + ip[16:20], ip[ihl:total]
+
+
+def ipv6_with(src, dst, chain):
+    """An IPv6 header (RFC 8200) before `chain`, a list of (next header, bytes) whose
+    first element's number is the IPv6 header's next header."""
+    body = b"".join(b for _, b in chain)
+    return struct.pack("!IHBB", 0x60000000, len(body), chain[0][0], 64) + src + dst + body
+
+
+def ext(next_header, data):
+    """An extension header (RFC 8200 §4.3-4.6 layout): next header, length in 8-byte
+    units beyond the first 8, then data (padded with PadN)."""
+    body = data + b"\0" * ((-(2 + len(data))) % 8)
+    return struct.pack("!BB", next_header, (2 + len(body)) // 8 - 1) + body
+
+
+def ipv6_ext_chain(ip):
+    """Hop-by-hop (router alert), routing (type 4, segments left 0), destination options
+    (PadN), AH (RFC 4302: 12-byte ICV), then TCP."""
+    src, dst, seg = v6_parts(ip)
+    hop = ext(43, b"\x05\x02\x00\x00")
+    routing = ext(60, b"\x04\x00" + b"\0" * 4 + dst)
+    dest = ext(51, b"\x01\x02\x00\x00")
+    ah = struct.pack("!BBHII", 6, 4, 0, 0x1000, 1) + b"\xaa" * 12
+    return ipv6_with(src, dst, [(0, hop), (43, routing), (60, dest), (51, ah), (6, seg)])
+
+
+def ipv6_fragments(ip, i):
+    """The IPv6 packet of `ip` split in two fragments at 8-byte-aligned offset 24 (RFC 8200
+    §4.5) when its TCP segment is longer, else one atomic fragment."""
+    src, dst, seg = v6_parts(ip)
+    ident = 0x5000 + i
+    cut = 24 if len(seg) > 24 else len(seg)
+    out = []
+    for off, part, more in [(0, seg[:cut], cut < len(seg)), (cut, seg[cut:], False)]:
+        if off and not part:
+            break
+        frag = struct.pack("!BBHI", 6, 0, off | int(more), ident)
+        out.append(ipv6_with(src, dst, [(44, frag), (6, part)]))
+    return out
+
+
 def variants(ip, i):
     """(file, link type, frame) for the IPv4 packet `ip`, the `i`th frame."""
     v6 = to_ipv6(ip)
+    yield "ipv4-options.pcap", 1, ether(with_ipv4_options(ip), 0x0800)
+    yield "ipv6-ext.pcap", 1, ether(ipv6_ext_chain(ip), 0x86DD)
+    for f in ipv6_fragments(ip, i):
+        yield "ipv6-frag.pcap", 1, ether(f, 0x86DD)
     inner_eth = ether(ip, 0x0800)
     yield "vlan-gre.pcap", 1, ether(ipv4(47, struct.pack("!HH", 0, 0x0800) + ip), 0x0800, vlans=[10])
     yield "qinq.pcap", 1, ether(ip, 0x0800, vlans=[100, 200])

@@ -51,6 +51,13 @@ const STACKS: &[(&str, &str)] = &[
     ("ppp.pcap", "PPP / IPv4 / TCP"),
     ("nflog.pcap", "NFLOG / IPv4 / TCP"),
     ("radiotap.pcap", "radiotap / 802.11 / LLC/SNAP / IPv4 / TCP"),
+    ("ipv4-options.pcap", "Ethernet / IPv4 / IPv4 options / TCP"),
+    (
+        "ipv6-ext.pcap",
+        "Ethernet / IPv6 / hop-by-hop / routing / destination options / AH / TCP",
+    ),
+    // Every segment in two fragments (RFC 8200 §4.5), reassembled as IPv4's are.
+    ("ipv6-frag.pcap", "Ethernet / IPv6 / fragment / TCP"),
 ];
 
 #[test]

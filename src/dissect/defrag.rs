@@ -1,5 +1,6 @@
-//! IPv4 fragment reassembly (RFC 791 §3.2), on `etherparse`'s `IpDefragBuf`, with a
-//! bound on the datagrams held at once: the oldest is dropped, and counted, first.
+//! IP fragment reassembly (IPv4: RFC 791 §3.2; IPv6's fragment header: RFC 8200 §4.5),
+//! on `etherparse`'s `IpDefragBuf`, with a bound on the datagrams held at once: the
+//! oldest is dropped, and counted, first.
 
 use etherparse::IpFragOffset;
 use etherparse::defrag::IpDefragBuf;
@@ -8,10 +9,30 @@ use std::collections::{HashMap, VecDeque};
 /// Identifies the datagram a fragment belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FragKey {
-    pub src: [u8; 4],
-    pub dst: [u8; 4],
-    pub id: u16,
+    /// IPv4 addresses are kept in the first 4 bytes (the rest zero).
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    /// IPv4's 16-bit identification, or IPv6's 32-bit one.
+    pub id: u32,
     pub proto: u8,
+    pub v6: bool,
+}
+
+impl FragKey {
+    pub fn v4(src: [u8; 4], dst: [u8; 4], id: u16, proto: u8) -> Self {
+        let wide = |a: [u8; 4]| {
+            let mut w = [0u8; 16];
+            w[..4].copy_from_slice(&a);
+            w
+        };
+        FragKey {
+            src: wide(src),
+            dst: wide(dst),
+            id: u32::from(id),
+            proto,
+            v6: false,
+        }
+    }
 }
 
 /// Datagrams being reassembled at once, at most.

@@ -228,8 +228,25 @@ impl Dissector {
                 stack.push(Layer::Vlan(v.value()));
             }
             match &sliced.net {
-                Some(LaxNetSlice::Ipv4(_)) => stack.push(Layer::Ipv4),
-                Some(LaxNetSlice::Ipv6(_)) => stack.push(Layer::Ipv6),
+                Some(LaxNetSlice::Ipv4(v4)) => {
+                    stack.push(Layer::Ipv4);
+                    if v4.header().ihl() > 5 {
+                        stack.push(Layer::Ipv4Options);
+                    }
+                }
+                Some(LaxNetSlice::Ipv6(v6)) => {
+                    stack.push(Layer::Ipv6);
+                    for ext in v6.extensions().clone() {
+                        use etherparse::Ipv6ExtensionSlice as X;
+                        stack.push(Layer::Ipv6Ext(match ext {
+                            X::HopByHop(_) => 0,
+                            X::Routing(_) => 43,
+                            X::Fragment(_) => 44,
+                            X::DestinationOptions(_) => 60,
+                            X::Authentication(_) => 51,
+                        }));
+                    }
+                }
                 _ => {}
             }
             let mut inner_stack = stack;
@@ -282,12 +299,12 @@ impl Dissector {
                 };
                 let expected = (h.total_len() as usize).saturating_sub(h.ihl() as usize * 4);
                 if v4.is_payload_fragmented() {
-                    let key = defrag::FragKey {
-                        src: h.source(),
-                        dst: h.destination(),
-                        id: h.identification(),
-                        proto: h.protocol().0,
-                    };
+                    let key = defrag::FragKey::v4(
+                        h.source(),
+                        h.destination(),
+                        h.identification(),
+                        h.protocol().0,
+                    );
                     let done = self.defrag.add(
                         key,
                         h.fragments_offset(),
@@ -303,7 +320,10 @@ impl Dissector {
                                 ..ip
                             });
                             match TcpSlice::from_slice(&datagram) {
-                                Ok(tcp) => packet.tcp = Some(tcp_of(&tcp, 0).into_owned()),
+                                Ok(tcp) => {
+                                    packet.tcp = Some(tcp_of(&tcp, 0).into_owned());
+                                    packet.stack.push(Layer::Tcp);
+                                }
                                 Err(e) => packet.stop = Some(format!("TcpHeader: {e}")),
                             }
                         }
@@ -341,9 +361,7 @@ impl Dissector {
                 let ext = v6.extensions().slice().len();
                 let expected = (h.payload_length() as usize).saturating_sub(ext);
                 if v6.payload().fragmented {
-                    packet.ip = Some(ip);
-                    packet.stop = Some("IPv6 fragment (not reassembled)".into());
-                    return packet;
+                    return self.ipv6_fragment(packet, ip, v6);
                 }
                 (Some(ip), Some((v6.payload().payload.len(), expected)))
             }
@@ -366,6 +384,69 @@ impl Dissector {
             }
             Some(_) => {}
             None => packet.stop = stop,
+        }
+        packet
+    }
+}
+
+impl Dissector {
+    /// An IPv6 fragment (RFC 8200 §4.5): held until its datagram is whole, then the TCP
+    /// segment it carried is decoded as an IPv4 datagram's would be.
+    fn ipv6_fragment<'a>(
+        &mut self,
+        mut packet: Packet<'a>,
+        ip: Ip,
+        v6: &etherparse::LaxIpv6Slice<'a>,
+    ) -> Packet<'a> {
+        let frag = v6.extensions().clone().into_iter().find_map(|x| match x {
+            etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f),
+            _ => None,
+        });
+        let Some(frag) = frag else {
+            packet.ip = Some(ip);
+            packet.stop = Some("IPv6 fragment without a readable fragment header".into());
+            return packet;
+        };
+        let h = v6.header();
+        let proto = v6.payload().ip_number;
+        let key = defrag::FragKey {
+            src: h.source(),
+            dst: h.destination(),
+            id: frag.identification(),
+            proto: proto.0,
+            v6: true,
+        };
+        let done = self.defrag.add(
+            key,
+            frag.fragment_offset(),
+            frag.more_fragments(),
+            v6.payload().payload,
+            v6.payload().incomplete,
+        );
+        let Some(datagram) = done else {
+            packet.ip = Some(ip);
+            packet.fragment_held = true;
+            return packet;
+        };
+        let ext = v6.extensions().slice().len() as u32;
+        packet.ip = Some(Ip {
+            reassembled: true,
+            total_len: 40 + ext + datagram.len() as u32,
+            ..ip
+        });
+        if proto == etherparse::IpNumber::TCP {
+            match TcpSlice::from_slice(&datagram) {
+                Ok(tcp) => {
+                    packet.tcp = Some(tcp_of(&tcp, 0).into_owned());
+                    packet.stack.push(Layer::Tcp);
+                }
+                Err(e) => packet.stop = Some(format!("TcpHeader: {e}")),
+            }
+        } else {
+            packet.other = Some(format!(
+                "{} from IPv6 fragments",
+                proto.keyword_str().unwrap_or("IP protocol")
+            ));
         }
         packet
     }

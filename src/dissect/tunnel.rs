@@ -23,7 +23,12 @@ pub enum Layer {
     Cooked,
     Loopback,
     Ipv4,
+    /// Options after the IPv4 header's 20 bytes (RFC 791 §3.1).
+    Ipv4Options,
     Ipv6,
+    /// An IPv6 extension header (RFC 8200 §4), by its IP protocol number: 0 hop-by-hop,
+    /// 43 routing, 44 fragment, 60 destination options, 51 AH (RFC 4302).
+    Ipv6Ext(u8),
     Gre,
     Erspan,
     /// VXLAN and its network identifier (RFC 7348).
@@ -51,7 +56,16 @@ impl fmt::Display for Layer {
             Layer::Cooked => f.write_str("Linux cooked"),
             Layer::Loopback => f.write_str("loopback"),
             Layer::Ipv4 => f.write_str("IPv4"),
+            Layer::Ipv4Options => f.write_str("IPv4 options"),
             Layer::Ipv6 => f.write_str("IPv6"),
+            Layer::Ipv6Ext(n) => f.write_str(match n {
+                0 => "hop-by-hop",
+                43 => "routing",
+                44 => "fragment",
+                60 => "destination options",
+                51 => "AH",
+                _ => "IPv6 extension",
+            }),
             Layer::Gre => f.write_str("GRE"),
             Layer::Erspan => f.write_str("ERSPAN"),
             Layer::Vxlan(vni) => write!(f, "VXLAN {vni}"),
