@@ -185,6 +185,9 @@ def variants(ip, i):
     llc = b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ip
     yield "llc-snap.pcap", 1, MAC_B + MAC_A + struct.pack("!H", len(llc)) + llc
     yield "chdlc.pcap", 104, b"\x0f\x00\x08\x00" + ip
+    # ARCNET on Linux (link type 129) with RFC 1201's header: source, destination, offset,
+    # protocol id 212 (IP), split flag 0, sequence number.
+    yield "arcnet.pcap", 129, struct.pack("!BBHBBH", 0x0A, 0xBE, 0, 212, 0, i) + ip
     yield "ppp.pcap", 9, b"\xff\x03\x00\x21" + ip
     # NFLOG: AF_INET, version 0, resource id 0; NFULA_PACKET_HDR, then NFULA_PAYLOAD;
     # attribute lengths in the capturing host's (little-endian) order, padded to 4.

@@ -48,10 +48,6 @@ const DISAGREEMENTS: &[(&str, &str)] = &[
          follow are not a response body. tshark counts 1 body byte; wirelab stops parsing HTTP.",
     ),
     (
-        "tcpdump/arcnet-rfc1051-arp-icmp-http.pcap",
-        "ARCNET link type: not supported by wirelab; reported as undecodable.",
-    ),
-    (
         "zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
         "HTTP inside GTP-U whose outer IPv4 datagrams are fragmented: GTP-U is decoded \
          (captures/encap/gtp-u.pcap), but a tunnel inside a reassembled datagram is not yet.",

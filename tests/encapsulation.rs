@@ -48,6 +48,7 @@ const STACKS: &[(&str, &str)] = &[
     ("pppoe.pcap", "Ethernet / PPPoE / PPP / IPv4 / TCP"),
     ("llc-snap.pcap", "Ethernet / LLC/SNAP / IPv4 / TCP"),
     ("chdlc.pcap", "Cisco HDLC / IPv4 / TCP"),
+    ("arcnet.pcap", "ARCNET / IPv4 / TCP"),
     ("ppp.pcap", "PPP / IPv4 / TCP"),
     ("nflog.pcap", "NFLOG / IPv4 / TCP"),
     ("radiotap.pcap", "radiotap / 802.11 / LLC/SNAP / IPv4 / TCP"),

@@ -48,7 +48,10 @@ impl Linktype {
             229 => "rawip6".into(),
             239 => "nflog".into(),
             276 => "linux-sll2".into(),
-            n => format!("linktype-{n}"),
+            7 => "arcnet".into(),
+            129 => "arcnet-linux".into(),
+            // capinfos' short names stop here: the words and the number instead.
+            _ => self.describe(),
         }
     }
 

@@ -191,6 +191,8 @@ impl Dissector {
                 .ok_or_else(|| "PPP frame that carries no IP".to_string()),
             Linktype::C_HDLC => tunnel::cisco_hdlc(data, &mut stack)
                 .ok_or_else(|| "Cisco HDLC header cut short".to_string()),
+            Linktype(7) => tunnel::arcnet(data, false, &mut stack),
+            Linktype(129) => tunnel::arcnet(data, true, &mut stack),
             Linktype::NFLOG => tunnel::nflog(data, &mut stack)
                 .ok_or_else(|| "NFLOG record without an IP packet".to_string()),
             Linktype::IEEE802_11 => tunnel::wlan(data, &mut stack).map_err(str::to_string),

@@ -17,6 +17,7 @@ pub enum Layer {
     Ppp,
     LlcSnap,
     CiscoHdlc,
+    Arcnet,
     Nflog,
     Radiotap,
     Wlan,
@@ -50,6 +51,7 @@ impl fmt::Display for Layer {
             Layer::Ppp => f.write_str("PPP"),
             Layer::LlcSnap => f.write_str("LLC/SNAP"),
             Layer::CiscoHdlc => f.write_str("Cisco HDLC"),
+            Layer::Arcnet => f.write_str("ARCNET"),
             Layer::Nflog => f.write_str("NFLOG"),
             Layer::Radiotap => f.write_str("radiotap"),
             Layer::Wlan => f.write_str("802.11"),
@@ -391,6 +393,42 @@ pub fn udp_tunnel<'a>(src: u16, dst: u16, b: &'a [u8], stack: &mut Stack) -> Opt
 pub fn cisco_hdlc<'a>(b: &'a [u8], stack: &mut Stack) -> Option<Next<'a>> {
     stack.push(Layer::CiscoHdlc);
     Some(Next::EtherType(be16(b, 2)?, b.get(4..)?))
+}
+
+/// ARCNET (link types 7, BSD, and 129, Linux): source and destination station, on Linux
+/// a 2-byte offset, then the protocol id. RFC 1051's ids (240 IP, 241 ARP) stand right
+/// before the packet; RFC 1201's (212 IP, 213 ARP, 214 RARP, 196 IPv6) are followed by a
+/// split flag and a sequence number, and an exception packet (flag 0xFF) repeats the
+/// three after 4 bytes of padding. Split packets (RFC 1201 §3: flag not 0) are not
+/// rejoined.
+pub fn arcnet<'a>(b: &'a [u8], linux: bool, stack: &mut Stack) -> Result<Next<'a>, String> {
+    stack.push(Layer::Arcnet);
+    let short = || "ARCNET header cut short".to_string();
+    let mut at = if linux { 4 } else { 2 };
+    let ether_type = |id: u8| match id {
+        240 | 212 => Some(0x0800),
+        241 | 213 => Some(0x0806),
+        214 => Some(0x8035),
+        196 => Some(0x86DD),
+        _ => None,
+    };
+    let id = *b.get(at).ok_or_else(short)?;
+    if matches!(id, 240 | 241) {
+        return Ok(Next::EtherType(ether_type(id).unwrap_or(0), &b[at + 1..]));
+    }
+    let mut flag = *b.get(at + 1).ok_or_else(short)?;
+    if flag == 0xFF {
+        at += 4;
+        flag = *b.get(at + 1).ok_or_else(short)?;
+    }
+    let id = *b.get(at).ok_or_else(short)?;
+    if flag != 0 {
+        return Err(format!(
+            "ARCNET split packet (RFC 1201 flag {flag:#04x}): not rejoined"
+        ));
+    }
+    let t = ether_type(id).ok_or_else(|| format!("ARCNET protocol id {id} is not IP or ARP"))?;
+    Ok(Next::EtherType(t, b.get(at + 4..).ok_or_else(short)?))
 }
 
 /// Linux NFLOG (link type 239): family, version, resource id, then type-length-value
