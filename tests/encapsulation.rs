@@ -105,3 +105,41 @@ fn unsupported_link_types_are_named_in_words() {
     assert_eq!(Linktype(7).describe(), "ARCNET (7)");
     assert_eq!(Linktype(4242).describe(), "link type 4242");
 }
+
+/// A VXLAN tunnel the kernel made (scripts/record_vxlan.sh, captured on the underlay):
+/// the stack, the exchange inside, the inner stream byte-identical to tshark's follow
+/// through the tunnel, and the frames that are not TCP counted as tshark counts them.
+#[test]
+fn a_recorded_vxlan_tunnel_decodes_as_tshark_decodes_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/vxlan-recorded.pcap");
+    let r = report(&path);
+    assert_eq!(r.connections.len(), 1);
+    let c = &r.connections[0];
+    assert_eq!(
+        c.link.stack,
+        "Ethernet / IPv4 / UDP / VXLAN 42 / Ethernet / IPv4 / TCP"
+    );
+    let s = c.http[0].response.as_ref().unwrap();
+    assert_eq!((s.status, s.body_len, s.complete), (200, 167, true));
+    assert!(c.streams.c2s.complete && c.streams.s2c.complete);
+    let Ok(out) = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-T", "fields", "-e", "frame.protocols"])
+        .output()
+    else {
+        assert!(std::env::var("CI").is_err(), "CI must install tshark");
+        eprintln!("skipped the tshark half: tshark is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ends = |p: &str| text.lines().filter(|l| l.ends_with(p)).count() as u64;
+    let kinds: std::collections::HashMap<&str, u64> = r
+        .source
+        .non_tcp_kinds
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect();
+    assert_eq!(kinds.get("ARP").copied(), Some(ends(":arp")));
+    assert_eq!(kinds.get("ICMPv6").copied(), Some(ends(":icmpv6")));
+}
