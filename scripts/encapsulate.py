@@ -148,6 +148,19 @@ def ipv6_fragments(ip, i):
     return out
 
 
+def ipv4_fragments(proto, payload, ident, first=32):
+    """An outer IPv4 datagram (RFC 791) cut in two fragments after `first` bytes of its
+    payload (a multiple of 8), each with its own checksum."""
+    s = bytes([10, 99, 0, 1])
+    d = bytes([10, 99, 0, 2])
+    out = []
+    for off, part, more in [(0, payload[:first], True), (first, payload[first:], False)]:
+        flags = (0x2000 if more else 0) | (off // 8)
+        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), ident, flags, 64, proto, 0, s, d)
+        out.append(h[:10] + struct.pack("!H", checksum(h)) + h[12:] + part)
+    return out
+
+
 def variants(ip, i):
     """(file, link type, frame) for the IPv4 packet `ip`, the `i`th frame."""
     v6 = to_ipv6(ip)
@@ -169,6 +182,9 @@ def variants(ip, i):
     yield "vxlan.pcap", 1, ether(ipv4(17, udp(40000 + i % 7, 4789, vxlan + inner_eth)), 0x0800)
     gtp = struct.pack("!BBHI", 0x30, 0xFF, len(ip), 0x1234)
     yield "gtp-u.pcap", 1, ether(ipv4(17, udp(2152, 2152, gtp + ip)), 0x0800)
+    # The same GTP-U datagrams with the outer IPv4 fragmented (a mobile core's small MTU).
+    for f in ipv4_fragments(17, udp(2152, 2152, gtp + ip), 0x7000 + i):
+        yield "gtp-u-fragmented.pcap", 1, ether(f, 0x0800)
     # Teredo with an origin indication (RFC 4380 §5.1.1).
     origin = struct.pack("!HH4s", 0x0000, 0xFFFF ^ 3544, bytes([0xFF ^ 10, 0xFF ^ 99, 0xFF, 0xFE]))
     yield "teredo.pcap", 1, ether(ipv4(17, udp(3544, 3544, origin + v6)), 0x0800)

@@ -48,11 +48,6 @@ const DISAGREEMENTS: &[(&str, &str)] = &[
          follow are not a response body. tshark counts 1 body byte; wirelab stops parsing HTTP.",
     ),
     (
-        "zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
-        "HTTP inside GTP-U whose outer IPv4 datagrams are fragmented: GTP-U is decoded \
-         (captures/encap/gtp-u.pcap), but a tunnel inside a reassembled datagram is not yet.",
-    ),
-    (
         "zeek/communityid/tcp.pcap",
         "the snapshot length cut the request before the end of its request line: tshark shows \
          the fragment as a GET; wirelab has no complete line to report and marks the stream's gaps.",

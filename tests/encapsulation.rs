@@ -37,6 +37,11 @@ const STACKS: &[(&str, &str)] = &[
         "Ethernet / IPv4 / UDP / VXLAN 42 / Ethernet / IPv4 / TCP",
     ),
     ("gtp-u.pcap", "Ethernet / IPv4 / UDP / GTP-U / IPv4 / TCP"),
+    // The outer datagrams in two fragments each: the tunnel is read after reassembly.
+    (
+        "gtp-u-fragmented.pcap",
+        "Ethernet / IPv4 / UDP / GTP-U / IPv4 / TCP",
+    ),
     ("teredo.pcap", "Ethernet / IPv4 / UDP / Teredo / IPv6 / TCP"),
     ("ipip.pcap", "Ethernet / IPv4 / IPv4 / TCP"),
     ("6in4.pcap", "Ethernet / IPv4 / IPv6 / TCP"),

@@ -201,11 +201,29 @@ impl Dissector {
             }
             lt => Err(format!("unsupported link type {}", lt.describe())),
         };
-        let mut next = match first {
+        let next = match first {
             Ok(n) => n,
             Err(e) => return stopped(stack, e),
         };
-        let mut link = None;
+        self.peel(frame.linktype, next, stack, None)
+    }
+
+    /// Decodes from `next` down to TCP or UDP: each turn one IP layer (and the link and
+    /// tags before it), a tunnel found after it starting the next turn. Also used for a
+    /// tunnel inside a datagram reassembled from fragments.
+    fn peel<'a>(
+        &mut self,
+        linktype: Linktype,
+        mut next: Next<'a>,
+        mut stack: Stack,
+        mut link: Option<Link>,
+    ) -> Packet<'a> {
+        let stopped = |stack: Stack, why: String| {
+            let mut p = Packet::empty(Link::None);
+            p.stop = Some(why);
+            p.stack = stack;
+            p
+        };
         // Each turn decodes one IP layer (and the link and tags before it); a tunnel
         // found after it starts the next turn.
         for _ in 0..8 {
@@ -258,11 +276,11 @@ impl Dissector {
                     stack = inner_stack;
                 }
                 None => {
-                    let link = link.unwrap_or(match frame.linktype {
+                    let link = link.unwrap_or(match linktype {
                         Linktype::LINUX_SLL | Linktype::LINUX_SLL2 => Link::Cooked,
                         _ => Link::None,
                     });
-                    return self.decode_sliced(link, sliced, stack);
+                    return self.decode_sliced(linktype, link, sliced, stack);
                 }
             }
         }
@@ -271,6 +289,7 @@ impl Dissector {
 
     fn decode_sliced<'a>(
         &mut self,
+        linktype: Linktype,
         link: Link,
         sliced: LaxSlicedPacket<'a>,
         mut stack: Stack,
@@ -328,6 +347,14 @@ impl Dissector {
                                 }
                                 Err(e) => packet.stop = Some(format!("TcpHeader: {e}")),
                             }
+                        }
+                        Some(datagram) if h.protocol() == etherparse::IpNumber::UDP => {
+                            packet.ip = Some(Ip {
+                                reassembled: true,
+                                ..ip
+                            });
+                            packet.other = Some("UDP from IPv4 fragments".into());
+                            self.tunnel_in_datagram(linktype, &mut packet, &datagram);
                         }
                         Some(_) => {
                             packet.ip = Some(Ip {
@@ -392,6 +419,29 @@ impl Dissector {
 }
 
 impl Dissector {
+    /// A UDP datagram reassembled from fragments may carry a tunnel (GTP-U over a mobile
+    /// core's small MTU, most often): the TCP inside is decoded, and owned.
+    fn tunnel_in_datagram(&mut self, linktype: Linktype, packet: &mut Packet<'_>, datagram: &[u8]) {
+        let Ok(udp) = etherparse::UdpSlice::from_slice(datagram) else {
+            return;
+        };
+        let mut stack = packet.stack;
+        stack.push(Layer::Udp);
+        let (src, dst) = (udp.source_port(), udp.destination_port());
+        let Some(next) = tunnel::udp_tunnel(src, dst, udp.payload(), &mut stack) else {
+            return;
+        };
+        let inner = self.peel(linktype, next, stack, Some(packet.link.clone()));
+        if let Some(tcp) = inner.tcp {
+            packet.tcp = Some(tcp.into_owned());
+            packet.ip = inner.ip;
+            packet.stack = inner.stack;
+            packet.other = None;
+        } else if let Some(kind) = inner.other {
+            packet.other = Some(kind);
+        }
+    }
+
     /// An IPv6 fragment (RFC 8200 §4.5): held until its datagram is whole, then the TCP
     /// segment it carried is decoded as an IPv4 datagram's would be.
     fn ipv6_fragment<'a>(
