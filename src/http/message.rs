@@ -591,6 +591,16 @@ impl MessageParser {
         take - leftover
     }
 
+    /// A body's state, hashed and kept as this parser was told.
+    fn new_body(&self, head_frames: &[FrameNo]) -> BodyState {
+        BodyState::new(
+            head_frames,
+            self.hash_bodies,
+            self.digests.as_ref(),
+            self.keep_bytes,
+        )
+    }
+
     /// The head gathered so far is not a message head: as tshark and Zeek do, the side
     /// is searched for the next message start (a request line or a status line at the
     /// start of a line) from the head's second byte, for [`RESYNC_LIMIT`] bytes; a
@@ -627,12 +637,7 @@ impl MessageParser {
             lint: vec!["simple-response".into()],
             ..Head::default()
         };
-        self.body = Some(BodyState::new(
-            &[self.head_frame],
-            self.hash_bodies,
-            self.digests.as_ref(),
-            self.keep_bytes,
-        ));
+        self.body = Some(self.new_body(&[self.head_frame]));
         self.out.push(HttpEvent::Head(head));
         self.state = State::UntilClose;
         let first = self.head_frame;
@@ -729,12 +734,7 @@ impl MessageParser {
             if let Some(status) = head.status {
                 self.request_method(status);
             }
-            self.body = Some(BodyState::new(
-                &[self.head_frame],
-                self.hash_bodies,
-                self.digests.as_ref(),
-                self.keep_bytes,
-            ));
+            self.body = Some(self.new_body(&[self.head_frame]));
             self.out.push(HttpEvent::Head(head));
             self.end(false);
         }
@@ -841,12 +841,7 @@ impl MessageParser {
     fn start_body(&mut self, head: Head, head_frames: &[FrameNo]) {
         let mut lint = Vec::new();
         let framing = self.framing(&head, &mut lint);
-        let mut body = BodyState::new(
-            head_frames,
-            self.hash_bodies,
-            self.digests.as_ref(),
-            self.keep_bytes,
-        );
+        let mut body = self.new_body(head_frames);
         body.lint = lint;
         self.body = Some(body);
         let mut head = head;
