@@ -256,15 +256,9 @@ impl Dissector {
                 }
                 Some(LaxNetSlice::Ipv6(v6)) => {
                     stack.push(Layer::Ipv6);
-                    for ext in v6.extensions().clone() {
-                        use etherparse::Ipv6ExtensionSlice as X;
-                        stack.push(Layer::Ipv6Ext(match ext {
-                            X::HopByHop(_) => 0,
-                            X::Routing(_) => 43,
-                            X::Fragment(_) => 44,
-                            X::DestinationOptions(_) => 60,
-                            X::Authentication(_) => 51,
-                        }));
+                    let first = v6.header().next_header().0;
+                    for (kind, _) in Ipv6Exts::new(first, v6.extensions().slice()) {
+                        stack.push(Layer::Ipv6Ext(kind));
                     }
                 }
                 _ => {}
@@ -450,11 +444,15 @@ impl Dissector {
         ip: Ip,
         v6: &etherparse::LaxIpv6Slice<'a>,
     ) -> Packet<'a> {
-        let frag = v6.extensions().clone().into_iter().find_map(|x| match x {
-            etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f),
-            _ => None,
-        });
-        let Some(frag) = frag else {
+        let first = v6.header().next_header().0;
+        let frag = Ipv6Exts::new(first, v6.extensions().slice())
+            .find(|(kind, h)| *kind == 44 && h.len() >= 8)
+            .map(|(_, h)| {
+                let word = u16::from_be_bytes([h[2], h[3]]);
+                let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                (word >> 3, word & 1 == 1, id)
+            });
+        let Some((offset, more, id)) = frag else {
             packet.ip = Some(ip);
             packet.stop = Some("IPv6 fragment without a readable fragment header".into());
             return packet;
@@ -464,14 +462,18 @@ impl Dissector {
         let key = defrag::FragKey {
             src: h.source(),
             dst: h.destination(),
-            id: frag.identification(),
+            id,
             proto: proto.0,
             v6: true,
         };
+        let Ok(offset) = etherparse::IpFragOffset::try_new(offset) else {
+            packet.ip = Some(ip);
+            return packet;
+        };
         let done = self.defrag.add(
             key,
-            frag.fragment_offset(),
-            frag.more_fragments(),
+            offset,
+            more,
             v6.payload().payload,
             v6.payload().incomplete,
         );
@@ -501,6 +503,41 @@ impl Dissector {
             ));
         }
         packet
+    }
+}
+
+/// The extension headers of an IPv6 packet (RFC 8200 §4), walked with bounds checks
+/// from its next-header field over the bytes etherparse set apart for them: (protocol
+/// number, header bytes). Read here rather than through etherparse's iterator, which
+/// trusts the lengths of a lax (possibly cut) slice.
+struct Ipv6Exts<'a> {
+    next: u8,
+    rest: &'a [u8],
+}
+
+impl<'a> Ipv6Exts<'a> {
+    fn new(first: u8, rest: &'a [u8]) -> Self {
+        Ipv6Exts { next: first, rest }
+    }
+}
+
+impl<'a> Iterator for Ipv6Exts<'a> {
+    type Item = (u8, &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let kind = self.next;
+        let len = match kind {
+            // RFC 8200 §4.3, §4.4, §4.6: 8-byte units beyond the first 8.
+            0 | 43 | 60 => (usize::from(*self.rest.get(1)?) + 1) * 8,
+            // RFC 8200 §4.5: always 8.
+            44 => 8,
+            // RFC 4302 §2.2: 4-byte units, minus 2.
+            51 => (usize::from(*self.rest.get(1)?) + 2) * 4,
+            _ => return None,
+        };
+        let header = self.rest.get(..len)?;
+        self.next = header[0];
+        self.rest = &self.rest[len..];
+        Some((kind, header))
     }
 }
 
@@ -638,5 +675,36 @@ fn tcp_of<'a>(tcp: &TcpSlice<'a>, payload_missing: u32) -> Tcp<'a> {
         options,
         payload: Cow::Borrowed(tcp.payload()),
         payload_missing,
+    }
+}
+
+#[cfg(test)]
+mod ipv6_exts_tests {
+    use super::Ipv6Exts;
+
+    /// The chain is walked within its bytes: a header whose length runs past them ends
+    /// the walk (captures/fuzz-ipv6-ext-cut.pcap: etherparse's iterator read past it).
+    #[test]
+    fn extension_headers_are_walked_within_their_bytes() {
+        // hop-by-hop (8 bytes) -> destination options (16 bytes) -> TCP.
+        let mut chain = vec![60u8, 0, 1, 4, 0, 0, 0, 0];
+        chain.extend_from_slice(&[6, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let kinds: Vec<(u8, usize)> = Ipv6Exts::new(0, &chain)
+            .map(|(k, h)| (k, h.len()))
+            .collect();
+        assert_eq!(kinds, [(0, 8), (60, 16)]);
+        // The destination options claim 16 bytes; only 10 are there.
+        let kinds: Vec<u8> = Ipv6Exts::new(0, &chain[..18]).map(|(k, _)| k).collect();
+        assert_eq!(kinds, [0]);
+        // A length byte alone, or nothing at all.
+        assert_eq!(Ipv6Exts::new(0, &[60]).count(), 0);
+        assert_eq!(Ipv6Exts::new(51, &[]).count(), 0);
+        // AH counts in 4-byte units minus 2 (RFC 4302): 4 means 24 bytes.
+        let mut ah = vec![6u8, 4];
+        ah.extend_from_slice(&[0; 22]);
+        assert_eq!(
+            Ipv6Exts::new(51, &ah).next().map(|(_, h)| h.len()),
+            Some(24)
+        );
     }
 }
