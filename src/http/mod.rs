@@ -58,7 +58,7 @@ pub struct HttpConnection {
     /// Response body pieces not yet taken (only after [`HttpConnection::keep_bodies`]).
     bodies: Vec<BodyPiece>,
     /// What the connection carries after it switched protocols (101, CONNECT 2xx).
-    pub upgrade: Option<Upgrade>,
+    pub upgrade: Option<Box<Upgrade>>,
     /// The latest request that asked to switch: its Upgrade header (or "tunnel" for
     /// CONNECT) and target, for a switch whose response the capture lacks.
     switch_asked: Option<(String, Option<String>)>,
@@ -210,7 +210,7 @@ impl HttpConnection {
         let asked = &self.switch_asked;
         self.upgrade.get_or_insert_with(|| {
             let (protocol, target) = asked.clone().unwrap_or(("unknown".into(), None));
-            Upgrade::new(&protocol, target, None)
+            Box::new(Upgrade::new(&protocol, target, None))
         })
     }
 
@@ -234,7 +234,7 @@ impl HttpConnection {
         if protocol == "tunnel" {
             self.inside = Some(Box::new(HttpConnection::new()));
         }
-        self.upgrade = Some(Upgrade::new(&protocol, target, Some(head.frame)));
+        self.upgrade = Some(Box::new(Upgrade::new(&protocol, target, Some(head.frame))));
         self.requests.tunnel();
     }
 

@@ -212,7 +212,7 @@ impl TcpProtocol for HttpOnTcp {
         {
             c.socks = Some(p.handshake.clone());
         }
-        c.upgrade = self.0.upgrade.as_ref().map(upgrade_model);
+        c.upgrade = self.0.upgrade.as_deref().map(upgrade_model);
         c.not_http = not_http;
         c.http_omitted = self.0.omitted;
     }
