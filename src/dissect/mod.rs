@@ -328,38 +328,10 @@ impl Dissector {
                         v4.payload().incomplete,
                     );
                     match done {
-                        Some(datagram) if h.protocol() == etherparse::IpNumber::TCP => {
-                            packet.ip = Some(Ip {
-                                reassembled: true,
-                                total_len: datagram.len() as u32 + h.ihl() as u32 * 4,
-                                ..ip
-                            });
-                            match TcpSlice::from_slice(&datagram) {
-                                Ok(tcp) => {
-                                    packet.tcp = Some(tcp_of(&tcp, 0).into_owned());
-                                    packet.stack.push(Layer::Tcp);
-                                }
-                                Err(e) => packet.stop = Some(format!("TcpHeader: {e}")),
-                            }
-                        }
-                        Some(datagram) if h.protocol() == etherparse::IpNumber::UDP => {
-                            packet.ip = Some(Ip {
-                                reassembled: true,
-                                ..ip
-                            });
-                            packet.other = Some("UDP from IPv4 fragments".into());
-                            self.tunnel_in_datagram(linktype, &mut packet, &datagram);
-                        }
-                        Some(_) => {
-                            packet.ip = Some(Ip {
-                                reassembled: true,
-                                ..ip
-                            });
-                            let p = h.protocol();
-                            packet.other = Some(format!(
-                                "{} from IPv4 fragments",
-                                p.keyword_str().unwrap_or("IP protocol")
-                            ));
+                        Some(datagram) => {
+                            let header = h.ihl() as u32 * 4;
+                            let proto = h.protocol();
+                            self.reassembled(linktype, &mut packet, ip, header, proto, &datagram);
                         }
                         None => {
                             packet.ip = Some(ip);
@@ -384,7 +356,7 @@ impl Dissector {
                 let ext = v6.extensions().slice().len();
                 let expected = (h.payload_length() as usize).saturating_sub(ext);
                 if v6.payload().fragmented {
-                    return self.ipv6_fragment(packet, ip, v6);
+                    return self.ipv6_fragment(linktype, packet, ip, v6);
                 }
                 (Some(ip), Some((v6.payload().payload.len(), expected)))
             }
@@ -436,10 +408,11 @@ impl Dissector {
         }
     }
 
-    /// An IPv6 fragment (RFC 8200 §4.5): held until its datagram is whole, then the TCP
-    /// segment it carried is decoded as an IPv4 datagram's would be.
+    /// An IPv6 fragment (RFC 8200 §4.5): held until its datagram is whole, then read
+    /// as an IPv4 datagram's is ([`Dissector::reassembled`]).
     fn ipv6_fragment<'a>(
         &mut self,
+        linktype: Linktype,
         mut packet: Packet<'a>,
         ip: Ip,
         v6: &etherparse::LaxIpv6Slice<'a>,
@@ -482,27 +455,46 @@ impl Dissector {
             packet.fragment_held = true;
             return packet;
         };
-        let ext = v6.extensions().slice().len() as u32;
+        let header = 40 + v6.extensions().slice().len() as u32;
+        self.reassembled(linktype, &mut packet, ip, header, proto, &datagram);
+        packet
+    }
+
+    /// A datagram whole again after its fragments, for IPv4 and IPv6 alike (`header`:
+    /// the IP header bytes before it): its TCP segment decoded and owned; a UDP datagram
+    /// read for a tunnel; anything else named.
+    fn reassembled(
+        &mut self,
+        linktype: Linktype,
+        packet: &mut Packet<'_>,
+        ip: Ip,
+        header: u32,
+        proto: etherparse::IpNumber,
+        datagram: &[u8],
+    ) {
+        let version = if ip.src.is_ipv4() { "IPv4" } else { "IPv6" };
         packet.ip = Some(Ip {
             reassembled: true,
-            total_len: 40 + ext + datagram.len() as u32,
+            total_len: header + datagram.len() as u32,
             ..ip
         });
         if proto == etherparse::IpNumber::TCP {
-            match TcpSlice::from_slice(&datagram) {
+            match TcpSlice::from_slice(datagram) {
                 Ok(tcp) => {
                     packet.tcp = Some(tcp_of(&tcp, 0).into_owned());
                     packet.stack.push(Layer::Tcp);
                 }
                 Err(e) => packet.stop = Some(format!("TcpHeader: {e}")),
             }
-        } else {
-            packet.other = Some(format!(
-                "{} from IPv6 fragments",
-                proto.keyword_str().unwrap_or("IP protocol")
-            ));
+            return;
         }
-        packet
+        packet.other = Some(format!(
+            "{} from {version} fragments",
+            proto.keyword_str().unwrap_or("IP protocol")
+        ));
+        if proto == etherparse::IpNumber::UDP {
+            self.tunnel_in_datagram(linktype, packet, datagram);
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! The file driver: a saved capture read frame by frame into the pipeline (with its
 //! BPF filter, `--extract`, a progress callback, and connections streamed as they close).
 
-use crate::capture::Frame;
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::filter::BpfFilter;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
@@ -71,28 +70,6 @@ pub fn replay_file(
     read_file(path, filter, opts, Some(each), None, None)
 }
 
-/// One frame into the pipeline: through the filter, then to the builder (with its
-/// packet line for `replay`).
-fn feed(
-    builder: &mut ReportBuilder,
-    bpf: &mut Option<BpfFilter>,
-    each: &mut Option<&mut dyn FnMut(&model::PacketLine)>,
-    frame: &Frame<'_>,
-) {
-    if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
-        match each.as_mut() {
-            Some(each) => {
-                if let Some(line) = builder.frame_line(frame) {
-                    each(&line);
-                }
-            }
-            None => builder.frame(frame),
-        }
-    } else {
-        builder.filtered(frame)
-    }
-}
-
 fn read_file(
     path: &Path,
     filter: Option<&str>,
@@ -136,7 +113,18 @@ fn read_file(
             let (packets, conns) = builder.progress();
             p(r.load(std::sync::atomic::Ordering::Relaxed), packets, conns);
         }
-        feed(&mut builder, &mut bpf, &mut each, frame)
+        if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
+            match each.as_mut() {
+                Some(each) => {
+                    if let Some(line) = builder.frame_line(frame) {
+                        each(&line);
+                    }
+                }
+                None => builder.frame(frame),
+            }
+        } else {
+            builder.filtered(frame)
+        }
     });
     let info = file.info();
     let source = model::Source {

@@ -63,6 +63,15 @@ pub struct Head {
 }
 
 impl Head {
+    /// What a request asks to switch to (RFC 9110 §7.8 Upgrade, §9.3.6 CONNECT): the
+    /// Upgrade header's protocol, or "tunnel" and the CONNECT target; None for others.
+    pub fn switch_asked(&self) -> Option<(String, Option<String>)> {
+        if self.method.as_deref() == Some("CONNECT") {
+            return Some(("tunnel".into(), self.target.clone()));
+        }
+        self.header("upgrade").map(|up| (up.to_string(), None))
+    }
+
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -473,21 +482,8 @@ impl MessageParser {
         self.tail = Some(Vec::new());
     }
 
-    /// Whether `b` starts a message of this side: `Some(true)`, `Some(false)` while it
-    /// is too short to tell, `None` when it cannot.
     fn starts_message(&self, b: &[u8]) -> Option<bool> {
-        let patterns: &[&[u8]] = match self.role {
-            Role::Response => &[b"HTTP/1."],
-            Role::Request => METHODS,
-        };
-        let mut maybe = false;
-        for p in patterns {
-            if b.starts_with(p) {
-                return Some(true);
-            }
-            maybe |= p.starts_with(b);
-        }
-        maybe.then_some(false)
+        starts_message(self.role, b)
     }
 
     /// Searches bytes for a message start at a line start (tshark's and Zeek's way back
@@ -699,10 +695,7 @@ impl MessageParser {
             head_len: n as u64,
             ..Head::default()
         };
-        head.header_len = match find(raw, b"\r\n\r\n") {
-            Some(i) => i as u64,
-            None => find(raw, b"\n\n").map_or(n as u64, |i| i as u64),
-        };
+        head.header_len = blank_line_at(raw);
         head.lint = request_lints(&head);
         // A method run into its target ("GET/") is not a method of its own.
         let run_in = line.why.starts_with("no space");
@@ -828,10 +821,7 @@ impl MessageParser {
         };
         let raw = &buf[..n];
         head.head_len = n as u64;
-        head.header_len = match find(raw, b"\r\n\r\n") {
-            Some(i) if i + 4 == n => i as u64,
-            _ => n as u64 - if raw.ends_with(b"\r\n") { 3 } else { 2 },
-        };
+        head.header_len = blank_line_at(raw);
         if has_bare_lf(raw) {
             head.lint.push("bare-lf".into());
         }
@@ -854,8 +844,7 @@ impl MessageParser {
             ));
         }
         self.skipped = 0;
-        self.asks_switch = self.role == Role::Request
-            && (head.method.as_deref() == Some("CONNECT") || head.header("upgrade").is_some());
+        self.asks_switch = self.role == Role::Request && head.switch_asked().is_some();
         self.out.push(HttpEvent::Head(head));
         match framing {
             Framing::None | Framing::Length(0) => {
@@ -1038,9 +1027,22 @@ fn request_lints(head: &Head) -> Vec<String> {
     lint
 }
 
-/// Whether `bytes` start like an HTTP request (a method of RFC 9110 and a space).
-pub fn starts_request(bytes: &[u8]) -> bool {
-    METHODS.iter().any(|m| bytes.starts_with(m))
+/// Whether `b` starts a message of `role`'s side (a method of RFC 9110 and a space, or
+/// `HTTP/1.`): `Some(true)`, `Some(false)` while it is too short to tell, `None` when it
+/// cannot.
+pub fn starts_message(role: Role, b: &[u8]) -> Option<bool> {
+    let patterns: &[&[u8]] = match role {
+        Role::Response => &[b"HTTP/1."],
+        Role::Request => METHODS,
+    };
+    let mut maybe = false;
+    for p in patterns {
+        if b.starts_with(p) {
+            return Some(true);
+        }
+        maybe |= p.starts_with(b);
+    }
+    maybe.then_some(false)
 }
 
 /// A request line that httparse refuses but a server still answered: the method, the
@@ -1140,6 +1142,17 @@ fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Where the blank line of a head (its bytes up to and with the blank line) starts, as
+/// the course computes it with `find(b"\r\n\r\n")`; for a bare-LF head, where `\n\n`
+/// (or `\n\r\n`) starts.
+fn blank_line_at(raw: &[u8]) -> u64 {
+    let n = raw.len();
+    match find(raw, b"\r\n\r\n") {
+        Some(i) if i + 4 == n => i as u64,
+        _ => n as u64 - if raw.ends_with(b"\r\n") { 3 } else { 2 },
+    }
 }
 
 /// A line ends with LF alone, not CRLF (RFC 9112 §2.2).

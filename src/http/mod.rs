@@ -170,7 +170,8 @@ impl HttpConnection {
                     let rest = &bytes[(at - offset) as usize..];
                     self.upgraded().data(client, at, rest, frame);
                     let first = self.upgrade.as_ref().map(|u| u.sides[0].offset == Some(at));
-                    if client && first == Some(true) && !message::starts_request(rest) {
+                    let request = message::starts_message(Role::Request, rest) == Some(true);
+                    if client && first == Some(true) && !request {
                         // The tunnel carries something else (TLS, most often).
                         self.inside = None;
                     }
@@ -216,20 +217,20 @@ impl HttpConnection {
 
     /// A response head that switches the connection to another protocol (RFC 9110
     /// §15.2.2 for 101, §9.3.6 for a 2xx to CONNECT): both directions stop being HTTP.
-    fn switch(&mut self, head: &Head, request: Option<&Message>) {
+    /// `asked`: what its request asked to switch to ([`Head::switch_asked`]).
+    fn switch(&mut self, head: &Head, asked: Option<(String, Option<String>)>) {
         let status = head.status.unwrap_or(0);
-        let connect = request.and_then(|q| q.head.method.as_deref()) == Some("CONNECT");
-        let (protocol, target) = if status == 101 {
-            let named = head
-                .header("upgrade")
-                .or_else(|| request.and_then(|q| q.head.header("upgrade")))
-                .unwrap_or("unknown");
-            (named.to_string(), None)
-        } else if connect && (200..300).contains(&status) {
-            let target = request.and_then(|q| q.head.target.clone());
-            ("tunnel".to_string(), target)
-        } else {
-            return;
+        let (protocol, target) = match asked {
+            _ if status == 101 => {
+                let requested = asked.filter(|a| a.0 != "tunnel").map(|a| a.0);
+                let named = head.header("upgrade").map(str::to_string);
+                (
+                    named.or(requested).unwrap_or_else(|| "unknown".into()),
+                    None,
+                )
+            }
+            Some((p, target)) if p == "tunnel" && (200..300).contains(&status) => (p, target),
+            _ => return,
         };
         if protocol == "tunnel" {
             self.inside = Some(Box::new(HttpConnection::new()));
@@ -319,10 +320,8 @@ impl HttpConnection {
                         let simple = !matches!(head.version.as_str(), "HTTP/1.0" | "HTTP/1.1");
                         self.responses.expect_response_to(m, simple);
                     }
-                    if head.method.as_deref() == Some("CONNECT") {
-                        self.switch_asked = Some(("tunnel".into(), head.target.clone()));
-                    } else if let Some(up) = head.header("upgrade") {
-                        self.switch_asked = Some((up.to_string(), None));
+                    if let Some(asked) = head.switch_asked() {
+                        self.switch_asked = Some(asked);
                     }
                     let i = self.add(Exchange {
                         request: Some(Message { head, end: None }),
@@ -366,8 +365,8 @@ impl HttpConnection {
                             content_type: head.header("content-type").map(str::to_string),
                         });
                     }
-                    let request = x.request.clone();
-                    self.switch(&head, request.as_ref());
+                    let asked = x.request.as_ref().and_then(|q| q.head.switch_asked());
+                    self.switch(&head, asked);
                     let x = self.open.entry(i).or_default();
                     x.response = Some(Message { head, end: None });
                     self.current_response = Some(i);

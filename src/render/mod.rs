@@ -140,17 +140,14 @@ pub fn upgrade_sentences(u: &crate::report::model::Upgrade) -> Vec<String> {
         Some(f) => format!("from frame {f} on"),
         None => "after the request that asked for it (the answer is not in the capture)".into(),
     };
+    let carried = match u.http_inside {
+        0 => ", not HTTP messages".to_string(),
+        1 => "; inside it, in clear, HTTP again: the last 1 exchange above".to_string(),
+        n => format!("; inside it, in clear, HTTP again: the last {n} exchanges above"),
+    };
     let mut lines = vec![format!(
-        "switched protocols {at}: the connection carries {what}, not HTTP messages"
+        "switched protocols {at}: the connection carries {what}{carried}"
     )];
-    if u.http_inside > 0 {
-        lines[0] = format!(
-            "switched protocols {at}: the connection carries {what}; inside it, in clear, \
-             HTTP again: the last {} exchange{} above",
-            u.http_inside,
-            if u.http_inside == 1 { "" } else { "s" }
-        );
-    }
     for (name, s) in [("client -> server", &u.c2s), ("server -> client", &u.s2c)] {
         let mut line = match s.offset {
             Some(o) => format!("{name}: {} B from stream byte {}", group(s.bytes), group(o)),

@@ -329,9 +329,7 @@ history {}",
         {
             self.title("SOCKS")?;
             for line in super::socks_sentences(h) {
-                for l in wrap(&line, WIDTH, 10) {
-                    writeln!(self.out, "{l}")?;
-                }
+                self.say(&line, 10)?;
             }
         }
         if l.http {
@@ -387,10 +385,7 @@ history {}",
     fn upgrade(&mut self, u: &crate::report::model::Upgrade) -> io::Result<()> {
         for (i, line) in super::upgrade_sentences(u).iter().enumerate() {
             let indent = if i == 0 { 0 } else { 2 };
-            let text = format!("{}{line}", " ".repeat(indent));
-            for l in wrap(&text, WIDTH, indent + 4) {
-                writeln!(self.out, "{l}")?;
-            }
+            self.say(&format!("{}{line}", " ".repeat(indent)), indent + 4)?;
         }
         let n = u.websocket.len();
         for (i, f) in u.websocket.iter().enumerate() {
@@ -467,10 +462,10 @@ history {}",
                     .as_ref()
                     .map(|r| format!("; the server answered {}", r.answer()))
                     .unwrap_or_default();
-                let text = format!("    lint        {}{answer}", q.lint.join(", "));
-                for line in wrap(&text, WIDTH, 16) {
-                    writeln!(self.out, "{line}")?;
-                }
+                self.say(
+                    &format!("    lint        {}{answer}", q.lint.join(", ")),
+                    16,
+                )?;
                 self.explain(q.lint.iter().map(String::as_str))?;
             }
         }
