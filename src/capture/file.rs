@@ -68,7 +68,13 @@ struct Interface {
 
 /// Streams the frames of a capture file to a callback, in file order.
 pub struct CaptureFile {
-    reader: Box<dyn PcapReaderIterator + Send>,
+    reader: Reader,
+    facts: Facts,
+}
+
+/// What the records read so far say about those to come.
+#[derive(Default)]
+struct Facts {
     info: FileInfo,
     interfaces: Vec<Interface>,
     legacy: Option<(Linktype, u64)>,
@@ -94,6 +100,153 @@ fn corrupt<I>(e: &PcapError<I>, offset: u64) -> ReadError {
 
 const BUFFER: usize = 1 << 20;
 const MAX_BUFFER: usize = 16 << 20;
+/// The size of a chunk of a legacy pcap file (a record larger than this gets a chunk of
+/// its own size, up to [`MAX_BUFFER`]).
+const CHUNK: usize = 256 << 10;
+
+/// A block of a capture file that frames point into, shared with whoever keeps a frame's
+/// bytes beyond the frame's callback (the hashing thread) instead of copying them.
+/// Immutable once handed out: a slice that lies inside it while it is held is its bytes.
+pub type Chunk = std::sync::Arc<Vec<u8>>;
+
+/// Told of every chunk before its first frame is delivered.
+pub type ShareFn = Box<dyn FnMut(&Chunk) + Send>;
+
+enum Reader {
+    /// pcapng, and compressed files: `pcap-parser`'s own buffered reader.
+    Blocks(Box<dyn PcapReaderIterator + Send>),
+    /// A plain legacy pcap file: records parsed by `pcap-parser` from shared chunks.
+    Chunks(Box<Chunks>),
+}
+
+type LegacyParseFn =
+    fn(
+        &[u8],
+    ) -> pcap_parser::nom::IResult<&[u8], pcap_parser::LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+/// A legacy pcap file read in [`Chunk`]s, each record whole inside one chunk.
+struct Chunks {
+    file: Counting<File>,
+    header: pcap_parser::PcapHeader,
+    parse: LegacyParseFn,
+    chunk: Chunk,
+    /// Where the next record starts in `chunk`, and where its read bytes end.
+    pos: usize,
+    filled: usize,
+    /// File offset of `chunk[pos]`.
+    offset: u64,
+    eof: bool,
+    /// Chunks handed out before, reused once nobody else holds them.
+    spare: Vec<Chunk>,
+    share: Option<ShareFn>,
+}
+
+impl Chunks {
+    /// Opens a plain legacy pcap file; gives the file back if it is something else.
+    fn open(mut file: Counting<File>) -> Result<Result<Chunks, Counting<File>>, ReadError> {
+        let mut head = [0u8; 24];
+        let got = read_full(&mut file.inner, &mut head)?;
+        file.inner
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| ReadError::Io(e.to_string()))?;
+        let Ok((_, header)) = pcap_parser::parse_pcap_header(&head[..got]) else {
+            return Ok(Err(file));
+        };
+        let parse: LegacyParseFn = if header.is_modified_format() {
+            pcap_parser::pcap::parse_pcap_frame_modified
+        } else if header.is_bigendian() {
+            pcap_parser::pcap::parse_pcap_frame_be
+        } else {
+            pcap_parser::pcap::parse_pcap_frame
+        };
+        let mut chunks = Chunks {
+            file,
+            header,
+            parse,
+            chunk: Chunk::default(),
+            pos: 0,
+            filled: 0,
+            offset: 0,
+            eof: false,
+            spare: Vec::new(),
+            share: None,
+        };
+        chunks.refill(24)?;
+        chunks.pos = 24;
+        chunks.offset = 24;
+        Ok(Ok(chunks))
+    }
+
+    /// A new chunk holding the unread bytes of the current one and at least `need`
+    /// bytes in all (fewer at the end of the file), told to `share`.
+    fn refill(&mut self, need: usize) -> Result<(), ReadError> {
+        let size = need.max(CHUNK);
+        let reuse = self
+            .spare
+            .iter()
+            .position(|c| std::sync::Arc::strong_count(c) == 1 && c.len() >= size);
+        let mut next = match reuse {
+            Some(i) => self.spare.swap_remove(i),
+            None => Chunk::new(vec![0; size]),
+        };
+        let buf = std::sync::Arc::get_mut(&mut next).expect("a spare chunk nobody holds");
+        let left = self.filled - self.pos;
+        buf[..left].copy_from_slice(&self.chunk[self.pos..self.filled]);
+        let got = read_full(&mut self.file, &mut buf[left..])?;
+        self.eof = left + got < buf.len();
+        let old = std::mem::replace(&mut self.chunk, next);
+        if old.len() >= CHUNK && self.spare.len() < 64 {
+            self.spare.push(old);
+        }
+        self.pos = 0;
+        self.filled = left + got;
+        if let Some(share) = self.share.as_mut() {
+            share(&self.chunk);
+        }
+        Ok(())
+    }
+}
+
+impl Facts {
+    /// The file's facts from a legacy pcap header.
+    fn set_legacy(&mut self, h: &pcap_parser::PcapHeader) {
+        let lt = Linktype(h.network.0);
+        let nsec = h.is_nanosecond_precision();
+        self.info.format = if nsec { "pcap-nsec" } else { "pcap" };
+        self.info.big_endian = h.is_bigendian();
+        self.info.linktypes = vec![lt];
+        self.legacy = Some((lt, if nsec { 1_000_000_000 } else { 1_000_000 }));
+    }
+
+    /// The frame of a legacy pcap record.
+    fn legacy_frame<'a>(&mut self, b: &pcap_parser::LegacyPcapBlock<'a>) -> Frame<'a> {
+        let (lt, res) = self.legacy.unwrap_or((Linktype::ETHERNET, 1_000_000));
+        self.number += 1;
+        let frac = b.ts_usec as i64 * 1_000_000 / res as i64;
+        let n = (b.caplen as usize).min(b.data.len());
+        Frame {
+            number: self.number,
+            ts_us: b.ts_sec as i64 * 1_000_000 + frac,
+            orig_len: b.origlen,
+            linktype: lt,
+            data: &b.data[..n],
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e.to_string())),
+        }
+    }
+    Ok(got)
+}
 
 /// A reader that counts what it read.
 struct Counting<R> {
@@ -131,9 +284,17 @@ impl CaptureFile {
             .map_err(|e| ReadError::Io(e.to_string()))?;
         let file = Counting { inner: file, read };
         if gz {
-            Self::from_reader(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Self::from_reader(file)
+            return Self::from_reader(flate2::read::MultiGzDecoder::new(file));
+        }
+        match Chunks::open(file)? {
+            Ok(chunks) => {
+                let mut cf = Self::with(Reader::Chunks(Box::new(chunks)));
+                if let Reader::Chunks(c) = &cf.reader {
+                    cf.facts.set_legacy(&c.header);
+                }
+                Ok(cf)
+            }
+            Err(file) => Self::from_reader(file),
         }
     }
 
@@ -144,49 +305,99 @@ impl CaptureFile {
             }
             e => corrupt(&e, 0),
         })?;
-        Ok(CaptureFile {
+        Ok(Self::with(Reader::Blocks(reader)))
+    }
+
+    fn with(reader: Reader) -> CaptureFile {
+        CaptureFile {
             reader,
-            info: FileInfo::default(),
-            interfaces: Vec::new(),
-            legacy: None,
-            number: 0,
-        })
+            facts: Facts::default(),
+        }
+    }
+
+    /// Has `share` told of every chunk the frames' bytes lie in (a plain legacy pcap
+    /// file's; frames read otherwise lie in a buffer that is reused, and are not told).
+    pub fn share_chunks(&mut self, mut share: ShareFn) {
+        if let Reader::Chunks(c) = &mut self.reader {
+            share(&c.chunk);
+            c.share = Some(share);
+        }
     }
 
     pub fn info(&self) -> &FileInfo {
-        &self.info
+        &self.facts.info
     }
 
     /// Calls `f` for every frame. Returns `Err` if reading stopped before the end of
     /// the file; every frame before that point has been delivered.
     pub fn for_each(&mut self, mut f: impl FnMut(&Frame<'_>)) -> Result<(), ReadError> {
+        match &mut self.reader {
+            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut f),
+            Reader::Blocks(r) => self.facts.blocks(&mut **r, &mut f),
+        }
+    }
+}
+
+impl Chunks {
+    fn for_each(
+        &mut self,
+        facts: &mut Facts,
+        f: &mut impl FnMut(&Frame<'_>),
+    ) -> Result<(), ReadError> {
         loop {
-            let consumed = self.reader.consumed() as u64;
-            match self.reader.next() {
+            let chunk = self.chunk.clone();
+            let data = &chunk[self.pos..self.filled];
+            match (self.parse)(data) {
+                Ok((rest, b)) => {
+                    f(&facts.legacy_frame(&b));
+                    let used = data.len() - rest.len();
+                    self.pos += used;
+                    self.offset += used as u64;
+                }
+                Err(pcap_parser::nom::Err::Incomplete(needed)) => {
+                    if self.eof {
+                        return if data.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(ReadError::Truncated {
+                                offset: self.offset,
+                            })
+                        };
+                    }
+                    let more = match needed {
+                        pcap_parser::nom::Needed::Size(n) => n.get(),
+                        pcap_parser::nom::Needed::Unknown => 1,
+                    };
+                    if data.len() + more > MAX_BUFFER {
+                        let e = PcapError::<&[u8]>::BufferTooSmall;
+                        return Err(corrupt(&e, self.offset));
+                    }
+                    self.refill(data.len() + more)?;
+                }
+                Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
+                    return Err(corrupt(&e, self.offset));
+                }
+            }
+        }
+    }
+}
+
+impl Facts {
+    fn blocks(
+        &mut self,
+        reader: &mut (dyn PcapReaderIterator + Send),
+        f: &mut impl FnMut(&Frame<'_>),
+    ) -> Result<(), ReadError> {
+        loop {
+            let consumed = reader.consumed() as u64;
+            match reader.next() {
                 Ok((len, block)) => {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(h) => {
-                            let lt = Linktype(h.network.0);
-                            let nsec = h.is_nanosecond_precision();
-                            self.info.format = if nsec { "pcap-nsec" } else { "pcap" };
-                            self.info.big_endian = h.is_bigendian();
-                            self.info.linktypes = vec![lt];
-                            self.legacy = Some((lt, if nsec { 1_000_000_000 } else { 1_000_000 }));
+                            self.set_legacy(&h);
                             None
                         }
-                        PcapBlockOwned::Legacy(b) => {
-                            let (lt, res) = self.legacy.unwrap_or((Linktype::ETHERNET, 1_000_000));
-                            self.number += 1;
-                            let frac = b.ts_usec as i64 * 1_000_000 / res as i64;
-                            let n = (b.caplen as usize).min(b.data.len());
-                            Some(Frame {
-                                number: self.number,
-                                ts_us: b.ts_sec as i64 * 1_000_000 + frac,
-                                orig_len: b.origlen,
-                                linktype: lt,
-                                data: &b.data[..n],
-                            })
-                        }
+                        PcapBlockOwned::Legacy(b) => Some(self.legacy_frame(&b)),
                         PcapBlockOwned::NG(block) => match block {
                             Block::SectionHeader(sh) => {
                                 self.info.format = "pcapng";
@@ -259,21 +470,21 @@ impl CaptureFile {
                     }
                     // Not `consume`: past half the buffer it moves the unread half to the
                     // front, once per record. `refill` moves only the unread tail.
-                    self.reader.consume_noshift(len);
+                    reader.consume_noshift(len);
                 }
                 Err(PcapError::Eof) => return Ok(()),
                 Err(PcapError::Incomplete(_)) => {
-                    if self.reader.reader_exhausted() {
+                    if reader.reader_exhausted() {
                         return Err(ReadError::Truncated { offset: consumed });
                     }
-                    self.reader.refill().map_err(|e| corrupt(&e, consumed))?;
+                    reader.refill().map_err(|e| corrupt(&e, consumed))?;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    let size = self.reader.data().len().max(BUFFER) * 2;
-                    if size > MAX_BUFFER || !self.reader.grow(size) {
+                    let size = reader.data().len().max(BUFFER) * 2;
+                    if size > MAX_BUFFER || !reader.grow(size) {
                         return Err(corrupt(&PcapError::<&[u8]>::BufferTooSmall, consumed));
                     }
-                    self.reader.refill().map_err(|e| corrupt(&e, consumed))?;
+                    reader.refill().map_err(|e| corrupt(&e, consumed))?;
                 }
                 Err(e) => {
                     let e = corrupt(&e, consumed);
@@ -281,5 +492,138 @@ impl CaptureFile {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A legacy pcap file: the header, then one record of each size (bytes derived from
+    /// the record's number), in the byte order and time resolution asked for.
+    fn pcap(big_endian: bool, nsec: bool, sizes: &[usize]) -> Vec<u8> {
+        let u32b = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let u16b = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut out = Vec::new();
+        out.extend(u32b(if nsec { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+        out.extend(u16b(2));
+        out.extend(u16b(4));
+        out.extend(u32b(0));
+        out.extend(u32b(0));
+        out.extend(u32b(1 << 20));
+        out.extend(u32b(1));
+        for (i, &n) in sizes.iter().enumerate() {
+            out.extend(u32b(1_700_000_000 + i as u32));
+            out.extend(u32b(i as u32 * 1000));
+            out.extend(u32b(n as u32));
+            out.extend(u32b(n as u32 + 4));
+            out.extend((0..n).map(|b| (b as u32 * 31 + i as u32) as u8));
+        }
+        out
+    }
+
+    type Read = (Vec<(u64, i64, u32, Vec<u8>)>, Result<(), ReadError>, String);
+
+    fn read_all(mut cf: CaptureFile) -> Read {
+        let mut frames = Vec::new();
+        let result = cf.for_each(|f| frames.push((f.number, f.ts_us, f.orig_len, f.data.to_vec())));
+        let info = format!("{} {:?}", cf.info().format, cf.info().linktypes);
+        (frames, result, info)
+    }
+
+    fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("wirelab-{}-{name}.pcap", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A plain pcap file is read in shared chunks; what it yields (frames, the error
+    /// where a file is cut, the format) equals `pcap-parser`'s own reader, with records
+    /// across chunk ends and records larger than a chunk.
+    #[test]
+    fn chunks_read_as_the_block_reader_does() {
+        let mut sizes = vec![60, 1514, 1, 0, CHUNK - 40, 300_000, 70];
+        sizes.extend((0..700).map(|i| 54 + (i * 37) % 1460));
+        sizes.push(CHUNK + 1);
+        for (be, nsec) in [(false, false), (true, false), (false, true), (true, true)] {
+            let whole = pcap(be, nsec, &sizes);
+            let len = whole.len();
+            for cut in [len, len - 1, len - 100_000, 24 + 16 + 5, 24 + 10, 24] {
+                let bytes = &whole[..cut];
+                let path = temp("chunks", bytes);
+                let chunked = CaptureFile::open(&path).unwrap();
+                assert!(matches!(chunked.reader, Reader::Chunks(_)));
+                let got = read_all(chunked);
+                let want = read_all(
+                    CaptureFile::from_reader(std::io::Cursor::new(bytes.to_vec())).unwrap(),
+                );
+                assert_eq!(got.1, want.1, "be {be} nsec {nsec} cut {cut}");
+                assert_eq!(got.2, want.2);
+                assert_eq!(got.0.len(), want.0.len(), "be {be} nsec {nsec} cut {cut}");
+                assert!(
+                    got.0 == want.0,
+                    "frames differ: be {be} nsec {nsec} cut {cut}"
+                );
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+
+    /// A record claiming more than 16 MiB is corrupt, as with `pcap-parser`'s reader.
+    #[test]
+    fn a_record_over_16_mib_is_corrupt() {
+        let mut bytes = pcap(false, false, &[100]);
+        bytes.extend(1u32.to_le_bytes());
+        bytes.extend(0u32.to_le_bytes());
+        bytes.extend((20u32 << 20).to_le_bytes());
+        bytes.extend((20u32 << 20).to_le_bytes());
+        bytes.extend(vec![0u8; 17 << 20]);
+        let path = temp("huge", &bytes);
+        let got = read_all(CaptureFile::open(&path).unwrap());
+        let want = read_all(CaptureFile::from_reader(std::io::Cursor::new(bytes)).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(got.0.len(), 1);
+        assert!(matches!(got.1, Err(ReadError::Corrupt { offset: 140, .. })));
+        assert_eq!(got.1, want.1);
+    }
+
+    /// Every frame's bytes lie inside a chunk that `share` was told of before the frame.
+    #[test]
+    fn every_frame_lies_in_a_chunk_told_before_it() {
+        let sizes: Vec<usize> = (0..2000).map(|i| 54 + (i * 53) % 1460).collect();
+        let path = temp("share", &pcap(false, false, &sizes));
+        let mut cf = CaptureFile::open(&path).unwrap();
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Chunk>::new()));
+        let t = told.clone();
+        cf.share_chunks(Box::new(move |c| t.lock().unwrap().push(c.clone())));
+        let mut frames = 0;
+        cf.for_each(|f| {
+            let told = told.lock().unwrap();
+            let last = told.last().expect("a chunk told");
+            let start = (f.data.as_ptr() as usize)
+                .checked_sub(last.as_ptr() as usize)
+                .expect("the frame starts inside the last chunk told");
+            assert!(start + f.data.len() <= last.len());
+            frames += 1;
+        })
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(frames, 2000);
+        assert!(
+            told.lock().unwrap().len() > 5,
+            "the file spans several chunks"
+        );
     }
 }

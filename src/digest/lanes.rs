@@ -19,11 +19,34 @@ const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
+/// Which of a batch's [`Sources`] a run of blocks lies in.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    Own,
+    Shared,
+}
+
+/// The bytes a batch's runs lie in: those copied into it, and the shared chunk's.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    pub own: &'a [u8],
+    pub shared: &'a [u8],
+}
+
+impl<'a> Sources<'a> {
+    fn get(self, src: Source, range: Range<usize>) -> &'a [u8] {
+        match src {
+            Source::Own => &self.own[range],
+            Source::Shared => &self.shared[range],
+        }
+    }
+}
+
 /// Whole blocks waiting to be compressed, in message order.
 #[derive(Debug, Clone)]
 enum Run {
-    /// A range of the batch's bytes (a multiple of 64 long).
-    Batch(Range<usize>),
+    /// A range of a batch's bytes (a multiple of 64 long).
+    Batch(Source, Range<usize>),
     /// A block gathered from the ends of two updates: its index in [`Copied`].
     Copied(usize),
 }
@@ -58,8 +81,14 @@ impl Default for Message {
 impl Message {
     /// Takes `bytes[range]` into the message. The whole blocks are only noted: they
     /// must stay in `bytes` (and `copied`) until [`compress_pending`] has run.
-    pub fn update(&mut self, bytes: &[u8], range: Range<usize>, copied: &mut Copied) {
-        let mut data = &bytes[range.clone()];
+    pub fn update(
+        &mut self,
+        bytes: Sources<'_>,
+        src: Source,
+        range: Range<usize>,
+        copied: &mut Copied,
+    ) {
+        let mut data = bytes.get(src, range.clone());
         let mut at = range.start;
         self.length += data.len() as u64;
         if self.tail_len > 0 {
@@ -77,7 +106,7 @@ impl Message {
         }
         let whole = data.len() / 64 * 64;
         if whole > 0 {
-            self.pending.push(Run::Batch(at..at + whole));
+            self.pending.push(Run::Batch(src, at..at + whole));
         }
         let rest = &data[whole..];
         self.tail[..rest.len()].copy_from_slice(rest);
@@ -90,7 +119,7 @@ impl Message {
 
     /// The digest, after the pending blocks (compressed here if any are left) and the
     /// padding of FIPS 180-4 §5.1.1.
-    pub fn finish(mut self, bytes: &[u8], copied: &Copied) -> [u8; 32] {
+    pub fn finish(mut self, bytes: Sources<'_>, copied: &Copied) -> [u8; 32] {
         let mut one = [&mut self];
         compress_pending(&mut one, bytes, copied);
         let mut last = [0u8; 128];
@@ -134,7 +163,7 @@ impl Lane {
 
 /// Compresses every pending block of `messages`, two messages at a time while two
 /// have blocks left, and empties their pending runs.
-pub fn compress_pending(messages: &mut [&mut Message], bytes: &[u8], copied: &Copied) {
+pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copied: &Copied) {
     let mut runs: Vec<Vec<Run>> = messages
         .iter_mut()
         .map(|m| std::mem::take(&mut m.pending))
@@ -144,7 +173,7 @@ pub fn compress_pending(messages: &mut [&mut Message], bytes: &[u8], copied: &Co
     for (i, rs) in runs.iter().enumerate() {
         let start = flat.len();
         flat.extend(rs.iter().map(|r| match r {
-            Run::Batch(r) => (i, &bytes[r.clone()]),
+            Run::Batch(src, r) => (i, bytes.get(*src, r.clone())),
             Run::Copied(b) => (i, &copied[*b][..]),
         }));
         if flat.len() > start {
@@ -383,7 +412,8 @@ mod tests {
             .map(|(i, &n)| data(n, 7 + 2 * i as u32))
             .collect();
         for piece in [1usize, 7, 64, 1448, 65_536] {
-            let mut bytes = Vec::new();
+            // Even messages are copied into the batch, odd ones lie in a shared chunk.
+            let (mut own, mut shared) = (Vec::new(), Vec::new());
             let mut hashing: Vec<Message> = msgs.iter().map(|_| Message::default()).collect();
             let mut copied = Copied::new();
             let mut at = vec![0usize; msgs.len()];
@@ -391,21 +421,39 @@ mod tests {
             while at.iter().zip(&msgs).any(|(a, m)| *a < m.len()) {
                 for (k, m) in msgs.iter().enumerate() {
                     let end = (at[k] + piece + k).min(m.len());
-                    let start = bytes.len();
-                    bytes.extend_from_slice(&m[at[k]..end]);
-                    hashing[k].update(&bytes, start..bytes.len(), &mut copied);
+                    let (src, into) = match k % 2 {
+                        0 => (Source::Own, &mut own),
+                        _ => (Source::Shared, &mut shared),
+                    };
+                    let start = into.len();
+                    into.extend_from_slice(&m[at[k]..end]);
+                    let range = start..into.len();
+                    let bytes = Sources {
+                        own: &own,
+                        shared: &shared,
+                    };
+                    hashing[k].update(bytes, src, range, &mut copied);
                     at[k] = end;
                 }
-                if bytes.len() > 200_000 {
+                if own.len() + shared.len() > 200_000 {
                     let mut all: Vec<&mut Message> = hashing.iter_mut().collect();
-                    compress_pending(&mut all, &bytes, &copied);
-                    bytes.clear();
+                    let bytes = Sources {
+                        own: &own,
+                        shared: &shared,
+                    };
+                    compress_pending(&mut all, bytes, &copied);
+                    own.clear();
+                    shared.clear();
                     copied.clear();
                 }
             }
+            let bytes = Sources {
+                own: &own,
+                shared: &shared,
+            };
             for (m, h) in msgs.iter().zip(hashing) {
                 assert_eq!(
-                    h.finish(&bytes, &copied),
+                    h.finish(bytes, &copied),
                     <[u8; 32]>::from(Sha256::digest(m)),
                     "length {} piece {piece}",
                     m.len()

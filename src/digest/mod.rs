@@ -10,9 +10,10 @@
 
 mod lanes;
 
-use lanes::Message;
+use lanes::{Message, Source, Sources};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,10 @@ pub type Job = Box<dyn FnOnce(&mut Results) + Send>;
 
 enum Op {
     Open((u64, u32)),
+    /// The next `usize` bytes of the batch's own bytes.
     Update((u64, u32), usize),
+    /// Bytes of the batch's shared chunk: (offset, length).
+    UpdateShared((u64, u32), usize, usize),
     Close((u64, u32)),
     Job(Job),
     DropScope(u64),
@@ -59,14 +63,24 @@ enum Op {
 
 #[derive(Default)]
 struct Batch {
+    /// Bytes copied in (those that lie in no shared chunk).
     bytes: Vec<u8>,
+    /// The chunk of the capture file that `Op::UpdateShared` bytes lie in.
+    shared: Option<Chunk>,
     ops: Vec<Op>,
 }
+
+/// A block of the capture file that frames' bytes lie in, immutable while held.
+pub use crate::capture::file::Chunk;
 
 struct Inner {
     /// Batches sent and not yet hashed (shared with the thread).
     waiting: Arc<AtomicUsize>,
     batch: Batch,
+    /// The chunk the frames being read lie in: their bytes are referred to, not copied.
+    shared: Option<Chunk>,
+    /// Bytes copied into batches so far (those in no shared chunk).
+    copied: u64,
     next: BTreeMap<u64, u32>,
     tx: Option<SyncSender<Batch>>,
     /// Emptied batches coming back, for their buffers to be filled again.
@@ -89,6 +103,8 @@ impl Digests {
         Digests(Arc::new(Mutex::new(Inner {
             waiting: Arc::new(AtomicUsize::new(0)),
             batch: Batch::default(),
+            shared: None,
+            copied: 0,
             next: BTreeMap::new(),
             tx: None,
             spare: None,
@@ -118,10 +134,40 @@ impl Digests {
         }
     }
 
+    /// The frames read next lie in `chunk`: bytes hashed from it are not copied (the
+    /// batch holds the chunk instead).
+    pub fn share(&self, chunk: &Chunk) {
+        self.inner().shared = Some(chunk.clone());
+    }
+
+    /// Bytes copied into batches so far: those hashed on the thread from no shared chunk.
+    pub fn copied_bytes(&self) -> u64 {
+        self.inner().copied
+    }
+
     fn update(&self, key: (u64, u32), bytes: &[u8]) {
         let mut g = self.inner();
-        g.batch.bytes.extend_from_slice(bytes);
-        g.batch.ops.push(Op::Update(key, bytes.len()));
+        match g.shared_offset(bytes) {
+            Some(at) => {
+                let same = match (&g.batch.shared, &g.shared) {
+                    (Some(b), Some(s)) => Arc::ptr_eq(b, s),
+                    _ => false,
+                };
+                if !same {
+                    if g.batch.shared.is_some() {
+                        // A batch refers to one chunk.
+                        g.flush();
+                    }
+                    g.batch.shared = g.shared.clone();
+                }
+                g.batch.ops.push(Op::UpdateShared(key, at, bytes.len()));
+            }
+            None => {
+                g.copied += bytes.len() as u64;
+                g.batch.bytes.extend_from_slice(bytes);
+                g.batch.ops.push(Op::Update(key, bytes.len()));
+            }
+        }
         g.flush_if_full();
     }
 
@@ -153,7 +199,8 @@ impl Digests {
     pub fn finish(&self) {
         let mut g = self.inner();
         let batch = std::mem::take(&mut g.batch);
-        if g.tx.is_none() && !batch.ops.iter().any(|o| matches!(o, Op::Update(..))) {
+        let hashes = |o: &Op| matches!(o, Op::Update(..) | Op::UpdateShared(..));
+        if g.tx.is_none() && !batch.ops.iter().any(hashes) {
             // Nothing was ever hashed here: the jobs run on this thread.
             let mut batch = batch;
             run(&mut batch, &mut Open::default(), &mut Results::default());
@@ -171,18 +218,32 @@ impl Digests {
 }
 
 impl Inner {
+    /// Where `bytes` start in the shared chunk, if they lie wholly inside it. Sound by
+    /// address alone: the chunk is held and never written, so no other live buffer
+    /// can occupy its addresses.
+    fn shared_offset(&self, bytes: &[u8]) -> Option<usize> {
+        let chunk = self.shared.as_ref()?;
+        let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+        (start + bytes.len() <= chunk.len() && !bytes.is_empty()).then_some(start)
+    }
+
     fn flush_if_full(&mut self) {
         if self.batch.bytes.len() >= BATCH_BYTES || self.batch.ops.len() >= BATCH_OPS {
-            let next = match self.spare.as_ref().and_then(|s| s.try_recv().ok()) {
-                Some(b) => b,
-                None => Batch {
-                    bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-                    ops: Vec::with_capacity(1024),
-                },
-            };
-            let batch = std::mem::replace(&mut self.batch, next);
-            self.send(batch);
+            self.flush();
         }
+    }
+
+    fn flush(&mut self) {
+        let next = match self.spare.as_ref().and_then(|s| s.try_recv().ok()) {
+            Some(b) => b,
+            None => Batch {
+                bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+                shared: None,
+                ops: Vec::with_capacity(1024),
+            },
+        };
+        let batch = std::mem::replace(&mut self.batch, next);
+        self.send(batch);
     }
 
     fn send(&mut self, batch: Batch) {
@@ -213,6 +274,7 @@ fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>
         run(&mut batch, &mut open, &mut results);
         waiting.fetch_sub(1, Ordering::Relaxed);
         batch.bytes.clear();
+        batch.shared = None;
         let _ = spare.try_send(batch);
     }
 }
@@ -226,8 +288,18 @@ struct Open {
 }
 
 impl Open {
+    fn update(&mut self, k: (u64, u32), bytes: Sources<'_>, src: Source, range: Range<usize>) {
+        if let Some(m) = self.messages.get_mut(&k) {
+            let had = m.has_pending();
+            m.update(bytes, src, range, &mut self.copied);
+            if !had && m.has_pending() {
+                self.pending.push(k);
+            }
+        }
+    }
+
     /// Compresses every block the open hashes hold of `bytes`, two hashes at a time.
-    fn compress(&mut self, bytes: &[u8]) {
+    fn compress(&mut self, bytes: Sources<'_>) {
         if self.pending.is_empty() {
             return;
         }
@@ -247,30 +319,29 @@ impl Open {
 
 fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
     let mut at = 0;
+    let bytes = Sources {
+        own: &batch.bytes,
+        shared: batch.shared.as_deref().map_or(&[][..], |c| &c[..]),
+    };
     for op in batch.ops.drain(..) {
         match op {
             Op::Open(k) => {
                 open.messages.insert(k, Message::default());
             }
             Op::Update(k, n) => {
-                if let Some(m) = open.messages.get_mut(&k) {
-                    let had = m.has_pending();
-                    m.update(&batch.bytes, at..at + n, &mut open.copied);
-                    if !had && m.has_pending() {
-                        open.pending.push(k);
-                    }
-                }
+                open.update(k, bytes, Source::Own, at..at + n);
                 at += n;
             }
+            Op::UpdateShared(k, from, n) => open.update(k, bytes, Source::Shared, from..from + n),
             Op::Close(k) => {
                 if open.messages.get(&k).is_some_and(Message::has_pending) {
                     // Its blocks go with the others', two at a time.
-                    open.compress(&batch.bytes);
+                    open.compress(bytes);
                 }
                 if let Some(m) = open.messages.remove(&k) {
                     results
                         .0
-                        .insert(k, hex::encode(m.finish(&batch.bytes, &open.copied)));
+                        .insert(k, hex::encode(m.finish(bytes, &open.copied)));
                 }
             }
             Op::Job(job) => job(results),
@@ -292,7 +363,7 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
         }
     }
     // The batch's buffer is refilled next: every block it holds is compressed now.
-    open.compress(&batch.bytes);
+    open.compress(bytes);
 }
 
 /// One SHA-256 being computed: here, or on the hashing thread.
@@ -372,5 +443,54 @@ mod tests {
         assert_eq!(got[0].0, want);
         assert_eq!(got[0].1.len(), 64);
         assert_ne!(got[0].1, want);
+    }
+
+    /// Bytes that lie in a shared chunk are hashed from it, uncopied, and give the same
+    /// digest as copied ones: across a change of chunk in the middle of a hash, and
+    /// mixed with bytes that lie elsewhere.
+    #[test]
+    fn shared_chunks_hash_as_copied_bytes() {
+        let d = Digests::new();
+        let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 13 % 241) as u8).collect();
+        let mut shared = HashSink::new(Some(&d), 1);
+        let mut body = HashSink::new(Some(&d), 1);
+        let mut here = HashSink::new(None, 0);
+        let mut here_body = HashSink::new(None, 0);
+        for (i, piece) in data.chunks(300_000).enumerate() {
+            let chunk: Chunk = Arc::new(piece.to_vec());
+            d.share(&chunk);
+            for seg in chunk.chunks(1448) {
+                shared.update(seg);
+                here.update(seg);
+                // A body that is part of the stream's bytes, and one copied piece.
+                body.update(&seg[10..]);
+                here_body.update(&seg[10..]);
+            }
+            if i == 3 {
+                let elsewhere = piece[..777].to_vec();
+                shared.update(&elsewhere);
+                here.update(&elsewhere);
+            }
+        }
+        assert_eq!(
+            d.copied_bytes(),
+            777,
+            "only the bytes outside the chunks are copied"
+        );
+        let marks = (shared.finish(), body.finish());
+        let want = (here.finish(), here_body.finish());
+        let got = Arc::new(Mutex::new(None));
+        let g = got.clone();
+        d.then(
+            1,
+            Box::new(move |r| {
+                let (mut a, mut b) = marks;
+                r.resolve(&mut a);
+                r.resolve(&mut b);
+                *g.lock().unwrap() = Some((a, b));
+            }),
+        );
+        d.finish();
+        assert_eq!(got.lock().unwrap().clone(), Some(want));
     }
 }

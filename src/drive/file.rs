@@ -98,6 +98,8 @@ fn read_file(
             .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
         builder = builder.extract_to(ex);
     }
+    let digests = builder.digests();
+    file.share_chunks(Box::new(move |chunk| digests.share(chunk)));
     let mut frames = 0u64;
     // Frames whose time is earlier than a frame before them in the file.
     let (mut late, mut latest) = (0u64, i64::MIN);

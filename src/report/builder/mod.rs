@@ -136,6 +136,12 @@ impl ReportBuilder {
         self
     }
 
+    /// The hashing thread's handle: a file driver tells it which chunk of the file the
+    /// frames lie in ([`Digests::share`]), so that their bytes are hashed uncopied.
+    pub fn digests(&self) -> Digests {
+        self.digests.clone()
+    }
+
     /// Frames read and connections seen so far (for a progress bar).
     pub fn progress(&self) -> (u64, u64) {
         (self.source.packets, self.next_id)
