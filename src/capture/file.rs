@@ -332,8 +332,26 @@ impl CaptureFile {
     /// the file; every frame before that point has been delivered.
     pub fn for_each(&mut self, mut f: impl FnMut(&Frame<'_>)) -> Result<(), ReadError> {
         match &mut self.reader {
-            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut f),
+            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut |_, frame| f(frame)),
             Reader::Blocks(r) => self.facts.blocks(&mut **r, &mut f),
+        }
+    }
+
+    /// True when the frames lie in [`Chunk`]s ([`CaptureFile::for_each_in_chunks`]).
+    pub fn is_chunked(&self) -> bool {
+        matches!(self.reader, Reader::Chunks(_))
+    }
+
+    /// Like [`CaptureFile::for_each`], with the chunk each frame's bytes lie in, for a
+    /// consumer that keeps frames beyond the call (holding the chunk keeps their bytes).
+    /// Only for a chunked file; for any other, it reads nothing and says so.
+    pub fn for_each_in_chunks(
+        &mut self,
+        mut f: impl FnMut(&Chunk, &Frame<'_>),
+    ) -> Result<(), ReadError> {
+        match &mut self.reader {
+            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut f),
+            Reader::Blocks(_) => Err(ReadError::Io("not read in chunks".into())),
         }
     }
 }
@@ -342,14 +360,14 @@ impl Chunks {
     fn for_each(
         &mut self,
         facts: &mut Facts,
-        f: &mut impl FnMut(&Frame<'_>),
+        f: &mut impl FnMut(&Chunk, &Frame<'_>),
     ) -> Result<(), ReadError> {
         loop {
             let chunk = self.chunk.clone();
             let data = &chunk[self.pos..self.filled];
             match (self.parse)(data) {
                 Ok((rest, b)) => {
-                    f(&facts.legacy_frame(&b));
+                    f(&chunk, &facts.legacy_frame(&b));
                     let used = data.len() - rest.len();
                     self.pos += used;
                     self.offset += used as u64;

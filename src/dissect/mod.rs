@@ -263,18 +263,16 @@ impl Dissector {
                 }
                 _ => {}
             }
-            let mut inner_stack = stack;
-            match inner(&sliced, &mut inner_stack) {
-                Some(n) => {
-                    next = n;
-                    stack = inner_stack;
-                }
+            let mark = stack.mark();
+            match inner(&sliced, &mut stack) {
+                Some(n) => next = n,
                 None => {
+                    stack.back_to(mark);
                     let link = link.unwrap_or(match linktype {
                         Linktype::LINUX_SLL | Linktype::LINUX_SLL2 => Link::Cooked,
                         _ => Link::None,
                     });
-                    return self.decode_sliced(linktype, link, sliced, stack);
+                    return self.decode_sliced(linktype, link, &sliced, stack);
                 }
             }
         }
@@ -285,7 +283,7 @@ impl Dissector {
         &mut self,
         linktype: Linktype,
         link: Link,
-        sliced: LaxSlicedPacket<'a>,
+        sliced: &LaxSlicedPacket<'a>,
         mut stack: Stack,
     ) -> Packet<'a> {
         match &sliced.transport {
@@ -295,7 +293,7 @@ impl Dissector {
         }
         let mut packet = Packet::empty(link);
         packet.stack = stack;
-        packet.other = other_kind(&sliced);
+        packet.other = other_kind(sliced);
         let stop = sliced
             .stop_err
             .as_ref()

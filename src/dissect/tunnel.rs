@@ -111,6 +111,16 @@ impl Stack {
         }
     }
 
+    /// Where the stack stands now, to go [`Stack::back_to`] if a guess fails.
+    pub fn mark(&self) -> (u8, bool) {
+        (self.len, self.cut)
+    }
+
+    /// Drops what was pushed since `mark` (layers of a tunnel that turned out not to be).
+    pub fn back_to(&mut self, mark: (u8, bool)) {
+        (self.len, self.cut) = mark;
+    }
+
     pub fn layers(&self) -> &[Layer] {
         &self.layers[..self.len as usize]
     }

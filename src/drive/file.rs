@@ -4,7 +4,12 @@
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::filter::BpfFilter;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
+use crate::capture::Frame;
+use crate::capture::file::Chunk;
+use crate::dissect::{Dissector, Packet};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Told how far the reading of a file has come: (bytes read, frames, connections),
 /// every few thousand frames.
@@ -98,36 +103,36 @@ fn read_file(
             .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
         builder = builder.extract_to(ex);
     }
-    let digests = builder.digests();
-    file.share_chunks(Box::new(move |chunk| digests.share(chunk)));
-    let mut frames = 0u64;
-    // Frames whose time is earlier than a frame before them in the file.
-    let (mut late, mut latest) = (0u64, i64::MIN);
-    // Read in file order, as tshark does (frame numbers and the analysis follow it);
-    // frames out of time order are counted and said once.
-    let result = file.for_each(|frame| {
-        frames += 1;
-        late += u64::from(frame.ts_us < latest);
-        latest = latest.max(frame.ts_us);
-        if frames.is_multiple_of(8192)
-            && let (Some(p), Some(r)) = (progress.as_mut(), &read)
-        {
-            let (packets, conns) = builder.progress();
-            p(r.load(std::sync::atomic::Ordering::Relaxed), packets, conns);
-        }
-        if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
-            match each.as_mut() {
-                Some(each) => {
-                    if let Some(line) = builder.frame_line(frame) {
-                        each(&line);
-                    }
-                }
-                None => builder.frame(frame),
+    // Frames whose time is earlier than a frame before them in the file: read in file
+    // order, as tshark does (frame numbers and the analysis follow it); counted, said once.
+    let mut order = TimeOrder::default();
+    let result = if each.is_none() && bpf.is_none() && file.is_chunked() {
+        read_in_two(&mut file, &mut builder, &mut order, &mut progress, &read)
+    } else {
+        let digests = builder.digests();
+        file.share_chunks(Box::new(move |chunk| digests.share(chunk)));
+        file.for_each(|frame| {
+            if order.next(frame.ts_us)
+                && let (Some(p), Some(r)) = (progress.as_mut(), &read)
+            {
+                let (packets, conns) = builder.progress();
+                p(r.load(Ordering::Relaxed), packets, conns);
             }
-        } else {
-            builder.filtered(frame)
-        }
-    });
+            if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
+                match each.as_mut() {
+                    Some(each) => {
+                        if let Some(line) = builder.frame_line(frame) {
+                            each(&line);
+                        }
+                    }
+                    None => builder.frame(frame),
+                }
+            } else {
+                builder.filtered(frame)
+            }
+        })
+    };
+    let late = order.late;
     let info = file.info();
     let source = model::Source {
         kind: "file".into(),
@@ -152,4 +157,146 @@ fn read_file(
         recv::attach(&mut report, &trace);
     }
     Ok(report)
+}
+
+/// Frames counted, and those earlier in time than one before them.
+#[derive(Default)]
+struct TimeOrder {
+    frames: u64,
+    late: u64,
+    latest: i64,
+}
+
+impl TimeOrder {
+    /// Counts a frame; true every 8192 frames (time to tell the progress bar).
+    fn next(&mut self, ts_us: i64) -> bool {
+        if self.frames == 0 {
+            self.latest = ts_us;
+        }
+        self.frames += 1;
+        self.late += u64::from(ts_us < self.latest);
+        self.latest = self.latest.max(ts_us);
+        self.frames.is_multiple_of(8192)
+    }
+}
+
+/// Frames decoded at most in one batch.
+const DECODED_BATCH: usize = 512;
+/// Batches decoded ahead of the pipeline at most.
+const DECODED_QUEUE: usize = 4;
+
+/// Reads and dissects on a thread of its own while this one runs the rest of the
+/// pipeline on what it decoded, in file order: the two stages that feed nothing back
+/// on two cores (the hashing thread takes what the cores have left).
+fn read_in_two(
+    file: &mut CaptureFile,
+    builder: &mut ReportBuilder,
+    order: &mut TimeOrder,
+    progress: &mut Option<ProgressFn>,
+    read: &Option<Arc<AtomicU64>>,
+) -> Result<(), ReadError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE);
+    let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE + 2);
+    let digests = builder.digests();
+    std::thread::scope(|scope| {
+        let reading = std::thread::Builder::new()
+            .name("wirelab-read".into())
+            .spawn_scoped(scope, move || {
+                let mut dissector = Dissector::new();
+                let mut batch: Option<Decoded> = None;
+                let result = file.for_each_in_chunks(|chunk, frame| {
+                    if let Some(b) = batch.take_if(|b| b.full_or_not_of(chunk)) {
+                        // The pipeline stopped only if it panicked: that panic is told.
+                        let _ = tx.send(b);
+                    }
+                    let b = batch.get_or_insert_with(|| {
+                        let mut b = spare_rx.try_recv().unwrap_or_default();
+                        b.chunk = Some(chunk.clone());
+                        b
+                    });
+                    let packet = dissector.dissect(frame);
+                    b.push(frame, packet);
+                });
+                if let Some(b) = batch {
+                    let _ = tx.send(b);
+                }
+                (dissector, result)
+            })
+            .expect("the reading thread starts");
+        for mut batch in rx {
+            if let Some(chunk) = &batch.chunk {
+                digests.share(chunk);
+            }
+            for (frame, packet) in batch.frames() {
+                if order.next(frame.ts_us)
+                    && let (Some(p), Some(r)) = (progress.as_mut(), read)
+                {
+                    let (packets, conns) = builder.progress();
+                    p(r.load(Ordering::Relaxed), packets, conns);
+                }
+                builder.dissected(frame, packet);
+            }
+            batch.clear();
+            let _ = spare_tx.try_send(batch);
+        }
+        let (dissector, result) = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        builder.dissected_by(dissector);
+        result
+    })
+}
+
+/// Frames of one chunk and what they dissected to, sent from the reading thread.
+///
+/// The frames and packets borrow the chunk's bytes (and nothing else: a packet
+/// borrows only its frame's bytes, the rest it owns). `'static` stands for "while
+/// `chunk` is held", which this batch does: the chunk is immutable, and it is dropped
+/// after the frames (field order), which have no destructor that reads what they borrow.
+#[derive(Default)]
+struct Decoded {
+    frames: Vec<(Frame<'static>, Packet<'static>)>,
+    chunk: Option<Chunk>,
+}
+
+impl Decoded {
+    fn full_or_not_of(&self, chunk: &Chunk) -> bool {
+        self.frames.len() >= DECODED_BATCH
+            || !self.chunk.as_ref().is_some_and(|c| Arc::ptr_eq(c, chunk))
+    }
+
+    /// Adds a frame of `self.chunk` and its packet.
+    fn push(&mut self, frame: &Frame<'_>, packet: Packet<'_>) {
+        let chunk = self.chunk.as_ref().expect("a batch is of a chunk");
+        let inside = |bytes: &[u8]| {
+            (bytes.as_ptr() as usize)
+                .checked_sub(chunk.as_ptr() as usize)
+                .is_some_and(|at| at + bytes.len() <= chunk.len())
+        };
+        assert!(inside(frame.data), "a frame lies in its chunk");
+        // SAFETY: the frame's bytes lie in `self.chunk` (checked above), and the packet
+        // borrows only the frame's bytes (`Dissector::dissect` ties its lifetime to
+        // them); the chunk outlives both, as the type's comment says.
+        let (frame, packet) = unsafe {
+            (
+                std::mem::transmute::<Frame<'_>, Frame<'static>>(*frame),
+                std::mem::transmute::<Packet<'_>, Packet<'static>>(packet),
+            )
+        };
+        if self.frames.capacity() == 0 {
+            self.frames.reserve_exact(DECODED_BATCH);
+        }
+        self.frames.push((frame, packet));
+    }
+
+    /// The frames and packets, borrowed no longer than the batch (and its chunk) lives.
+    fn frames(&self) -> &[(Frame<'_>, Packet<'_>)] {
+        &self.frames
+    }
+
+    /// Empties the batch for reuse (its frames first, then its chunk).
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.chunk = None;
+    }
 }

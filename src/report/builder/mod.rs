@@ -169,18 +169,40 @@ impl ReportBuilder {
     /// protocol (or count it), find or start its connection, feed the segment to the
     /// connection's reassemblers and analyzer, and keep its row.
     fn run_frame(&mut self, frame: &Frame<'_>, want_line: bool) -> Option<model::PacketLine> {
+        let packet = self.dissector.dissect(frame);
+        self.run_packet(frame, &packet, want_line)
+    }
+
+    /// Runs a frame that was dissected elsewhere (on a reading thread, by a dissector
+    /// handed over with [`ReportBuilder::dissected_by`] at the end) through the rest of
+    /// the pipeline.
+    pub fn dissected(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) {
+        self.run_packet(frame, packet, false);
+    }
+
+    /// Takes the dissector that decoded the frames given to [`ReportBuilder::dissected`]
+    /// (what it counted, such as fragments dropped, goes into the report).
+    pub fn dissected_by(&mut self, dissector: Dissector) {
+        self.dissector = dissector;
+    }
+
+    fn run_packet(
+        &mut self,
+        frame: &Frame<'_>,
+        packet: &Packet<'_>,
+        want_line: bool,
+    ) -> Option<model::PacketLine> {
         self.source.packets += 1;
         self.source.bytes += frame.data.len() as u64;
-        let packet = self.dissector.dissect(frame);
         let (Some(ip), Some(tcp)) = (&packet.ip, &packet.tcp) else {
-            self.not_tcp(frame, &packet);
+            self.not_tcp(frame, packet);
             return None;
         };
         self.expire(frame.ts_us);
         self.enforce_total();
         let seg = SegmentIn {
             frame,
-            packet: &packet,
+            packet,
             ip,
             tcp,
             src: Endpoint {
