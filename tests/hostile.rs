@@ -266,3 +266,49 @@ fn an_out_of_order_flood_stays_under_the_total_bound() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 20,000 short connections, all ended within a second of capture time (a fast lab
+/// network): the first to end are reported at once past the lingering bound, so
+/// memory stays small; every exchange is still reported, and a late ACK for the first
+/// connection, long reported, is counted as late.
+#[test]
+fn a_burst_of_ended_connections_is_reported_as_it_goes() {
+    use support::craft::{Conversation, Flags, write_pcap};
+    const N: u16 = 20_000;
+    let mut frames = Vec::new();
+    let mut first_ack = None;
+    for i in 0..N {
+        let mut c = Conversation::http(
+            10_000 + i,
+            b"GET /romeo.txt HTTP/1.0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        );
+        let shift = i64::from(i) * 40;
+        for f in &mut c.frames {
+            f.ts_us += shift;
+        }
+        if i == 0 {
+            let [cs, ss] = c.next_seq;
+            c.segment(true, cs, ss, Flags::ACK, &[]);
+            first_ack = c.frames.pop();
+        }
+        frames.extend(c.frames);
+    }
+    let mut late = first_ack.expect("the first connection's ACK");
+    late.ts_us = frames.last().expect("frames").ts_us + 100;
+    frames.push(late);
+    let dir = tmp("burst");
+    let path = dir.join("burst.pcap");
+    write_pcap(std::fs::File::create(&path).unwrap(), &frames).unwrap();
+    let span = frames.last().unwrap().ts_us - frames[0].ts_us;
+    assert!(span < 1_000_000, "all within a second: {span} us");
+    let (r, peak_kb) = report(&path);
+    assert_eq!(r["totals"]["connections"], N);
+    assert_eq!(r["totals"]["http_exchanges"], N);
+    assert_eq!(r["totals"]["closes"][0], serde_json::json!(["fin", N]));
+    assert_eq!(r["totals"]["late_packets"], 1);
+    // Held until the linger ends, they took about 9 KB each: over 180 MB here.
+    assert!(peak_kb < 80 * 1024, "peak RSS {peak_kb} KB");
+    eprintln!("burst: peak {peak_kb} KB");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,12 +1,12 @@
 //! The file driver: a saved capture read frame by frame into the pipeline (with its
 //! BPF filter, `--extract`, a progress callback, and connections streamed as they close).
 
-use crate::capture::file::{CaptureFile, ReadError};
-use crate::capture::filter::BpfFilter;
-use crate::report::{Options, Report, ReportBuilder, model, recv};
 use crate::capture::Frame;
 use crate::capture::file::Chunk;
+use crate::capture::file::{CaptureFile, ReadError};
+use crate::capture::filter::BpfFilter;
 use crate::dissect::{Dissector, Packet};
+use crate::report::{Options, Report, ReportBuilder, model, recv};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -33,6 +33,10 @@ use to_model::{attach_extracted, close_of, header_bytes, options_text, to_model}
 /// How long (capture time) an ended connection stays in the table before it is
 /// reported and dropped.
 const CLOSED_LINGER_US: i64 = 2_000_000;
+/// Ended connections that wait out [`CLOSED_LINGER_US`] at most: past it the ones
+/// that ended first are reported at once (a fast network ends thousands of connections
+/// a second, each holding its parsers). What still comes for them is counted as late.
+const MAX_LINGERING: usize = 1024;
 /// Distinct "undecoded" reasons listed.
 const MAX_REASONS: usize = 20;
 
@@ -64,6 +68,8 @@ pub struct ReportBuilder {
     /// HTTP exchanges in the listed connections so far.
     listed_exchanges: usize,
     time_wait: TimeWait,
+    /// Keys of connections in the order they ended (some may be gone since).
+    ended: std::collections::VecDeque<FlowKey>,
     /// The protocols above UDP (DNS today).
     above_udp: Vec<Box<dyn UdpProtocol>>,
     /// Body bytes kept in the listed exchanges (for HAR).
@@ -114,6 +120,7 @@ impl ReportBuilder {
             exchanges_omitted: 0,
             listed_exchanges: 0,
             time_wait: TimeWait::new(opts.limits.ended_tuples),
+            ended: std::collections::VecDeque::new(),
             above_udp: protocol::datagram_protocols(&opts.limits),
             kept_bodies: 0,
             stream: None,
@@ -199,6 +206,7 @@ impl ReportBuilder {
             return None;
         };
         self.expire(frame.ts_us);
+        self.cap_lingering(frame.ts_us);
         self.enforce_total();
         let seg = SegmentIn {
             frame,
@@ -222,7 +230,11 @@ impl ReportBuilder {
             Dir::S2C
         };
         let pending_before = conn.pending();
+        let ended_before = conn.has_ended();
         let (analysis, acked) = Self::feed(conn, dir, &seg);
+        if !ended_before && conn.has_ended() {
+            self.ended.push_back(key);
+        }
         self.pending_total = (self.pending_total + conn.pending()).saturating_sub(pending_before);
         Self::extract(&mut self.extractor, conn);
         let keep =
@@ -524,6 +536,26 @@ impl ReportBuilder {
             self.finish_conn(conn, Close::Open);
         }
         self.time_wait.remember(ended, now);
+    }
+
+    /// Past [`MAX_LINGERING`] ended connections, the first to end are reported (down
+    /// to three quarters of it) and their 4-tuples remembered as ended.
+    fn cap_lingering(&mut self, now: i64) {
+        if self.ended.len() <= MAX_LINGERING {
+            return;
+        }
+        let mut gone = Vec::new();
+        while self.ended.len() > MAX_LINGERING / 4 * 3 {
+            let key = self.ended.pop_front().expect("longer than the bound");
+            // The key may have been reported since, or taken by a new connection.
+            if self.table.get_mut(&key, now).is_some_and(|c| c.has_ended())
+                && let Some(conn) = self.table.remove(&key)
+            {
+                gone.push(key);
+                self.finish_conn(conn, Close::Open);
+            }
+        }
+        self.time_wait.remember(gone, now);
     }
 
     /// Bounded in total: while the out-of-order bytes of all connections are above
