@@ -81,6 +81,10 @@ struct Inner {
     shared: Option<Chunk>,
     /// Bytes copied into batches so far (those in no shared chunk).
     copied: u64,
+    /// Hashes computed on this side (the thread a whole queue behind), two at a time
+    /// like the thread's, over the chunk they hold (`local_chunk`).
+    local: Open,
+    local_chunk: Option<Chunk>,
     next: BTreeMap<u64, u32>,
     tx: Option<SyncSender<Batch>>,
     /// Emptied batches coming back, for their buffers to be filled again.
@@ -105,6 +109,8 @@ impl Digests {
             batch: Batch::default(),
             shared: None,
             copied: 0,
+            local: Open::default(),
+            local_chunk: None,
             next: BTreeMap::new(),
             tx: None,
             spare: None,
@@ -124,12 +130,16 @@ impl Digests {
     /// side, in order.
     pub fn open(&self, scope: u64) -> HashSink {
         let mut g = self.inner();
-        if g.waiting.load(Ordering::Relaxed) >= QUEUE {
-            return HashSink::Here(Sha256::new());
-        }
         let n = g.next.entry(scope).or_default();
         let key = (scope, *n);
         *n += 1;
+        if g.waiting.load(Ordering::Relaxed) >= QUEUE {
+            g.local.messages.insert(key, Message::default());
+            return HashSink::Local {
+                digests: self.clone(),
+                key,
+            };
+        }
         g.batch.ops.push(Op::Open(key));
         HashSink::Queued {
             digests: self.clone(),
@@ -174,6 +184,53 @@ impl Digests {
         g.flush_if_full();
     }
 
+    /// A hash computed here: bytes in the shared chunk are noted and compressed with
+    /// the other local hashes' when the chunk changes (or a hash ends); others at once.
+    fn update_local(&self, key: (u64, u32), bytes: &[u8]) {
+        let mut g = self.inner();
+        let g = &mut *g;
+        match g.shared_offset(bytes) {
+            Some(at) => {
+                let same = match (&g.local_chunk, &g.shared) {
+                    (Some(l), Some(s)) => Arc::ptr_eq(l, s),
+                    _ => false,
+                };
+                if !same {
+                    compress_local(&mut g.local, &g.local_chunk);
+                    g.local_chunk = g.shared.clone();
+                }
+                let chunk = g.local_chunk.as_deref().map_or(&[][..], |c| &c[..]);
+                let src = Sources {
+                    own: &[],
+                    shared: chunk,
+                };
+                g.local
+                    .update(key, src, Source::Shared, at..at + bytes.len());
+            }
+            None => {
+                compress_local(&mut g.local, &g.local_chunk);
+                let src = Sources {
+                    own: bytes,
+                    shared: &[],
+                };
+                g.local.update(key, src, Source::Own, 0..bytes.len());
+                g.local.compress(src);
+            }
+        }
+    }
+
+    fn finish_local(&self, key: (u64, u32)) -> String {
+        let mut g = self.inner();
+        let g = &mut *g;
+        compress_local(&mut g.local, &g.local_chunk);
+        let m = g.local.messages.remove(&key).unwrap_or_default();
+        let none = Sources {
+            own: &[],
+            shared: &[],
+        };
+        hex::encode(m.finish(none, &g.local.copied))
+    }
+
     fn close(&self, key: (u64, u32)) {
         let mut g = self.inner();
         g.batch.ops.push(Op::Close(key));
@@ -185,6 +242,7 @@ impl Digests {
     pub fn then(&self, scope: u64, job: Job) {
         let mut g = self.inner();
         g.next.remove(&scope);
+        g.local.forget(scope);
         g.batch.ops.push(Op::Job(job));
         g.batch.ops.push(Op::DropScope(scope));
         g.flush_if_full();
@@ -193,6 +251,7 @@ impl Digests {
     /// Forgets `scope`'s hashes (its connection is not listed after all).
     pub fn drop_scope(&self, scope: u64) {
         let mut g = self.inner();
+        g.local.forget(scope);
         if g.next.remove(&scope).is_some() {
             g.batch.ops.push(Op::DropScope(scope));
         }
@@ -290,7 +349,31 @@ struct Open {
     copied: lanes::Copied,
 }
 
+/// Compresses the local hashes' blocks noted in `chunk`.
+fn compress_local(local: &mut Open, chunk: &Option<Chunk>) {
+    let chunk = chunk.as_deref().map_or(&[][..], |c| &c[..]);
+    local.compress(Sources {
+        own: &[],
+        shared: chunk,
+    });
+}
+
 impl Open {
+    /// Forgets the hashes of `scope` left unfinished.
+    fn forget(&mut self, scope: u64) {
+        if self.messages.is_empty() {
+            return;
+        }
+        let keys: Vec<_> = self
+            .messages
+            .range((scope, 0)..=(scope, u32::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.messages.remove(&k);
+        }
+    }
+
     fn update(&mut self, k: (u64, u32), bytes: Sources<'_>, src: Source, range: Range<usize>) {
         if let Some(m) = self.messages.get_mut(&k) {
             let had = m.has_pending();
@@ -371,7 +454,10 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
 
 /// One SHA-256 being computed: here, or on the hashing thread.
 pub enum HashSink {
+    /// No hashing thread: computed here, one message at a time.
     Here(Sha256),
+    /// On this side while the thread is behind, two at a time ([`Digests::open`]).
+    Local { digests: Digests, key: (u64, u32) },
     Queued { digests: Digests, key: (u64, u32) },
 }
 
@@ -387,6 +473,7 @@ impl HashSink {
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             HashSink::Here(h) => h.update(bytes),
+            HashSink::Local { digests, key } => digests.update_local(*key, bytes),
             HashSink::Queued { digests, key } => digests.update(*key, bytes),
         }
     }
@@ -395,6 +482,7 @@ impl HashSink {
     pub fn finish(self) -> String {
         match self {
             HashSink::Here(h) => hex::encode(h.finalize()),
+            HashSink::Local { digests, key } => digests.finish_local(key),
             HashSink::Queued { digests, key } => {
                 digests.close(key);
                 format!("{MARK}{}:{}", key.0, key.1)
@@ -495,5 +583,41 @@ mod tests {
         );
         d.finish();
         assert_eq!(got.lock().unwrap().clone(), Some(want));
+    }
+
+    /// Hashes made on this side while the thread is a whole queue behind equal
+    /// `sha2`'s: two at a time over shared chunks, across chunk changes, and with bytes
+    /// from no chunk in between; one forgotten with its scope leaves nothing behind.
+    #[test]
+    fn local_hashes_equal_sha2() {
+        let d = Digests::new();
+        d.inner().waiting.store(QUEUE, Ordering::Relaxed);
+        let data: Vec<u8> = (0..1_500_000u32).map(|i| (i * 29 % 253) as u8).collect();
+        let mut stream = HashSink::new(Some(&d), 7);
+        let mut body = HashSink::new(Some(&d), 7);
+        let mut dropped = HashSink::new(Some(&d), 8);
+        assert!(matches!(stream, HashSink::Local { .. }));
+        let (mut want_stream, mut want_body) = (Sha256::new(), Sha256::new());
+        for (i, piece) in data.chunks(250_000).enumerate() {
+            let chunk: Chunk = Arc::new(piece.to_vec());
+            d.share(&chunk);
+            for seg in chunk.chunks(1448) {
+                stream.update(seg);
+                want_stream.update(seg);
+                body.update(&seg[3..]);
+                want_body.update(&seg[3..]);
+                dropped.update(seg);
+            }
+            if i == 2 {
+                let elsewhere = vec![9u8; 1001];
+                stream.update(&elsewhere);
+                want_stream.update(&elsewhere);
+            }
+        }
+        assert_eq!(stream.finish(), hex::encode(want_stream.finalize()));
+        assert_eq!(body.finish(), hex::encode(want_body.finalize()));
+        d.drop_scope(8);
+        drop(dropped);
+        assert!(d.inner().local.messages.is_empty());
     }
 }
