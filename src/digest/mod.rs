@@ -457,8 +457,14 @@ pub enum HashSink {
     /// No hashing thread: computed here, one message at a time.
     Here(Sha256),
     /// On this side while the thread is behind, two at a time ([`Digests::open`]).
-    Local { digests: Digests, key: (u64, u32) },
-    Queued { digests: Digests, key: (u64, u32) },
+    Local {
+        digests: Digests,
+        key: (u64, u32),
+    },
+    Queued {
+        digests: Digests,
+        key: (u64, u32),
+    },
 }
 
 impl HashSink {

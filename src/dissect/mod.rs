@@ -124,6 +124,11 @@ pub struct Packet<'a> {
 }
 
 impl Packet<'_> {
+    /// A packet of nothing, to be overwritten (a slot for a frame's packet).
+    pub fn placeholder() -> Self {
+        Packet::empty(Link::None)
+    }
+
     fn empty(link: Link) -> Self {
         Packet {
             link,

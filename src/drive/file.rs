@@ -214,8 +214,7 @@ fn read_in_two(
                         b.chunk = Some(chunk.clone());
                         b
                     });
-                    let packet = dissector.dissect(frame);
-                    b.push(frame, packet);
+                    b.push(frame, |frame| dissector.dissect(frame));
                 });
                 if let Some(b) = batch {
                     let _ = tx.send(b);
@@ -265,8 +264,9 @@ impl Decoded {
             || !self.chunk.as_ref().is_some_and(|c| Arc::ptr_eq(c, chunk))
     }
 
-    /// Adds a frame of `self.chunk` and its packet.
-    fn push(&mut self, frame: &Frame<'_>, packet: Packet<'_>) {
+    /// Adds a frame of `self.chunk` and the packet `dissect` makes of it, written in
+    /// its place in the batch (a packet is a few hundred bytes: not moved again).
+    fn push<'a>(&mut self, frame: &Frame<'a>, dissect: impl FnOnce(&Frame<'a>) -> Packet<'a>) {
         let chunk = self.chunk.as_ref().expect("a batch is of a chunk");
         let inside = |bytes: &[u8]| {
             (bytes.as_ptr() as usize)
@@ -274,19 +274,18 @@ impl Decoded {
                 .is_some_and(|at| at + bytes.len() <= chunk.len())
         };
         assert!(inside(frame.data), "a frame lies in its chunk");
-        // SAFETY: the frame's bytes lie in `self.chunk` (checked above), and the packet
-        // borrows only the frame's bytes (`Dissector::dissect` ties its lifetime to
-        // them); the chunk outlives both, as the type's comment says.
-        let (frame, packet) = unsafe {
-            (
-                std::mem::transmute::<Frame<'_>, Frame<'static>>(*frame),
-                std::mem::transmute::<Packet<'_>, Packet<'static>>(packet),
-            )
-        };
         if self.frames.capacity() == 0 {
             self.frames.reserve_exact(DECODED_BATCH);
         }
-        self.frames.push((frame, packet));
+        // SAFETY: the frame's bytes lie in `self.chunk` (checked above), and the packet
+        // borrows only the frame's bytes (`Dissector::dissect` ties its lifetime to
+        // them); the chunk outlives both, as the type's comment says. The slot is
+        // written once, with a packet of the frame, before anything reads it.
+        let kept = unsafe { std::mem::transmute::<Frame<'a>, Frame<'static>>(*frame) };
+        self.frames.push((kept, Packet::placeholder()));
+        let slot = &mut self.frames.last_mut().expect("just pushed").1;
+        let slot = unsafe { &mut *(slot as *mut Packet<'static>).cast::<Packet<'a>>() };
+        *slot = dissect(frame);
     }
 
     /// The frames and packets, borrowed no longer than the batch (and its chunk) lives.
