@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-# No sanitizer: the parsing path has no unsafe code, and without AddressSanitizer the
+# No sanitizer: the file driver's unsafe code (frames kept beside their chunk) checks
+# with asserts that each frame lies in its chunk, and without AddressSanitizer the
 # targets run five times as many inputs; the build keeps debug assertions and overflow
 # checks, so an arithmetic overflow is a crash. cargo-fuzz prefers nightly; without a
 # nightly toolchain the stable one is allowed its flags (RUSTC_BOOTSTRAP).

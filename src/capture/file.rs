@@ -610,11 +610,17 @@ mod tests {
         bytes.extend(vec![0u8; 17 << 20]);
         let path = temp("huge", &bytes);
         let got = read_all(CaptureFile::open(&path).unwrap());
-        let want = read_all(CaptureFile::from_reader(std::io::Cursor::new(bytes)).unwrap());
+        let want = read_all(CaptureFile::from_reader(std::io::Cursor::new(bytes.clone())).unwrap());
         std::fs::remove_file(&path).unwrap();
         assert_eq!(got.0.len(), 1);
         assert!(matches!(got.1, Err(ReadError::Corrupt { offset: 140, .. })));
         assert_eq!(got.1, want.1);
+        // Also when the file ends first (found by fuzzing against pcap-parser's reader,
+        // which says "cut short" when its buffer holds the whole file).
+        let path = temp("huge-cut", &bytes[..200]);
+        let got = read_all(CaptureFile::open(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(got.1, Err(ReadError::Corrupt { offset: 140, .. })));
     }
 
     /// Every frame's bytes lie inside a chunk that `share` was told of before the frame.
