@@ -373,6 +373,16 @@ impl Chunks {
                     self.offset += used as u64;
                 }
                 Err(pcap_parser::nom::Err::Incomplete(needed)) => {
+                    let more = match needed {
+                        pcap_parser::nom::Needed::Size(n) => n.get(),
+                        pcap_parser::nom::Needed::Unknown => 1,
+                    };
+                    // A record claiming over 16 MiB is corrupt, whether or not the file
+                    // ends before it would.
+                    if data.len() + more > MAX_BUFFER {
+                        let e = PcapError::<&[u8]>::BufferTooSmall;
+                        return Err(corrupt(&e, self.offset));
+                    }
                     if self.eof {
                         return if data.is_empty() {
                             Ok(())
@@ -381,14 +391,6 @@ impl Chunks {
                                 offset: self.offset,
                             })
                         };
-                    }
-                    let more = match needed {
-                        pcap_parser::nom::Needed::Size(n) => n.get(),
-                        pcap_parser::nom::Needed::Unknown => 1,
-                    };
-                    if data.len() + more > MAX_BUFFER {
-                        let e = PcapError::<&[u8]>::BufferTooSmall;
-                        return Err(corrupt(&e, self.offset));
                     }
                     self.refill(data.len() + more)?;
                 }
