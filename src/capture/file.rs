@@ -109,8 +109,13 @@ const CHUNK: usize = 256 << 10;
 /// Immutable once handed out: a slice that lies inside it while it is held is its bytes.
 pub type Chunk = std::sync::Arc<Vec<u8>>;
 
-/// Told of every chunk before its first frame is delivered.
-pub type ShareFn = Box<dyn FnMut(&Chunk) + Send>;
+/// Where `bytes` start in `chunk`, if they lie wholly inside it. Sound by address alone
+/// while the chunk is held: it is never written, so no other live buffer can occupy
+/// its addresses.
+pub fn offset_in(chunk: &[u8], bytes: &[u8]) -> Option<usize> {
+    let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+    (start + bytes.len() <= chunk.len()).then_some(start)
+}
 
 enum Reader {
     /// pcapng, and compressed files: `pcap-parser`'s own buffered reader.
@@ -138,7 +143,6 @@ struct Chunks {
     eof: bool,
     /// Chunks handed out before, reused once nobody else holds them.
     spare: Vec<Chunk>,
-    share: Option<ShareFn>,
 }
 
 impl Chunks {
@@ -169,7 +173,6 @@ impl Chunks {
             offset: 0,
             eof: false,
             spare: Vec::new(),
-            share: None,
         };
         chunks.refill(24)?;
         chunks.pos = 24;
@@ -178,7 +181,7 @@ impl Chunks {
     }
 
     /// A new chunk holding the unread bytes of the current one and at least `need`
-    /// bytes in all (fewer at the end of the file), told to `share`.
+    /// bytes in all (fewer at the end of the file).
     fn refill(&mut self, need: usize) -> Result<(), ReadError> {
         let size = need.max(CHUNK);
         let reuse = self
@@ -200,10 +203,55 @@ impl Chunks {
         }
         self.pos = 0;
         self.filled = left + got;
-        if let Some(share) = self.share.as_mut() {
-            share(&self.chunk);
-        }
         Ok(())
+    }
+
+    /// Delivers every record, each with the chunk it lies in.
+    fn for_each(
+        &mut self,
+        facts: &mut Facts,
+        f: &mut impl FnMut(&Chunk, &Frame<'_>),
+    ) -> Result<(), ReadError> {
+        loop {
+            // Held here while its records are delivered (`refill` replaces it).
+            let chunk = self.chunk.clone();
+            let needed = loop {
+                let data = &chunk[self.pos..self.filled];
+                match (self.parse)(data) {
+                    Ok((rest, b)) => {
+                        f(&chunk, &facts.legacy_frame(&b));
+                        let used = data.len() - rest.len();
+                        self.pos += used;
+                        self.offset += used as u64;
+                    }
+                    Err(pcap_parser::nom::Err::Incomplete(needed)) => break needed,
+                    Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
+                        return Err(corrupt(&e, self.offset));
+                    }
+                }
+            };
+            let have = self.filled - self.pos;
+            let more = match needed {
+                pcap_parser::nom::Needed::Size(n) => n.get(),
+                pcap_parser::nom::Needed::Unknown => 1,
+            };
+            // A record claiming over 16 MiB is corrupt, whether or not the file ends
+            // before it would.
+            if have + more > MAX_BUFFER {
+                let e = PcapError::<&[u8]>::BufferTooSmall;
+                return Err(corrupt(&e, self.offset));
+            }
+            if self.eof {
+                return if have == 0 {
+                    Ok(())
+                } else {
+                    Err(ReadError::Truncated {
+                        offset: self.offset,
+                    })
+                };
+            }
+            self.refill(have + more)?;
+        }
     }
 }
 
@@ -232,177 +280,8 @@ impl Facts {
             data: &b.data[..n],
         }
     }
-}
 
-/// Reads until `buf` is full or the file ends; the bytes read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ReadError::Io(e.to_string())),
-        }
-    }
-    Ok(got)
-}
-
-/// A reader that counts what it read.
-struct Counting<R> {
-    inner: R,
-    read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(r) = &self.read {
-            r.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(n)
-    }
-}
-
-impl CaptureFile {
-    /// Opens a file; fails if it cannot be opened or is not a capture.
-    /// Gzip-compressed captures (`.pcap.gz`, as tshark reads them) are decompressed on the fly.
-    pub fn open(path: &Path) -> Result<CaptureFile, ReadError> {
-        Self::open_counting(path, None)
-    }
-
-    /// Like [`CaptureFile::open`], adding the bytes read from the file to `read` (for a
-    /// progress bar).
-    pub fn open_counting(
-        path: &Path,
-        read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
-    ) -> Result<CaptureFile, ReadError> {
-        let mut file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-        let mut magic = [0u8; 2];
-        let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| ReadError::Io(e.to_string()))?;
-        let file = Counting { inner: file, read };
-        if gz {
-            return Self::from_reader(flate2::read::MultiGzDecoder::new(file));
-        }
-        match Chunks::open(file)? {
-            Ok(chunks) => {
-                let mut cf = Self::with(Reader::Chunks(Box::new(chunks)));
-                if let Reader::Chunks(c) = &cf.reader {
-                    cf.facts.set_legacy(&c.header);
-                }
-                Ok(cf)
-            }
-            Err(file) => Self::from_reader(file),
-        }
-    }
-
-    pub fn from_reader<R: std::io::Read + Send + 'static>(r: R) -> Result<CaptureFile, ReadError> {
-        let reader = pcap_parser::create_reader(BUFFER, r).map_err(|e| match e {
-            PcapError::Eof | PcapError::Incomplete(_) | PcapError::HeaderNotRecognized => {
-                ReadError::NotACapture
-            }
-            e => corrupt(&e, 0),
-        })?;
-        Ok(Self::with(Reader::Blocks(reader)))
-    }
-
-    fn with(reader: Reader) -> CaptureFile {
-        CaptureFile {
-            reader,
-            facts: Facts::default(),
-        }
-    }
-
-    /// Has `share` told of every chunk the frames' bytes lie in (a plain legacy pcap
-    /// file's; frames read otherwise lie in a buffer that is reused, and are not told).
-    pub fn share_chunks(&mut self, mut share: ShareFn) {
-        if let Reader::Chunks(c) = &mut self.reader {
-            share(&c.chunk);
-            c.share = Some(share);
-        }
-    }
-
-    pub fn info(&self) -> &FileInfo {
-        &self.facts.info
-    }
-
-    /// Calls `f` for every frame. Returns `Err` if reading stopped before the end of
-    /// the file; every frame before that point has been delivered.
-    pub fn for_each(&mut self, mut f: impl FnMut(&Frame<'_>)) -> Result<(), ReadError> {
-        match &mut self.reader {
-            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut |_, frame| f(frame)),
-            Reader::Blocks(r) => self.facts.blocks(&mut **r, &mut f),
-        }
-    }
-
-    /// True when the frames lie in [`Chunk`]s ([`CaptureFile::for_each_in_chunks`]).
-    pub fn is_chunked(&self) -> bool {
-        matches!(self.reader, Reader::Chunks(_))
-    }
-
-    /// Like [`CaptureFile::for_each`], with the chunk each frame's bytes lie in, for a
-    /// consumer that keeps frames beyond the call (holding the chunk keeps their bytes).
-    /// Only for a chunked file; for any other, it reads nothing and says so.
-    pub fn for_each_in_chunks(
-        &mut self,
-        mut f: impl FnMut(&Chunk, &Frame<'_>),
-    ) -> Result<(), ReadError> {
-        match &mut self.reader {
-            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut f),
-            Reader::Blocks(_) => Err(ReadError::Io("not read in chunks".into())),
-        }
-    }
-}
-
-impl Chunks {
-    fn for_each(
-        &mut self,
-        facts: &mut Facts,
-        f: &mut impl FnMut(&Chunk, &Frame<'_>),
-    ) -> Result<(), ReadError> {
-        loop {
-            let chunk = self.chunk.clone();
-            let data = &chunk[self.pos..self.filled];
-            match (self.parse)(data) {
-                Ok((rest, b)) => {
-                    f(&chunk, &facts.legacy_frame(&b));
-                    let used = data.len() - rest.len();
-                    self.pos += used;
-                    self.offset += used as u64;
-                }
-                Err(pcap_parser::nom::Err::Incomplete(needed)) => {
-                    let more = match needed {
-                        pcap_parser::nom::Needed::Size(n) => n.get(),
-                        pcap_parser::nom::Needed::Unknown => 1,
-                    };
-                    // A record claiming over 16 MiB is corrupt, whether or not the file
-                    // ends before it would.
-                    if data.len() + more > MAX_BUFFER {
-                        let e = PcapError::<&[u8]>::BufferTooSmall;
-                        return Err(corrupt(&e, self.offset));
-                    }
-                    if self.eof {
-                        return if data.is_empty() {
-                            Ok(())
-                        } else {
-                            Err(ReadError::Truncated {
-                                offset: self.offset,
-                            })
-                        };
-                    }
-                    self.refill(data.len() + more)?;
-                }
-                Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
-                    return Err(corrupt(&e, self.offset));
-                }
-            }
-        }
-    }
-}
-
-impl Facts {
+    /// Delivers every frame `pcap-parser`'s reader gives.
     fn blocks(
         &mut self,
         reader: &mut (dyn PcapReaderIterator + Send),
@@ -511,6 +390,115 @@ impl Facts {
                     return Err(e);
                 }
             }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e.to_string())),
+        }
+    }
+    Ok(got)
+}
+
+/// A reader that counts what it read.
+struct Counting<R> {
+    inner: R,
+    read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(r) = &self.read {
+            r.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+impl CaptureFile {
+    /// Opens a file; fails if it cannot be opened or is not a capture.
+    /// Gzip-compressed captures (`.pcap.gz`, as tshark reads them) are decompressed on the fly.
+    pub fn open(path: &Path) -> Result<CaptureFile, ReadError> {
+        Self::open_counting(path, None)
+    }
+
+    /// Like [`CaptureFile::open`], adding the bytes read from the file to `read` (for a
+    /// progress bar).
+    pub fn open_counting(
+        path: &Path,
+        read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    ) -> Result<CaptureFile, ReadError> {
+        let mut file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
+        let mut magic = [0u8; 2];
+        let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ReadError::Io(e.to_string()))?;
+        let file = Counting { inner: file, read };
+        if gz {
+            return Self::from_reader(flate2::read::MultiGzDecoder::new(file));
+        }
+        match Chunks::open(file)? {
+            Ok(chunks) => {
+                let mut facts = Facts::default();
+                facts.set_legacy(&chunks.header);
+                Ok(CaptureFile {
+                    reader: Reader::Chunks(Box::new(chunks)),
+                    facts,
+                })
+            }
+            Err(file) => Self::from_reader(file),
+        }
+    }
+
+    pub fn from_reader<R: std::io::Read + Send + 'static>(r: R) -> Result<CaptureFile, ReadError> {
+        let reader = pcap_parser::create_reader(BUFFER, r).map_err(|e| match e {
+            PcapError::Eof | PcapError::Incomplete(_) | PcapError::HeaderNotRecognized => {
+                ReadError::NotACapture
+            }
+            e => corrupt(&e, 0),
+        })?;
+        Ok(CaptureFile {
+            reader: Reader::Blocks(reader),
+            facts: Facts::default(),
+        })
+    }
+
+    pub fn info(&self) -> &FileInfo {
+        &self.facts.info
+    }
+
+    /// Calls `f` for every frame. Returns `Err` if reading stopped before the end of
+    /// the file; every frame before that point has been delivered.
+    pub fn for_each(&mut self, mut f: impl FnMut(&Frame<'_>)) -> Result<(), ReadError> {
+        self.for_each_in_chunks(|_, frame| f(frame))
+    }
+
+    /// True when the frames lie in [`Chunk`]s ([`CaptureFile::for_each_in_chunks`]).
+    pub fn is_chunked(&self) -> bool {
+        matches!(self.reader, Reader::Chunks(_))
+    }
+
+    /// Like [`CaptureFile::for_each`], with the chunk each frame's bytes lie in: for a
+    /// consumer that refers to them beyond the call (holding the chunk keeps them).
+    /// `None` for a file not read in chunks, whose frames lie in a reused buffer.
+    pub fn for_each_in_chunks(
+        &mut self,
+        mut f: impl FnMut(Option<&Chunk>, &Frame<'_>),
+    ) -> Result<(), ReadError> {
+        match &mut self.reader {
+            Reader::Chunks(c) => {
+                c.for_each(&mut self.facts, &mut |chunk, frame| f(Some(chunk), frame))
+            }
+            Reader::Blocks(r) => self.facts.blocks(&mut **r, &mut |frame| f(None, frame)),
         }
     }
 }
@@ -625,31 +613,31 @@ mod tests {
         assert!(matches!(got.1, Err(ReadError::Corrupt { offset: 140, .. })));
     }
 
-    /// Every frame's bytes lie inside a chunk that `share` was told of before the frame.
+    /// Every frame's bytes lie inside the chunk given with it.
     #[test]
-    fn every_frame_lies_in_a_chunk_told_before_it() {
+    fn every_frame_lies_in_the_chunk_given_with_it() {
         let sizes: Vec<usize> = (0..2000).map(|i| 54 + (i * 53) % 1460).collect();
         let path = temp("share", &pcap(false, false, &sizes));
         let mut cf = CaptureFile::open(&path).unwrap();
-        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Chunk>::new()));
-        let t = told.clone();
-        cf.share_chunks(Box::new(move |c| t.lock().unwrap().push(c.clone())));
+        let mut told: Vec<Chunk> = Vec::new();
         let mut frames = 0;
-        cf.for_each(|f| {
-            let told = told.lock().unwrap();
-            let last = told.last().expect("a chunk told");
-            let start = (f.data.as_ptr() as usize)
-                .checked_sub(last.as_ptr() as usize)
-                .expect("the frame starts inside the last chunk told");
-            assert!(start + f.data.len() <= last.len());
+        cf.for_each_in_chunks(|chunk, f| {
+            let chunk = chunk.expect("a plain pcap file is read in chunks");
+            if !told
+                .last()
+                .is_some_and(|t| std::sync::Arc::ptr_eq(t, chunk))
+            {
+                told.push(chunk.clone());
+            }
+            assert!(
+                offset_in(chunk, f.data).is_some(),
+                "the frame lies in its chunk"
+            );
             frames += 1;
         })
         .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(frames, 2000);
-        assert!(
-            told.lock().unwrap().len() > 5,
-            "the file spans several chunks"
-        );
+        assert!(told.len() > 5, "the file spans several chunks");
     }
 }

@@ -122,12 +122,11 @@ impl Digests {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Opens a hash for `scope`: on the hashing thread, or here when the thread is a
-    /// whole queue behind. The thread hashes two messages at once (nearly twice as fast
-    /// as here), and reading and dissecting run on a thread of their own: a core is
-    /// rarely idle for this one's hashing to fill (measured: half a queue behind as the
-    /// bound made the mixed bench capture 5% slower). Each hash is computed whole on one
-    /// side, in order.
+    /// Opens a hash for `scope`: on the hashing thread, or here (two at a time too) when
+    /// the thread is a whole queue behind. Reading and dissecting run on a thread of
+    /// their own, so a core is rarely idle for this side's hashing to fill (measured
+    /// with single-lane hashing here: half a queue behind as the bound made the mixed
+    /// bench capture 5% slower). Each hash is computed whole on one side, in order.
     pub fn open(&self, scope: u64) -> HashSink {
         let mut g = self.inner();
         let n = g.next.entry(scope).or_default();
@@ -162,11 +161,7 @@ impl Digests {
         let mut g = self.inner();
         match g.shared_offset(bytes) {
             Some(at) => {
-                let same = match (&g.batch.shared, &g.shared) {
-                    (Some(b), Some(s)) => Arc::ptr_eq(b, s),
-                    _ => false,
-                };
-                if !same {
+                if !same_chunk(&g.batch.shared, &g.shared) {
                     if g.batch.shared.is_some() {
                         // A batch refers to one chunk.
                         g.flush();
@@ -191,18 +186,13 @@ impl Digests {
         let g = &mut *g;
         match g.shared_offset(bytes) {
             Some(at) => {
-                let same = match (&g.local_chunk, &g.shared) {
-                    (Some(l), Some(s)) => Arc::ptr_eq(l, s),
-                    _ => false,
-                };
-                if !same {
+                if !same_chunk(&g.local_chunk, &g.shared) {
                     compress_local(&mut g.local, &g.local_chunk);
                     g.local_chunk = g.shared.clone();
                 }
-                let chunk = g.local_chunk.as_deref().map_or(&[][..], |c| &c[..]);
                 let src = Sources {
                     own: &[],
-                    shared: chunk,
+                    shared: bytes_of(&g.local_chunk),
                 };
                 g.local
                     .update(key, src, Source::Shared, at..at + bytes.len());
@@ -280,13 +270,12 @@ impl Digests {
 }
 
 impl Inner {
-    /// Where `bytes` start in the shared chunk, if they lie wholly inside it. Sound by
-    /// address alone: the chunk is held and never written, so no other live buffer
-    /// can occupy its addresses.
+    /// Where `bytes` start in the shared chunk, if they lie wholly inside it.
     fn shared_offset(&self, bytes: &[u8]) -> Option<usize> {
         let chunk = self.shared.as_ref()?;
-        let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
-        (start + bytes.len() <= chunk.len() && !bytes.is_empty()).then_some(start)
+        (!bytes.is_empty())
+            .then(|| crate::capture::file::offset_in(chunk, bytes))
+            .flatten()
     }
 
     fn flush_if_full(&mut self) {
@@ -351,27 +340,37 @@ struct Open {
 
 /// Compresses the local hashes' blocks noted in `chunk`.
 fn compress_local(local: &mut Open, chunk: &Option<Chunk>) {
-    let chunk = chunk.as_deref().map_or(&[][..], |c| &c[..]);
     local.compress(Sources {
         own: &[],
-        shared: chunk,
+        shared: bytes_of(chunk),
     });
+}
+
+/// Removes every entry of `scope` (keys `(scope, n)`).
+fn forget_scope<V>(map: &mut BTreeMap<(u64, u32), V>, scope: u64) {
+    let keys: Vec<_> = map
+        .range((scope, 0)..=(scope, u32::MAX))
+        .map(|(k, _)| *k)
+        .collect();
+    for k in keys {
+        map.remove(&k);
+    }
+}
+
+/// The bytes of a chunk, if there is one.
+fn bytes_of(chunk: &Option<Chunk>) -> &[u8] {
+    chunk.as_deref().map_or(&[][..], |c| &c[..])
+}
+
+/// Both the same chunk (not merely equal bytes).
+fn same_chunk(a: &Option<Chunk>, b: &Option<Chunk>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
 }
 
 impl Open {
     /// Forgets the hashes of `scope` left unfinished.
     fn forget(&mut self, scope: u64) {
-        if self.messages.is_empty() {
-            return;
-        }
-        let keys: Vec<_> = self
-            .messages
-            .range((scope, 0)..=(scope, u32::MAX))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            self.messages.remove(&k);
-        }
+        forget_scope(&mut self.messages, scope);
     }
 
     fn update(&mut self, k: (u64, u32), bytes: Sources<'_>, src: Source, range: Range<usize>) {
@@ -407,7 +406,7 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
     let mut at = 0;
     let bytes = Sources {
         own: &batch.bytes,
-        shared: batch.shared.as_deref().map_or(&[][..], |c| &c[..]),
+        shared: bytes_of(&batch.shared),
     };
     for op in batch.ops.drain(..) {
         match op {
@@ -432,19 +431,8 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
             }
             Op::Job(job) => job(results),
             Op::DropScope(s) => {
-                let range = (s, 0)..=(s, u32::MAX);
-                let keys: Vec<_> = open
-                    .messages
-                    .range(range.clone())
-                    .map(|(k, _)| *k)
-                    .collect();
-                for k in keys {
-                    open.messages.remove(&k);
-                }
-                let keys: Vec<_> = results.0.range(range).map(|(k, _)| *k).collect();
-                for k in keys {
-                    results.0.remove(&k);
-                }
+                open.forget(s);
+                forget_scope(&mut results.0, s);
             }
         }
     }

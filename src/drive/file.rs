@@ -2,8 +2,8 @@
 //! BPF filter, `--extract`, a progress callback, and connections streamed as they close).
 
 use crate::capture::Frame;
-use crate::capture::file::Chunk;
 use crate::capture::file::{CaptureFile, ReadError};
+use crate::capture::file::{Chunk, offset_in};
 use crate::capture::filter::BpfFilter;
 use crate::dissect::{Dissector, Packet};
 use crate::report::{Options, Report, ReportBuilder, model, recv};
@@ -81,15 +81,13 @@ fn read_file(
     opts: Options,
     mut each: Option<&mut dyn FnMut(&model::PacketLine)>,
     stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
-    mut progress: Option<ProgressFn>,
+    progress: Option<ProgressFn>,
 ) -> Result<Report, ReplayError> {
     let mut bpf = filter
         .map(BpfFilter::new)
         .transpose()
         .map_err(ReplayError::Filter)?;
-    let read = progress
-        .as_ref()
-        .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    let read = progress.as_ref().map(|_| Arc::new(AtomicU64::new(0)));
     let mut file = CaptureFile::open_counting(path, read.clone()).map_err(|e| match e {
         ReadError::NotACapture => ReplayError::NotACapture,
         e => ReplayError::Open(e.to_string()),
@@ -105,18 +103,22 @@ fn read_file(
     }
     // Frames whose time is earlier than a frame before them in the file: read in file
     // order, as tshark does (frame numbers and the analysis follow it); counted, said once.
-    let mut order = TimeOrder::default();
+    let mut tally = Tally {
+        progress: progress.zip(read),
+        ..Tally::default()
+    };
     let result = if each.is_none() && bpf.is_none() && file.is_chunked() {
-        read_in_two(&mut file, &mut builder, &mut order, &mut progress, &read)
+        read_in_two(&mut file, &mut builder, &mut tally)
     } else {
         let digests = builder.digests();
-        file.share_chunks(Box::new(move |chunk| digests.share(chunk)));
-        file.for_each(|frame| {
-            if order.next(frame.ts_us)
-                && let (Some(p), Some(r)) = (progress.as_mut(), &read)
+        let mut shared: Option<Chunk> = None;
+        file.for_each_in_chunks(|chunk, frame| {
+            tally.frame(frame.ts_us, &builder);
+            if let Some(c) = chunk
+                && !shared.as_ref().is_some_and(|s| Arc::ptr_eq(s, c))
             {
-                let (packets, conns) = builder.progress();
-                p(r.load(Ordering::Relaxed), packets, conns);
+                digests.share(c);
+                shared = Some(c.clone());
             }
             if bpf.as_mut().is_none_or(|f| f.matches(frame)) {
                 match each.as_mut() {
@@ -132,7 +134,7 @@ fn read_file(
             }
         })
     };
-    let late = order.late;
+    let late = tally.late;
     let info = file.info();
     let source = model::Source {
         kind: "file".into(),
@@ -159,24 +161,30 @@ fn read_file(
     Ok(report)
 }
 
-/// Frames counted, and those earlier in time than one before them.
+/// Frames counted as they are read: those earlier in time than one before them, and
+/// the progress bar told every 8192 (with the bytes read so far).
 #[derive(Default)]
-struct TimeOrder {
+struct Tally {
     frames: u64,
     late: u64,
     latest: i64,
+    progress: Option<(ProgressFn, Arc<AtomicU64>)>,
 }
 
-impl TimeOrder {
-    /// Counts a frame; true every 8192 frames (time to tell the progress bar).
-    fn next(&mut self, ts_us: i64) -> bool {
+impl Tally {
+    fn frame(&mut self, ts_us: i64, builder: &ReportBuilder) {
         if self.frames == 0 {
             self.latest = ts_us;
         }
         self.frames += 1;
         self.late += u64::from(ts_us < self.latest);
         self.latest = self.latest.max(ts_us);
-        self.frames.is_multiple_of(8192)
+        if self.frames.is_multiple_of(8192)
+            && let Some((p, read)) = self.progress.as_mut()
+        {
+            let (packets, conns) = builder.progress();
+            p(read.load(Ordering::Relaxed), packets, conns);
+        }
     }
 }
 
@@ -191,9 +199,7 @@ const DECODED_QUEUE: usize = 4;
 fn read_in_two(
     file: &mut CaptureFile,
     builder: &mut ReportBuilder,
-    order: &mut TimeOrder,
-    progress: &mut Option<ProgressFn>,
-    read: &Option<Arc<AtomicU64>>,
+    tally: &mut Tally,
 ) -> Result<(), ReadError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE);
     let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE + 2);
@@ -205,6 +211,7 @@ fn read_in_two(
                 let mut dissector = Dissector::new();
                 let mut batch: Option<Decoded> = None;
                 let result = file.for_each_in_chunks(|chunk, frame| {
+                    let chunk = chunk.expect("a chunked file (checked by the caller)");
                     if let Some(b) = batch.take_if(|b| b.full_or_not_of(chunk)) {
                         // The pipeline stopped only if it panicked: that panic is told.
                         let _ = tx.send(b);
@@ -227,12 +234,7 @@ fn read_in_two(
                 digests.share(chunk);
             }
             for (frame, packet) in batch.frames() {
-                if order.next(frame.ts_us)
-                    && let (Some(p), Some(r)) = (progress.as_mut(), read)
-                {
-                    let (packets, conns) = builder.progress();
-                    p(r.load(Ordering::Relaxed), packets, conns);
-                }
+                tally.frame(frame.ts_us, builder);
                 builder.dissected(frame, packet);
             }
             batch.clear();
@@ -268,12 +270,10 @@ impl Decoded {
     /// its place in the batch (a packet is a few hundred bytes: not moved again).
     fn push<'a>(&mut self, frame: &Frame<'a>, dissect: impl FnOnce(&Frame<'a>) -> Packet<'a>) {
         let chunk = self.chunk.as_ref().expect("a batch is of a chunk");
-        let inside = |bytes: &[u8]| {
-            (bytes.as_ptr() as usize)
-                .checked_sub(chunk.as_ptr() as usize)
-                .is_some_and(|at| at + bytes.len() <= chunk.len())
-        };
-        assert!(inside(frame.data), "a frame lies in its chunk");
+        assert!(
+            offset_in(chunk, frame.data).is_some(),
+            "a frame lies in its chunk"
+        );
         if self.frames.capacity() == 0 {
             self.frames.reserve_exact(DECODED_BATCH);
         }

@@ -29,21 +29,22 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         trace: report.trace.clone(),
     };
     let text = serde_json::to_vec_pretty(&shell)?;
-    const EMPTY: &[u8] = b"\n  \"connections\": [],";
-    let at = text
-        .windows(EMPTY.len())
-        .position(|w| w == EMPTY)
-        .expect("the report has a connections key")
-        + EMPTY.len()
-        - 2;
     if report.connections.is_empty() {
         buffered.write_all(&text)?;
     } else {
-        buffered.write_all(&text[..at - 1])?;
+        const KEY: &[u8] = b"\n  \"connections\": ";
+        let list = text
+            .windows(KEY.len())
+            .position(|w| w == KEY)
+            .expect("the report has a connections key")
+            + KEY.len();
+        // `[]` there becomes the array, its closing bracket on a line of its own.
+        debug_assert_eq!(&text[list..list + 2], b"[]");
+        buffered.write_all(&text[..list])?;
         buffered.write_all(b"[")?;
         connections(&report.connections, &mut buffered)?;
         buffered.write_all(b"\n  ]")?;
-        buffered.write_all(&text[at + 1..])?;
+        buffered.write_all(&text[list + b"[]".len()..])?;
     }
     buffered.write_all(b"\n")?;
     buffered.flush()
@@ -121,25 +122,41 @@ impl Pretty {
     }
 }
 
-impl Formatter for Pretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+/// Arrays and objects are laid out alike: open, each element on its own line one level
+/// in, close on a line of its own if anything was in it.
+impl Pretty {
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth += 1;
         self.has_value = false;
-        w.write_all(b"[")
+        w.write_all(bracket)
     }
 
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth -= 1;
         if self.has_value {
             w.write_all(b"\n")?;
             self.indent(w)?;
         }
-        w.write_all(b"]")
+        w.write_all(bracket)
+    }
+
+    fn element<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
+        self.element(w, first)
     }
 
     fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
@@ -148,23 +165,15 @@ impl Formatter for Pretty {
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            w.write_all(b"\n")?;
-            self.indent(w)?;
-        }
-        w.write_all(b"}")
+        self.close(w, b"}")
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
+        self.element(w, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
