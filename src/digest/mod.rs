@@ -85,7 +85,9 @@ struct Inner {
     /// like the thread's, over the chunk they hold (`local_chunk`).
     local: Open,
     local_chunk: Option<Chunk>,
-    next: BTreeMap<u64, u32>,
+    /// Per open scope: the number of its next hash, and whether its hashes are
+    /// computed on this side.
+    next: BTreeMap<u64, (u32, bool)>,
     tx: Option<SyncSender<Batch>>,
     /// Emptied batches coming back, for their buffers to be filled again.
     spare: Option<Receiver<Batch>>,
@@ -123,16 +125,19 @@ impl Digests {
     }
 
     /// Opens a hash for `scope`: on the hashing thread, or here (two at a time too) when
-    /// the thread is a whole queue behind. Reading and dissecting run on a thread of
-    /// their own, so a core is rarely idle for this side's hashing to fill (measured
-    /// with single-lane hashing here: half a queue behind as the bound made the mixed
-    /// bench capture 5% slower). Each hash is computed whole on one side, in order.
+    /// the thread was a whole queue behind at the scope's first hash. Reading and
+    /// dissecting run on a thread of their own, so a core is rarely idle for this side's
+    /// hashing to fill (measured with single-lane hashing here: half a queue behind as
+    /// the bound made the mixed bench capture 5% slower). Each hash is computed whole on
+    /// one side, in order; a scope's hashes all on the same side, where a stream and its
+    /// body pair up in the two lanes (split, each went one lane at a time).
     pub fn open(&self, scope: u64) -> HashSink {
         let mut g = self.inner();
-        let n = g.next.entry(scope).or_default();
+        let behind = g.waiting.load(Ordering::Relaxed) >= QUEUE;
+        let (n, local) = g.next.entry(scope).or_insert((0, behind));
         let key = (scope, *n);
         *n += 1;
-        if g.waiting.load(Ordering::Relaxed) >= QUEUE {
+        if *local {
             g.local.messages.insert(key, Message::default());
             return HashSink::Local {
                 digests: self.clone(),
@@ -577,6 +582,26 @@ mod tests {
         );
         d.finish();
         assert_eq!(got.lock().unwrap().clone(), Some(want));
+    }
+
+    /// A scope's hashes are computed on the side its first hash went to, so that a
+    /// stream and its body, opened at different times, still pair up.
+    #[test]
+    fn a_scope_keeps_its_side() {
+        let d = Digests::new();
+        let stream = HashSink::new(Some(&d), 1);
+        d.inner().waiting.store(QUEUE, Ordering::Relaxed);
+        let body = HashSink::new(Some(&d), 1);
+        let other = HashSink::new(Some(&d), 2);
+        assert!(matches!(stream, HashSink::Queued { .. }));
+        assert!(matches!(body, HashSink::Queued { .. }));
+        assert!(matches!(other, HashSink::Local { .. }));
+        d.inner().waiting.store(0, Ordering::Relaxed);
+        let later = HashSink::new(Some(&d), 2);
+        assert!(matches!(later, HashSink::Local { .. }));
+        d.drop_scope(2);
+        let reopened = HashSink::new(Some(&d), 2);
+        assert!(matches!(reopened, HashSink::Queued { .. }));
     }
 
     /// Hashes made on this side while the thread is a whole queue behind equal
