@@ -464,17 +464,16 @@ impl ReportBuilder {
         } else {
             (dst, src)
         };
-        let keep = match self.opts.only_connection {
-            Some(n) => n == id,
-            None => self.segment_budget > 0,
-        };
+        // Rows are kept for listed connections only: the budget is theirs.
+        let listed = self.listed(id);
+        let keep = listed && (self.opts.only_connection.is_some() || self.segment_budget > 0);
         Conn::new(NewConn {
             id,
             client,
             server,
             ts_us: ts,
             keep,
-            listed: self.listed(id),
+            listed,
             extract: self.extractor.is_some(),
             keep_body_bytes: self.opts.keep_body_bytes,
             limits: &self.opts.limits,
@@ -601,7 +600,6 @@ impl ReportBuilder {
         for (k, v) in &c.analysis {
             *self.analysis_totals.entry(k).or_default() += v;
         }
-        self.segments_omitted += c.omitted;
         let mut counted = TcpTotals::default();
         c.protocol.count(&mut counted);
         self.above_tcp.add(&counted);
@@ -622,6 +620,9 @@ impl ReportBuilder {
             self.exchanges_omitted += counted.http_exchanges - counted.http_omitted;
             return;
         }
+        // Rows the budget cut, of the connections listed (the others are counted whole
+        // in `connections_omitted`).
+        self.segments_omitted += c.omitted;
         let mut model = to_model(*c, unended, self.opts.keep_body_bytes > 0);
         // Bodies kept for HAR: at most `kept_body_bytes` in the whole report.
         for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
