@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 mod support;
 use support::craft::{Conversation, write_pcap};
+use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
@@ -19,18 +20,13 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn extract(capture: &Path, dir: &Path, extra: &[&str]) -> (Value, String) {
-    let out = Command::new(WIRELAB)
-        .arg("report")
-        .arg(capture)
-        .args(["--format", "json", "--extract"])
-        .arg(dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        Command::new(WIRELAB)
+            .arg("report")
+            .arg(capture)
+            .args(["--format", "json", "--extract"])
+            .arg(dir)
+            .args(extra),
     );
     (
         serde_json::from_slice(&out.stdout).unwrap(),

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+mod support;
+use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
@@ -30,22 +32,17 @@ fn chromium() -> Option<&'static str> {
 fn page(capture: &str, dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let html = dir.join(format!("{capture}.html"));
-    let out = Command::new(WIRELAB)
-        .current_dir(root)
-        .args([
-            "report",
-            &format!("captures/{capture}.pcap"),
-            "--format",
-            "html",
-            "-o",
-        ])
-        .arg(&html)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        Command::new(WIRELAB)
+            .current_dir(root)
+            .args([
+                "report",
+                &format!("captures/{capture}.pcap"),
+                "--format",
+                "html",
+                "-o",
+            ])
+            .arg(&html),
     );
     html
 }

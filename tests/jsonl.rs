@@ -6,6 +6,8 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+mod support;
+use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
@@ -53,17 +55,12 @@ fn jsonl_loads_in_duckdb_with_a_row_per_connection_exchange_and_lookup() {
     }
     for cap in captures {
         let lines = dir.join("report.jsonl");
-        let out = Command::new(WIRELAB)
-            .arg("report")
-            .arg(&cap)
-            .args(["--format", "jsonl", "-o"])
-            .arg(&lines)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeed(
+            Command::new(WIRELAB)
+                .arg("report")
+                .arg(&cap)
+                .args(["--format", "jsonl", "-o"])
+                .arg(&lines),
         );
         let json = Command::new(WIRELAB)
             .arg("report")

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 mod support;
 use support::craft::{Conversation, write_pcap};
+use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
@@ -31,17 +32,12 @@ fn capture() -> PathBuf {
 }
 
 fn report(capture: &PathBuf, args: &[&str]) -> Value {
-    let out = Command::new(WIRELAB)
-        .arg("report")
-        .arg(capture)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        Command::new(WIRELAB)
+            .arg("report")
+            .arg(capture)
+            .args(["--format", "json"])
+            .args(args),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
