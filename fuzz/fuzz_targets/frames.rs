@@ -1,11 +1,13 @@
 //! Arbitrary bytes as a sequence of frames of one link type (first byte picks
 //! Ethernet, raw IP, Linux SLL, SLL2 or BSD loopback; then 2-byte length-prefixed
 //! frames, each 1 ms after the last): dissect → reassembly → HTTP → report → renderers.
-//! Reaches the TCP and HTTP stages faster than mutating whole pcap files.
+//! Reaches the TCP and HTTP stages faster than mutating whole pcap files. Each frame is
+//! also dissected the whole way (no shortcut for the common frame): the same packet.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wirelab::capture::{Frame, Linktype};
+use wirelab::dissect::Dissector;
 use wirelab::render::{self, View};
 use wirelab::report::{Limits, Options, ReportBuilder, model::Source};
 
@@ -30,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         },
         ..Options::default()
     });
+    let (mut fast, mut whole) = (Dissector::new(), Dissector::new());
     let mut number = 0;
     while rest.len() >= 2 {
         let len = (u16::from_be_bytes([rest[0], rest[1]]) as usize).min(rest.len() - 2);
@@ -44,6 +47,11 @@ fuzz_target!(|data: &[u8]| {
             data: bytes,
         };
         let _ = builder.frame_line(&frame);
+        assert_eq!(
+            format!("{:?}", fast.dissect(&frame)),
+            format!("{:?}", whole.dissect_lax(&frame)),
+            "the shortcut differs"
+        );
     }
     let report = builder.finish(Source::default(), None);
     let mut sink = std::io::sink();

@@ -10,7 +10,8 @@ pub mod tunnel;
 
 use crate::capture::{Frame, Linktype};
 use etherparse::{
-    EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TcpOptionElement, TcpSlice, TransportSlice,
+    EtherType, Ethernet2Slice, IpNumber, Ipv4HeaderSlice, Ipv4Slice, LaxNetSlice, LaxSlicedPacket,
+    LinkSlice, TcpOptionElement, TcpSlice, TransportSlice,
 };
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -165,6 +166,18 @@ impl Dissector {
     /// Decodes a frame down to TCP or UDP, peeling the link type's header and every
     /// encapsulation [`tunnel`] knows on the way.
     pub fn dissect<'a>(&mut self, frame: &Frame<'a>) -> Packet<'a> {
+        if frame.linktype == Linktype::ETHERNET
+            && let Some(p) = ethernet_ipv4_tcp(frame.data)
+        {
+            return p;
+        }
+        self.dissect_lax(frame)
+    }
+
+    /// [`Dissector::dissect`] without its shortcut for the common frame: every frame
+    /// through `etherparse`'s lax slicing (the two must agree; a test and the fuzzer
+    /// compare them).
+    pub fn dissect_lax<'a>(&mut self, frame: &Frame<'a>) -> Packet<'a> {
         let mut stack = Stack::default();
         let stopped = |stack: Stack, why: String| {
             let mut p = Packet::empty(Link::None);
@@ -306,15 +319,7 @@ impl Dissector {
         let (ip, payload) = match &sliced.net {
             Some(LaxNetSlice::Ipv4(v4)) => {
                 let h = v4.header();
-                let ip = Ip {
-                    src: IpAddr::V4(h.source_addr()),
-                    dst: IpAddr::V4(h.destination_addr()),
-                    ttl: h.ttl(),
-                    id: Some(h.identification()),
-                    dont_fragment: h.dont_fragment(),
-                    total_len: h.total_len() as u32,
-                    reassembled: false,
-                };
+                let ip = ip_of_v4(&h);
                 let expected = (h.total_len() as usize).saturating_sub(h.ihl() as usize * 4);
                 if v4.is_payload_fragmented() {
                     let key = defrag::FragKey::v4(
@@ -641,6 +646,51 @@ fn inner<'a>(sliced: &LaxSlicedPacket<'a>, stack: &mut Stack) -> Option<Next<'a>
             )
         }
         _ => None,
+    }
+}
+
+/// The shortcut for most frames of a capture: Ethernet without tags, IPv4 whole and
+/// unfragmented (its total length all there), TCP header complete. Strict slicing by
+/// `etherparse` (cheaper than its lax slicing of every layer); None for any other
+/// frame, which goes the whole way. Gives what that way gives.
+fn ethernet_ipv4_tcp(data: &[u8]) -> Option<Packet<'_>> {
+    let eth = Ethernet2Slice::from_slice_without_fcs(data).ok()?;
+    if eth.ether_type() != EtherType::IPV4 {
+        return None;
+    }
+    let v4 = Ipv4Slice::from_slice(eth.payload_slice()).ok()?;
+    let h = v4.header();
+    if h.protocol() != IpNumber::TCP || v4.is_payload_fragmented() {
+        return None;
+    }
+    let tcp = TcpSlice::from_slice(v4.payload().payload).ok()?;
+    let mut stack = Stack::default();
+    stack.push(Layer::Ethernet);
+    stack.push(Layer::Ipv4);
+    if h.ihl() > 5 {
+        stack.push(Layer::Ipv4Options);
+    }
+    stack.push(Layer::Tcp);
+    let mut packet = Packet::empty(Link::Ethernet {
+        src: eth.source(),
+        dst: eth.destination(),
+        vlans: Vec::new(),
+    });
+    packet.stack = stack;
+    packet.ip = Some(ip_of_v4(&h));
+    packet.tcp = Some(tcp_of(&tcp, 0));
+    Some(packet)
+}
+
+fn ip_of_v4(h: &Ipv4HeaderSlice<'_>) -> Ip {
+    Ip {
+        src: IpAddr::V4(h.source_addr()),
+        dst: IpAddr::V4(h.destination_addr()),
+        ttl: h.ttl(),
+        id: Some(h.identification()),
+        dont_fragment: h.dont_fragment(),
+        total_len: h.total_len() as u32,
+        reassembled: false,
     }
 }
 
