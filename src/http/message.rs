@@ -53,13 +53,65 @@ pub struct Head {
     pub reason: Option<String>,
     /// "HTTP/1.0" or "HTTP/1.1".
     pub version: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Fields,
     /// Offset of the blank line, as the course computes it with `find(b"\r\n\r\n")`
     /// (for bare-LF heads, the offset of `\n\n`).
     pub header_len: u64,
     /// Bytes of the head including the blank line: the body starts here.
     pub head_len: u64,
     pub lint: Vec<String>,
+}
+
+/// A head's header fields in order (RFC 9112 §5), names and values in one buffer: two
+/// allocations for a head however many fields it has (a pair of Strings per field made
+/// a quarter of all allocations on a capture of small fetches).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    text: String,
+    /// Per field: where its name starts, where its value starts, where it ends.
+    spans: Vec<[u32; 3]>,
+}
+
+impl Fields {
+    fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Fields {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(fields),
+        }
+    }
+
+    pub fn push(&mut self, name: &str, value: &str) {
+        let at = self.text.len() as u32;
+        self.text.push_str(name);
+        let v = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans.push([at, v, self.text.len() as u32]);
+    }
+
+    /// (name, value) of each field, in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.spans.iter().map(|&[n, v, e]| {
+            (
+                &self.text[n as usize..v as usize],
+                &self.text[v as usize..e as usize],
+            )
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The fields as owned pairs (the report's form).
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
 }
 
 impl Head {
@@ -77,7 +129,7 @@ impl Head {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 }
 
@@ -682,7 +734,7 @@ impl MessageParser {
                     .or_else(|| find(rest, b"\n\n").map(|i| i + 2))
                     .or_else(|| rest.starts_with(b"\r\n").then_some(2))
                     .or_else(|| rest.starts_with(b"\n").then_some(1))?;
-                (blank, Vec::new())
+                (blank, Fields::default())
             }
         };
         let n = line_end + 1 + used;
@@ -1131,17 +1183,14 @@ pub fn malformed_request_line(line: &[u8]) -> Option<MalformedLine> {
     })
 }
 
-fn pairs(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|h| !h.name.is_empty())
-        .map(|h| {
-            (
-                h.name.to_string(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect()
+fn pairs(headers: &[httparse::Header<'_>]) -> Fields {
+    let named = || headers.iter().filter(|h| !h.name.is_empty());
+    let bytes = named().map(|h| h.name.len() + h.value.len()).sum();
+    let mut fields = Fields::with_capacity(named().count(), bytes);
+    for h in named() {
+        fields.push(h.name, &String::from_utf8_lossy(h.value));
+    }
+    fields
 }
 
 /// Where the blank line of a head (its bytes up to and with the blank line) starts, as
