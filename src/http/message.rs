@@ -359,6 +359,13 @@ impl MessageParser {
         self.out.drain(..)
     }
 
+    /// The events since the last call, swapped into `into` (empty), whose buffer the
+    /// parser fills next: no allocation per call.
+    pub fn swap_events(&mut self, into: &mut Vec<HttpEvent>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.out, into);
+    }
+
     /// Whether the direction was given up as not HTTP.
     pub fn is_done(&self) -> bool {
         matches!(self.state, State::Done)

@@ -64,6 +64,8 @@ pub struct HttpConnection {
     switch_asked: Option<(String, Option<String>)>,
     /// HTTP inside a CONNECT tunnel, while its client bytes may still start a request.
     inside: Option<Box<HttpConnection>>,
+    /// An empty buffer for the parsers' next events ([`MessageParser::swap_events`]).
+    spare_events: Vec<HttpEvent>,
 }
 
 /// A piece of a response body, for `--extract`.
@@ -108,6 +110,7 @@ impl HttpConnection {
             upgrade: None,
             switch_asked: None,
             inside: None,
+            spare_events: Vec::new(),
         }
     }
 
@@ -302,12 +305,13 @@ impl HttpConnection {
     }
 
     fn collect(&mut self, client: bool) {
-        let events: Vec<HttpEvent> = if client {
-            self.requests.take_events().collect()
+        let mut events = std::mem::take(&mut self.spare_events);
+        if client {
+            self.requests.swap_events(&mut events);
         } else {
-            self.responses.take_events().collect()
-        };
-        for ev in events {
+            self.responses.swap_events(&mut events);
+        }
+        for ev in events.drain(..) {
             match (client, ev) {
                 (_, HttpEvent::NotHttp { reason, .. }) => {
                     self.not_http[usize::from(!client)] = Some(reason)
@@ -405,6 +409,7 @@ impl HttpConnection {
                 }
             }
         }
+        self.spare_events = events;
     }
 }
 
