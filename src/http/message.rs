@@ -940,15 +940,14 @@ impl MessageParser {
                 Role::Request => Framing::None,
             };
         }
-        let lengths: Vec<&str> = head
+        let mut lengths = head
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .map(|(_, v)| v.trim())
-            .collect();
-        if let Some(first) = lengths.first() {
+            .map(|(_, v)| v.trim());
+        if let Some(first) = lengths.next() {
             match first.parse::<u64>() {
-                Ok(n) if lengths.iter().all(|l| l == first) => return Framing::Length(n),
+                Ok(n) if lengths.all(|l| l == first) => return Framing::Length(n),
                 _ => lint.push(format!("invalid Content-Length: {first}")),
             }
         }
