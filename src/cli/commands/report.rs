@@ -89,7 +89,12 @@ pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Opt
         ));
     }
     let out = open_output(output)?;
-    finish_file_report(&report, file, output, out)
+    let outcome = finish_file_report(&report, file, output, out);
+    // The process ends next: the report's allocations (tens of thousands for a big
+    // capture) are left to the system to take back at once, not freed one by one
+    // (9 to 12 ms of the mixed bench capture's 0.9 s).
+    std::mem::forget(report);
+    outcome
 }
 
 pub fn replay(
