@@ -249,14 +249,11 @@ impl Conn {
 
 /// `00:1b:21:3a:4f:5c`, in one allocation (once per direction of every connection).
 fn mac(b: &[u8; 6]) -> String {
+    use std::fmt::Write;
     let mut s = String::with_capacity(17);
     for (i, x) in b.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        let mut two = [0u8; 2];
-        hex::encode_to_slice([*x], &mut two).expect("two hex digits for a byte");
-        s.extend(two.map(char::from));
+        let sep = if i > 0 { ":" } else { "" };
+        write!(s, "{sep}{x:02x}").expect("writing to a String");
     }
     s
 }
