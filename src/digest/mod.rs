@@ -413,7 +413,11 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
         own: &batch.bytes,
         shared: bytes_of(&batch.shared),
     };
-    for op in batch.ops.drain(..) {
+    for i in 0..batch.ops.len() {
+        if let Some(Op::UpdateShared(_, from, n)) = batch.ops.get(i + PREFETCH_OPS) {
+            prefetch_ends(bytes.shared, *from, *n);
+        }
+        let op = std::mem::replace(&mut batch.ops[i], Op::DropScope(u64::MAX));
         match op {
             Op::Open(k) => {
                 open.messages.insert(k, Message::default());
@@ -441,8 +445,30 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
             }
         }
     }
+    batch.ops.clear();
     // The batch's buffer is refilled next: every block it holds is compressed now.
     open.compress(bytes);
+}
+
+/// Ops looked ahead for [`prefetch_ends`].
+const PREFETCH_OPS: usize = 8;
+
+/// Asks for the first and last cache lines of `shared[from..from + n]`, which
+/// [`Message::update`] copies into block tails: the bytes were written by the reading
+/// thread, on the other core, and each tail copy otherwise waits for its own miss.
+fn prefetch_ends(shared: &[u8], from: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if n > 0 && from + n <= shared.len() {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let base = shared.as_ptr();
+        // SAFETY: both addresses lie inside `shared`; a prefetch reads nothing.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(base.add(from).cast());
+            _mm_prefetch::<_MM_HINT_T0>(base.add(from + n - 1).cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (shared, from, n);
 }
 
 /// One SHA-256 being computed: here, or on the hashing thread.
