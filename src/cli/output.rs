@@ -24,6 +24,16 @@ pub fn open_output(output: &Output) -> Result<Option<File>, Failure> {
 
 /// Writes the report; a closed pipe is not an error.
 pub fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), Failure> {
+    emit_prepared(report, output, file, None)
+}
+
+/// Like [`emit`], the JSON's connections taken from `prepared` (serialised ahead).
+pub fn emit_prepared(
+    report: &Report,
+    output: &Output,
+    file: Option<File>,
+    prepared: Option<render::json::Prepared>,
+) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = match file {
         Some(f) => Box::new(BufWriter::new(f)),
@@ -32,7 +42,7 @@ pub fn emit(report: &Report, output: &Output, file: Option<File>) -> Result<(), 
     let view = output.view();
     let written = match output.format {
         Format::Table => render::table::write(report, &view, &mut out),
-        Format::Json => render::json::write(report, &mut out),
+        Format::Json => render::json::write_prepared(report, prepared, &mut out),
         Format::Html => render::html::write(report, &view, &mut out),
         Format::Har => render::har::write(report, &mut out),
         Format::Jsonl => render::jsonl::write(report, &mut out),
@@ -48,8 +58,9 @@ pub fn finish_file_report(
     file: &Path,
     output: &Output,
     out: Option<File>,
+    prepared: Option<render::json::Prepared>,
 ) -> Outcome {
-    emit(report, output, out)?;
+    emit_prepared(report, output, out, prepared)?;
     file_report_status(report, file)
 }
 

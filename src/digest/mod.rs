@@ -243,6 +243,15 @@ impl Digests {
         g.flush_if_full();
     }
 
+    /// Sends what is gathered to the hashing thread now, instead of when the batch is
+    /// full (a job that should not wait for bytes that may never come).
+    pub fn send_now(&self) {
+        let mut g = self.inner();
+        if g.tx.is_some() && !g.batch.ops.is_empty() {
+            g.flush();
+        }
+    }
+
     /// Forgets `scope`'s hashes (its connection is not listed after all).
     pub fn drop_scope(&self, scope: u64) {
         let mut g = self.inner();

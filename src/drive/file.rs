@@ -6,6 +6,7 @@ use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::file::{Chunk, offset_in};
 use crate::capture::filter::BpfFilter;
 use crate::dissect::{Dissector, Packet};
+use crate::report::builder::ListedHook;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
 use std::path::Path;
 use std::sync::Arc;
@@ -39,18 +40,21 @@ impl std::fmt::Display for ReplayError {
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
 pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None, None, None)
+    read_file(path, filter, opts, None, None, None, None)
 }
 
-/// Like [`from_file`], telling `progress` how far it has come.
+/// Like [`from_file`], telling `progress` how far it has come; `stream` takes each
+/// connection as it closes instead of the report, and `listed_done` is given the listed
+/// connections once they are final ([`ReportBuilder::when_listed_done`]).
 pub fn from_file_with_progress(
     path: &Path,
     filter: Option<&str>,
     opts: Options,
     progress: Option<ProgressFn>,
     stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
+    listed_done: Option<ListedHook>,
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None, stream, progress)
+    read_file(path, filter, opts, None, stream, progress, listed_done)
 }
 
 /// Like [`from_file`], handing every connection to `sink` as it closes (the returned
@@ -61,7 +65,7 @@ pub fn stream_file(
     opts: Options,
     sink: Box<dyn FnMut(model::Connection) + Send>,
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, None, Some(sink), None)
+    read_file(path, filter, opts, None, Some(sink), None, None)
 }
 
 /// Like [`from_file`], and calls `each` with every TCP packet's line, in capture order,
@@ -72,7 +76,7 @@ pub fn replay_file(
     opts: Options,
     each: &mut dyn FnMut(&model::PacketLine),
 ) -> Result<Report, ReplayError> {
-    read_file(path, filter, opts, Some(each), None, None)
+    read_file(path, filter, opts, Some(each), None, None, None)
 }
 
 fn read_file(
@@ -82,6 +86,7 @@ fn read_file(
     mut each: Option<&mut dyn FnMut(&model::PacketLine)>,
     stream: Option<Box<dyn FnMut(model::Connection) + Send>>,
     progress: Option<ProgressFn>,
+    listed_done: Option<ListedHook>,
 ) -> Result<Report, ReplayError> {
     let mut bpf = filter
         .map(BpfFilter::new)
@@ -95,6 +100,9 @@ fn read_file(
     let mut builder = ReportBuilder::new(opts.clone());
     if let Some(sink) = stream {
         builder = builder.stream_to(sink);
+    }
+    if let Some(hook) = listed_done {
+        builder = builder.when_listed_done(hook);
     }
     if let Some((dir, force)) = &opts.extract {
         let ex = crate::extract::Extractor::new(dir, *force)

@@ -15,6 +15,33 @@ use std::io::{self, Write};
 const BLOCK: usize = 64;
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_prepared(report, None, out)
+}
+
+/// The elements of the connections array as [`write`] writes them, serialised ahead
+/// (while the rest of a file is read: `ReportBuilder::when_listed_done`).
+pub struct Prepared {
+    /// Connections serialised: the report's, if they are the same list.
+    pub count: usize,
+    pub bytes: io::Result<Vec<u8>>,
+}
+
+impl Prepared {
+    pub fn of(conns: &[Connection]) -> Self {
+        Prepared {
+            count: conns.len(),
+            bytes: block(conns, true),
+        }
+    }
+}
+
+/// Like [`write`], with the connections' elements taken from `prepared` when it holds
+/// as many as the report lists (the same list: the hook sees it final).
+pub fn write_prepared(
+    report: &Report,
+    prepared: Option<Prepared>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     // serde writes a few bytes at a time: a buffer of its own type keeps those writes
     // inlined, and `out` sees 64 KiB at a time.
     let mut buffered = io::BufWriter::with_capacity(64 << 10, out);
@@ -42,7 +69,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         debug_assert_eq!(&text[list..list + 2], b"[]");
         buffered.write_all(&text[..list])?;
         buffered.write_all(b"[")?;
-        connections(&report.connections, &mut buffered)?;
+        match prepared {
+            Some(p) if p.count == report.connections.len() => buffered.write_all(&p.bytes?)?,
+            _ => connections(&report.connections, &mut buffered)?,
+        }
         buffered.write_all(b"\n  ]")?;
         buffered.write_all(&text[list + b"[]".len()..])?;
     }

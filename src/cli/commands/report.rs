@@ -46,8 +46,14 @@ fn report_file_streamed(
         ..opts
     };
     let (bar, progress) = progress_bar(file).unzip();
-    let read =
-        wirelab::drive::file::from_file_with_progress(file, filter, opts, progress, Some(sink));
+    let read = wirelab::drive::file::from_file_with_progress(
+        file,
+        filter,
+        opts,
+        progress,
+        Some(sink),
+        None,
+    );
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -71,7 +77,19 @@ pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Opt
     }
     let connection = opts.only_connection;
     let (bar, progress) = progress_bar(file).unzip();
-    let read = wirelab::drive::file::from_file_with_progress(file, filter, opts, progress, None);
+    // The JSON of the listed connections is serialised on the hashing thread once they
+    // are final, while the rest of the file is read (mostly connections only counted,
+    // one core's work): on the mixed bench capture that was the last 0.05 s.
+    let prepared = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let hook = (output.format == Format::Json).then(|| {
+        let slot = prepared.clone();
+        Box::new(move |conns: &[wirelab::report::model::Connection]| {
+            let p = render::json::Prepared::of(conns);
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(p);
+        }) as wirelab::report::builder::ListedHook
+    });
+    let read =
+        wirelab::drive::file::from_file_with_progress(file, filter, opts, progress, None, hook);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -89,7 +107,8 @@ pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Opt
         ));
     }
     let out = open_output(output)?;
-    let outcome = finish_file_report(&report, file, output, out);
+    let prepared = prepared.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let outcome = finish_file_report(&report, file, output, out, prepared);
     // The process ends next: the report's allocations (tens of thousands for a big
     // capture) are left to the system to take back at once, not freed one by one
     // (9 to 12 ms of the mixed bench capture's 0.9 s).
@@ -144,5 +163,5 @@ pub fn replay(
         Ok(r) => r,
         Err(e) => return input(format!("{}: {e}", file.display())),
     };
-    finish_file_report(&report, file, output, out)
+    finish_file_report(&report, file, output, out, None)
 }

@@ -83,10 +83,17 @@ pub struct ReportBuilder {
     total_bound_gaps: u64,
     /// Bounds reached, with how much each cut.
     reached: BTreeMap<&'static str, u64>,
+    /// Run once every listed connection is finished ([`ReportBuilder::when_listed_done`]).
+    listed_done: Option<ListedHook>,
+    /// Listed connections finished so far.
+    listed_finished: u64,
 }
 
 /// Where finished connections go as they close.
 pub type ConnectionSink = Box<dyn FnMut(model::Connection) + Send>;
+
+/// Given the listed connections, sorted by number, once none can change any more.
+pub type ListedHook = Box<dyn FnOnce(&[model::Connection]) + Send>;
 
 /// The TCP segment of a frame, with its addresses.
 struct SegmentIn<'p, 'f> {
@@ -127,8 +134,22 @@ impl ReportBuilder {
             pending_total: 0,
             total_bound_gaps: 0,
             reached: BTreeMap::new(),
+            listed_done: None,
+            listed_finished: 0,
             opts,
         }
+    }
+
+    /// Runs `hook` on the hashing thread with the listed connections, sorted by number,
+    /// as soon as the last of them is reported while more of the file is read: the
+    /// listing is full (`--list` of them, numbered first) and each is finished, so the
+    /// report's list is final. A renderer can start on it then, on a core the rest of
+    /// the file leaves idle. Not run when the listing is final only at the end of the
+    /// file (fewer connections than `--list`, a listed one still open then), nor with
+    /// `--list all`, `--connection` or [`ReportBuilder::stream_to`].
+    pub fn when_listed_done(mut self, hook: ListedHook) -> Self {
+        self.listed_done = Some(hook);
+        self
     }
 
     /// Also save every response body under the extractor's directory (`--extract`).
@@ -644,6 +665,16 @@ impl ReportBuilder {
         if let Some(ex) = &self.extractor {
             attach_extracted(&mut model, ex);
         }
+        self.listed_finished += 1;
+        let done = if self.listed_finished == self.opts.limits.listed_connections as u64
+            && self.opts.only_connection.is_none()
+            && self.stream.is_none()
+        {
+            self.listed_done.take()
+        } else {
+            None
+        };
+        let early = done.is_some();
         // Written out on the hashing thread, once the hashes of its bytes are done.
         let (stream, finished) = (self.stream.clone(), self.finished.clone());
         self.digests.then(
@@ -657,17 +688,28 @@ impl ReportBuilder {
                 }
                 match stream {
                     Some(sink) => (sink.lock().unwrap_or_else(|p| p.into_inner()))(model),
-                    None => finished
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(model),
+                    None => {
+                        let mut list = finished.lock().unwrap_or_else(|p| p.into_inner());
+                        list.push(model);
+                        if let Some(hook) = done {
+                            list.sort_by_key(|c| c.id);
+                            hook(&list);
+                        }
+                    }
                 }
             }),
         );
+        if early {
+            // The connections after it are only counted: nothing else fills the batch.
+            self.digests.send_now();
+        }
     }
 
     /// Ends the capture: every connection still open is reported.
     pub fn finish(mut self, mut source: model::Source, read_error: Option<String>) -> Report {
+        // Listed connections still open now make the listing final only here, where
+        // the renderer serialises on two threads itself: the hook is not for the end.
+        self.listed_done = None;
         let mut open = self.table.drain();
         open.sort_by_key(|c| c.id);
         let evicted = self.table.evicted();
