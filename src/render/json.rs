@@ -3,7 +3,8 @@
 //!
 //! The connections are most of it (tens of megabytes for a big capture): they are
 //! serialised on two threads, a block at a time, and written in order, so that the
-//! output streams in bounded memory while both cores work.
+//! output streams in bounded memory while both cores work; or they come serialised
+//! already ([`Prepared`], made while the rest of the file was read).
 
 use crate::report::Report;
 use crate::report::model::Connection;
