@@ -10,7 +10,7 @@ use wirelab::render::json::{self, Prepared};
 use wirelab::report::builder::ListedHook;
 use wirelab::report::{Limits, Options};
 mod support;
-use support::craft::{Conversation, write_pcap};
+use support::craft::{fetches, write_pcap};
 use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
@@ -21,23 +21,11 @@ const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 fn capture(tag: &str) -> PathBuf {
     let name = format!("wirelab-prepared-{tag}-{}.pcap", std::process::id());
     let path = std::env::temp_dir().join(name);
-    let mut frames = Vec::new();
-    for i in 0..6u16 {
-        let len = if i == 0 {
-            3_000_000
-        } else {
-            2000 + 100 * i as usize
-        };
-        let body: Vec<u8> = (0..len).map(|n| (n * 7 + i as usize) as u8).collect();
-        let mut resp =
-            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-        resp.extend_from_slice(&body);
-        let mut c = Conversation::http(42000 + i, b"GET /p HTTP/1.0\r\n\r\n", &resp);
-        for f in &mut c.frames {
-            f.ts_us += i as i64 * 3_000_000;
-        }
-        frames.extend(c.frames);
-    }
+    let bodies = (0..6usize).map(|i| {
+        let len = if i == 0 { 3_000_000 } else { 2000 + 100 * i };
+        (0..len).map(|n| (n * 7 + i) as u8).collect()
+    });
+    let frames = fetches(42000, b"GET /p HTTP/1.0\r\n\r\n", 3_000_000, bodies);
     write_pcap(std::fs::File::create(&path).unwrap(), &frames).unwrap();
     path
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 mod support;
-use support::craft::{Conversation, write_pcap};
+use support::craft::{fetches, write_pcap};
 use support::succeed;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
@@ -15,18 +15,8 @@ const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 /// Three HTTP connections one after another, each of a dozen segments or so.
 fn capture() -> PathBuf {
     let path = std::env::temp_dir().join(format!("wirelab-rows-{}.pcap", std::process::id()));
-    let mut frames = Vec::new();
-    for i in 0..3u16 {
-        let body = vec![b'a' + i as u8; 5000];
-        let mut resp =
-            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-        resp.extend_from_slice(&body);
-        let mut c = Conversation::http(41000 + i, b"GET /r HTTP/1.0\r\n\r\n", &resp);
-        for f in &mut c.frames {
-            f.ts_us += i as i64 * 1_000_000;
-        }
-        frames.extend(c.frames);
-    }
+    let bodies = (0..3u8).map(|i| vec![b'a' + i; 5000]);
+    let frames = fetches(41000, b"GET /r HTTP/1.0\r\n\r\n", 1_000_000, bodies);
     write_pcap(std::fs::File::create(&path).unwrap(), &frames).unwrap();
     path
 }

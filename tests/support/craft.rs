@@ -169,6 +169,34 @@ impl Conversation {
     }
 }
 
+/// An HTTP/1.0 `200 OK` response: a head with the body's Content-Length, then the body.
+pub fn ok_response(body: &[u8]) -> Vec<u8> {
+    let mut resp =
+        format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    resp.extend_from_slice(body);
+    resp
+}
+
+/// Whole HTTP fetches one after another ([`Conversation::http`]): the i-th from client
+/// port `first_port + i`, `gap_us` after the one before, asking `request` and answered
+/// with `bodies[i]` ([`ok_response`]).
+pub fn fetches(
+    first_port: u16,
+    request: &[u8],
+    gap_us: i64,
+    bodies: impl IntoIterator<Item = Vec<u8>>,
+) -> Vec<CraftedFrame> {
+    let mut frames = Vec::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let mut c = Conversation::http(first_port + i as u16, request, &ok_response(&body));
+        for f in &mut c.frames {
+            f.ts_us += i as i64 * gap_us;
+        }
+        frames.extend(c.frames);
+    }
+    frames
+}
+
 /// Writes frames as a classic pcap (Ethernet link type), in the order given. The frames
 /// may be borrowed or made one by one (a million SYNs need not sit in memory).
 pub fn write_pcap<W: Write, F: Borrow<CraftedFrame>>(

@@ -2,7 +2,7 @@
 //! bounded in time and memory and says what it cut. `scripts/make-hostile-captures.sh`
 //! writes them all; `tests/hostile.rs` reports each one.
 
-use super::craft::{Conversation, CraftedFrame, Flags, write_pcap};
+use super::craft::{Conversation, CraftedFrame, Flags, ok_response, write_pcap};
 use std::io::{self, Write};
 
 /// The hostile cases, by name.
@@ -121,9 +121,7 @@ fn huge_gaps() -> Vec<CraftedFrame> {
 /// A response whose sequence numbers wrap past 2^32 in the middle of the body.
 fn wraparound() -> Vec<CraftedFrame> {
     let body: Vec<u8> = (0..20_000u32).map(|i| b"wrap"[i as usize % 4]).collect();
-    let mut resp =
-        format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    resp.extend_from_slice(&body);
+    let resp = ok_response(&body);
     let mut c = Conversation::new(40000, 80, [u32::MAX - 10, u32::MAX - 5_000]);
     c.handshake();
     c.send(true, b"GET /wrap HTTP/1.0\r\n\r\n", 1460);
