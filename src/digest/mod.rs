@@ -243,11 +243,12 @@ impl Digests {
         g.flush_if_full();
     }
 
-    /// Sends what is gathered to the hashing thread now, instead of when the batch is
-    /// full (a job that should not wait for bytes that may never come).
+    /// Sends what is gathered to the hashing thread now (starting it if need be),
+    /// instead of when the batch is full: a job that should not wait for bytes that
+    /// may never come.
     pub fn send_now(&self) {
         let mut g = self.inner();
-        if g.tx.is_some() && !g.batch.ops.is_empty() {
+        if !g.batch.ops.is_empty() {
             g.flush();
         }
     }
