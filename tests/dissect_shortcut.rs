@@ -2,34 +2,15 @@
 //! what the whole way through `etherparse`'s lax slicing gives, on every frame of every
 //! capture here and in the shared public corpus (when it is beside the repository).
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use wirelab::capture::Linktype;
 use wirelab::capture::file::CaptureFile;
 use wirelab::dissect::Dissector;
 
-fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            captures(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| ["pcap", "pcapng", "cap"].contains(&x.to_str().unwrap_or("")))
-        {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn the_shortcut_agrees_with_the_whole_way() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    captures(&root.join("captures"), &mut files);
-    captures(&root.join("../shared/testdata/public"), &mut files);
+    let files = support::all_captures();
     assert!(files.len() > 20, "captures found: {}", files.len());
     let (mut frames, mut ethernet) = (0u64, 0u64);
     for path in &files {

@@ -5,6 +5,7 @@
 
 use crate::digest::{Digests, HashSink};
 use crate::reassembly::{CloseReason, FrameNo};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Largest message head accepted (request/status line and headers).
@@ -20,6 +21,34 @@ pub const PREVIEW: usize = 512;
 /// Bytes searched for the next message start after a side stopped making sense (a
 /// capture that begins mid-message, a stray byte) before it is given up as not HTTP.
 pub const RESYNC_LIMIT: u64 = 256 * 1024;
+
+/// What the framing of a response needs of its request's method (RFC 9112 §6.3: no
+/// body after HEAD, a tunnel after a 2xx to CONNECT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    Head,
+    Connect,
+    Other,
+}
+
+impl Asked {
+    fn of(method: &str) -> Self {
+        match method {
+            "HEAD" => Asked::Head,
+            "CONNECT" => Asked::Connect,
+            _ => Asked::Other,
+        }
+    }
+}
+
+/// `HTTP/1.0` or `HTTP/1.1`, as httparse read the minor version.
+fn http_1(minor: Option<u8>) -> Cow<'static, str> {
+    match minor {
+        Some(1) => Cow::Borrowed("HTTP/1.1"),
+        Some(0) | None => Cow::Borrowed("HTTP/1.0"),
+        Some(n) => Cow::Owned(format!("HTTP/1.{n}")),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -51,8 +80,8 @@ pub struct Head {
     pub target: Option<String>,
     pub status: Option<u16>,
     pub reason: Option<String>,
-    /// "HTTP/1.0" or "HTTP/1.1".
-    pub version: String,
+    /// "HTTP/1.0" or "HTTP/1.1" (borrowed: no allocation), or as the request line wrote it.
+    pub version: Cow<'static, str>,
     pub headers: Fields,
     /// Offset of the blank line, as the course computes it with `find(b"\r\n\r\n")`
     /// (for bare-LF heads, the offset of `\n\n`).
@@ -207,13 +236,15 @@ pub struct MessageParser {
     /// Methods of requests whose responses are still to come (responses only), and
     /// whether each may be answered by an HTTP/0.9 simple response (a request without a
     /// valid HTTP/1.x version).
-    methods: VecDeque<(String, bool)>,
+    methods: VecDeque<(Asked, bool)>,
     body: Option<BodyState>,
     out: Vec<HttpEvent>,
     keep_bodies: bool,
     /// Body bytes kept in each message's [`End::preview`].
     keep_bytes: usize,
     hash_bodies: bool,
+    /// Only what pairing and counting the messages needs is kept ([`MessageParser::count_only`]).
+    count_only: bool,
     /// Where body hashes are computed (the hashing thread), and for which connection.
     digests: Option<(Digests, u64)>,
     /// The message under way is a request that asks to switch protocols.
@@ -236,6 +267,8 @@ struct BodyState {
     gap_bytes: u64,
     frames: Vec<FrameNo>,
     frame_count: u64,
+    /// Frames listed at most: [`MAX_FRAMES`], none when only counting (nor counted).
+    max_frames: usize,
     preview: Vec<u8>,
     /// Body bytes kept: [`PREVIEW`], or more when asked ([`MessageParser::keep_body_bytes`]).
     keep: usize,
@@ -258,15 +291,16 @@ impl BodyState {
             gap_bytes: 0,
             frames: head_frames.to_vec(),
             frame_count: head_frames.len() as u64,
+            max_frames: MAX_FRAMES,
             preview: Vec::new(),
             keep: keep.max(PREVIEW),
             lint: Vec::new(),
         }
     }
     fn frame(&mut self, f: FrameNo) {
-        if self.frames.last() != Some(&f) {
+        if self.max_frames > 0 && self.frames.last() != Some(&f) {
             self.frame_count += 1;
-            if self.frames.len() < MAX_FRAMES {
+            if self.frames.len() < self.max_frames {
                 self.frames.push(f);
             }
         }
@@ -313,6 +347,7 @@ impl MessageParser {
             keep_bodies: false,
             hash_bodies: true,
             keep_bytes: PREVIEW,
+            count_only: false,
             digests: None,
             asks_switch: false,
             lost: None,
@@ -338,6 +373,14 @@ impl MessageParser {
         self.hash_bodies = false;
     }
 
+    /// The messages are only paired and counted (a connection the report does not
+    /// list): a head keeps its method, status, version and the fields that frame the
+    /// body or switch protocols, without its target, reason or lints; a body keeps no
+    /// preview and no frame list. Framing and pairing are those of a full parse.
+    pub fn count_only(&mut self) {
+        self.count_only = true;
+    }
+
     pub fn keeps_bodies(&self) -> bool {
         self.keep_bodies
     }
@@ -351,7 +394,7 @@ impl MessageParser {
     /// `simple`: the request had no valid HTTP/1.x version, so the server may answer
     /// with the body alone (RFC 1945 §6, Simple-Response).
     pub fn expect_response_to(&mut self, method: &str, simple: bool) {
-        self.methods.push_back((method.to_string(), simple));
+        self.methods.push_back((Asked::of(method), simple));
     }
 
     /// Events produced so far, handed over.
@@ -636,24 +679,30 @@ impl MessageParser {
         head.offset = self.head_offset;
         head.frame = self.head_frame;
         head.head_frame = frame;
-        let head_frames: Vec<FrameNo> = if head.frame == frame {
-            vec![frame]
+        let both = [head.frame, frame];
+        let head_frames = if head.frame == frame {
+            &both[1..]
         } else {
-            vec![head.frame, frame]
+            &both[..]
         };
         self.head_buf.clear();
-        self.start_body(head, &head_frames);
+        self.start_body(head, head_frames);
         take - leftover
     }
 
     /// A body's state, hashed and kept as this parser was told.
     fn new_body(&self, head_frames: &[FrameNo]) -> BodyState {
-        BodyState::new(
-            head_frames,
+        let mut body = BodyState::new(
+            if self.count_only { &[] } else { head_frames },
             self.hash_bodies,
             self.digests.as_ref(),
             self.keep_bytes,
-        )
+        );
+        if self.count_only {
+            body.max_frames = 0;
+            body.keep = 0;
+        }
+        body
     }
 
     /// The head gathered so far is not a message head: as tshark and Zeek do, the side
@@ -749,7 +798,7 @@ impl MessageParser {
         let mut head = Head {
             method: Some(line.method),
             target: Some(line.target),
-            version: line.version,
+            version: line.version.into(),
             headers: parsed,
             head_len: n as u64,
             ..Head::default()
@@ -794,13 +843,13 @@ impl MessageParser {
 
     /// The method of the request a response with `status` answers: an interim (1xx)
     /// response leaves it waiting for the final one, any other takes it off the queue.
-    fn request_method(&mut self, status: u16) -> String {
+    fn request_method(&mut self, status: u16) -> Asked {
         let method = if (100..200).contains(&status) && status != 101 {
-            self.methods.front().cloned()
+            self.methods.front().copied()
         } else {
             self.methods.pop_front()
         };
-        method.map(|m| m.0).unwrap_or_default()
+        method.map_or(Asked::Other, |m| m.0)
     }
 
     fn not_http(&mut self, reason: &str, used: usize) -> usize {
@@ -846,10 +895,16 @@ impl MessageParser {
                 cfg.allow_multiple_spaces_in_request_line_delimiters(true);
                 cfg.ignore_invalid_headers_in_requests(true);
                 match cfg.parse_request(&mut req, buf) {
+                    Ok(httparse::Status::Complete(n)) if self.count_only => {
+                        head.method = req.method.map(str::to_string);
+                        head.version = http_1(req.version);
+                        head.headers = framing_pairs(req.headers);
+                        return Ok(Some((n, head)));
+                    }
                     Ok(httparse::Status::Complete(n)) => {
                         head.method = req.method.map(str::to_string);
                         head.target = req.path.map(str::to_string);
-                        head.version = format!("HTTP/1.{}", req.version.unwrap_or(0));
+                        head.version = http_1(req.version);
                         head.headers = pairs(req.headers);
                         head.lint = request_lints(&head);
                         n
@@ -866,10 +921,16 @@ impl MessageParser {
                     .allow_spaces_after_header_name_in_responses(true)
                     .ignore_invalid_headers_in_responses(true);
                 match cfg.parse_response(&mut resp, buf) {
+                    Ok(httparse::Status::Complete(n)) if self.count_only => {
+                        head.status = resp.code;
+                        head.version = http_1(resp.version);
+                        head.headers = framing_pairs(resp.headers);
+                        return Ok(Some((n, head)));
+                    }
                     Ok(httparse::Status::Complete(n)) => {
                         head.status = resp.code;
                         head.reason = resp.reason.map(str::to_string);
-                        head.version = format!("HTTP/1.{}", resp.version.unwrap_or(0));
+                        head.version = http_1(resp.version);
                         head.headers = pairs(resp.headers);
                         n
                     }
@@ -894,7 +955,7 @@ impl MessageParser {
         body.lint = lint;
         self.body = Some(body);
         let mut head = head;
-        if self.skipped > 0 && self.lost.take().is_some() {
+        if self.skipped > 0 && self.lost.take().is_some() && !self.count_only {
             let n = self.skipped;
             head.lint.push(format!(
                 "re-synchronised: {n} byte{} before this message {} not HTTP",
@@ -923,10 +984,14 @@ impl MessageParser {
     fn framing(&mut self, head: &Head, lint: &mut Vec<String>) -> Framing {
         if let Some(status) = head.status {
             let method = self.request_method(status);
-            if status == 101 || (method == "CONNECT" && (200..300).contains(&status)) {
+            if status == 101 || (method == Asked::Connect && (200..300).contains(&status)) {
                 return Framing::Tunnel;
             }
-            if method == "HEAD" || (100..200).contains(&status) || status == 204 || status == 304 {
+            if method == Asked::Head
+                || (100..200).contains(&status)
+                || status == 204
+                || status == 304
+            {
                 return Framing::None;
             }
         }
@@ -948,6 +1013,7 @@ impl MessageParser {
         if let Some(first) = lengths.next() {
             match first.parse::<u64>() {
                 Ok(n) if lengths.all(|l| l == first) => return Framing::Length(n),
+                _ if self.count_only => {}
                 _ => lint.push(format!("invalid Content-Length: {first}")),
             }
         }
@@ -1189,11 +1255,31 @@ pub fn malformed_request_line(line: &[u8]) -> Option<MalformedLine> {
     })
 }
 
+/// The fields a count-only parse keeps ([`MessageParser::count_only`]): those that frame
+/// a body (RFC 9112 §6.3) or switch protocols, and the type an extracted body is named by.
+const FRAMING_FIELDS: [&str; 4] = [
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+    "content-type",
+];
+
+fn framing_pairs(headers: &[httparse::Header<'_>]) -> Fields {
+    pairs_where(headers, |name| {
+        FRAMING_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f))
+    })
+}
+
 fn pairs(headers: &[httparse::Header<'_>]) -> Fields {
-    let named = || headers.iter().filter(|h| !h.name.is_empty());
-    let bytes = named().map(|h| h.name.len() + h.value.len()).sum();
-    let mut fields = Fields::with_capacity(named().count(), bytes);
-    for h in named() {
+    pairs_where(headers, |name| !name.is_empty())
+}
+
+/// The fields whose name `keep` accepts, in order.
+fn pairs_where(headers: &[httparse::Header<'_>], keep: impl Fn(&str) -> bool) -> Fields {
+    let kept = || headers.iter().filter(|h| keep(h.name));
+    let bytes = kept().map(|h| h.name.len() + h.value.len()).sum();
+    let mut fields = Fields::with_capacity(kept().count(), bytes);
+    for h in kept() {
         fields.push(h.name, &String::from_utf8_lossy(h.value));
     }
     fields

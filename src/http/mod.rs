@@ -66,6 +66,8 @@ pub struct HttpConnection {
     inside: Option<Box<HttpConnection>>,
     /// An empty buffer for the parsers' next events ([`MessageParser::swap_events`]).
     spare_events: Vec<HttpEvent>,
+    /// Only paired and counted ([`HttpConnection::count_only`]).
+    count_only: bool,
 }
 
 /// A piece of a response body, for `--extract`.
@@ -111,7 +113,17 @@ impl HttpConnection {
             switch_asked: None,
             inside: None,
             spare_events: Vec::new(),
+            count_only: false,
         }
+    }
+
+    /// The exchanges are only counted, with their status codes (a connection the report
+    /// does not list): the parsers keep what pairing and framing need and no more
+    /// ([`MessageParser::count_only`]). The counts equal a full parse's.
+    pub fn count_only(&mut self) {
+        self.count_only = true;
+        self.requests.count_only();
+        self.responses.count_only();
     }
 
     /// Lists at most `n` exchanges (the rest are counted in `omitted`).
@@ -236,7 +248,11 @@ impl HttpConnection {
             _ => return,
         };
         if protocol == "tunnel" {
-            self.inside = Some(Box::new(HttpConnection::new()));
+            let mut inside = HttpConnection::new();
+            if self.count_only {
+                inside.count_only();
+            }
+            self.inside = Some(Box::new(inside));
         }
         self.upgrade = Some(Box::new(Upgrade::new(&protocol, target, Some(head.frame))));
         self.requests.tunnel();
@@ -321,7 +337,7 @@ impl HttpConnection {
                 (false, HttpEvent::LostSync) => self.responses_lost = true,
                 (true, HttpEvent::Head(head)) => {
                     if let Some(m) = &head.method {
-                        let simple = !matches!(head.version.as_str(), "HTTP/1.0" | "HTTP/1.1");
+                        let simple = !matches!(&*head.version, "HTTP/1.0" | "HTTP/1.1");
                         self.responses.expect_response_to(m, simple);
                     }
                     if let Some(asked) = head.switch_asked() {

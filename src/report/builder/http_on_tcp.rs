@@ -26,6 +26,10 @@ impl HttpOnTcp {
             http.hash_with(setup.digests, setup.id);
         } else {
             http.skip_hashes();
+            if !setup.extract {
+                // Only its counts reach the report (`--extract` names files by target).
+                http.count_only();
+            }
         }
         if setup.extract {
             http.keep_bodies();
@@ -137,7 +141,7 @@ impl TcpProtocol for HttpOnTcp {
                     frame: m.head.frame,
                     method: m.head.method.clone().unwrap_or_default(),
                     target: m.head.target.clone().unwrap_or_default(),
-                    version: m.head.version.clone(),
+                    version: m.head.version.to_string(),
                     headers: m.head.headers.to_pairs(),
                     query: query_pairs(m.head.target.as_deref().unwrap_or_default()),
                     header_len: m.head.header_len,
@@ -158,7 +162,7 @@ impl TcpProtocol for HttpOnTcp {
                     let end = m.end.clone().unwrap_or_default();
                     model::Response {
                         frame: m.head.frame,
-                        version: m.head.version.clone(),
+                        version: m.head.version.to_string(),
                         status: m.head.status.unwrap_or(0),
                         reason: m.head.reason.clone().unwrap_or_default(),
                         headers: m.head.headers.to_pairs(),

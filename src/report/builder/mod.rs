@@ -375,7 +375,10 @@ impl ReportBuilder {
         let tcp = seg.tcp;
         conn.packets += 1;
         conn.last_ts = seg.frame.ts_us;
-        conn.note_layers(dir, &seg.packet.link, seg.ip, &seg.packet.stack);
+        if conn.listed {
+            // What the report shows of the layers: only a listed connection's.
+            conn.note_layers(dir, &seg.packet.link, seg.ip, &seg.packet.stack);
+        }
         let wire_len = tcp.payload.len() as u32 + tcp.payload_missing;
         conn.payload_bytes[dir.index()] += wire_len as u64;
         conn.streams[dir.index()].cut_bytes += u64::from(tcp.payload_missing);
@@ -621,12 +624,14 @@ impl ReportBuilder {
         for (k, v) in &c.analysis {
             *self.analysis_totals.entry(k).or_default() += v;
         }
-        let mut counted = TcpTotals::default();
-        c.protocol.count(&mut counted);
-        self.above_tcp.add(&counted);
-        self.exchanges_omitted += counted.http_omitted;
-        if counted.http_omitted > 0 {
-            *self.reached.entry("exchanges_per_connection").or_default() += counted.http_omitted;
+        // Counted straight into the totals (no map of its own per connection).
+        let before = (self.above_tcp.http_exchanges, self.above_tcp.http_omitted);
+        c.protocol.count(&mut self.above_tcp);
+        let exchanges = self.above_tcp.http_exchanges - before.0;
+        let omitted = self.above_tcp.http_omitted - before.1;
+        self.exchanges_omitted += omitted;
+        if omitted > 0 {
+            *self.reached.entry("exchanges_per_connection").or_default() += omitted;
         }
         *self
             .close_counts
@@ -638,7 +643,7 @@ impl ReportBuilder {
         if !c.listed {
             self.connections_omitted += 1;
             *self.reached.entry("listed_connections").or_default() += 1;
-            self.exchanges_omitted += counted.http_exchanges - counted.http_omitted;
+            self.exchanges_omitted += exchanges - omitted;
             return;
         }
         // Rows the budget cut, of the connections listed (the others are counted whole
