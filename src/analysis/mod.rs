@@ -171,9 +171,21 @@ pub struct TcpAnalyzer {
     pub first_rst: Option<(Dir, FrameNo)>,
     /// Smallest scaled window each side advertised.
     pub min_window: [Option<u64>; 2],
+    /// Only the analysis names are wanted (a connection the report does not list):
+    /// no history, no RTT samples. The names are those of a full analysis.
+    count_only: bool,
 }
 
 impl TcpAnalyzer {
+    /// An analyzer of a connection; `count_only` for one whose analysis names alone
+    /// are wanted (see the field).
+    pub fn new(count_only: bool) -> Self {
+        TcpAnalyzer {
+            count_only,
+            ..Self::default()
+        }
+    }
+
     /// Window scaling applies only when both SYNs carried the option (RFC 7323 §2.2).
     fn scaling(&self) -> bool {
         self.handshake.client.window_scale.is_some() && self.handshake.server.window_scale.is_some()
@@ -189,6 +201,9 @@ impl TcpAnalyzer {
     }
 
     fn mark(&mut self, dir: Dir, c: char) {
+        if self.count_only {
+            return;
+        }
         let c = if dir == Dir::C2S {
             c.to_ascii_uppercase()
         } else {
@@ -309,7 +324,7 @@ impl TcpAnalyzer {
         }
         if s.len > 0 {
             st.last_data_ts = s.ts_us;
-            if !retransmitted && st.in_flight.len() < 1024 {
+            if !retransmitted && !self.count_only && st.in_flight.len() < 1024 {
                 st.in_flight.push_back((end, s.frame, s.ts_us));
             }
         }

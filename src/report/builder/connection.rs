@@ -138,7 +138,7 @@ impl Conn {
             reasm: [StreamReassembler::new(max), StreamReassembler::new(max)],
             streams: [stats(), stats()],
             protocol,
-            tcp: TcpAnalyzer::default(),
+            tcp: TcpAnalyzer::new(!n.listed),
             keep: n.keep,
             listed: n.listed,
             segments: Vec::new(),
