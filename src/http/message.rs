@@ -1256,13 +1256,8 @@ pub fn malformed_request_line(line: &[u8]) -> Option<MalformedLine> {
 }
 
 /// The fields a count-only parse keeps ([`MessageParser::count_only`]): those that frame
-/// a body (RFC 9112 §6.3) or switch protocols, and the type an extracted body is named by.
-const FRAMING_FIELDS: [&str; 4] = [
-    "transfer-encoding",
-    "content-length",
-    "upgrade",
-    "content-type",
-];
+/// a body (RFC 9112 §6.3) or switch protocols (RFC 9110 §7.8).
+const FRAMING_FIELDS: [&str; 3] = ["transfer-encoding", "content-length", "upgrade"];
 
 fn framing_pairs(headers: &[httparse::Header<'_>]) -> Fields {
     pairs_where(headers, |name| {
