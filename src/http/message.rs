@@ -895,18 +895,16 @@ impl MessageParser {
                 cfg.allow_multiple_spaces_in_request_line_delimiters(true);
                 cfg.ignore_invalid_headers_in_requests(true);
                 match cfg.parse_request(&mut req, buf) {
-                    Ok(httparse::Status::Complete(n)) if self.count_only => {
-                        head.method = req.method.map(str::to_string);
-                        head.version = http_1(req.version);
-                        head.headers = framing_pairs(req.headers);
-                        return Ok(Some((n, head)));
-                    }
                     Ok(httparse::Status::Complete(n)) => {
                         head.method = req.method.map(str::to_string);
-                        head.target = req.path.map(str::to_string);
                         head.version = http_1(req.version);
-                        head.headers = pairs(req.headers);
-                        head.lint = request_lints(&head);
+                        if self.count_only {
+                            head.headers = framing_pairs(req.headers);
+                        } else {
+                            head.target = req.path.map(str::to_string);
+                            head.headers = pairs(req.headers);
+                            head.lint = request_lints(&head);
+                        }
                         n
                     }
                     Ok(httparse::Status::Partial) => return Ok(None),
@@ -921,17 +919,15 @@ impl MessageParser {
                     .allow_spaces_after_header_name_in_responses(true)
                     .ignore_invalid_headers_in_responses(true);
                 match cfg.parse_response(&mut resp, buf) {
-                    Ok(httparse::Status::Complete(n)) if self.count_only => {
-                        head.status = resp.code;
-                        head.version = http_1(resp.version);
-                        head.headers = framing_pairs(resp.headers);
-                        return Ok(Some((n, head)));
-                    }
                     Ok(httparse::Status::Complete(n)) => {
                         head.status = resp.code;
-                        head.reason = resp.reason.map(str::to_string);
                         head.version = http_1(resp.version);
-                        head.headers = pairs(resp.headers);
+                        if self.count_only {
+                            head.headers = framing_pairs(resp.headers);
+                        } else {
+                            head.reason = resp.reason.map(str::to_string);
+                            head.headers = pairs(resp.headers);
+                        }
                         n
                     }
                     Ok(httparse::Status::Partial) => return Ok(None),
@@ -942,7 +938,7 @@ impl MessageParser {
         let raw = &buf[..n];
         head.head_len = n as u64;
         head.header_len = blank_line_at(raw);
-        if has_bare_lf(raw) {
+        if has_bare_lf(raw) && !self.count_only {
             head.lint.push("bare-lf".into());
         }
         Ok(Some((n, head)))
