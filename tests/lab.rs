@@ -14,7 +14,7 @@ use common::check_recv_against_chunks;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wirelab::lab::content;
@@ -442,7 +442,7 @@ fn errors_are_plain_a_missing_command_and_no_root() {
     let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = workdir("errors");
     let out = lab(&dir, &[], &["pyhton3", "socket1.py"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(127), "as a shell says it");
     assert!(
         stderr(&out).contains("pyhton3: command not found"),
         "{}",
@@ -465,6 +465,315 @@ fn errors_are_plain_a_missing_command_and_no_root() {
         .expect("setpriv runs");
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("sudo"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Processes stopped under a tracer or by a signal (state t or T), as `ps` shows them.
+fn stopped_processes() -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(stat) = std::fs::read_to_string(e.path().join("stat"))
+            && let Some((_, rest)) = stat.rsplit_once(") ")
+            && (rest.starts_with('t') || rest.starts_with('T'))
+        {
+            found.push(stat);
+        }
+    }
+    found
+}
+
+/// Waits for `child` at most `limit`; kills it (and fails) if it is still running.
+fn wait_within(child: &mut std::process::Child, limit: Duration, what: &str) -> ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: wirelab still ran after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The hang of a program its user may not run (root's pyenv python3 under /root,
+/// mode 700, run as nobody): the run ends at once with the shell's status and says
+/// why, traced or not, whether the program, a folder above it or its interpreter is
+/// the cause; nothing is left on the host and no process stays stopped.
+#[test]
+fn a_program_its_user_cannot_run_ends_the_run_at_once_with_126_or_127() {
+    if !is_root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("cannot-run");
+    // A folder only root may enter, holding a python3 first in PATH (as pyenv's shim).
+    let closed = dir.join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let shim = closed.join("python3");
+    std::fs::write(&shim, "#!/bin/sh\nexec /usr/bin/python3 \"$@\"\n").unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let no_interpreter = dir.join("no-interpreter.py");
+    std::fs::write(&no_interpreter, "#!/no/such/interpreter\nprint(1)\n").unwrap();
+    std::fs::set_permissions(&no_interpreter, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", closed.display());
+    // (options, command, status, what stderr says)
+    type Case<'a> = (Vec<&'a str>, Vec<String>, i32, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![],
+            vec!["python3".into(), "socket1.py".into()],
+            126,
+            vec![
+                "cannot be run by user nobody",
+                "permission denied",
+                "may not enter",
+                "/usr/bin/python3 is one nobody can run",
+            ],
+        ),
+        (
+            vec!["--no-trace"],
+            vec![shim.display().to_string()],
+            126,
+            vec!["cannot be run by user nobody", "may not enter"],
+        ),
+        (
+            vec![],
+            vec!["no-such-program-wirelab".into()],
+            127,
+            vec!["command not found"],
+        ),
+        (
+            vec![],
+            vec![no_interpreter.display().to_string()],
+            127,
+            vec!["could not be started as user nobody", "interpreter"],
+        ),
+        (
+            vec!["--no-trace"],
+            vec![no_interpreter.display().to_string()],
+            127,
+            vec!["could not be started as user nobody", "interpreter"],
+        ),
+    ];
+    for (args, program, code, says) in cases {
+        let before = host_state();
+        let mut child = Command::new(WIRELAB)
+            .arg("lab")
+            .args(&args)
+            .args(["-w", "never.pcapng", "--"])
+            .args(&program)
+            .env("PATH", &path)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_within(&mut child, Duration::from_secs(10), &program.join(" "));
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(status.code(), Some(code), "{program:?} {args:?}: {err}");
+        for s in says {
+            assert!(err.contains(s), "{program:?} {args:?}: no {s:?} in {err}");
+        }
+        assert!(!dir.join("never.pcapng").exists(), "no empty capture kept");
+        assert_eq!(host_state(), before, "{program:?}: the lab left something");
+        assert!(stopped_processes().is_empty(), "{:?}", stopped_processes());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ctrl-C or SIGTERM ends the lab within a second at each stage: while the lab is
+/// made (before the exec), while a program that ignores SIGTERM runs (killed), and
+/// while the report is written to a reader that does not read; nothing is left, the
+/// capture saved before the report is complete.
+#[test]
+fn sigterm_ends_the_lab_within_a_second_at_every_stage() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("stages");
+    let term = |pid: u32| {
+        // SAFETY: kill with a pid of ours.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        Instant::now()
+    };
+    // Before the program's exec: the lab being made.
+    for after_ms in [20, 120, 250] {
+        let before = host_state();
+        let mut child = Command::new(WIRELAB)
+            .args(["lab", "-w", "early.pcapng", "--", PYTHON, "-c", "print(1)"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        let t0 = term(child.id());
+        let status = wait_within(&mut child, Duration::from_secs(5), "setup");
+        let took = t0.elapsed();
+        let err = stderr(&child.wait_with_output().unwrap());
+        assert!(
+            took < Duration::from_secs(1),
+            "{after_ms} ms: took {took:?}"
+        );
+        // Ended during setup (143, "stopped by SIGTERM"), or the program was quicker.
+        assert!(
+            status.code() == Some(143) || status.success(),
+            "{after_ms} ms: {status:?} {err}"
+        );
+        if status.code() == Some(143) && err.contains("stopped by SIGTERM") {
+            assert!(!dir.join("early.pcapng").exists(), "no empty capture kept");
+        }
+        let _ = std::fs::remove_file(dir.join("early.pcapng"));
+        assert_eq!(host_state(), before, "{after_ms} ms: something left");
+        assert!(stopped_processes().is_empty(), "{:?}", stopped_processes());
+    }
+    // While a program that ignores SIGTERM runs: it is killed within a second.
+    let before = host_state();
+    let marker =
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(33)";
+    let mut child = Command::new(WIRELAB)
+        .args(["lab", "--", PYTHON, "-c", marker])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = wait_for_program(marker);
+    let t0 = term(child.id());
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "the program outlived 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = wait_within(&mut child, Duration::from_secs(5), "program");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(128 + 9), "{}", stderr(&out));
+    assert!(stdout(&out).contains("-- the lab --"), "the report follows");
+    assert_eq!(
+        host_state(),
+        before,
+        "something left after the program stage"
+    );
+    // While the report is written to a pipe nobody reads: ends at once, by the signal.
+    let before = host_state();
+    let mut child = Command::new(WIRELAB)
+        .args(["lab", "-v", "-x", "-w", "report-stage.pcapng", "--"])
+        .args([PYTHON, "urljpeg.py"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let wchan =
+            std::fs::read_to_string(format!("/proc/{}/wchan", child.id())).unwrap_or_default();
+        if wchan.contains("pipe_write") {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the report fit the pipe"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "never blocked on the report"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = term(child.id());
+    let status = wait_within(&mut child, Duration::from_secs(5), "report");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let saved = std::fs::read(dir.join("report-stage.pcapng")).unwrap();
+    assert_eq!(
+        &saved[..4],
+        &[0x0a, 0x0d, 0x0d, 0x0a],
+        "saved as pcapng first"
+    );
+    assert_eq!(
+        host_state(),
+        before,
+        "something left after the report stage"
+    );
+    assert!(stopped_processes().is_empty(), "{:?}", stopped_processes());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Root without sudo, in a folder only root may enter (the README's first command run
+/// from a root shell): the program runs as nobody, and the saved capture is still the
+/// pcapng with the program's calls, root's; under sudo it is the invoking user's.
+#[test]
+fn the_saved_capture_is_the_pcapng_it_is_called_in_a_folder_only_root_may_enter() {
+    if !is_root() {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("root-folder");
+    let closed = dir.join("roots");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let program = dir.join("socket1.py");
+    let program = program.to_str().unwrap();
+    for (sudo, owner) in [(false, 0), (true, 65534)] {
+        let name = format!("class-{sudo}.pcapng");
+        let mut cmd = Command::new(WIRELAB);
+        cmd.args(["lab", "-o", "/dev/null", "-w", &name, "--", PYTHON, program])
+            .current_dir(&closed)
+            .env_remove("SUDO_USER")
+            .env_remove("SUDO_UID")
+            .env_remove("SUDO_GID");
+        if sudo {
+            cmd.env("SUDO_USER", "nobody")
+                .env("SUDO_UID", "65534")
+                .env("SUDO_GID", "65534");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("classic pcap"), "{}", stderr(&out));
+        let path = closed.join(&name);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "a pcapng, as named");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().uid(),
+            owner,
+            "sudo: {sudo}"
+        );
+        let replay = Command::new(WIRELAB)
+            .args(["report", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&replay.stdout).unwrap();
+        assert_eq!(traced_sizes(&r["connections"][0]), vec![512, 23]);
+    }
+    // wirelab's own demo there too.
+    let out = Command::new(WIRELAB)
+        .args(["demo", "-o", "/dev/null"])
+        .current_dir(&closed)
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("classic pcap"), "{}", stderr(&out));
+    let demo = std::fs::read(closed.join("wirelab-demo.pcapng")).unwrap();
+    assert_eq!(&demo[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "the demo's pcapng");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

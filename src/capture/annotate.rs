@@ -1,9 +1,14 @@
 //! A saved capture rewritten as pcapng with notes for class: a comment on every frame
 //! that carried bytes of a program's call (Wireshark shows it, `tshark -Y frame.comment`
 //! finds it), and comments on the section that hold the program's whole trace in a form
-//! wirelab reads back ([`TRACE_TAG`]). The new file is written beside the old one and
-//! renamed over it only once complete and on disk: a failure leaves the capture as it
-//! was.
+//! wirelab reads back ([`TRACE_TAG`]).
+//!
+//! The file is rewritten in place, through the descriptor opened before privileges
+//! were dropped: the process may no longer create a file in the folder (root's, when
+//! root runs the lab without sudo), but it can still write this one. The new file is
+//! made in memory from the old, its room on disk is reserved first (a full disk fails
+//! before anything is overwritten), then it is written over the old and synced; a
+//! failure before the write leaves the capture as it was.
 
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
@@ -13,8 +18,8 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter};
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The first line of every section comment that carries a piece of the trace.
 pub const TRACE_TAG: &str = "wirelab trace v1";
@@ -45,75 +50,72 @@ pub fn trace_json(comments: &[String]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.concat())
 }
 
-/// Rewrites the classic pcap at `path` as pcapng, with `notes` (comments by frame
+/// Rewrites the classic pcap in `file` as pcapng, with `notes` (comments by frame
 /// number, from 1) on its frames and `section` comments on its section.
 pub fn rewrite_as_pcapng(
-    path: &Path,
+    file: &File,
     notes: &BTreeMap<u64, Vec<String>>,
     section: &[String],
 ) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
     let err = |e: pcap_file::PcapError| io::Error::other(e.to_string());
-    let mut reader = pcap_file::pcap::PcapReader::new(std::fs::File::open(path)?).map_err(err)?;
+    let mut old = Vec::new();
+    let mut reading = file;
+    reading.seek(SeekFrom::Start(0))?;
+    reading.read_to_end(&mut old)?;
+    let mut reader = pcap_file::pcap::PcapReader::new(&old[..]).map_err(err)?;
     let header = reader.header();
-    let tmp = path.with_file_name(format!(
-        ".{}.wirelab-tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("capture")
-    ));
-    let result = (|| -> io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let shb = SectionHeaderBlock {
-            options: section
-                .iter()
-                .map(|c| SectionHeaderOption::Comment(Cow::Owned(c.clone())))
-                .chain([SectionHeaderOption::UserApplication(Cow::Borrowed(
-                    "wirelab",
-                ))])
-                .collect(),
-            ..Default::default()
-        };
-        let mut w = PcapNgWriter::with_section_header(BufWriter::new(file), shb).map_err(err)?;
-        let idb = InterfaceDescriptionBlock {
-            linktype: header.datalink,
-            snaplen: header.snaplen,
-            // pcap-file 2 writes every EPB timestamp in nanoseconds, so the interface
-            // must say so (the pcapng default is microseconds).
-            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
-        };
-        w.write_pcapng_block(idb).map_err(err)?;
-        let mut number = 0u64;
-        while let Some(p) = reader.next_packet() {
-            let p = p.map_err(err)?;
-            number += 1;
-            let options = notes
-                .get(&number)
-                .map(|n| {
-                    n.iter()
-                        .map(|c| EnhancedPacketOption::Comment(Cow::Owned(c.clone())))
-                        .collect()
-                })
-                .unwrap_or_default();
-            w.write_pcapng_block(EnhancedPacketBlock {
-                interface_id: 0,
-                timestamp: p.timestamp,
-                original_len: p.orig_len,
-                data: p.data,
-                options,
+    let shb = SectionHeaderBlock {
+        options: section
+            .iter()
+            .map(|c| SectionHeaderOption::Comment(Cow::Owned(c.clone())))
+            .chain([SectionHeaderOption::UserApplication(Cow::Borrowed(
+                "wirelab",
+            ))])
+            .collect(),
+        ..Default::default()
+    };
+    let mut w =
+        PcapNgWriter::with_section_header(Vec::with_capacity(old.len() * 2), shb).map_err(err)?;
+    let idb = InterfaceDescriptionBlock {
+        linktype: header.datalink,
+        snaplen: header.snaplen,
+        // pcap-file 2 writes every EPB timestamp in nanoseconds, so the interface
+        // must say so (the pcapng default is microseconds).
+        options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+    };
+    w.write_pcapng_block(idb).map_err(err)?;
+    let mut number = 0u64;
+    while let Some(p) = reader.next_packet() {
+        let p = p.map_err(err)?;
+        number += 1;
+        let options = notes
+            .get(&number)
+            .map(|n| {
+                n.iter()
+                    .map(|c| EnhancedPacketOption::Comment(Cow::Owned(c.clone())))
+                    .collect()
             })
-            .map_err(err)?;
-        }
-        let file = w.into_inner().into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+            .unwrap_or_default();
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: p.timestamp,
+            original_len: p.orig_len,
+            data: p.data,
+            options,
+        })
+        .map_err(err)?;
     }
+    let new = w.into_inner();
+    // SAFETY: posix_fallocate on our own open descriptor.
+    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, new.len() as libc::off_t) };
+    if r != 0 && r != libc::EOPNOTSUPP && r != libc::EINVAL {
+        return Err(io::Error::from_raw_os_error(r));
+    }
+    file.write_all_at(&new, 0)?;
+    file.set_len(new.len() as u64)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -143,7 +145,13 @@ mod tests {
         )
         .unwrap();
         let notes = BTreeMap::from([(4u64, vec!["recv #1".to_string()])]);
-        rewrite_as_pcapng(&path, &notes, &trace_comments("{}")).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        rewrite_as_pcapng(&file, &notes, &trace_comments("{}")).unwrap();
+        drop(file);
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
         assert!(bytes.windows(7).any(|w| w == b"recv #1"));

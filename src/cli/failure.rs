@@ -18,6 +18,9 @@ pub enum Failure {
     Privilege(String),
     /// The reader of standard output went away: nothing is said, exit 0.
     BrokenPipe,
+    /// An exit status of its own, as a shell gives it: 126 or 127 for a program that
+    /// cannot be started, 128 + N for a run ended by signal N.
+    Status(u8, String),
 }
 
 /// What a command's runner returns: its exit code, or why it failed.
@@ -33,6 +36,7 @@ impl Failure {
             Failure::Input(m) => (2, m),
             Failure::Privilege(m) => (3, m),
             Failure::BrokenPipe => return ExitCode::SUCCESS,
+            Failure::Status(code, m) => (code, m),
         };
         eprintln!("wirelab: {message}");
         ExitCode::from(code)
@@ -64,6 +68,10 @@ impl From<&LabError> for Failure {
             LabError::Live(e) => e.into(),
             LabError::NoPrivilege(m) => Failure::Privilege(m.clone()),
             LabError::NoNetwork(m) | LabError::Other(m) => Failure::Failed(m.clone()),
+            LabError::CannotStart(c) => Failure::Status(c.status, c.message.clone()),
+            LabError::Interrupted { signal, .. } => {
+                Failure::Status((128 + signal).clamp(0, 255) as u8, e.to_string())
+            }
         }
     }
 }

@@ -51,11 +51,21 @@ impl std::fmt::Display for StopReason {
     }
 }
 
+/// A session's savefile and its name, open for reading and writing whoever the
+/// process has become since.
+pub struct SavedCapture {
+    pub path: PathBuf,
+    pub file: File,
+}
+
 /// An opened session, still privileged.
 pub struct Session {
     capture: LiveCapture,
     target: Target,
     saved_to: Option<PathBuf>,
+    /// The savefile, opened before privileges are dropped: rewritten through this
+    /// descriptor at the end, so no permission on its folder is needed then.
+    savefile: Option<File>,
     filter: Option<String>,
     /// Ctrl-C and SIGTERM stop the capture (not in the lab, which stops it when the
     /// program it runs has ended).
@@ -69,8 +79,8 @@ pub struct LiveResult {
     pub stop: StopReason,
 }
 
-/// A file opened for writing now, to be written after privileges are gone; it will
-/// belong to the user the process becomes.
+/// A file opened for writing (and reading) now, to be written after privileges are
+/// gone; it will belong to the user the process becomes.
 pub fn create_for_target(path: &Path) -> Result<File, String> {
     if holds_a_capture(path) {
         return Err(format!(
@@ -80,6 +90,7 @@ name, or remove it first",
         ));
     }
     let file = OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(true)
@@ -124,17 +135,36 @@ impl Session {
     /// Opens the capture and its savefile. Needs capture privileges.
     pub fn open(opts: &LiveOptions, save: Option<&Path>) -> Result<Session, LiveError> {
         let mut capture = LiveCapture::open(opts)?;
+        let mut savefile = None;
         if let Some(path) = save {
             let file = create_for_target(path).map_err(LiveError::Savefile)?;
+            savefile = Some(file.try_clone().map_err(|e| {
+                LiveError::Savefile(format!("cannot keep {} open: {e}", path.display()))
+            })?);
             capture.save_to(file)?;
         }
         Ok(Session {
             capture,
             target: privileges::target(),
             saved_to: save.map(Path::to_path_buf),
+            savefile,
             filter: opts.filter.clone(),
             stop_on_signals: true,
         })
+    }
+
+    /// The savefile, to be rewritten once the session has ended (with the program's
+    /// calls, [`crate::capture::annotate`]): take it before dropping privileges.
+    pub fn saved_file(&self) -> Result<Option<SavedCapture>, String> {
+        match (&self.saved_to, &self.savefile) {
+            (Some(path), Some(file)) => Ok(Some(SavedCapture {
+                path: path.clone(),
+                file: file
+                    .try_clone()
+                    .map_err(|e| format!("cannot keep {} open: {e}", path.display()))?,
+            })),
+            _ => Ok(None),
+        }
     }
 
     /// Leaves Ctrl-C and SIGTERM to the caller: the capture stops only when told.

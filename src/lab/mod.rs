@@ -5,6 +5,7 @@
 pub mod client;
 pub mod content;
 pub mod dns_server;
+pub mod interrupts;
 pub mod netns;
 pub mod network;
 pub mod program;
@@ -13,7 +14,7 @@ pub mod server;
 
 use crate::capture::live::{LiveError, LiveOptions, interface_names};
 use crate::capture::privileges::Dropped;
-use crate::drive::live::{LiveResult, Session};
+use crate::drive::live::{LiveResult, SavedCapture, Session};
 use crate::report::model::PacketLine;
 use crate::report::{Options, recv};
 use client::{Fetch, PreparedFetch};
@@ -34,6 +35,14 @@ pub enum LabError {
     /// The lab's network could not be made here (a container without the privilege,
     /// a missing tool or kernel piece).
     NoNetwork(String),
+    /// The program cannot be started as the user it runs as: the message, and the
+    /// status a shell gives (126, 127).
+    CannotStart(program::CannotStart),
+    /// Ctrl-C or SIGTERM ended the run before its report, at `stage`.
+    Interrupted {
+        signal: i32,
+        stage: &'static str,
+    },
     Other(String),
 }
 
@@ -44,6 +53,12 @@ impl std::fmt::Display for LabError {
             LabError::Other(m) | LabError::NoPrivilege(m) | LabError::NoNetwork(m) => {
                 f.write_str(m)
             }
+            LabError::CannotStart(c) => f.write_str(&c.message),
+            LabError::Interrupted { signal, stage } => write!(
+                f,
+                "stopped by {} {stage}; the lab network is gone with it",
+                interrupts::name(*signal)
+            ),
         }
     }
 }
@@ -90,16 +105,24 @@ pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<String>)
 }
 
 /// Keeps the program's calls in the saved capture: rewritten as pcapng with a comment
-/// on every frame that carried a call's bytes and the whole trace in its section. If
-/// that fails the capture stays as it was (a pcap), and a line says why.
-pub fn keep_trace(path: &Path, report: &crate::report::Report, trace: &crate::trace::Trace) {
+/// on every frame that carried a call's bytes and the whole trace in its section,
+/// through the descriptor opened before privileges were dropped. If that fails, a line
+/// says what the file holds instead.
+pub fn keep_trace(
+    saved: &SavedCapture,
+    report: &crate::report::Report,
+    trace: &crate::trace::Trace,
+) {
     let notes = recv::frame_notes(report);
-    if let Err(e) =
-        crate::capture::annotate::rewrite_as_pcapng(path, &notes, &recv::section_notes(trace))
-    {
+    if let Err(e) = crate::capture::annotate::rewrite_as_pcapng(
+        &saved.file,
+        &notes,
+        &recv::section_notes(trace),
+    ) {
         eprintln!(
-            "wirelab: {} stays a plain pcap without the program's calls: {e}",
-            path.display()
+            "wirelab: {} holds the frames as a classic pcap file, without the program's calls \
+({e}); wirelab report and Wireshark read it by its content, whatever its name",
+            saved.path.display()
         );
     }
 }
@@ -138,6 +161,7 @@ pub fn capture_fetches(
     let mut live_opts = LiveOptions::new(interface);
     live_opts.filter = Some(filter);
     let session = Session::open(&live_opts, save).map_err(LabError::Live)?;
+    let saved = session.saved_file().map_err(LabError::Other)?;
     let dropped = session.drop_privileges().map_err(LabError::Other)?;
     let running_server = server.map(|s| s.spawn(None));
     let running = session.start(opts, None, None, on_line);
@@ -148,8 +172,8 @@ pub fn capture_fetches(
         return Err(LabError::Other(e));
     }
     let trace = join_recvs(&mut live.report, &fetches);
-    if let Some(path) = save {
-        keep_trace(path, &live.report, &trace);
+    if let Some(saved) = &saved {
+        keep_trace(saved, &live.report, &trace);
     }
     Ok(LabRun {
         live,

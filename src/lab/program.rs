@@ -50,34 +50,7 @@ impl RunAs {
     }
 }
 
-/// The program's path as the shell would find it, or a message saying it is not there.
-pub fn find_program(program: &str) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return if runnable(&p) {
-            Ok(p)
-        } else {
-            Err(format!(
-                "{program}: no such program (or it is not executable)"
-            ))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| runnable(p))
-        .ok_or_else(|| {
-            format!(
-                "{program}: command not found (searched PATH: {})",
-                path.to_string_lossy()
-            )
-        })
-}
+pub use crate::trace::exec::find_program;
 
 /// Where the lab's resolver files are made, one folder per run (`lab-PID`).
 pub const FILES_DIR: &str = "/run/wirelab";
@@ -166,8 +139,226 @@ impl Drop for ResolverFiles {
     }
 }
 
+/// A program that cannot be started as its user: what to say, and the status a shell
+/// gives (127 not found, 126 found but not runnable).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CannotStart {
+    pub message: String,
+    pub status: u8,
+}
+
+/// For each path, the errno of `access(path, X_OK)` as `user` (0: allowed), asked in a
+/// child process that has become the user: the kernel's own answer (modes, ACLs, the
+/// folders on the way), not a guess from the modes.
+fn access_as(user: &RunAs, paths: &[PathBuf]) -> io::Result<Vec<i32>> {
+    let groups = user_groups(user)?;
+    let paths: Vec<CString> = paths
+        .iter()
+        .map(|p| CString::new(p.as_os_str().as_encoded_bytes()).map_err(io::Error::other))
+        .collect::<Result<_, _>>()?;
+    let (uid, gid) = (user.uid, user.gid);
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the child makes only async-signal-safe calls (setgroups, setgid, setuid,
+    // access, write, _exit) on data made before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            libc::close(fds[0]);
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                libc::_exit(1);
+            }
+            for p in &paths {
+                let e: i32 = if libc::access(p.as_ptr(), libc::X_OK) == 0 {
+                    0
+                } else {
+                    *libc::__errno_location()
+                };
+                let b = e.to_ne_bytes();
+                libc::write(fds[1], b.as_ptr().cast(), 4);
+            }
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: the write end belongs to the child now.
+    unsafe { libc::close(fds[1]) };
+    if pid < 0 {
+        unsafe { libc::close(fds[0]) };
+        return Err(io::Error::last_os_error());
+    }
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    // SAFETY: the read end is ours alone.
+    let mut reader = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    let mut bytes = Vec::new();
+    let read = reader.read_to_end(&mut bytes);
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    read?;
+    if bytes.len() != paths.len() * 4 {
+        return Err(io::Error::other(format!(
+            "cannot become user {} to check the program",
+            user.name
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_ne_bytes(c.try_into().expect("4 bytes")))
+        .collect())
+}
+
+/// The user's groups, as login gives them.
+fn user_groups(user: &RunAs) -> io::Result<Vec<libc::gid_t>> {
+    let uname = CString::new(user.name.as_str()).map_err(io::Error::other)?;
+    Ok(
+        nix::unistd::getgrouplist(&uname, nix::unistd::Gid::from_raw(user.gid))
+            .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+            .unwrap_or_else(|_| vec![user.gid]),
+    )
+}
+
+/// The program as `user` would start it: found as the shell finds it (a name with a
+/// slash is a path, else the first match in PATH), then checked as that user. A
+/// program that user may not run ends the run before anything is made, with the
+/// shell's status and a way out: the path of one the user can run, or --user.
+pub fn resolve_as(program: &str, user: &RunAs) -> Result<PathBuf, CannotStart> {
+    let is_file = |p: &Path| p.metadata().is_ok_and(|m| m.is_file());
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|d| d.join(program))
+            .filter(|p| is_file(p))
+            .collect()
+    };
+    let Some(first) = candidates.first().filter(|p| is_file(p)) else {
+        let message = if program.contains('/') {
+            format!("{program}: no such file")
+        } else {
+            format!(
+                "{program}: command not found (searched PATH: {})",
+                std::env::var_os("PATH")
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            )
+        };
+        return Err(CannotStart {
+            message,
+            status: 127,
+        });
+    };
+    let absolute = std::env::current_dir()
+        .map(|d| d.join(first))
+        .unwrap_or_else(|_| first.clone());
+    // The program, every other candidate, then the folders above the program.
+    let folders: Vec<PathBuf> = absolute
+        .ancestors()
+        .skip(1)
+        .map(Path::to_path_buf)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut asked = candidates.clone();
+    asked.extend(folders.iter().cloned());
+    let answers = access_as(user, &asked).map_err(|e| CannotStart {
+        message: format!("cannot check whether {} may run {program}: {e}", user.name),
+        status: 126,
+    })?;
+    if answers[0] == 0 {
+        return Ok(first.clone());
+    }
+    let who = &user.name;
+    let why = match folders
+        .iter()
+        .zip(&answers[candidates.len()..])
+        .find(|(_, e)| **e != 0)
+    {
+        Some((folder, _)) => format!("{who} may not enter {}", folder.display()),
+        None if answers[0] == libc::EACCES => {
+            format!("the file is not executable for {who}")
+        }
+        None => io::Error::from_raw_os_error(answers[0]).to_string(),
+    };
+    let found = if program.contains('/') {
+        program.to_string()
+    } else {
+        format!("{program} is {} in this PATH, and it", first.display())
+    };
+    let instead = candidates[1..]
+        .iter()
+        .zip(&answers[1..candidates.len()])
+        .find(|(_, e)| **e == 0)
+        .map(|(p, _)| {
+            format!(
+                "\n  {} is one {who} can run: name it in the command (wirelab lab -- {} ...),\n  \
+or choose who runs it with --user NAME",
+                p.display(),
+                p.display()
+            )
+        })
+        .unwrap_or_else(|| {
+            format!("\n  Put it where {who} can reach it, or choose who runs it with --user NAME")
+        });
+    Err(CannotStart {
+        message: format!(
+            "{found} cannot be run by user {who}, who runs the lab's programs: permission \
+denied ({why}).{instead}"
+        ),
+        status: 126,
+    })
+}
+
+/// What to say when the exec itself failed as the user, after [`resolve_as`] found
+/// the program runnable: most often a script whose `#!` interpreter is missing or
+/// closed to the user.
+pub fn exec_failed(argv: &[String], path: &Path, user: &RunAs, e: &io::Error) -> CannotStart {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let hint = match errno {
+        libc::ENOENT => {
+            " (for a script: the interpreter its first line names, #!..., is not there)"
+        }
+        libc::EACCES => {
+            " (for a script: the interpreter its first line names is closed to that user)"
+        }
+        libc::ENOEXEC => {
+            " (it is not a program this machine runs; a script needs a first line #!...)"
+        }
+        _ => "",
+    };
+    let name = argv.first().map(String::as_str).unwrap_or("the program");
+    let name = if Path::new(name) == path {
+        name.to_string()
+    } else {
+        format!("{name} ({})", path.display())
+    };
+    CannotStart {
+        message: format!(
+            "{name} could not be started as user {}: {e}{hint}",
+            user.name
+        ),
+        status: crate::trace::exec::shell_status(errno),
+    }
+}
+
+/// The program once started: the child, and whether its exec failed (see
+/// [`crate::trace::exec`]).
+pub struct Started {
+    pub child: Child,
+    pub exec: crate::trace::exec::ExecResult,
+}
+
 /// Starts `argv` in the client's namespace as `user`, its name lookups going to the
-/// lab. The child inherits the terminal.
+/// lab. The child inherits the terminal. Its exec cannot hang wirelab: a failure ends
+/// the child with 126 or 127 and the reason in [`Started::exec`].
 pub fn spawn(
     client: &Netns,
     argv: &[String],
@@ -175,12 +366,8 @@ pub fn spawn(
     user: &RunAs,
     resolver: &ResolverFiles,
     trace: Option<seccompiler::BpfProgram>,
-) -> Result<Child, String> {
-    let uname = CString::new(user.name.as_str()).map_err(|_| "bad user name".to_string())?;
-    let groups: Vec<libc::gid_t> =
-        nix::unistd::getgrouplist(&uname, nix::unistd::Gid::from_raw(user.gid))
-            .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
-            .unwrap_or_else(|_| vec![user.gid]);
+) -> Result<Started, String> {
+    let groups = user_groups(user).map_err(|e| e.to_string())?;
     let (uid, gid) = (user.uid, user.gid);
     let netns = client.raw_fd();
     let parent = std::process::id() as libc::pid_t;
@@ -190,11 +377,6 @@ pub fn spawn(
         .map(|(s, t, r)| (s.clone(), t.clone(), *r))
         .collect();
     let mut cmd = Command::new(program);
-    cmd.arg0(OsStr::new(&argv[0]))
-        .args(&argv[1..])
-        .env("HOME", &user.home)
-        .env("USER", &user.name)
-        .env("LOGNAME", &user.name);
     // SAFETY: between fork and exec only async-signal-safe calls are made, on data
     // prepared before the fork.
     unsafe {
@@ -239,18 +421,23 @@ pub fn spawn(
             Ok(())
         });
     }
-    if let Some(bpf) = trace {
-        // Last, after the change of user: the program asks to be traced and installs
-        // the filter that stops it only at its socket calls.
-        crate::trace::ptrace::prepare(&mut cmd, bpf);
-    }
-    cmd.spawn().map_err(|e| {
+    let env = crate::trace::exec::environment(&[
+        ("HOME", user.home.as_os_str()),
+        ("USER", OsStr::new(&user.name)),
+        ("LOGNAME", OsStr::new(&user.name)),
+    ]);
+    // Last, after the change of user: the exec (traced: the program asks to be traced
+    // and installs the filter that stops it only at its socket calls).
+    let exec = crate::trace::exec::launch(&mut cmd, program, argv, env, trace)
+        .map_err(|e| format!("cannot prepare {}: {e}", argv.join(" ")))?;
+    let child = cmd.spawn().map_err(|e| {
         format!(
             "cannot start {} in the lab as {}: {e}",
             argv.join(" "),
             user.name
         )
-    })
+    })?;
+    Ok(Started { child, exec })
 }
 
 #[cfg(test)]

@@ -8,9 +8,13 @@
 //! ([`super::netns`]), the program dies with wirelab ([`super::program`]), so whatever
 //! ends the run — the program's end, Ctrl-C, SIGTERM, an error, a panic, SIGKILL — the
 //! kernel removes the interfaces, routes, qdiscs, nft tables and mounts of the lab.
+//! A program its user may not run ends the run before anything is made, with the
+//! shell's status (126, 127); Ctrl-C and SIGTERM end it at every stage within a second
+//! ([`super::interrupts`]).
 
 use super::client::{self, Fetch, FetchOptions};
 use super::dns_server::{self, COURSE_NAMES, DnsServer};
+use super::interrupts::Interrupts;
 use super::network::{self, LabNetwork, LinkOptions};
 use super::program::{self, ResolverFiles, RunAs};
 use super::server::Server;
@@ -23,9 +27,6 @@ use crate::report::model::{LabInfo, PacketLine};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// How to run the lab.
 #[derive(Clone, Debug, Default)]
@@ -93,6 +94,7 @@ fn setup(e: impl std::fmt::Display) -> LabError {
 }
 
 /// Runs `program` in a fresh lab network and captures it on the client's interface.
+/// Ctrl-C and SIGTERM are caught from the first step (see [`super::interrupts`]).
 pub fn run(
     opts: &LabOptions,
     program: Program,
@@ -107,8 +109,23 @@ pub fn run(
                 "give the command to run after --, e.g. wirelab lab -- python3 socket1.py",
             ));
         }
-        Program::Command(argv) => Some(program::find_program(&argv[0]).map_err(setup)?),
+        Program::Command(argv) => {
+            let path = program::resolve_as(&argv[0], &user).map_err(LabError::CannotStart)?;
+            eprintln!(
+                "wirelab lab: running `{}` in the lab network ({} is the course server at \
+{}); the report follows when it ends",
+                argv.join(" "),
+                COURSE_NAMES[0],
+                network::SERVER_IP
+            );
+            Some(path)
+        }
         Program::Fetches(_) => None,
+    };
+    let interrupts = Interrupts::catch().map_err(setup)?;
+    let step = |stage: &'static str| match interrupts.pending() {
+        Some(signal) => Err(LabError::Interrupted { signal, stage }),
+        None => Ok(()),
     };
     for left in program::sweep_leftovers() {
         eprintln!(
@@ -120,6 +137,7 @@ pub fn run(
     for line in &net.missing {
         eprintln!("wirelab lab: {line}");
     }
+    step("while the lab network was made")?;
     let server_ip = network::SERVER_IP;
     let (web, names) = net
         .server
@@ -143,15 +161,10 @@ pub fn run(
         .map_err(setup)?
         .map_err(LabError::Live)?
         .without_signal_stop();
+    let saved = session.saved_file().map_err(setup)?;
     let _web = web.spawn(None);
     let _dns = DnsServer::spawn(names, server_ip);
-    // From here on, Ctrl-C and SIGTERM are the program's business (see
-    // wait_forwarding_signals): registered before it starts, so none is missed.
-    let signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .map_err(setup)?;
+    step("while the lab's servers started")?;
     let mut command = None;
     let mut prepared = Vec::new();
     let mut cost = None;
@@ -169,10 +182,12 @@ pub fn run(
                     program::FILES_DIR
                 ))
             })?;
+            step("before the program started")?;
             let p = path.as_deref().expect("found above");
-            command = Some(
-                program::spawn(&net.client, argv, p, &user, &resolver, filter).map_err(setup)?,
-            );
+            let started =
+                program::spawn(&net.client, argv, p, &user, &resolver, filter).map_err(setup)?;
+            interrupts.program_started(started.child.id());
+            command = Some(started);
             // Mounted in the program's namespace now: the files themselves can go.
             drop(resolver);
             argv.clone()
@@ -186,6 +201,8 @@ pub fn run(
                 .enter(|| prepare_fetches(list))
                 .map_err(setup)?
                 .map_err(setup)?;
+            step("before the fetches started")?;
+            interrupts.end_at_once();
             vec!["wirelab's course client".to_string()]
         }
     };
@@ -200,20 +217,32 @@ pub fn run(
     let mut status = None;
     let mut failure = None;
     let mut trace = None;
-    if let Some(mut child) = command {
-        let pid = child.id();
-        status = Some(if opts.trace {
-            let (s, mut t) =
-                wait_forwarding_signals(pid, signals, || crate::trace::ptrace::trace(pid, || {}))
-                    .map_err(setup)?;
-            t.cost_us_per_call = cost;
-            trace = Some(t);
-            s
+    if let Some(started) = command {
+        let mut child = started.child;
+        let waited = if opts.trace {
+            crate::trace::ptrace::trace(child.id(), || {}).map(|(s, mut t)| {
+                t.cost_us_per_call = cost;
+                trace = Some(t);
+                s
+            })
         } else {
-            wait_forwarding_signals(pid, signals, || child.wait().map(|s| (s, ())))
-                .map_err(setup)?
-                .0
-        });
+            child.wait()
+        };
+        interrupts.program_ended();
+        let waited = waited.map_err(setup)?;
+        if let Some(e) = started.exec.failure() {
+            let argv = match &program {
+                Program::Command(argv) => argv.as_slice(),
+                Program::Fetches(_) => &[],
+            };
+            return Err(LabError::CannotStart(program::exec_failed(
+                argv,
+                path.as_deref().expect("found above"),
+                &user,
+                &e,
+            )));
+        }
+        status = Some(waited);
     }
     if !prepared.is_empty() {
         (fetches, failure) = super::run_fetches(prepared);
@@ -227,9 +256,11 @@ pub fn run(
     } else if !fetches.is_empty() {
         trace = Some(super::join_recvs(&mut live.report, &fetches));
     }
-    if let (Some(path), Some(t)) = (&opts.save, &trace) {
-        super::keep_trace(path, &live.report, t);
+    if let (Some(saved), Some(t)) = (&saved, &trace) {
+        super::keep_trace(saved, &live.report, t);
     }
+    step("while the program's capture was saved")?;
+    interrupts.end_at_once();
     live.report.lab = Some(LabInfo {
         command: command_line,
         exit_code: status.and_then(|s| s.code()),
@@ -268,53 +299,4 @@ fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch
             client::prepare(&format!("http://{}{path}", COURSE_NAMES[0]), &opts)
         })
         .collect()
-}
-
-/// Waits for the program. Ctrl-C reaches it from the terminal by itself (a second
-/// Ctrl-C sends it SIGTERM, a third SIGKILL); SIGTERM to wirelab is passed on, and
-/// SIGKILL follows 2 s later if it still runs. wirelab itself keeps going, to report.
-fn wait_forwarding_signals<T>(
-    pid: u32,
-    mut signals: signal_hook::iterator::Signals,
-    wait: impl FnOnce() -> std::io::Result<(ExitStatus, T)>,
-) -> std::io::Result<(ExitStatus, T)> {
-    use signal_hook::consts::SIGTERM;
-    let pid = nix::unistd::Pid::from_raw(pid as i32);
-    let exited = Arc::new(AtomicBool::new(false));
-    let handle = signals.handle();
-    let done = exited.clone();
-    let forwarder = std::thread::spawn(move || {
-        use nix::sys::signal::{Signal, kill};
-        let mut interrupts = 0;
-        for sig in signals.forever() {
-            if done.load(Ordering::SeqCst) {
-                break;
-            }
-            let send = if sig == SIGTERM {
-                let done = done.clone();
-                std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_secs(2));
-                    if !done.load(Ordering::SeqCst) {
-                        let _ = kill(pid, Signal::SIGKILL);
-                    }
-                });
-                Some(Signal::SIGTERM)
-            } else {
-                interrupts += 1;
-                match interrupts {
-                    1 => None,
-                    2 => Some(Signal::SIGTERM),
-                    _ => Some(Signal::SIGKILL),
-                }
-            };
-            if let Some(s) = send {
-                let _ = kill(pid, s);
-            }
-        }
-    });
-    let status = wait();
-    exited.store(true, Ordering::SeqCst);
-    handle.close();
-    let _ = forwarder.join();
-    status
 }

@@ -19,7 +19,6 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::io;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus};
 use std::time::Instant;
 
@@ -46,22 +45,6 @@ pub fn filter() -> Result<seccompiler::BpfProgram, String> {
     SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), arch)
         .and_then(|f| f.try_into())
         .map_err(|e| format!("cannot build the seccomp filter: {e}"))
-}
-
-/// Makes `cmd` start traced: the child asks to be traced and installs the filter just
-/// before exec (after any earlier pre_exec step, such as a change of user), so the
-/// program stops at its exec and then only at the calls of [`CALLS`].
-pub fn prepare(cmd: &mut Command, bpf: seccompiler::BpfProgram) {
-    // SAFETY: only ptrace(PTRACE_TRACEME), prctl and seccomp, on data made before the
-    // fork: all async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            seccompiler::apply_filter(&bpf).map_err(io::Error::other)
-        });
-    }
 }
 
 /// What a traced call looked like at its entry.
@@ -206,7 +189,7 @@ fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
-/// Follows a program started with [`prepare`] until it and every process it started
+/// Follows a program started traced ([`super::exec::launch`]) until it and every process it started
 /// have ended; returns its exit status and its calls on TCP sockets. `on_start` is
 /// called once the program is past its exec (the tracer's options are set).
 pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trace)> {
@@ -396,7 +379,18 @@ pub fn calibrate() -> Option<f64> {
     dd().status().ok()?;
     let plain = t0.elapsed().as_secs_f64();
     let mut traced = dd();
-    prepare(&mut traced, filter().ok()?);
+    let path = super::exec::find_program("dd").ok()?;
+    let args: Vec<String> = std::iter::once("dd".to_string())
+        .chain(traced.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    super::exec::launch(
+        &mut traced,
+        &path,
+        &args,
+        super::exec::environment(&[]),
+        Some(filter().ok()?),
+    )
+    .ok()?;
     let t0 = Instant::now();
     let child = traced.spawn().ok()?;
     let (_, trace) = trace(child.id(), || {}).ok()?;

@@ -25,6 +25,10 @@ pub fn capture(
         Ok(s) => s,
         Err(e) => return live_fail(&e),
     };
+    let saved = match session.saved_file() {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
     let dropped = match session.drop_privileges() {
         Ok(d) => d,
         Err(e) => return failed(e),
@@ -44,15 +48,13 @@ pub fn capture(
     let mut traced = None;
     let result = if let Some((program, args)) = command.split_first() {
         let stop = running.stopper();
-        let mut cmd = std::process::Command::new(program);
-        cmd.args(args);
         let ran = if trace {
-            run_traced(&mut cmd).map(|(status, t)| {
+            run_traced(command).map(|(status, t)| {
                 traced = Some(t);
                 status
             })
         } else {
-            cmd.status()
+            std::process::Command::new(program).args(args).status()
         };
         match ran {
             Ok(status) => {
@@ -75,8 +77,8 @@ pub fn capture(
     let mut result = result;
     if let Some(t) = &traced {
         wirelab::report::recv::attach(&mut result.report, t);
-        if let Some(p) = write {
-            lab::keep_trace(p, &result.report, t);
+        if let Some(saved) = &saved {
+            lab::keep_trace(saved, &result.report, t);
         }
     }
     eprintln!("wirelab: {}", result.stop);
@@ -95,15 +97,20 @@ pub fn capture(
     Ok(status_code)
 }
 
-/// Runs `cmd` traced to its end (see `wirelab::trace::ptrace`).
-fn run_traced(
-    cmd: &mut std::process::Command,
-) -> io::Result<(std::process::ExitStatus, wirelab::trace::Trace)> {
-    use wirelab::trace::ptrace;
+/// Runs `argv` traced to its end (see `wirelab::trace::ptrace`); a program that cannot
+/// be started is an error with the shell's reason, never a hang.
+fn run_traced(argv: &[String]) -> io::Result<(std::process::ExitStatus, wirelab::trace::Trace)> {
+    use wirelab::trace::{exec, ptrace};
+    let path = wirelab::lab::program::find_program(&argv[0]).map_err(io::Error::other)?;
     let cost = ptrace::calibrate();
-    ptrace::prepare(cmd, ptrace::filter().map_err(io::Error::other)?);
+    let mut cmd = std::process::Command::new(&path);
+    let bpf = ptrace::filter().map_err(io::Error::other)?;
+    let exec = exec::launch(&mut cmd, &path, argv, exec::environment(&[]), Some(bpf))?;
     let child = cmd.spawn()?;
     let (status, mut trace) = ptrace::trace(child.id(), || {})?;
+    if let Some(e) = exec.failure() {
+        return Err(e);
+    }
     trace.cost_us_per_call = cost;
     Ok((status, trace))
 }

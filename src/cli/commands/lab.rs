@@ -30,11 +30,6 @@ name, or remove it first",
     }
     let out = open_output(output)?;
     let save = opts.save.clone();
-    eprintln!(
-        "wirelab lab: running `{}` in the lab network (data.pr4e.org is the course server at \
-10.80.1.2); the report follows when it ends",
-        command.join(" ")
-    );
     let outcome = match run::run(&opts, Program::Command(command), output.options(), |_| {}) {
         Ok(o) => o,
         Err(e) => {
