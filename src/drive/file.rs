@@ -163,8 +163,18 @@ fn read_file(
     }
     let mut report = builder.finish(source, result.err().map(|e| e.to_string()));
     // A capture saved by wirelab keeps the program's calls: the same recv tables as live.
-    if let Some(trace) = recv::from_comments(&info.section_comments) {
-        recv::attach(&mut report, &trace);
+    // It is a claim: checked against the packets (recv::attach), bounded by the limits.
+    match recv::from_comments(&info.section_comments, &opts.limits) {
+        Some(Ok(trace)) => recv::attach(&mut report, &trace),
+        Some(Err(why)) => {
+            report.trace = Some(model::TraceInfo {
+                not_read: Some(format!(
+                    "the program's trace in this file was not read: {why}"
+                )),
+                ..Default::default()
+            })
+        }
+        None => {}
     }
     Ok(report)
 }

@@ -71,7 +71,12 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if let Some(lab) = &report.lab {
                     section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
                 }
-                @if let Some(t) = &report.trace { p.trace { (super::trace_sentence(t)) } }
+                @if let Some(t) = &report.trace {
+                    p.trace { (super::trace_sentence(t)) }
+                    @if !t.disputed.is_empty() {
+                        ul.disputed { @for d in &t.disputed { li { (super::dispute_line(d)) } } }
+                    }
+                }
                 @if !report.dns.is_empty() {
                     section.dns {
                         h2 { "DNS (UDP port 53): the names looked up before connecting" }

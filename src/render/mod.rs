@@ -780,6 +780,9 @@ pub fn command_line(argv: &[String]) -> String {
 
 /// How the program's calls were recorded, and what that cost.
 pub fn trace_sentence(t: &crate::report::model::TraceInfo) -> String {
+    if let Some(why) = &t.not_read {
+        return format!("{why}.");
+    }
     let who: Vec<String> = t
         .processes
         .iter()
@@ -804,8 +807,17 @@ start), which can change the timing a little"
             )
         })
         .unwrap_or_default();
+    let disputed = if t.calls_disputed > 0 {
+        format!(
+            " The packets contradict {} of the trace (listed below): the connections they \
+name show no calls, and nothing the trace says is counted as a fact of the packets.",
+            plural(t.calls_disputed, "call")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{how}: {} on TCP sockets{}{cost}.",
+        "{how}: {} on TCP sockets{}{cost}.{disputed}",
         plural(t.calls, "call"),
         if t.calls_unmatched > 0 {
             format!(
@@ -815,6 +827,14 @@ start), which can change the timing a little"
         } else {
             String::new()
         }
+    )
+}
+
+/// One disputed call of a trace, in a line.
+pub fn dispute_line(d: &crate::report::model::TraceDispute) -> String {
+    format!(
+        "connection {}, {} #{}: {}",
+        d.connection, d.way, d.call, d.why
     )
 }
 

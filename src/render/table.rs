@@ -265,6 +265,18 @@ replay the saved file for the whole report",
                 text.replace('µ', "u")
             };
             self.say(&format!("  {text}"), 4)?;
+            for d in &t.disputed {
+                self.say(&format!("    {}", super::dispute_line(d)), 6)?;
+            }
+            if t.calls_disputed > t.disputed.len() as u64 {
+                self.say(
+                    &format!(
+                        "    ... and {} more",
+                        super::group(t.calls_disputed - t.disputed.len() as u64)
+                    ),
+                    6,
+                )?;
+            }
         }
         if !report.dns.is_empty() {
             self.title("DNS (UDP port 53): the names looked up before connecting")?;

@@ -651,4 +651,29 @@ pub struct TraceInfo {
     pub calls_omitted: u64,
     /// Extra time per traced call, measured at the start of the run (µs).
     pub cost_us_per_call: Option<f64>,
+    /// Calls the packets contradict (a trace read from a file is a claim): their
+    /// connections' calls are left out of `recv` and `send`, never summed into what
+    /// the packets show. The first [`MAX_DISPUTES`] are listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub calls_disputed: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputed: Vec<TraceDispute>,
+    /// Why a trace in the file was not read at all (over a bound, not a trace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_read: Option<String>,
+}
+
+/// Disputed calls listed in a report (all are counted).
+pub const MAX_DISPUTES: usize = 20;
+
+/// A call of a trace that the packets contradict, and why.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct TraceDispute {
+    /// The connection the call's socket addresses name.
+    pub connection: u64,
+    /// "recv" or "send".
+    pub way: String,
+    /// The call's number among that connection's calls of that way (from 1).
+    pub call: u64,
+    pub why: String,
 }

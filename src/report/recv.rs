@@ -4,7 +4,10 @@
 //! program, or wirelab's own client) and are matched to a connection by the socket's
 //! own addresses, never by timing.
 
-use super::model::{Connection, Dir, RecvCall, Report, TraceInfo};
+use super::Limits;
+use super::model::{
+    Connection, Dir, MAX_DISPUTES, RecvCall, Report, Stream, TraceDispute, TraceInfo,
+};
 use crate::trace::{Call, Trace, Way};
 use std::collections::BTreeMap;
 
@@ -17,9 +20,14 @@ fn endpoint(ip: &str, port: u16) -> String {
     }
 }
 
-/// Joins `trace` to the report's connections and notes how it was recorded.
+/// Joins `trace` to the report's connections and notes how it was recorded. The
+/// calls of each connection are first checked against its packets
+/// ([`contradictions`]); a connection whose calls the packets contradict keeps none
+/// of them, and the disputes are listed in the trace's note instead.
 pub fn attach(report: &mut Report, trace: &Trace) {
     let mut matched = 0u64;
+    let mut disputed = Vec::new();
+    let mut calls_disputed = 0u64;
     for conn in &mut report.connections {
         let client = endpoint(&conn.client.ip, conn.client.port);
         let server = endpoint(&conn.server.ip, conn.server.port);
@@ -33,6 +41,27 @@ pub fn attach(report: &mut Report, trace: &Trace) {
         }
         matched += mine.len() as u64;
         let of = |way: Way| mine.iter().copied().filter(move |c| c.way == way);
+        let mut wrong = Vec::new();
+        for (way, name, stream) in [
+            (Way::Recv, "recv", &conn.streams.s2c),
+            (Way::Send, "send", &conn.streams.c2s),
+        ] {
+            let calls: Vec<&Call> = of(way).collect();
+            for (call, why) in contradictions(conn, stream, way, &calls) {
+                wrong.push(TraceDispute {
+                    connection: conn.id,
+                    way: name.to_string(),
+                    call,
+                    why,
+                });
+            }
+        }
+        if !wrong.is_empty() {
+            calls_disputed += wrong.len() as u64;
+            let room = MAX_DISPUTES.saturating_sub(disputed.len());
+            disputed.extend(wrong.into_iter().take(room));
+            continue;
+        }
         conn.recv = Some(join(
             conn.streams.s2c.chunks.as_deref().unwrap_or(&[]),
             of(Way::Recv),
@@ -51,7 +80,115 @@ pub fn attach(report: &mut Report, trace: &Trace) {
         calls_unmatched: trace.calls.len() as u64 - matched,
         calls_omitted: trace.calls_omitted,
         cost_us_per_call: trace.cost_us_per_call,
+        calls_disputed,
+        disputed,
+        not_read: None,
     });
+}
+
+/// How far a recv's time may be before the frame that carried its last byte was
+/// captured (both times are the same machine's clock; this covers its resolution).
+const CLOCK_SLACK_US: i64 = 100_000;
+
+/// The calls of one direction of `conn` that its packets contradict, with why. TCP
+/// delivers a direction's bytes in order (RFC 9293 §3.4), so the calls tile the
+/// stream from its first byte: none may return more than it asked, nor bytes past the
+/// end of what the packets carried (gaps included, as the capture may miss bytes the
+/// program read); a recv of 0 (the end of the stream) comes last; no call comes before
+/// the connection's first segment, and no recv returns before the frame that carried
+/// its last byte was captured.
+pub fn contradictions(
+    conn: &Connection,
+    stream: &Stream,
+    way: Way,
+    calls: &[&Call],
+) -> Vec<(u64, String)> {
+    let carried = stream.bytes + stream.gaps.iter().map(|g| g.len).sum::<u64>();
+    let first_ts = conn.segments.iter().map(|s| s.ts_us).min();
+    let frame_ts = |frame: u64| {
+        conn.segments
+            .iter()
+            .find(|s| s.frame == frame)
+            .map(|s| s.ts_us)
+    };
+    let chunks = stream.chunks.as_deref().unwrap_or(&[]);
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    let mut ended = None;
+    for (i, c) in calls.iter().enumerate() {
+        let n = i as u64 + 1;
+        let bytes = c.returned.max(0) as u64;
+        let end = offset.saturating_add(bytes);
+        if bytes > c.asked {
+            out.push((
+                n,
+                format!(
+                    "returned {bytes} bytes, more than the {} it asked for",
+                    c.asked
+                ),
+            ));
+        }
+        if bytes > 0 && end > carried {
+            out.push((
+                n,
+                format!(
+                    "returned stream bytes {offset}..{end}, past the {carried} bytes the packets \
+carried that way"
+                ),
+            ));
+        }
+        if let Some(zero) = ended
+            && bytes > 0
+        {
+            out.push((
+                n,
+                format!(
+                    "returned {bytes} bytes after call #{zero} returned 0, the end of the stream"
+                ),
+            ));
+        }
+        if bytes == 0 && way == Way::Recv && ended.is_none() {
+            ended = Some(n);
+        }
+        if let Some(t) = first_ts
+            && c.ts_us + CLOCK_SLACK_US < t
+        {
+            out.push((
+                n,
+                "is dated before the connection's first segment".to_string(),
+            ));
+        }
+        if way == Way::Recv && bytes > 0 && end <= carried {
+            let last = chunks
+                .iter()
+                .find(|ch| ch[0] < end && end <= ch[0] + ch[1])
+                .and_then(|ch| frame_ts(ch[2]).map(|t| (ch[2], t)));
+            if let Some((frame, t)) = last
+                && c.ts_us + CLOCK_SLACK_US < t
+            {
+                out.push((
+                    n,
+                    format!(
+                        "returned byte {} before frame {frame}, which carried it, was captured",
+                        end - 1
+                    ),
+                ));
+            }
+        }
+        offset = end;
+    }
+    // One entry a call, its reasons joined.
+    let mut merged: Vec<(u64, String)> = Vec::new();
+    for (n, why) in out {
+        match merged.last_mut() {
+            Some((m, w)) if *m == n => {
+                w.push_str("; ");
+                w.push_str(&why);
+            }
+            _ => merged.push((n, why)),
+        }
+    }
+    merged
 }
 
 /// The calls in order, each given the stream range its bytes follow from (TCP delivers
@@ -162,8 +299,98 @@ the frames that carried its bytes. `wirelab report` on this file shows the recv 
     out
 }
 
-/// The trace kept in a saved capture's section comments, if there is one.
-pub fn from_comments(comments: &[String]) -> Option<Trace> {
+/// The trace kept in a saved capture's section comments, if there is one, read within
+/// the bounds of `limits` (its JSON's bytes and nesting, its calls); `Err` says why a
+/// trace that is there was not read.
+pub fn from_comments(comments: &[String], limits: &Limits) -> Option<Result<Trace, String>> {
     let json = crate::capture::annotate::trace_json(comments)?;
-    serde_json::from_str(&json).ok()
+    Some(read_trace(&json, limits))
+}
+
+fn read_trace(json: &str, limits: &Limits) -> Result<Trace, String> {
+    if json.len() > limits.trace_bytes {
+        return Err(format!(
+            "its {} bytes are over the bound of {} (trace_bytes)",
+            json.len(),
+            limits.trace_bytes
+        ));
+    }
+    let depth = nesting(json);
+    if depth > limits.trace_nesting {
+        return Err(format!(
+            "it nests {depth} deep, over the bound of {} (trace_nesting)",
+            limits.trace_nesting
+        ));
+    }
+    let mut trace: Trace =
+        serde_json::from_str(json).map_err(|e| format!("it is not a wirelab trace: {e}"))?;
+    if trace.calls.len() > limits.trace_calls {
+        trace.calls_omitted += (trace.calls.len() - limits.trace_calls) as u64;
+        trace.calls.truncate(limits.trace_calls);
+    }
+    Ok(trace)
+}
+
+/// The deepest nesting of arrays and objects in `json` (strings skipped).
+fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_is_read_within_its_bounds() {
+        let limits = Limits::default();
+        let honest = serde_json::to_string(&Trace {
+            mechanism: "ptrace+seccomp".into(),
+            ..Trace::default()
+        })
+        .unwrap();
+        assert!(read_trace(&honest, &limits).is_ok());
+        assert!(nesting(&honest) <= 3);
+        let deep = format!("{}{}", "[".repeat(50), "]".repeat(50));
+        assert!(
+            read_trace(&deep, &limits)
+                .unwrap_err()
+                .contains("nests 50 deep")
+        );
+        assert_eq!(nesting(r#"{"a":"[[[[\"[["}"#), 1);
+        let small = Limits {
+            trace_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(
+            read_trace(&honest, &small)
+                .unwrap_err()
+                .contains("trace_bytes")
+        );
+        assert!(
+            read_trace("{", &limits)
+                .unwrap_err()
+                .contains("not a wirelab trace")
+        );
+    }
 }

@@ -42,6 +42,14 @@ pub struct Limits {
     pub dns_lookups: usize,
     /// IPv4 datagrams waiting for their fragments at once.
     pub fragmented_datagrams: usize,
+    /// Bytes of a program's trace read from a file's section comments (its JSON);
+    /// a larger one is not read, and the report says so.
+    pub trace_bytes: usize,
+    /// Calls of a trace kept (live or read from a file); later ones are counted.
+    pub trace_calls: usize,
+    /// Depth of nested JSON arrays and objects in a trace read from a file (a real
+    /// one has 3).
+    pub trace_nesting: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +69,9 @@ impl Default for Limits {
             ended_tuples: 100_000,
             dns_lookups: dns::MAX_LOOKUPS,
             fragmented_datagrams: defrag::MAX_DATAGRAMS,
+            trace_bytes: 64 << 20,
+            trace_calls: crate::trace::MAX_CALLS,
+            trace_nesting: 8,
         }
     }
 }
@@ -147,6 +158,24 @@ impl Limits {
                 "fragmented_datagrams",
                 self.fragmented_datagrams,
                 "IPv4 datagrams awaiting fragments",
+                None,
+            ),
+            (
+                "trace_bytes",
+                self.trace_bytes,
+                "bytes of a program's trace read from a file",
+                None,
+            ),
+            (
+                "trace_calls",
+                self.trace_calls,
+                "calls of a program's trace kept",
+                None,
+            ),
+            (
+                "trace_nesting",
+                self.trace_nesting,
+                "nesting depth of a trace read from a file",
                 None,
             ),
         ]
