@@ -777,6 +777,58 @@ fn the_saved_capture_is_the_pcapng_it_is_called_in_a_folder_only_root_may_enter(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Four students on one shared machine: four labs at once, each its own network and
+/// its own files under /run/wirelab; every one gets its document and its own recv
+/// calls, none removes another's state, and nothing is left after all end.
+#[test]
+fn four_labs_at_once_each_on_its_own_network_and_nothing_left() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("four");
+    let before = host_state();
+    let children: Vec<(usize, std::process::Child)> = (0..4)
+        .map(|i| {
+            let child = Command::new(WIRELAB)
+                .args(["lab", "--format", "json", "-o", &format!("r{i}.json")])
+                .args(["-w", &format!("c{i}.pcapng"), "--", PYTHON, "socket1.py"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (i, child)
+        })
+        .collect();
+    for (i, mut child) in children {
+        let status = wait_within(&mut child, Duration::from_secs(60), "a lab of four");
+        let out = child.wait_with_output().unwrap();
+        assert!(status.success(), "lab {i}: {}", stderr(&out));
+        assert!(stdout(&out).ends_with(content::ROMEO), "lab {i}");
+        let r: Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("r{i}.json"))).unwrap())
+                .unwrap();
+        let conns = r["connections"].as_array().unwrap();
+        assert_eq!(conns.len(), 1, "lab {i} saw only its own connection");
+        assert_eq!(traced_sizes(&conns[0]), vec![512, 23], "lab {i}");
+        assert_eq!(r["trace"]["processes"][0]["name"], "python3");
+    }
+    // Each lab's calls are its own program's.
+    let owners: std::collections::BTreeSet<u64> = (0..4)
+        .map(|i| {
+            let r: Value =
+                serde_json::from_slice(&std::fs::read(dir.join(format!("r{i}.json"))).unwrap())
+                    .unwrap();
+            r["connections"][0]["process"]["pid"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(owners.len(), 4, "four programs, four traces");
+    assert_eq!(host_state(), before, "the four labs left something");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The program's pid once it runs (found by a marker in its command line).
 fn wait_for_program(marker: &str) -> u32 {
     let t0 = Instant::now();
