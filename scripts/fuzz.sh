@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target (fuzz/fuzz_targets) for SECS seconds each (default 60),
 # seeded with captures/ (whole files for capture_file; their frames, length-prefixed,
-# for frames). A crash leaves its input under fuzz/artifacts/TARGET/ and fails the run:
-# turn it into a named capture under captures/ with a regression test.
-#   scripts/fuzz.sh [SECS]
+# for frames; the trace in romeo-traced.pcapng for trace_pcapng; DNS lookups and SOCKS
+# handshakes made here for dns and socks). A crash leaves its input under
+# fuzz/artifacts/TARGET/ and fails the run: turn it into a named capture under
+# captures/ with a regression test.
+#   [TARGETS="dns socks"] scripts/fuzz.sh [SECS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -19,8 +21,8 @@ else
   export RUSTC_BOOTSTRAP=1
   fuzz=(cargo fuzz)
 fi
-mkdir -p fuzz/corpus/capture_file fuzz/corpus/frames
-cp captures/*.pcap fuzz/corpus/capture_file/
+mkdir -p fuzz/corpus/capture_file fuzz/corpus/frames fuzz/corpus/trace_pcapng fuzz/corpus/dns fuzz/corpus/socks
+cp captures/*.pcap captures/*.pcapng fuzz/corpus/capture_file/
 python3 - <<'PY'
 # Seeds for `frames`: the first byte picks the link type (0 = Ethernet), then each
 # frame of a capture with a 2-byte big-endian length.
@@ -38,9 +40,45 @@ for path in glob.glob("captures/*.pcap"):
         at += 16 + caplen
     name = os.path.basename(path).replace(".pcap", ".frames")
     open(os.path.join("fuzz/corpus/frames", name), "wb").write(out)
+
+# Seeds for `trace_pcapng`: the trace JSON in the section comments of the traced capture
+# (pcapng SHB options: code 1 is a comment; the trace's pieces start "wirelab trace v1").
+data = open("captures/romeo-traced.pcapng", "rb").read()
+e = ">" if data[8:12] == b"\x1a\x2b\x3c\x4d" else "<"
+block_len = struct.unpack(e + "I", data[4:8])[0]
+at, pieces = 24, []
+while at + 4 <= block_len - 4:
+    code, length = struct.unpack(e + "HH", data[at:at + 4])
+    if code == 0:
+        break
+    value = data[at + 4:at + 4 + length]
+    if code == 1 and value.startswith(b"wirelab trace v1\n"):
+        pieces.append(value[len(b"wirelab trace v1\n"):])
+    at += 4 + (length + 3) // 4 * 4
+open("fuzz/corpus/trace_pcapng/romeo-traced.json", "wb").write(b"".join(pieces))
+
+# Seeds for `dns`: the lab's lookups of data.pr4e.org (query, then answer), framed as
+# the target reads them (a byte of directions, then 2-byte lengths).
+import socket
+def name(n):
+    return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + name("data.pr4e.org") + struct.pack(">HH", 1, 1)
+a = struct.pack(">HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0) + name("data.pr4e.org") + struct.pack(">HH", 1, 1)
+a += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("10.80.1.2")
+nx = bytearray(a[:12]); nx[3] = 0x83
+open("fuzz/corpus/dns/lookup", "wb").write(b"\x02" + struct.pack(">H", len(q)) + q + struct.pack(">H", len(a)) + a)
+open("fuzz/corpus/dns/nxdomain", "wb").write(b"\x02" + struct.pack(">H", len(q)) + q + struct.pack(">H", len(q)) + bytes(nx) + q[12:])
+
+# Seeds for `socks`: a SOCKS5 greeting, request and replies; a SOCKS4a request.
+s5 = [(0, b"\x05\x01\x00"), (1, b"\x05\x00"),
+      (0, b"\x05\x01\x00\x03\x0ddata.pr4e.org\x00\x50"), (1, b"\x05\x00\x00\x01\x0a\x50\x01\x02\x00\x50"),
+      (0, b"GET /romeo.txt HTTP/1.0\r\n\r\n")]
+s4 = [(0, b"\x04\x01\x00\x50\x00\x00\x00\x01user\x00data.pr4e.org\x00"), (1, b"\x00\x5a\x00\x50\x00\x00\x00\x00")]
+for fname, pieces in (("socks5", s5), ("socks4a", s4)):
+    open(os.path.join("fuzz/corpus/socks", fname), "wb").write(b"".join(bytes([side, len(p)]) + p for side, p in pieces))
 PY
 status=0
-for target in capture_file frames; do
+for target in ${TARGETS:-capture_file frames trace_pcapng dns socks}; do
   echo "fuzz: $target for ${secs} s"
   "${fuzz[@]}" run --sanitizer none "$target" "fuzz/corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
     2>&1 | grep -E "^(#[0-9]+ +DONE|Done|INFO: -max_total_time|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" || true

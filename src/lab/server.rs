@@ -1,23 +1,34 @@
 //! The built-in course server: plays data.pr4e.org offline. HTTP/1.1 responses with
 //! `Connection: close` (the server ends each exchange by closing, as the course's
 //! HTTP/1.0 client expects, RFC 1945 §7.2.2), Content-Type, Content-Length, Date and
-//! Last-Modified. Bounded: a request head of at most [`MAX_HEAD`] bytes, read within
-//! [`READ_TIMEOUT`], at most [`MAX_CONNECTIONS`] connections at once.
+//! Last-Modified. Bounded: a request head of at most [`MAX_HEAD`] bytes, sent whole
+//! within [`READ_TIMEOUT`] (a slow typist or a slowloris gets 408 then, however it
+//! trickles), at most [`MAX_CONNECTIONS`] connections at once and [`MAX_PER_CLIENT`]
+//! from one address, so one client cannot starve the others: each connection is a
+//! thread with a small stack ([`CONNECTION_STACK`]) blocked in its own read, which
+//! costs a few pages while idle (a thousand idle connections: measured by
+//! scripts/bench-serve.sh, in the README).
 
 use super::content;
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 /// Largest request head accepted (RFC 9112 §2.3 leaves the limit to the server).
 pub const MAX_HEAD: usize = 8 * 1024;
-/// Time allowed to send the whole request head.
+/// Time allowed to send the whole request head, from its first byte's wait.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more get 503.
-pub const MAX_CONNECTIONS: usize = 64;
+pub const MAX_CONNECTIONS: usize = 4_096;
+/// Connections one client address may hold at once; more get 503 (a browser opens 6).
+pub const MAX_PER_CLIENT: usize = 256;
+/// Stack of a connection's thread: its deepest use is the head parse (a 2 KB buffer,
+/// 64 header slots) and writing the answer; bodies live on the heap.
+pub const CONNECTION_STACK: usize = 128 * 1024;
 
 /// A bound, not yet running server (bind before dropping privileges: port 80 needs them).
 pub struct Server {
@@ -84,7 +95,9 @@ impl Server {
 
     /// Serves until `stop` is set (checked after each accepted connection).
     pub fn serve(self, stop: &AtomicBool, log: Option<LogFn>) {
+        raise_open_files_limit();
         let active = Arc::new(AtomicUsize::new(0));
+        let per_client: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         for conn in self.listener.incoming() {
             if stop.load(Ordering::SeqCst) {
                 break;
@@ -94,18 +107,90 @@ impl Server {
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
                 Err(_) => continue,
             };
-            if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                let busy = Reply::new(503, "Service Unavailable", "text/plain", b"busy\n".to_vec());
-                let _ = conn.write_all(&busy.bytes(false, false));
-                active.fetch_sub(1, Ordering::SeqCst);
+            let Ok(peer) = conn.peer_addr() else { continue };
+            let Some(slot) = Slot::take(&active, &per_client, peer.ip()) else {
+                busy(&mut conn);
                 continue;
-            }
-            let active = active.clone();
+            };
             let log = log.clone();
-            thread::spawn(move || {
-                handle(&mut conn, log.as_ref());
-                active.fetch_sub(1, Ordering::SeqCst);
-            });
+            let spare = conn.try_clone();
+            let spawned = thread::Builder::new()
+                .stack_size(CONNECTION_STACK)
+                .spawn(move || {
+                    let mut conn = conn;
+                    handle(&mut conn, log.as_ref());
+                    drop(slot);
+                });
+            if let (Err(_), Ok(mut spare)) = (spawned, spare) {
+                // No thread to be had (a system limit): the client is told, not hung.
+                busy(&mut spare);
+            }
+        }
+    }
+}
+
+/// Answers 503 to a connection over a bound, and closes it.
+fn busy(conn: &mut TcpStream) {
+    let busy = Reply::new(503, "Service Unavailable", "text/plain", b"busy\n".to_vec())
+        .with("Retry-After", "1");
+    let _ = conn.write_all(&busy.bytes(false, false));
+    close(conn);
+}
+
+/// A connection's place under [`MAX_CONNECTIONS`] and [`MAX_PER_CLIENT`], given back
+/// when dropped.
+struct Slot {
+    active: Arc<AtomicUsize>,
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Slot {
+    fn take(
+        active: &Arc<AtomicUsize>,
+        per_client: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+    ) -> Option<Slot> {
+        let mut clients = per_client.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = clients.entry(ip).or_insert(0);
+        if *mine >= MAX_PER_CLIENT || active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            return None;
+        }
+        *mine += 1;
+        active.fetch_add(1, Ordering::SeqCst);
+        Some(Slot {
+            active: active.clone(),
+            per_client: per_client.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        let mut clients = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = clients.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                clients.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Lets the process hold a descriptor for every connection it may serve: the soft
+/// limit on open files (often 1,024) raised to the hard one.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit on a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }
@@ -155,15 +240,16 @@ fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     for served in 0..MAX_KEEP_ALIVE_REQUESTS {
-        let idle = if served == 0 {
-            READ_TIMEOUT
-        } else {
-            KEEP_ALIVE_TIMEOUT
-        };
-        if conn.set_read_timeout(Some(idle)).is_err() {
-            return;
-        }
+        // The head is due whole READ_TIMEOUT after its wait began; a kept-alive
+        // connection waits KEEP_ALIVE_TIMEOUT for the next request's first byte.
+        let waiting = std::time::Instant::now();
         let failure = loop {
+            let due = if served > 0 && buf.is_empty() {
+                KEEP_ALIVE_TIMEOUT
+            } else {
+                READ_TIMEOUT
+            };
+            let left = due.saturating_sub(waiting.elapsed());
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut req = httparse::Request::new(&mut headers);
             match req.parse(&buf) {
@@ -188,6 +274,13 @@ fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
                 }
                 Ok(httparse::Status::Partial) => {}
                 Err(_) => break Some((400, "Bad Request")),
+            }
+            if left.is_zero() || conn.set_read_timeout(Some(left)).is_err() {
+                if served > 0 && buf.is_empty() {
+                    close(conn);
+                    return;
+                }
+                break Some((408, "Request Timeout"));
             }
             match conn.read(&mut chunk) {
                 // Closed before a byte of a request (a browser's unused preconnect), or
