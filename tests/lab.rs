@@ -529,7 +529,7 @@ fn a_program_its_user_cannot_run_ends_the_run_at_once_with_126_or_127() {
             vec!["python3".into(), "socket1.py".into()],
             126,
             vec![
-                "cannot be run by user nobody",
+                "user nobody, who runs the lab's programs, may not run it",
                 "permission denied",
                 "may not enter",
                 "/usr/bin/python3 is one nobody can run",
@@ -539,7 +539,10 @@ fn a_program_its_user_cannot_run_ends_the_run_at_once_with_126_or_127() {
             vec!["--no-trace"],
             vec![shim.display().to_string()],
             126,
-            vec!["cannot be run by user nobody", "may not enter"],
+            vec![
+                "user nobody, who runs the lab's programs, may not run it",
+                "may not enter",
+            ],
         ),
         (
             vec![],

@@ -7,7 +7,9 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use wirelab::lab::server::{MAX_PER_CLIENT, READ_TIMEOUT, RunningServer, Server};
+use wirelab::lab::server::{
+    MAX_PER_CLIENT, READ_TIMEOUT, RunningServer, Server, raise_open_files_limit,
+};
 
 fn server() -> RunningServer {
     Server::bind((Ipv4Addr::LOCALHOST, 0).into())
@@ -37,22 +39,9 @@ fn get(from: Ipv4Addr, to: SocketAddr, path: &str) -> u16 {
         .unwrap_or(0)
 }
 
-fn raise_open_files() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit on a struct we own.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        lim.rlim_cur = lim.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-    }
-}
-
 #[test]
 fn a_thousand_held_connections_do_not_starve_fifty_clients() {
-    raise_open_files();
+    raise_open_files_limit();
     let srv = server();
     let addr = srv.addr();
     // 1,000 connections held mid-request (a typist who stopped), from four addresses.
@@ -89,7 +78,7 @@ fn a_thousand_held_connections_do_not_starve_fifty_clients() {
 
 #[test]
 fn one_client_gets_its_share_and_503_beyond_it() {
-    raise_open_files();
+    raise_open_files_limit();
     let srv = server();
     let addr = srv.addr();
     let from = Ipv4Addr::new(127, 0, 0, 9);

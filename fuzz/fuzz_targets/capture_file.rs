@@ -36,7 +36,13 @@ fuzz_target!(|data: &[u8]| {
                 .nth(1)
                 .map(|n| n.split(|c: char| !c.is_ascii_digit()).next())
         });
-        serde_json::to_string(&(&a.connections, &a.totals, stopped)).unwrap()
+        // The file driver also joins a trace kept in a pcapng's comments (the program's
+        // calls): the packets' facts are what must agree.
+        let mut connections = a.connections.clone();
+        for c in &mut connections {
+            (c.recv, c.send, c.process) = (None, None, None);
+        }
+        serde_json::to_string(&(&connections, &a.totals, stopped)).unwrap()
     };
     assert_eq!(same(&one), same(&driven), "the file driver differs");
     let view = View {

@@ -289,9 +289,13 @@ pub fn resolve_as(program: &str, user: &RunAs) -> Result<PathBuf, CannotStart> {
         None => io::Error::from_raw_os_error(answers[0]).to_string(),
     };
     let found = if program.contains('/') {
-        program.to_string()
+        format!("{program}: user {who}, who runs the lab's programs, may not run it:")
     } else {
-        format!("{program} is {} in this PATH, and it", first.display())
+        format!(
+            "{program} is {} in this PATH;\n  user {who}, who runs the lab's programs, may not \
+run it:",
+            first.display()
+        )
     };
     let instead = candidates[1..]
         .iter()
@@ -299,20 +303,17 @@ pub fn resolve_as(program: &str, user: &RunAs) -> Result<PathBuf, CannotStart> {
         .find(|(_, e)| **e == 0)
         .map(|(p, _)| {
             format!(
-                "\n  {} is one {who} can run: name it in the command (wirelab lab -- {} ...),\n  \
-or choose who runs it with --user NAME",
+                "{} is one {who} can run: wirelab lab -- {} ...\n  or choose who runs it with \
+--user NAME",
                 p.display(),
                 p.display()
             )
         })
         .unwrap_or_else(|| {
-            format!("\n  Put it where {who} can reach it, or choose who runs it with --user NAME")
+            format!("put it where {who} can reach it, or choose who runs it with --user NAME")
         });
     Err(CannotStart {
-        message: format!(
-            "{found} cannot be run by user {who}, who runs the lab's programs: permission \
-denied ({why}).{instead}"
-        ),
+        message: format!("{found}\n  permission denied ({why}).\n  {instead}"),
         status: 126,
     })
 }
@@ -324,13 +325,13 @@ pub fn exec_failed(argv: &[String], path: &Path, user: &RunAs, e: &io::Error) ->
     let errno = e.raw_os_error().unwrap_or(0);
     let hint = match errno {
         libc::ENOENT => {
-            " (for a script: the interpreter its first line names, #!..., is not there)"
+            "\n  For a script: the interpreter its first line names (#!...) is not there."
         }
         libc::EACCES => {
-            " (for a script: the interpreter its first line names is closed to that user)"
+            "\n  For a script: the interpreter its first line names is closed to that user."
         }
         libc::ENOEXEC => {
-            " (it is not a program this machine runs; a script needs a first line #!...)"
+            "\n  It is not a program this machine runs; a script needs a first line #!..."
         }
         _ => "",
     };
@@ -342,7 +343,7 @@ pub fn exec_failed(argv: &[String], path: &Path, user: &RunAs, e: &io::Error) ->
     };
     CannotStart {
         message: format!(
-            "{name} could not be started as user {}: {e}{hint}",
+            "{name} could not be started as user {}:\n  {e}{hint}",
             user.name
         ),
         status: crate::trace::exec::shell_status(errno),

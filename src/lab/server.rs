@@ -181,7 +181,7 @@ impl Drop for Slot {
 
 /// Lets the process hold a descriptor for every connection it may serve: the soft
 /// limit on open files (often 1,024) raised to the hard one.
-fn raise_open_files_limit() {
+pub fn raise_open_files_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
