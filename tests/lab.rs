@@ -420,7 +420,22 @@ fn an_address_that_never_answers_and_a_closed_port_are_said_plainly() {
         "{text}"
     );
     let refused = "import socket\nsocket.create_connection(('data.pr4e.org', 81))";
-    let out = lab(&dir, &["--color", "never"], &[PYTHON, "-c", refused]);
+    let _json_run = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json"],
+        &[PYTHON, "-c", refused],
+    );
+    // The server's side never opened: refused, not a capture begun mid-connection.
+    let r = report(&dir);
+    let s2c = &r["connections"][0]["streams"]["s2c"];
+    assert_eq!(s2c["incomplete"], serde_json::json!(["refused"]), "{s2c}");
+    let out2 = lab(&dir, &["--color", "never"], &[PYTHON, "-c", refused]);
+    assert!(
+        !stdout(&out2).contains("began mid-connection"),
+        "{}",
+        stdout(&out2)
+    );
+    let out = out2;
     assert!(
         stderr(&out).contains("ConnectionRefusedError"),
         "{}",

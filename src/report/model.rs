@@ -310,6 +310,8 @@ pub enum Incomplete {
     Gap,
     /// A SYN came after this side's FIN.
     SynAfterFin,
+    /// The server answered the client's SYN with RST: its side never opened.
+    Refused,
 }
 
 impl Incomplete {
@@ -322,6 +324,10 @@ impl Incomplete {
             Incomplete::Snaplen => "the snapshot length cut bytes off its frames",
             Incomplete::Gap => "bytes are missing: the capture lost segments",
             Incomplete::SynAfterFin => "a SYN came after its FIN",
+            Incomplete::Refused => {
+                "refused: the server answered the SYN with RST (nothing listens on that port), \
+so this side never opened"
+            }
         }
     }
 }

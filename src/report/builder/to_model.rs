@@ -32,10 +32,24 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
     let (close, closed_by) = close_of(t, unended);
     let protocol = c.protocol;
     let [s0, s1] = c.streams;
-    let streams = model::Streams {
+    let mut streams = model::Streams {
         c2s: stream_model(s0, &c.reasm[0], c.payload_bytes[0]),
         s2c: stream_model(s1, &c.reasm[1], c.payload_bytes[1]),
     };
+    // A SYN answered by RST: nothing listens there (RFC 9293 §3.10.7.1), so the server's
+    // side never opened. Its missing SYN is a refusal, not a capture begun mid-connection.
+    let refused = handshake
+        .as_ref()
+        .is_some_and(|h| h.syn_frame.is_some() && h.synack_frame.is_none())
+        && close == Close::Rst
+        && closed_by == Some(Side::Server);
+    if refused {
+        for why in &mut streams.s2c.incomplete {
+            if *why == model::Incomplete::NoSyn {
+                *why = model::Incomplete::Refused;
+            }
+        }
+    }
     let mut conn = model::Connection {
         id: c.id,
         client: model::Endpoint {
