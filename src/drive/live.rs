@@ -62,10 +62,9 @@ pub struct SavedCapture {
 pub struct Session {
     capture: LiveCapture,
     target: Target,
-    saved_to: Option<PathBuf>,
     /// The savefile, opened before privileges are dropped: rewritten through this
     /// descriptor at the end, so no permission on its folder is needed then.
-    savefile: Option<File>,
+    saved: Option<SavedCapture>,
     filter: Option<String>,
     /// Ctrl-C and SIGTERM stop the capture (not in the lab, which stops it when the
     /// program it runs has ended).
@@ -135,19 +134,21 @@ impl Session {
     /// Opens the capture and its savefile. Needs capture privileges.
     pub fn open(opts: &LiveOptions, save: Option<&Path>) -> Result<Session, LiveError> {
         let mut capture = LiveCapture::open(opts)?;
-        let mut savefile = None;
+        let mut saved = None;
         if let Some(path) = save {
             let file = create_for_target(path).map_err(LiveError::Savefile)?;
-            savefile = Some(file.try_clone().map_err(|e| {
-                LiveError::Savefile(format!("cannot keep {} open: {e}", path.display()))
-            })?);
+            saved = Some(SavedCapture {
+                path: path.to_path_buf(),
+                file: file.try_clone().map_err(|e| {
+                    LiveError::Savefile(format!("cannot keep {} open: {e}", path.display()))
+                })?,
+            });
             capture.save_to(file)?;
         }
         Ok(Session {
             capture,
             target: privileges::target(),
-            saved_to: save.map(Path::to_path_buf),
-            savefile,
+            saved,
             filter: opts.filter.clone(),
             stop_on_signals: true,
         })
@@ -156,15 +157,18 @@ impl Session {
     /// The savefile, to be rewritten once the session has ended (with the program's
     /// calls, [`crate::capture::annotate`]): take it before dropping privileges.
     pub fn saved_file(&self) -> Result<Option<SavedCapture>, String> {
-        match (&self.saved_to, &self.savefile) {
-            (Some(path), Some(file)) => Ok(Some(SavedCapture {
-                path: path.clone(),
-                file: file
-                    .try_clone()
-                    .map_err(|e| format!("cannot keep {} open: {e}", path.display()))?,
-            })),
-            _ => Ok(None),
-        }
+        self.saved
+            .as_ref()
+            .map(|s| {
+                Ok(SavedCapture {
+                    path: s.path.clone(),
+                    file: s
+                        .file
+                        .try_clone()
+                        .map_err(|e| format!("cannot keep {} open: {e}", s.path.display()))?,
+                })
+            })
+            .transpose()
     }
 
     /// Leaves Ctrl-C and SIGTERM to the caller: the capture stops only when told.
@@ -295,7 +299,7 @@ impl Session {
                 kernel_dropped: stats.map(|s| s.dropped),
                 interface_dropped: stats.map(|s| s.if_dropped),
                 live_unanalysed: (unanalysed > 0).then_some(unanalysed),
-                saved_to: self.saved_to.as_ref().map(|p| p.display().to_string()),
+                saved_to: self.saved.as_ref().map(|s| s.path.display().to_string()),
                 ..Default::default()
             };
             let error = result.err().map(|e| e.to_string());

@@ -231,12 +231,8 @@ pub fn run(
         interrupts.program_ended();
         let waited = waited.map_err(setup)?;
         if let Some(e) = started.exec.failure() {
-            let argv = match &program {
-                Program::Command(argv) => argv.as_slice(),
-                Program::Fetches(_) => &[],
-            };
             return Err(LabError::CannotStart(program::exec_failed(
-                argv,
+                &command_line,
                 path.as_deref().expect("found above"),
                 &user,
                 &e,
