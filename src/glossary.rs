@@ -12,6 +12,45 @@ pub struct Term {
 /// Every term, in alphabetical order.
 pub const TERMS: &[Term] = &[
     Term {
+        name: "200",
+        short: "OK: the server found the document and sends it in the body.",
+        long: "RFC 9110 §15.3.1. The status line `HTTP/1.1 200 OK` says the request worked; the body after the blank \
+line is the document (romeo.txt, cover3.jpg), described by Content-Type and Content-Length.",
+    },
+    Term {
+        name: "302",
+        short: "Found: the document is for now at the Location URL; a browser fetches it from there.",
+        long: "RFC 9110 §15.4.3. A redirection: the body is not the document. The Location header names where it is; \
+a browser (or urllib) makes a second request there on its own, so the developer console shows two rows. \
+A socket program gets the 302 itself and must read Location to follow it.",
+    },
+    Term {
+        name: "304",
+        short: "Not Modified: the copy the client has is still good, so the server sends no body.",
+        long: "RFC 9110 §15.4.5. The browser sent a conditional GET (If-Modified-Since or If-None-Match with what it \
+had cached); the document has not changed, so the answer is the head alone and the browser shows its \
+cached copy.",
+    },
+    Term {
+        name: "404",
+        short: "Not Found: there is no document at this path on this server.",
+        long: "RFC 9110 §15.5.5. The server is there and understood the request, but the path names nothing it has. \
+The body is usually a small page saying so. Check the path in the request line (romeo.txt, not Romeo.txt).",
+    },
+    Term {
+        name: "408",
+        short: "Request Timeout: the request did not arrive in full in time.",
+        long: "RFC 9110 §15.5.9. The server waited for the rest of the request head (the blank line \\r\\n\\r\\n \
+that ends it) and gave up. A socket program that sends `GET ... HTTP/1.0\\r\\n` without the second \
+\\r\\n gets it: the server cannot know the request is over until the blank line comes.",
+    },
+    Term {
+        name: "501",
+        short: "Not Implemented: the server does not know this method.",
+        long: "RFC 9110 §15.6.2. Methods are case-sensitive (RFC 9110 §9.1): `Get` is not `GET`, so a server \
+answers 501 (or 400) to a request line that spells it otherwise.",
+    },
+    Term {
         name: "absolute-form",
         short: "the request names the whole URL (http://host/path), as one asks a proxy; origin servers must accept it.",
         long: "RFC 9112 §3.2.2. A request target is normally just the path (origin-form: GET /romeo.txt). \
@@ -77,6 +116,21 @@ the server's ISN + 1. Each side also offers options: MSS, window scale, SACK, ti
 from SYN to the client's ACK is the handshake's round-trip time: nothing can be sent before it.",
     },
     Term {
+        name: "history",
+        short: "the connection's life in letters, as Zeek writes it: S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST.",
+        long: "Zeek's conn.log. Each letter is written the first time that thing happens: upper case from the client, \
+lower case from the server. ShADadfF is a whole exchange: SYN, SYN-ACK, ACK, data both ways, the \
+server's FIN, then the client's. ShR is a connection that opened and was reset; Sr is one refused.",
+    },
+    Term {
+        name: "http",
+        short: "HyperText Transfer Protocol: a request (method, path, headers, blank line) and a response (status line, headers, blank line, body), over TCP port 80.",
+        long: "RFC 1945 (HTTP/1.0), RFC 9112 (HTTP/1.1). The client sends a head of text lines ended by \\r\\n, \
+then an empty line; the server answers with a status line (HTTP/1.1 200 OK), headers, an empty line \
+and the body. HTTP/1.0 closes the connection after one exchange, which is how the course's recv loop \
+knows the document has ended.",
+    },
+    Term {
         name: "keep-alive",
         short: "a probe segment one byte before the next expected one: is the peer still there?",
         long: "A keep-alive carries no new data (its sequence number is one below what the receiver expects) \
@@ -111,6 +165,20 @@ many names. HTTP/1.0 (the course's requests) has no such rule.",
         long: "Each side announces its MSS in its SYN (RFC 9293 §3.7.1): the largest segment it can receive, \
 usually the link's MTU minus the IP and TCP headers (1500 - 40 = 1460 on Ethernet). A response \
 larger than the MSS is cut into several segments, which is why one HTTP response arrives in pieces.",
+    },
+    Term {
+        name: "no-blank-line",
+        short: "the request's head never ended: its last line is not followed by the blank line \\r\\n that HTTP needs.",
+        long: "RFC 9112 §2.1. A request is the request line, the header lines, then an empty line: the bytes \
+\\r\\n\\r\\n mark its end. Without them the server cannot tell that the request is over, so it waits; \
+after its timeout it answers 408 Request Timeout or closes. Send '...HTTP/1.0\\r\\n\\r\\n'.",
+    },
+    Term {
+        name: "nxdomain",
+        short: "the DNS answer 'no such name': the name does not exist, so there is no address to connect to.",
+        long: "RFC 1035 §4.1.1 (RCODE 3, Name Error). The name server says the name is not in DNS at all. The \
+program gets socket.gaierror and never connects. Check the spelling (data.pr4e.org, with the digit 4); \
+in the offline lab only the course's names exist.",
     },
     Term {
         name: "out-of-order",
@@ -148,6 +216,13 @@ capture missed it (see acked-unseen). Until then the stream has a gap.",
 are there, up to 512, so its sizes depend on timing: one call may return the end of one segment \
 and the start of the next, or part of a segment. recv() returns 0 only when the other side has \
 closed (its FIN arrived). That is why the course loops until recv() returns nothing.",
+    },
+    Term {
+        name: "refused",
+        short: "the server's TCP answered the SYN with RST: nothing listens on that port, so no connection opens.",
+        long: "RFC 9293 §3.10.7.1. A SYN to a port where no program listens is answered with a reset. The program \
+sees ConnectionRefusedError ('Connection refused') at connect(). The host is there; the service is not: \
+check the port (80 for HTTP, 443 for HTTPS).",
     },
     Term {
         name: "retransmission",
@@ -192,6 +267,14 @@ that way to a request line without a valid HTTP/1.x version: the course's `recv(
 print the HTML of an error page with no headers above it.",
     },
     Term {
+        name: "socket",
+        short: "the program's end of a connection: connect() opens it, send() and recv() move bytes, close() ends it.",
+        long: "A socket is what the operating system gives a program for talking over the network. For TCP, \
+connect(('data.pr4e.org', 80)) makes the handshake, send() hands bytes to the kernel, which cuts them \
+into segments, and recv(n) returns up to n bytes of what has arrived, in order, with no trace of the \
+segment boundaries.",
+    },
+    Term {
         name: "spurious-retransmission",
         short: "a retransmission of bytes the receiver had already acknowledged: the resend was not needed.",
         long: "The sender resent data whose ACK was already on its way (or lost). Common when the \
@@ -205,6 +288,13 @@ cuts it into MSS-sized ones on the wire. A capture on the sending host sees the 
 loopback nothing cuts it at all. The bytes are the same; only the segment sizes differ from what \
 a wire would carry. Capture between two hosts (or turn offloads off with ethtool) to see wire \
 sizes.",
+    },
+    Term {
+        name: "tcp",
+        short: "Transmission Control Protocol: a reliable, ordered stream of bytes between two ports, carried in segments.",
+        long: "RFC 9293. TCP opens with a handshake (SYN, SYN-ACK, ACK), numbers every byte (seq), acknowledges \
+what arrived (ack), sends again what was lost, and closes with FIN (or RST). The application sees one \
+stream each way: message boundaries are not kept.",
     },
     Term {
         name: "truncated",
@@ -225,6 +315,14 @@ is the sender's initial value.",
         short: "the method is not one of HTTP's (GET, HEAD, POST, ...): a server answers 501 Not Implemented.",
         long: "RFC 9110 §9 lists the methods; a server that does not know a method answers 501 Not Implemented \
 (§15.6.2).",
+    },
+    Term {
+        name: "unread",
+        short: "the program closed its socket with bytes still unread, so its kernel answered with RST instead of FIN.",
+        long: "RFC 9293 §3.10.4 and RFC 1122 §4.2.2.13. Closing a socket whose receive buffer still holds data tells \
+the kernel the data is lost, so it resets the connection (RST) rather than closing it normally. \
+A program that reads 512 bytes of a 535-byte answer and closes leaves 23 unread: read until recv \
+returns 0 to see the whole answer.",
     },
     Term {
         name: "window",
@@ -306,6 +404,37 @@ mod tests {
     #[test]
     fn terms_are_sorted_and_unique() {
         assert!(TERMS.windows(2).all(|w| w[0].name < w[1].name));
+    }
+
+    /// `wirelab explain` covers what the course meets: the history letters, the status
+    /// codes of its exercises, NXDOMAIN, RST, socket, port, DNS, TCP, HTTP, and the
+    /// beginners' mistakes the report names.
+    #[test]
+    fn the_course_terms_are_explained() {
+        for t in [
+            "history",
+            "200",
+            "302",
+            "304",
+            "404",
+            "408",
+            "501",
+            "nxdomain",
+            "rst",
+            "socket",
+            "port",
+            "dns",
+            "tcp",
+            "http",
+            "no-blank-line",
+            "bare-lf",
+            "refused",
+            "unread",
+            "method-case",
+            "absolute-form",
+        ] {
+            assert!(lookup(t).is_some(), "no explanation for {t}");
+        }
     }
 
     /// Every analysis name the TCP analysis can produce has an explanation.

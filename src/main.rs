@@ -17,7 +17,17 @@ fn main() -> ExitCode {
 }
 
 /// Runs the parsed command.
-fn run(command: Command) -> Outcome {
+fn run(mut command: Command) -> Outcome {
+    // The commands that run something end with the story a student reads.
+    match &mut command {
+        Command::Lab { output, .. }
+        | Command::Demo { output, .. }
+        | Command::Fetch { output, .. } => output.tells_story = true,
+        Command::Capture {
+            output, command, ..
+        } => output.tells_story = !command.is_empty(),
+        _ => {}
+    }
     match command {
         Command::Report {
             file,

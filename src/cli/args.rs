@@ -57,9 +57,23 @@ pub struct Output {
     /// Write the report to FILE instead of standard output (never overwrites a capture).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Layers to show, top to bottom: any of http,tcp,ip,link.
-    #[arg(long, value_name = "LIST", default_value = "http,tcp,ip,link", value_parser = render::Layers::parse)]
-    pub layers: render::Layers,
+    /// Layers to show, top to bottom: any of http,tcp,ip,link,recv (the program's
+    /// recv() calls against the segments) [default: all]. Asks for the full report.
+    #[arg(long, value_name = "LIST", value_parser = render::Layers::parse)]
+    pub layers: Option<render::Layers>,
+    /// The full layer report (lab, demo, fetch and capture -- CMD end with the story
+    /// alone unless asked): every layer, the segments and the ladder, then the story.
+    #[arg(long)]
+    pub full: bool,
+    /// The story alone: one screen per run, each connection in time order (name
+    /// lookup, handshake, what was sent, the recv() calls against the segments, how it
+    /// ended, the beginner's mistakes it shows). What lab and demo print by default.
+    #[arg(long, conflicts_with = "full")]
+    pub story: bool,
+    /// Set by the commands that run something (lab, demo, fetch, capture -- CMD): their
+    /// text output is the story unless --full, --layers or --verbose asks for more.
+    #[arg(skip)]
+    pub tells_story: bool,
     /// Every header field of every frame, and the whole ladder.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -83,10 +97,22 @@ impl Output {
             }
         };
         render::View {
-            layers: self.layers,
+            layers: self.layers.unwrap_or(render::Layers::ALL),
             verbose: self.verbose || self.hex,
             hex: self.hex,
             color,
+        }
+    }
+
+    /// What the text output holds: the story, the full report, or both (the story
+    /// last, where the student's eyes are when the run ends).
+    pub fn depth(&self) -> Depth {
+        let more = self.full || self.layers.is_some() || self.verbose || self.hex;
+        match (self.story, more, self.tells_story) {
+            (true, _, _) => Depth::Story,
+            (false, true, true) => Depth::FullThenStory,
+            (false, false, true) => Depth::Story,
+            (false, _, false) => Depth::Full,
         }
     }
 
@@ -103,6 +129,14 @@ impl Output {
             ..Options::default()
         }
     }
+}
+
+/// What the text report holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    Story,
+    Full,
+    FullThenStory,
 }
 
 #[derive(Subcommand)]

@@ -1,7 +1,7 @@
 //! Where a report goes: the output file (opened before privileges are dropped), the
 //! renderer for the chosen format, packet lines as they arrive, the progress bar.
 
-use crate::cli::args::{Format, Output};
+use crate::cli::args::{Depth, Format, Output};
 use crate::cli::failure::{Failure, Outcome, failed};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -41,7 +41,13 @@ pub fn emit_prepared(
     };
     let view = output.view();
     let written = match output.format {
-        Format::Table => render::table::write(report, &view, &mut out),
+        Format::Table => match output.depth() {
+            Depth::Story => render::story::write(report, &mut out),
+            Depth::Full => render::table::write(report, &view, &mut out),
+            Depth::FullThenStory => render::table::write(report, &view, &mut out)
+                .and_then(|_| writeln!(out))
+                .and_then(|_| render::story::write(report, &mut out)),
+        },
         Format::Json => render::json::write_prepared(report, prepared, &mut out),
         Format::Html => render::html::write(report, &view, &mut out),
         Format::Har => render::har::write(report, &mut out),
@@ -115,9 +121,35 @@ pub fn progress_bar(
 /// Files from this size on get a progress bar (when standard error is a terminal).
 pub const PROGRESS_FROM: u64 = 64 << 20;
 
-/// Prints packet lines as they arrive: on stdout when the report goes to the terminal
-/// as text, on stderr when stdout carries JSON.
+/// Packet lines printed live before the rest are only counted: about a screenful,
+/// as the ladder is cut.
+pub const LIVE_LINES: usize = 40;
+
+/// Prints packet lines as they arrive, for a person watching: only when the report
+/// goes to a terminal as text (never into `-o` files, JSON or a pipe), and only the
+/// first [`LIVE_LINES`] (`-v`: all of them); the story at the end tells the run.
 pub fn line_printer(output: &Output) -> impl FnMut(&PacketLine) + Send + 'static {
+    let watched =
+        output.format == Format::Table && output.output.is_none() && io::stdout().is_terminal();
+    let all = output.verbose;
+    let mut print = packet_printer(output);
+    let mut seen = 0usize;
+    move |line: &PacketLine| {
+        if !watched {
+            return;
+        }
+        seen += 1;
+        if all || seen <= LIVE_LINES {
+            print(line)
+        } else if seen == LIVE_LINES + 1 {
+            println!("... more packets follow; the story at the end tells them (-v: every line)");
+        }
+    }
+}
+
+/// Prints every packet line (`wirelab replay`, whose output they are): on stdout when
+/// the report goes to the terminal as text, on stderr when stdout carries JSON.
+pub fn packet_printer(output: &Output) -> impl FnMut(&PacketLine) + Send + 'static {
     let to_stdout = output.format == Format::Table || output.output.is_some();
     let color = output.view().color;
     let mut t0 = None;

@@ -165,7 +165,10 @@ fn read_file(
     // A capture saved by wirelab keeps the program's calls: the same recv tables as live.
     // It is a claim: checked against the packets (recv::attach), bounded by the limits.
     match recv::from_comments(&info.section_comments, &opts.limits) {
-        Some(Ok(trace)) => recv::attach(&mut report, &trace),
+        Some(Ok(trace)) => {
+            recv::attach(&mut report, &trace);
+            report.lab = trace.lab;
+        }
         Some(Err(why)) => {
             report.trace = Some(model::TraceInfo {
                 not_read: Some(format!(

@@ -573,9 +573,47 @@ impl MessageParser {
                     self.not_http(&why, 0);
                 }
             }
+            State::Head if self.role == Role::Request && !self.head_buf.is_empty() => {
+                self.head_never_ended()
+            }
             _ => {}
         }
         self.state = State::Done;
+    }
+
+    /// The client's side ended in the middle of a request head: its lines arrived but
+    /// not the blank line that ends a head (RFC 9112 §2.1), so no server could answer
+    /// it as a request. The lines that arrived are reported as a request with the lint
+    /// `no-blank-line`; `header_len` and `head_len` are then the bytes that arrived.
+    fn head_never_ended(&mut self) {
+        let sent = self.head_buf.len() as u64;
+        let bare_lf = has_bare_lf(&self.head_buf);
+        if !self.head_buf.ends_with(b"\n") {
+            self.head_buf.extend_from_slice(b"\r\n");
+        }
+        self.head_buf.extend_from_slice(b"\r\n");
+        let parsed = self
+            .parse_head()
+            .ok()
+            .flatten()
+            .map(|(_, h)| h)
+            .or_else(|| self.lenient_request().map(|(_, h)| h));
+        if let Some(mut head) = parsed {
+            head.offset = self.head_offset;
+            head.frame = self.head_frame;
+            head.head_frame = self.head_frame;
+            head.header_len = sent;
+            head.head_len = sent;
+            head.lint.retain(|l| l != "bare-lf");
+            if bare_lf {
+                head.lint.push("bare-lf".into());
+            }
+            head.lint.push("no-blank-line".into());
+            self.body = Some(self.new_body(&[self.head_frame]));
+            self.out.push(HttpEvent::Head(head));
+            self.end(false);
+        }
+        self.head_buf.clear();
     }
 
     /// Searches for the next message start, the next byte counting as a line start.

@@ -277,6 +277,7 @@ impl HttpConnection {
         self.exchanges
             .extend(std::mem::take(&mut self.open).into_values().map(|x| *x));
         self.exchanges.sort_by_key(key);
+        self.pair_unended_requests();
         if let Some(mut inside) = self.inside.take() {
             inside.finish();
             if let Some(u) = &mut self.upgrade {
@@ -288,6 +289,28 @@ impl HttpConnection {
         self.awaiting.clear();
         self.current_request = None;
         self.current_response = None;
+    }
+
+    /// A request whose head never ended (no blank line) is known only when its side
+    /// closes, after the server's answer to it (408, or 400) was taken as a response
+    /// whose request is not captured: such a response, the next exchange after the
+    /// request, is its answer.
+    fn pair_unended_requests(&mut self) {
+        let unended = |x: &Exchange| {
+            x.response.is_none()
+                && x.request
+                    .as_ref()
+                    .is_some_and(|m| m.head.lint.iter().any(|l| l == "no-blank-line"))
+        };
+        let mut i = 0;
+        while i + 1 < self.exchanges.len() {
+            let (a, b) = (&self.exchanges[i], &self.exchanges[i + 1]);
+            if unended(a) && b.request.is_none() && b.response.is_some() {
+                let answer = self.exchanges.remove(i + 1);
+                self.exchanges[i].response = answer.response;
+            }
+            i += 1;
+        }
     }
 
     fn add(&mut self, x: Exchange) -> usize {

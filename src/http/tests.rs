@@ -118,6 +118,40 @@ fn bare_lf_head_is_accepted_and_noted() {
     assert_eq!(h.header_len, 43, "offset of the blank line \\n\\n");
 }
 
+/// A request whose side ends before its blank line (the course's slip: `...HTTP/1.0\r\n`
+/// alone) is still reported, with the lint `no-blank-line`, and its length is the
+/// bytes that arrived.
+#[test]
+fn request_without_its_blank_line_is_reported_as_never_ended() {
+    let cases: &[(&[u8], u64, &[&str])] = &[
+        (
+            b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\r\n",
+            45,
+            &["absolute-form", "no-blank-line"],
+        ),
+        (b"GET /romeo.txt HTTP/1.0", 23, &["no-blank-line"]),
+        (
+            b"GET /romeo.txt HTTP/1.0\nHost: a\n",
+            32,
+            &["bare-lf", "no-blank-line"],
+        ),
+    ];
+    for (bytes, len, want) in cases {
+        let mut p = MessageParser::new(Role::Request);
+        p.data(0, bytes, 1);
+        assert!(p.take_events().next().is_none(), "no head before the close");
+        p.close(Some(CloseReason::Fin));
+        let evs: Vec<_> = p.take_events().collect();
+        let HttpEvent::Head(h) = &evs[0] else {
+            panic!("expected a head, got {evs:?}")
+        };
+        assert_eq!(h.head_len, *len, "{bytes:?}");
+        assert_eq!(h.header_len, *len, "{bytes:?}");
+        assert_eq!(h.lint, *want, "{bytes:?}");
+        assert!(matches!(&evs[1], HttpEvent::End(e) if !e.complete));
+    }
+}
+
 /// Request lints, as a table: request head in, lint names out.
 #[test]
 fn request_lints_name_what_a_student_should_notice() {

@@ -111,10 +111,13 @@ pub fn run(
         }
         Program::Command(argv) => {
             let path = program::resolve_as(&argv[0], &user).map_err(LabError::CannotStart)?;
+            // One short line (an 80-column terminal): the story says the rest at the end.
             eprintln!(
-                "wirelab lab: running `{}` in the lab network ({} is the course server at \
-{}); the report follows when it ends",
-                argv.join(" "),
+                "wirelab lab: running {} in the lab ({} = {})",
+                argv.iter()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 COURSE_NAMES[0],
                 network::SERVER_IP
             );
@@ -252,12 +255,7 @@ pub fn run(
     } else if !fetches.is_empty() {
         trace = Some(super::join_recvs(&mut live.report, &fetches));
     }
-    if let (Some(saved), Some(t)) = (&saved, &trace) {
-        super::keep_trace(saved, &live.report, t);
-    }
-    step("while the program's capture was saved")?;
-    interrupts.end_at_once();
-    live.report.lab = Some(LabInfo {
+    let lab = LabInfo {
         command: command_line,
         exit_code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
@@ -271,7 +269,14 @@ pub fn run(
         mtu: opts.link.mtu,
         link: net.link.clone(),
         names: COURSE_NAMES.iter().map(|s| s.to_string()).collect(),
-    });
+    };
+    if let (Some(saved), Some(t)) = (&saved, &mut trace) {
+        t.lab = Some(lab.clone());
+        super::keep_trace(saved, &live.report, t);
+    }
+    step("while the program's capture was saved")?;
+    interrupts.end_at_once();
+    live.report.lab = Some(lab);
     Ok(LabOutcome {
         live,
         status,

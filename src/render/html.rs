@@ -266,10 +266,18 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                         } } }
                     }
                     @for (k, v) in &q.headers { tr { th { (k) } td { (v) } } }
-                    tr { th { "blank line" } td { "at byte " (q.header_len) " (" code { "find(b\"\\r\\n\\r\\n\")" } "); the head is " (q.header_len + 4) " bytes with it" } }
-                    @if !q.lint.is_empty() {
-                        tr { th { "lint" } td.mark { (q.lint.join(", "))
+                    @let head = if q.head_len > 0 { q.head_len } else { q.header_len + 4 };
+                    tr { th { "blank line" } td { (super::blank_line_words(q.header_len, head, &q.lint, &format!("; the head is {head} bytes with it"))) } }
+                    // The book's absolute-form is correct HTTP: a note, never styled as an error.
+                    @let problems: Vec<&str> = q.lint.iter().map(String::as_str).filter(|l| !super::is_note(l)).collect();
+                    @let notes: Vec<&str> = q.lint.iter().map(String::as_str).filter(|l| super::is_note(l)).collect();
+                    @if !problems.is_empty() {
+                        tr { th { "lint" } td.mark { (problems.join(", "))
                             @if let Some(r) = &x.response { "; the server answered " (r.status) " " (r.reason) } } }
+                    }
+                    @if !notes.is_empty() {
+                        tr { th { "note" } td { (notes.join(", ")) ": correct HTTP, which servers must accept (RFC 9112 §3.2.2)"
+                            @if problems.is_empty() { @if let Some(r) = &x.response { "; the server answered " (r.status) " " (r.reason) } } } }
                     }
                 }
             }
@@ -280,7 +288,8 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                     tr { th { "frame" } td { (r.frame) } }
                     tr { th { "status" } td { (r.status) " " (glossary::status_meaning(r.status)) } }
                     @for (k, v) in &r.headers { tr { th { (k) } td { (v) } } }
-                    tr { th { "blank line" } td { "at byte " (r.header_len) "; the body starts at byte " (r.header_len + 4) } }
+                    @let head = if r.head_len > 0 { r.head_len } else { r.header_len + 4 };
+                    tr { th { "blank line" } td { (super::blank_line_words(r.header_len, head, &r.lint, &format!("; the body starts at byte {head}"))) } }
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"
                         @if let Some(t) = &r.content_type { " of " code { (t) } }

@@ -5,6 +5,7 @@ pub mod har;
 pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod story;
 pub mod table;
 
 use crate::report::model::{
@@ -18,6 +19,8 @@ pub struct Layers {
     pub tcp: bool,
     pub ip: bool,
     pub link: bool,
+    /// The program's recv() calls against the segments (shown with http or tcp too).
+    pub recv: bool,
 }
 
 impl Layers {
@@ -26,6 +29,7 @@ impl Layers {
         tcp: true,
         ip: true,
         link: true,
+        recv: true,
     };
 
     /// "http,tcp" -> those two. Unknown names are an error that lists the known ones.
@@ -35,6 +39,7 @@ impl Layers {
             tcp: false,
             ip: false,
             link: false,
+            recv: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name.to_ascii_lowercase().as_str() {
@@ -42,9 +47,11 @@ impl Layers {
                 "tcp" => l.tcp = true,
                 "ip" => l.ip = true,
                 "link" => l.link = true,
+                "recv" => l.recv = true,
                 other => {
                     return Err(format!(
-                        "unknown layer '{other}': the layers are http, tcp, ip and link"
+                        "unknown layer '{other}': the layers are http, tcp, ip, link and recv \
+(the program's calls)"
                     ));
                 }
             }
@@ -629,6 +636,34 @@ pub fn send_story(c: &Connection) -> Option<String> {
             String::new()
         }
     ))
+}
+
+/// Where a head's blank line fell, in the course's terms (`find(b"\r\n\r\n")`), with
+/// every length equal to the bytes on the wire: a head ended by `\r\n\r\n`, one ended
+/// by bare `\n\n` (where `find` returns -1), and a request whose blank line never came.
+/// `after` ends the sentence for a head that ended: "the head is 47 bytes with it".
+pub fn blank_line_words(header_len: u64, head_len: u64, lint: &[String], after: &str) -> String {
+    let find = "find(b\"\\r\\n\\r\\n\")";
+    if lint.iter().any(|l| l == "no-blank-line") {
+        format!(
+            "missing: the request ends after {} bytes with no blank line, so {find} = -1 and \
+the head never ended (send \\r\\n\\r\\n after the last line)",
+            group(head_len)
+        )
+    } else if head_len > 0 && head_len != header_len + 4 {
+        format!(
+            "{find} = -1: the lines end with \\n alone; the blank line (\\n\\n) is at \
+byte {header_len}{after}"
+        )
+    } else {
+        format!("at byte {header_len} ({find} = {header_len}){after}")
+    }
+}
+
+/// Lints that are notes, not mistakes: the book's absolute-form request line is
+/// correct HTTP, which origin servers must accept (RFC 9112 §3.2.2).
+pub fn is_note(lint: &str) -> bool {
+    lint == "absolute-form"
 }
 
 /// "1 segment", "2 segments".

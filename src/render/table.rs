@@ -92,6 +92,11 @@ fn fit(s: &str, max: usize) -> String {
 }
 
 /// Shows control characters and non-ASCII bytes of a text line as escapes.
+pub fn printable_line(s: &str) -> String {
+    printable(s)
+}
+
+/// Shows control characters and non-ASCII bytes of a text line as escapes.
 fn printable(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
@@ -350,7 +355,7 @@ history {}",
         if l.tcp {
             self.tcp(c)?;
         }
-        if (l.tcp || l.http)
+        if (l.tcp || l.http || l.recv)
             && let Some(calls) = &c.recv
             && !calls.is_empty()
         {
@@ -458,12 +463,22 @@ history {}",
                 )?;
             }
             self.headers(&q.headers)?;
-            writeln!(
-                self.out,
-                "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the head is {} bytes with it",
-                q.header_len,
-                q.header_len,
+            let head = if q.head_len > 0 {
+                q.head_len
+            } else {
                 q.header_len + 4
+            };
+            self.say(
+                &format!(
+                    "    blank line  {}",
+                    super::blank_line_words(
+                        q.header_len,
+                        head,
+                        &q.lint,
+                        &format!("; the head is {head} bytes with it")
+                    )
+                ),
+                16,
             )?;
             if q.body_len > 0 {
                 writeln!(self.out, "    body        {} bytes", group(q.body_len))?;
@@ -474,10 +489,26 @@ history {}",
                     .as_ref()
                     .map(|r| format!("; the server answered {}", r.answer()))
                     .unwrap_or_default();
-                self.say(
-                    &format!("    lint        {}{answer}", q.lint.join(", ")),
-                    16,
-                )?;
+                // The book's absolute-form is correct HTTP: a note, not a mistake.
+                let (notes, problems): (Vec<&str>, Vec<&str>) = q
+                    .lint
+                    .iter()
+                    .map(String::as_str)
+                    .partition(|l| super::is_note(l));
+                if !problems.is_empty() {
+                    self.say(
+                        &format!("    lint        {}{answer}", problems.join(", ")),
+                        16,
+                    )?;
+                }
+                if !notes.is_empty() {
+                    let answer = if problems.is_empty() {
+                        answer.as_str()
+                    } else {
+                        ""
+                    };
+                    self.say(&format!("    note        {}{answer}", notes.join(", ")), 16)?;
+                }
                 self.explain(q.lint.iter().map(String::as_str))?;
             }
         }
@@ -517,12 +548,22 @@ history {}",
                     16,
                 )?;
             } else {
-                writeln!(
-                    self.out,
-                    "    blank line  at byte {} (find(b\"\\r\\n\\r\\n\") = {}); the body starts at byte {}",
-                    r.header_len,
-                    r.header_len,
+                let head = if r.head_len > 0 {
+                    r.head_len
+                } else {
                     r.header_len + 4
+                };
+                self.say(
+                    &format!(
+                        "    blank line  {}",
+                        super::blank_line_words(
+                            r.header_len,
+                            head,
+                            &r.lint,
+                            &format!("; the body starts at byte {head}")
+                        )
+                    ),
+                    16,
                 )?;
             }
             let kind = r

@@ -24,25 +24,7 @@ pub struct Report {
     pub trace: Option<TraceInfo>,
 }
 
-/// What `wirelab lab` built around the program: its network, and how the program ran.
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct LabInfo {
-    /// The program's command line.
-    pub command: Vec<String>,
-    /// Its exit status (None when killed by a signal).
-    pub exit_code: Option<i32>,
-    /// The signal that ended it, if one did.
-    pub signal: Option<i32>,
-    pub user: String,
-    pub client_ip: String,
-    pub router: Option<[String; 2]>,
-    pub server_ip: String,
-    pub mtu: u32,
-    /// The link's settings in words: "rate 2mbit (tbf)", "drop every 5th data segment".
-    pub link: Vec<String>,
-    /// The names the lab's DNS answers, with the course server's address.
-    pub names: Vec<String>,
-}
+pub use crate::trace::LabInfo;
 
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct Source {
@@ -350,6 +332,10 @@ pub struct Request {
     /// (as a browser's developer console shows them).
     pub query: Vec<(String, String)>,
     pub header_len: u64,
+    /// Bytes of the head with its blank line (`header_len` + 4, or + 2 for a bare-LF
+    /// head; for a head that never ended, the bytes that arrived).
+    #[serde(skip)]
+    pub head_len: u64,
     pub lint: Vec<String>,
     pub body_len: u64,
     /// The request body's first bytes, when kept for HAR (`--format har`).
@@ -402,6 +388,9 @@ pub struct Response {
     pub reason: String,
     pub headers: Vec<(String, String)>,
     pub header_len: u64,
+    /// Bytes of the head with its blank line: the body starts here.
+    #[serde(skip)]
+    pub head_len: u64,
     pub content_type: Option<String>,
     /// Content-Length as announced, if it was.
     pub content_length: Option<String>,

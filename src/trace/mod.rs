@@ -59,6 +59,9 @@ pub struct Trace {
     pub calls_omitted: u64,
     /// Extra time per traced call, measured on this machine at the start of the run.
     pub cost_us_per_call: Option<f64>,
+    /// The lab the program ran in, when it ran in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<LabInfo>,
 }
 
 /// Calls kept per trace.
@@ -77,4 +80,25 @@ impl Trace {
     pub fn process(&self, pid: u32) -> Option<&Process> {
         self.processes.iter().find(|p| p.pid == pid)
     }
+}
+
+/// What `wirelab lab` built around the program: its network, and how the program ran.
+/// Kept with the trace in a saved capture, so a replay in class tells the same story.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct LabInfo {
+    /// The program's command line.
+    pub command: Vec<String>,
+    /// Its exit status (None when killed by a signal).
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    pub user: String,
+    pub client_ip: String,
+    pub router: Option<[String; 2]>,
+    pub server_ip: String,
+    pub mtu: u32,
+    /// The link's settings in words: "rate 2mbit (tbf)", "drop every 5th data segment".
+    pub link: Vec<String>,
+    /// The names the lab's DNS answers, with the course server's address.
+    pub names: Vec<String>,
 }

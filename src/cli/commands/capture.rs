@@ -86,7 +86,6 @@ pub fn capture(
         eprintln!("wirelab: {e}");
         status_code = ExitCode::from(crate::cli::failure::EXIT_FAIL);
     }
-    emit(&result.report, output, out)?;
     if let Some(p) = write {
         eprintln!(
             "wirelab: capture saved to {} (replay: wirelab report {})",
@@ -94,6 +93,8 @@ pub fn capture(
             p.display()
         );
     }
+    // The report last: the story (capture -- CMD) is what the screen ends with.
+    emit(&result.report, output, out)?;
     Ok(status_code)
 }
 

@@ -66,7 +66,6 @@ pub fn fetch(
         Ok(r) => r,
         Err(e) => return lab_fail(&e),
     };
-    emit(&run.live.report, output, out)?;
     let fetched = &run.fetches[0];
     eprintln!(
         "wirelab: {} recv({}) calls returned {} bytes; {}",
@@ -95,5 +94,7 @@ pub fn fetch(
     if let Some(p) = write {
         eprintln!("wirelab: capture saved to {}", p.display());
     }
+    // The report last: the story is what the screen ends with.
+    emit(&run.live.report, output, out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -39,7 +39,7 @@ name, or remove it first",
             return lab_fail(&e);
         }
     };
-    emit(&outcome.live.report, output, out)?;
+    // Said before the report: the story is the last thing on the screen.
     if let Some(p) = &save {
         eprintln!(
             "wirelab lab: capture saved to {} (replay: wirelab report {})",
@@ -47,6 +47,7 @@ name, or remove it first",
             p.display()
         );
     }
+    emit(&outcome.live.report, output, out)?;
     // The program's exit status is passed on (128 + N for a signal, as shells do).
     Ok(match outcome.status {
         Some(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
@@ -112,26 +113,15 @@ pub fn demo_lab(
             return Ok(lab_fail(&e));
         }
     };
-    if let Err(f) = emit(&outcome.live.report, output, out) {
-        return Ok(Err(f));
-    }
-    for f in &outcome.fetches {
-        let all = f.recv_sizes();
-        let sizes: Vec<String> = all.iter().take(12).map(|n| n.to_string()).collect();
-        eprintln!(
-            "wirelab demo: {} recv() calls returned {} bytes: {}{}",
-            all.len(),
-            f.received.len(),
-            sizes.join(", "),
-            if all.len() > 12 { ", ..." } else { "" }
-        );
-    }
     eprintln!(
         "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
         outcome.dropped.description,
         save.display(),
         save.display()
     );
+    if let Err(f) = emit(&outcome.live.report, output, out) {
+        return Ok(Err(f));
+    }
     Ok(Ok(ExitCode::SUCCESS))
 }
 
@@ -194,7 +184,6 @@ or study the bundled capture instead: {exe} report captures/romeo.pcap",
         }
         Err(e) => return lab_fail(&e),
     };
-    emit(&run.live.report, output, out)?;
     eprintln!(
         "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
         run.dropped.description,
@@ -207,6 +196,7 @@ or study the bundled capture instead: {exe} report captures/romeo.pcap",
             save.display()
         );
     }
+    emit(&run.live.report, output, out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,7 +3,7 @@
 use crate::cli::args::{Format, Output};
 use crate::cli::failure::{Failure, Outcome, input};
 use crate::cli::output::{
-    file_report_status, finish_file_report, line_printer, open_output, progress_bar,
+    file_report_status, finish_file_report, open_output, packet_printer, progress_bar,
 };
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
@@ -138,7 +138,7 @@ pub fn replay(
     if step {
         eprintln!("wirelab: Enter or Space for the next packet, q for the rest at once");
     }
-    let mut print = line_printer(output);
+    let mut print = packet_printer(output);
     let mut last_ts: Option<i64> = None;
     let mut stepping = step;
     let mut each = |line: &PacketLine| {

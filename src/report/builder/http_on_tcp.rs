@@ -145,6 +145,7 @@ impl TcpProtocol for HttpOnTcp {
                     headers: m.head.headers.to_pairs(),
                     query: query_pairs(m.head.target.as_deref().unwrap_or_default()),
                     header_len: m.head.header_len,
+                    head_len: m.head.head_len,
                     lint: m.head.lint.clone(),
                     body_len: m.end.as_ref().map(|e| e.body_len).unwrap_or(0),
                     body: m
@@ -167,6 +168,7 @@ impl TcpProtocol for HttpOnTcp {
                         reason: m.head.reason.clone().unwrap_or_default(),
                         headers: m.head.headers.to_pairs(),
                         header_len: m.head.header_len,
+                        head_len: m.head.head_len,
                         content_type: m.head.header("content-type").map(str::to_string),
                         content_length: m.head.header("content-length").map(str::to_string),
                         body_len: end.body_len,

@@ -1,0 +1,933 @@
+//! The story: the one screen a student reads when a run ends. For each connection the
+//! program made, in time order: the name looked up and its answer, the handshake and
+//! its RTT, what was sent, what came back, the `recv()` calls against the segments (a
+//! compact table), how it ended, and, when the run shows one of the course's usual
+//! mistakes, one sentence saying what happened and what to change. Every line fits
+//! [`WIDTH`] columns (an 80-column terminal); the full report is `--full`.
+
+use super::{
+    blank_line_words, call_name, command_line, group, how_it_ended, ordinal, plural, segment_len,
+    unanswered_syn_sentence,
+};
+use crate::report::model::{Close, Connection, Dir, HttpExchange, RecvCall, Report, Side};
+use std::io::{self, Write};
+
+/// The story's width: an 80-column terminal.
+pub const WIDTH: usize = 80;
+/// Connections told in full; the others get a line each, up to [`LISTED`].
+pub const TOLD: usize = 4;
+pub const LISTED: usize = 12;
+/// DNS lookups listed (a browser makes many in the background; they fold into one line).
+pub const LOOKUPS: usize = 6;
+/// recv rows shown: the first and last calls, and up to [`SHORT_ROWS`] calls that
+/// returned less than they asked.
+pub const FIRST_ROWS: usize = 3;
+pub const LAST_ROWS: usize = 3;
+pub const SHORT_ROWS: usize = 8;
+
+/// Column where a labelled line's text starts.
+const INDENT: usize = 12;
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for line in lines(report) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// The story's lines, none wider than [`WIDTH`].
+pub fn lines(report: &Report) -> Vec<String> {
+    let mut s = Story::default();
+    s.rule("what happened, in time order");
+    if let Some(lab) = &report.lab {
+        s.para(&lab_line(lab), 2);
+    } else if let Some(p) = &report.source.path {
+        s.para(&format!("From the capture {p}."), 2);
+    }
+    // DNS lookups and connections, by the time each began.
+    enum Item<'a> {
+        Lookups(Vec<&'a crate::dns::Lookup>),
+        Conn(&'a Connection),
+    }
+    let told: Vec<&Connection> = chosen(report);
+    let mut items: Vec<(i64, Item)> = told
+        .iter()
+        .map(|c| (c.first_ts_us, Item::Conn(c)))
+        .collect();
+    let mut lookups: Vec<&crate::dns::Lookup> = report.dns.iter().collect();
+    lookups.sort_by_key(|l| l.ts_us);
+    // Lookups before each connection go together; a crowd folds into one line.
+    let mut group_start: Option<(i64, Vec<&crate::dns::Lookup>)> = None;
+    let mut groups = Vec::new();
+    let starts: Vec<i64> = told.iter().map(|c| c.first_ts_us).collect();
+    for l in lookups {
+        let slot = starts.iter().filter(|&&t| t <= l.ts_us).count();
+        match &mut group_start {
+            Some((t, g)) if starts.iter().filter(|&&x| x <= *t).count() == slot => g.push(l),
+            _ => {
+                if let Some(g) = group_start.take() {
+                    groups.push(g);
+                }
+                group_start = Some((l.ts_us, vec![l]));
+            }
+        }
+    }
+    groups.extend(group_start);
+    items.extend(groups.into_iter().map(|(t, g)| (t, Item::Lookups(g))));
+    items.sort_by_key(|(t, i)| (*t, matches!(i, Item::Conn(_))));
+    for (_, item) in &items {
+        match item {
+            Item::Lookups(g) => s.lookups(g),
+            Item::Conn(c) => s.connection(report, c),
+        }
+    }
+    let rest = report.connections.len().saturating_sub(told.len());
+    if rest > 0 {
+        s.blank();
+        s.para(
+            &format!(
+                "{} more in the capture (--full lists every one).",
+                plural(rest as u64, "connection")
+            ),
+            0,
+        );
+    }
+    if let Some(why) = no_connection(report) {
+        s.blank();
+        s.para(&why, 2);
+    }
+    if let Some(lab) = &report.lab {
+        s.blank();
+        s.para(&ending(lab), 2);
+    }
+    s.blank();
+    s.para(
+        "More: --full shows every layer (each segment, the ladder, IP, link); \
+wirelab explain TERM explains a word.",
+        0,
+    );
+    s.lines
+}
+
+/// The connections told: the program's (those with calls), else those with HTTP, else
+/// all; at most [`LISTED`], in time order.
+fn chosen(report: &Report) -> Vec<&Connection> {
+    let with_calls: Vec<&Connection> = report
+        .connections
+        .iter()
+        .filter(|c| c.recv.is_some() || c.send.is_some())
+        .collect();
+    let mut v = if !with_calls.is_empty() {
+        with_calls
+    } else {
+        report.connections.iter().collect()
+    };
+    v.sort_by_key(|c| c.first_ts_us);
+    v.truncate(LISTED);
+    v
+}
+
+#[derive(Default)]
+struct Story {
+    lines: Vec<String>,
+    /// Connections told in full so far.
+    full: usize,
+}
+
+impl Story {
+    fn rule(&mut self, title: &str) {
+        let t = format!("== {title} ");
+        let n = WIDTH.saturating_sub(t.len());
+        self.lines.push(format!("{t}{}", "=".repeat(n)));
+    }
+
+    fn blank(&mut self) {
+        if self.lines.last().is_some_and(|l| !l.is_empty()) {
+            self.lines.push(String::new());
+        }
+    }
+
+    /// A paragraph, wrapped; continuation lines indented by `indent`.
+    fn para(&mut self, text: &str, indent: usize) {
+        self.lines
+            .extend(super::table::wrap(text, WIDTH, indent.min(WIDTH / 2)));
+    }
+
+    /// "  label     text", wrapped under the text.
+    fn labelled(&mut self, label: &str, text: &str) {
+        self.para(&format!("  {label:<9} {text}"), INDENT);
+    }
+
+    fn lookups(&mut self, g: &[&crate::dns::Lookup]) {
+        self.blank();
+        for l in g.iter().take(LOOKUPS) {
+            self.labelled("DNS", &lookup_words(l));
+        }
+        if g.len() > LOOKUPS {
+            let names: std::collections::BTreeSet<&str> =
+                g[LOOKUPS..].iter().map(|l| l.name.as_str()).collect();
+            self.labelled(
+                "",
+                &format!(
+                    "and {} more ({}): the browser's own, in the background",
+                    plural((g.len() - LOOKUPS) as u64, "lookup"),
+                    plural(names.len() as u64, "name")
+                ),
+            );
+        }
+    }
+
+    fn connection(&mut self, report: &Report, c: &Connection) {
+        self.blank();
+        let who = c
+            .process
+            .as_ref()
+            .map(|p| format!(", by {}", p.name))
+            .unwrap_or_default();
+        let name = server_name(report, &c.server.ip)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        let service = c
+            .server
+            .service
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        self.para(
+            &format!(
+                "connection {}: {}:{} -> {}{name} port {}{service}{who}",
+                c.id, c.client.ip, c.client.port, c.server.ip, c.server.port
+            ),
+            4,
+        );
+        if self.full >= TOLD {
+            self.labelled("", &one_line(c));
+            return;
+        }
+        self.full += 1;
+        self.labelled("connect", &connect_words(c));
+        if let Some(w) = send_words(c) {
+            self.labelled("sent", &w);
+        }
+        for (i, x) in c.http.iter().enumerate().take(3) {
+            if let Some(w) = request_words(c, x, i) {
+                self.labelled("request", &w);
+            }
+            if let Some(w) = answer_words(c, x) {
+                self.labelled("answer", &w);
+            }
+        }
+        if c.http.len() > 3 {
+            self.labelled(
+                "",
+                &format!(
+                    "and {} more (--full lists them)",
+                    plural((c.http.len() - 3) as u64, "exchange")
+                ),
+            );
+        }
+        if c.recv.as_ref().is_some_and(|r| !r.is_empty()) {
+            self.recv_table(c);
+        }
+        if !refused(c) {
+            self.labelled("end", &end_words(c));
+        }
+        for m in mistakes(report, c) {
+            self.para(&format!("  ! {m}"), 4);
+        }
+    }
+
+    fn recv_table(&mut self, c: &Connection) {
+        let calls = c.recv.as_deref().unwrap_or_default();
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::NOTHING)
+            .force_no_tty()
+            .set_header(vec![
+                "#",
+                "call",
+                "returned",
+                "stream bytes",
+                "frames (bytes)",
+            ]);
+        for i in [0, 2] {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+        for row in recv_rows(c, calls) {
+            t.add_row(row);
+        }
+        let mut first = true;
+        for line in t.lines() {
+            let line = line.trim_end().to_string();
+            // comfy-table's NOTHING preset pads each cell by one space on each side.
+            let body = line.strip_prefix(' ').unwrap_or(&line);
+            let label = if first { "recv" } else { "" };
+            first = false;
+            self.lines.push(
+                super::table::wrap(&format!("  {label:<10}{body}"), WIDTH, INDENT)[0].clone(),
+            );
+        }
+        for w in recv_words(c, calls) {
+            self.labelled("", &w);
+        }
+    }
+}
+
+/// "`python3 socket1.py` ran as nobody in the lab: ..."
+fn lab_line(lab: &crate::report::model::LabInfo) -> String {
+    let link = if lab.link.is_empty() {
+        "full speed, no delay".to_string()
+    } else {
+        lab.link.join(", ")
+    };
+    format!(
+        "`{}` ran as {} in the lab: {} is the course server at {}, one router away; the \
+link: MTU {}, {link}.",
+        command_line(&lab.command),
+        lab.user,
+        lab.names.first().map(String::as_str).unwrap_or("-"),
+        lab.server_ip,
+        lab.mtu
+    )
+}
+
+/// How the program ended, and where its output went.
+fn ending(lab: &crate::report::model::LabInfo) -> String {
+    match (lab.exit_code, lab.signal) {
+        (Some(0), _) => "The program ended normally (exit status 0).".into(),
+        (Some(c), _) => format!(
+            "The program ended with exit status {c}: an error (its message is above, on \
+standard error)."
+        ),
+        (None, Some(s)) => format!(
+            "The program was stopped by {} (it did not end by itself).",
+            signal_name(s)
+        ),
+        (None, None) => "The program was still running when the lab ended.".into(),
+    }
+}
+
+fn signal_name(s: i32) -> String {
+    match s {
+        2 => "SIGINT (Ctrl-C)".into(),
+        9 => "SIGKILL".into(),
+        14 => "SIGALRM".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// "data.pr4e.org? 10.80.1.2, in 0.258 ms (frames 3, 4)"
+fn lookup_words(l: &crate::dns::Lookup) -> String {
+    let frames = match (l.query_frame, l.response_frame) {
+        (Some(q), Some(r)) => format!(" (frames {q}, {r})"),
+        (Some(q), None) => format!(" (frame {q})"),
+        (None, Some(r)) => format!(" (frame {r})"),
+        _ => String::new(),
+    };
+    let rtt = l
+        .rtt_us
+        .map(|us| format!(", in {}", ms(us)))
+        .unwrap_or_default();
+    let answer = match l.rcode.as_deref() {
+        None => "no answer".to_string(),
+        Some("NXDOMAIN") => "no such name (NXDOMAIN)".to_string(),
+        Some("NOERROR") if l.answers.is_empty() => format!("no {} record", l.qtype),
+        Some("NOERROR") => l
+            .answers
+            .iter()
+            .map(|a| a.split_once(' ').map_or(a.as_str(), |(_, v)| v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(rc) => rc.to_string(),
+    };
+    format!("{}? ({}) -> {answer}{rtt}{frames}", l.name, l.qtype)
+}
+
+/// A time in ms (three decimals below 10 ms, one up to 10 s) or in s.
+fn ms(us: i64) -> String {
+    if us >= 10_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else if us >= 10_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.3} ms", us as f64 / 1000.0)
+    }
+}
+
+/// The name the program looked up for `ip`, if the capture holds the lookup.
+fn server_name<'a>(report: &'a Report, ip: &str) -> Option<&'a str> {
+    report
+        .dns
+        .iter()
+        .find(|l| {
+            l.answers
+                .iter()
+                .any(|a| a.split_once(' ').is_some_and(|(_, v)| v == ip))
+        })
+        .map(|l| l.name.as_str())
+}
+
+fn connect_words(c: &Connection) -> String {
+    if refused(c) {
+        let frame = |f: &str| {
+            c.segments
+                .iter()
+                .find(|s| s.flags.contains(f))
+                .map(|s| format!(" (frame {})", s.frame))
+                .unwrap_or_default()
+        };
+        return format!(
+            "SYN{} answered by RST{}: refused, no connection",
+            frame("SYN"),
+            frame("RST")
+        );
+    }
+    if let Some(w) = unanswered_syn_sentence(c) {
+        return w;
+    }
+    match &c.handshake {
+        Some(h) if h.syn_frame.is_some() && h.synack_frame.is_some() => {
+            let frames: Vec<String> = [h.syn_frame, h.synack_frame, h.ack_frame]
+                .iter()
+                .flatten()
+                .map(u64::to_string)
+                .collect();
+            let rtt = h
+                .rtt_us
+                .map(|us| format!(": open after {} (the handshake's RTT)", ms(us)))
+                .unwrap_or_default();
+            format!("SYN, SYN-ACK, ACK in frames {}{rtt}", frames.join(", "))
+        }
+        _ => "the handshake is not in the capture (it began before the capture)".into(),
+    }
+}
+
+/// "send(47) sent 47 bytes in frame 8"; several calls in one line.
+fn send_words(c: &Connection) -> Option<String> {
+    let calls = c.send.as_ref().filter(|v| !v.is_empty())?;
+    let total: u64 = calls.iter().map(|r| r.bytes).sum();
+    let frames: Vec<u64> = calls
+        .iter()
+        .flat_map(|r| r.frames.iter().copied())
+        .collect();
+    Some(if calls.len() == 1 {
+        format!(
+            "{} sent {} in {}",
+            call_name(&calls[0]),
+            plural(total, "byte"),
+            frames_short(&frames)
+        )
+    } else if calls.len() <= 3 {
+        calls
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} sent {} in {}",
+                    call_name(r),
+                    plural(r.bytes, "byte"),
+                    frames_short(&r.frames)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        format!(
+            "{} sent {} in {}",
+            plural(calls.len() as u64, "call"),
+            plural(total, "byte"),
+            frames_short(&frames)
+        )
+    })
+}
+
+/// The request in one line, with its ending shown as bytes: `GET ... HTTP/1.0\r\n\r\n`.
+fn request_words(c: &Connection, x: &HttpExchange, i: usize) -> Option<String> {
+    let q = x.request.as_ref()?;
+    let lint = |l: &str| q.lint.iter().any(|x| x == l);
+    let ending = if !q.headers.is_empty() {
+        format!(" + {}", plural(q.headers.len() as u64, "header line"))
+    } else if lint("no-blank-line") {
+        "\\r\\n (no blank line)".to_string()
+    } else if lint("bare-lf") {
+        "\\n\\n".to_string()
+    } else {
+        "\\r\\n\\r\\n".to_string()
+    };
+    let line = super::table::printable_line(&q.line());
+    let sent = if c.send.is_some() && i == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({}, frame {})",
+            plural(q.head_len.max(q.header_len), "byte"),
+            q.frame
+        )
+    };
+    Some(format!("{line}{ending}{sent}"))
+}
+
+/// "HTTP/1.1 200 OK, text/plain: 535 bytes in 1 segment (frame 10); ..."
+fn answer_words(c: &Connection, x: &HttpExchange) -> Option<String> {
+    let r = x.response.as_ref()?;
+    let kind = r
+        .content_type
+        .as_deref()
+        .map(|t| format!(", {}", t.split(';').next().unwrap_or(t).trim()))
+        .unwrap_or_default();
+    let head = if r.head_len > 0 {
+        r.head_len
+    } else {
+        r.header_len + 4
+    };
+    let total = head + r.body_len;
+    let segs = if r.frame_count == 1 {
+        format!(
+            "1 segment (frame {}{})",
+            r.frame,
+            segment_len(c, r.frame)
+                .filter(|&n| u64::from(n) != total)
+                .map(|n| format!(", {n} B"))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "{} (frames {}-{})",
+            plural(r.frame_count, "segment"),
+            r.frame,
+            r.last_frame
+        )
+    };
+    let after = x
+        .response_time_us
+        .map(|t| format!(", {} after the request", ms(t)))
+        .unwrap_or_default();
+    let blank = if head == r.header_len + 4 {
+        format!("find(b\"\\r\\n\\r\\n\") = {}", r.header_len)
+    } else {
+        blank_line_words(r.header_len, head, &r.lint, "")
+    };
+    Some(format!(
+        "{}{kind}{after}: {} in {segs}; the head is {head} bytes ({blank}), the body {}",
+        r.status_line(),
+        plural(total, "byte"),
+        group(r.body_len)
+    ))
+}
+
+/// The rows of the compact recv table: the first calls, every call that returned less
+/// than it asked (up to [`SHORT_ROWS`]), the last calls; runs of calls left out, and of
+/// zero-byte calls after the end, fold into one row each.
+fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
+    let n = calls.len();
+    // Repeated zero-byte calls at the end: one row.
+    let zeros_from = calls.iter().rposition(|r| r.bytes > 0).map_or(0, |i| i + 1);
+    let zeros = n - zeros_from;
+    let data = &calls[..zeros_from];
+    let mut keep = vec![false; data.len()];
+    for (i, k) in keep.iter_mut().enumerate() {
+        *k = i < FIRST_ROWS || i + LAST_ROWS >= data.len();
+    }
+    let mut short = 0;
+    for (i, r) in data.iter().enumerate() {
+        if !keep[i] && short < SHORT_ROWS && r.asked.is_some_and(|a| r.bytes < a) {
+            keep[i] = true;
+            short += 1;
+        }
+    }
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        if keep[i] {
+            rows.push(call_row(c, &data[i]));
+            i += 1;
+            continue;
+        }
+        let j = (i..data.len()).find(|&j| keep[j]).unwrap_or(data.len());
+        let skipped = &data[i..j];
+        let sizes: std::collections::BTreeSet<u64> = skipped.iter().map(|r| r.bytes).collect();
+        let what = if sizes.len() == 1 {
+            format!("{} each", group(skipped[0].bytes))
+        } else {
+            format!(
+                "{}-{}",
+                group(*sizes.first().unwrap_or(&0)),
+                group(*sizes.last().unwrap_or(&0))
+            )
+        };
+        rows.push(vec![
+            "...".into(),
+            format!("{} more", skipped.len()),
+            what,
+            format!(
+                "{}..{}",
+                skipped[0].stream_offset,
+                skipped[skipped.len() - 1].stream_offset + skipped[skipped.len() - 1].bytes
+            ),
+            String::new(),
+        ]);
+        i = j;
+    }
+    if zeros == 1 {
+        rows.push(call_row(c, &calls[zeros_from]));
+    } else if zeros > 1 {
+        let first = &calls[zeros_from];
+        rows.push(vec![
+            format!("{}-{}", first.call, calls[n - 1].call),
+            call_name(first),
+            "0".into(),
+            format!("end x {}", group(zeros as u64)),
+            String::new(),
+        ]);
+    }
+    rows
+}
+
+fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
+    vec![
+        r.call.to_string(),
+        call_name(r),
+        group(r.bytes),
+        if r.bytes == 0 {
+            "end of stream".into()
+        } else {
+            format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes)
+        },
+        frames_sizes(c, &r.frames),
+    ]
+}
+
+/// "10 (535)", "20-26 (1448 each)", "9, 11 (1448, 512)".
+fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
+    if frames.is_empty() {
+        return String::new();
+    }
+    let sizes: Vec<u32> = frames.iter().filter_map(|&f| segment_len(c, f)).collect();
+    let sizes = if sizes.len() != frames.len() {
+        String::new()
+    } else if sizes.len() > 1 && sizes.iter().all(|&s| s == sizes[0]) {
+        format!(" ({} each)", sizes[0])
+    } else if sizes.len() <= 3 {
+        format!(
+            " ({})",
+            sizes
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        String::new()
+    };
+    format!("{}{sizes}", frames_short(frames))
+}
+
+/// "10", "20-26" (consecutive), "9, 11", "9, 11, 13 +4".
+fn frames_short(frames: &[u64]) -> String {
+    match frames {
+        [] => "no frame".into(),
+        [f] => format!("frame {f}"),
+        _ if frames.windows(2).all(|w| w[1] == w[0] + 1) => {
+            format!("frames {}-{}", frames[0], frames[frames.len() - 1])
+        }
+        _ if frames.len() <= 3 => format!(
+            "frames {}",
+            frames
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!(
+            "frames {}, {}, ... {} ({} frames)",
+            frames[0],
+            frames[1],
+            frames[frames.len() - 1],
+            frames.len()
+        ),
+    }
+}
+
+/// What the recv calls show, in a few sentences.
+fn recv_words(c: &Connection, calls: &[RecvCall]) -> Vec<String> {
+    let mut out = Vec::new();
+    let data: Vec<&RecvCall> = calls.iter().filter(|r| r.bytes > 0).collect();
+    let total: u64 = data.iter().map(|r| r.bytes).sum();
+    let mut frames: Vec<u64> = data.iter().flat_map(|r| r.frames.iter().copied()).collect();
+    frames.sort_unstable();
+    frames.dedup();
+    let carried: u64 = frames
+        .iter()
+        .filter_map(|&f| segment_len(c, f))
+        .map(u64::from)
+        .sum();
+    let segs = if carried > total && frames.len() == 1 {
+        format!(
+            "{} of the {} that 1 segment carried",
+            plural(total, "byte"),
+            group(carried)
+        )
+    } else if carried > total {
+        format!(
+            "{} of the {} that {} carried",
+            plural(total, "byte"),
+            group(carried),
+            plural(frames.len() as u64, "segment")
+        )
+    } else {
+        format!(
+            "the {} that {} carried",
+            plural(total, "byte"),
+            plural(frames.len() as u64, "segment")
+        )
+    };
+    // The lesson only when the counts differ: one call for one segment shows nothing.
+    let moral = if data.len() != frames.len() || carried != total {
+        ": TCP delivers a stream, not messages"
+    } else {
+        ""
+    };
+    out.push(format!(
+        "{} returned {segs}{moral}.",
+        plural(data.len() as u64, "recv() call")
+    ));
+    if let Some(r) = data.iter().find(|r| r.asked.is_some_and(|a| r.bytes < a)) {
+        out.push(format!(
+            "Your {} {} returned {}: less than it asked, because recv returns what has \
+arrived so far.",
+            ordinal(r.call),
+            call_name(r),
+            group(r.bytes)
+        ));
+    }
+    if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref())
+        && resp.head_len != resp.header_len + 2
+    {
+        let at = resp.head_offset + resp.header_len;
+        if let Some(r) = data
+            .iter()
+            .find(|r| r.stream_offset <= at && at < r.stream_offset + r.bytes)
+        {
+            out.push(format!(
+                "The blank line ending the headers (stream byte {at}) came back in your {} \
+{}.",
+                ordinal(r.call),
+                call_name(r)
+            ));
+        }
+    }
+    out
+}
+
+/// How the connection ended, and how the program learned it.
+fn end_words(c: &Connection) -> String {
+    let first = match (c.close, c.closed_by) {
+        (Close::Fin, Some(Side::Server)) => {
+            let f = crate::report::recv::server_fin(c)
+                .map(|f| format!(", frame {f}"))
+                .unwrap_or_default();
+            format!("the server closed first (FIN{f})")
+        }
+        (Close::Fin, Some(Side::Client)) => "your program closed first (FIN)".to_string(),
+        (Close::Rst, Some(by)) => {
+            let d = if by == Side::Client {
+                Dir::C2S
+            } else {
+                Dir::S2C
+            };
+            let f = c
+                .segments
+                .iter()
+                .find(|s| s.dir == d && s.flags.contains("RST"))
+                .map(|s| format!(", frame {}", s.frame))
+                .unwrap_or_default();
+            let who = if by == Side::Client {
+                "your program's side"
+            } else {
+                "the server"
+            };
+            format!("{who} reset the connection (RST{f})")
+        }
+        _ => how_it_ended(c),
+    };
+    let Some(calls) = c.recv.as_ref() else {
+        return format!("{first}.");
+    };
+    let zeros = calls.iter().filter(|r| r.bytes == 0).count();
+    let loop_words = match zeros {
+        0 => String::new(),
+        1 => "; recv returned 0 (the end of the stream) and the loop ended".into(),
+        n => format!(
+            "; recv returned 0 (the end of the stream) {} times",
+            group(n as u64)
+        ),
+    };
+    format!("{first}{loop_words}.")
+}
+
+/// A connection in one line, past the ones told in full.
+fn one_line(c: &Connection) -> String {
+    let first = c.http.first().and_then(|x| {
+        let q = x.request.as_ref().map(|q| q.line());
+        let r = x.response.as_ref().map(|r| r.answer());
+        match (q, r) {
+            (Some(q), Some(r)) => Some(format!("{q} -> {r}")),
+            (Some(q), None) => Some(q),
+            (None, Some(r)) => Some(r),
+            _ => None,
+        }
+    });
+    let more = if c.http.len() > 1 {
+        format!(" (+{} more)", c.http.len() - 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{more}; {}",
+        first.unwrap_or_else(|| format!("{} B each way", c.payload_bytes[0])),
+        how_it_ended(c)
+    )
+}
+
+/// The course's usual mistakes, when this connection shows one: what happened and
+/// what to change, in one sentence each.
+pub fn mistakes(report: &Report, c: &Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for x in &c.http {
+        let Some(q) = &x.request else { continue };
+        let has = |l: &str| q.lint.iter().any(|x| x == l);
+        let answer = x.response.as_ref();
+        if has("no-blank-line") {
+            let waited = x
+                .response_time_us
+                .map(|t| format!(" waited {} and", ms(t)))
+                .unwrap_or_default();
+            let what = match answer {
+                Some(r) => format!("answered {}", r.answer()),
+                None => "closed".to_string(),
+            };
+            out.push(format!(
+                "The request never ended: after `{}\\r\\n` the blank line (\\r\\n) never came, \
+so the server{waited} {what}. End the request with \\r\\n\\r\\n.",
+                super::table::printable_line(&q.line())
+            ));
+        } else if has("bare-lf") {
+            let head = q.head_len.max(q.header_len + 2);
+            let what = match answer {
+                Some(r) => format!("this server answered {} anyway", r.answer()),
+                None => "no answer came".to_string(),
+            };
+            out.push(format!(
+                "The request's lines end with \\n, not \\r\\n: on its {} find(b\"\\r\\n\\r\\n\") \
+returns -1; {what}, but HTTP needs \\r\\n (a strict server waits or answers 400).",
+                plural(head, "byte")
+            ));
+        }
+        if has("method-case") {
+            let what = answer
+                .map(|r| format!("; the server answered {}", r.answer()))
+                .unwrap_or_default();
+            out.push(format!(
+                "Methods are case-sensitive: `{}` is not `{}`{what}.",
+                q.method,
+                q.method.to_ascii_uppercase()
+            ));
+        }
+    }
+    if refused(c) {
+        let name = server_name(report, &c.server.ip)
+            .map(|n| format!(" at {n}"))
+            .unwrap_or_else(|| format!(" at {}", c.server.ip));
+        out.push(format!(
+            "Refused: nothing listens on port {}{name}: its TCP answered the SYN with RST, \
+so the program got ConnectionRefusedError.",
+            c.server.port
+        ));
+    }
+    if let Some(calls) = &c.recv {
+        let read: u64 = calls.iter().map(|r| r.bytes).sum();
+        let unread = c.streams.s2c.bytes.saturating_sub(read);
+        let ended = calls.iter().any(|r| r.bytes == 0);
+        if c.close == Close::Rst && c.closed_by == Some(Side::Client) && unread > 0 && !ended {
+            let rst = c
+                .segments
+                .iter()
+                .find(|s| s.dir == Dir::C2S && s.flags.contains("RST"))
+                .map(|s| format!(", frame {}", s.frame))
+                .unwrap_or_default();
+            out.push(format!(
+                "Your program closed the socket with {} of the {} unread, so its kernel \
+reset the connection (RST{rst}) instead of closing it with FIN. Read until recv returns 0.",
+                plural(unread, "byte"),
+                group(c.streams.s2c.bytes)
+            ));
+        }
+        let zeros = calls.iter().filter(|r| r.bytes == 0).count();
+        if zeros > 1 {
+            out.push(format!(
+                "The loop never stops: recv returned 0 {} times after the end of the stream. \
+Add `if len(data) < 1: break` after the recv.",
+                group(zeros as u64)
+            ));
+        }
+    }
+    out
+}
+
+/// The server answered the SYN with RST (RFC 9293 §3.10.7.1): nothing listens there.
+fn refused(c: &Connection) -> bool {
+    c.handshake
+        .as_ref()
+        .is_some_and(|h| h.syn_frame.is_some() && h.synack_frame.is_none())
+        && c.close == Close::Rst
+        && c.closed_by == Some(Side::Server)
+}
+
+/// Why there is no connection, when there is none: a name DNS did not know (outside
+/// the lab, or a slip of a course name), or a program that stopped before connecting.
+fn no_connection(report: &Report) -> Option<String> {
+    if report.totals.connections > 0 {
+        return None;
+    }
+    let failed: Vec<&crate::dns::Lookup> = report
+        .dns
+        .iter()
+        .filter(|l| l.rcode.as_deref() != Some("NOERROR") || l.answers.is_empty())
+        .collect();
+    let Some(l) = failed.first() else {
+        return super::no_connection_sentence(report);
+    };
+    let lab_names: Vec<&str> = report
+        .lab
+        .as_ref()
+        .map(|lab| lab.names.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if let Some(near) = near_miss(&l.name, &lab_names) {
+        return Some(format!(
+            "No connection: DNS has no {} (NXDOMAIN), so the program never connected. Did \
+you mean {near}?",
+            l.name
+        ));
+    }
+    if !lab_names.is_empty() {
+        return Some(format!(
+            "No connection: {} is not part of the offline lab, so its DNS answered \
+NXDOMAIN and the program never connected. The lab serves: {}.",
+            l.name,
+            lab_names.join(", ")
+        ));
+    }
+    super::no_connection_sentence(report)
+}
+
+/// A course name one or two letters away from `name` (data.prte.org -> data.pr4e.org).
+pub fn near_miss<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    names
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(&name, n), *n))
+        .filter(|(d, _)| (1..=2).contains(d))
+        .min()
+        .map(|(_, n)| n)
+}
