@@ -133,7 +133,7 @@ fn run(mut command: Command) -> Outcome {
             wirelab::lab::run::LabOptions {
                 link: wirelab::lab::network::LinkOptions {
                     mtu,
-                    rate_bps: rate,
+                    rate_bps: rate.0,
                     loss_pct: loss,
                     drop_every,
                     delay_ms: delay,

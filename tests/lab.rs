@@ -285,6 +285,64 @@ fn the_socket_clients_run_ends_with_its_story_on_one_80_column_screen() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The default link teaches without flags: the cover3.jpg program's recv(5120) returns
+/// mixed sizes, as the book shows; the trace adds no zero-window (a traced and an
+/// untraced run show the same TCP analysis); wirelab's own lines fit 80, none wider than
+/// 80 columns, the story last.
+#[test]
+fn the_default_link_shows_mixed_recv_sizes_and_the_trace_changes_no_tcp_analysis() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("default-link");
+    let out = lab(&dir, &["-w", "cover3.pcapng"], &[PYTHON, "urljpeg.py"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let story = &printed[printed.find("== what happened").expect("a story")..];
+    let ours = stderr(&out).lines().count() + story.lines().count();
+    assert!(ours <= 80, "{ours} lines of wirelab's:\n{story}");
+    for line in story.lines() {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+    assert!(
+        one_spaced(story).contains("the link: MTU 1500, rate 4mbit (tbf)"),
+        "{story}"
+    );
+    let traced: Value = serde_json::from_slice(
+        &Command::new(WIRELAB)
+            .args(["report", "cover3.pcapng", "--format", "json"])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let conn = &traced["connections"][0];
+    // Short reads before the last one: recv returned what had arrived so far.
+    let sizes = traced_sizes(conn);
+    let before_last = &sizes[..sizes.len() - 1];
+    assert!(
+        before_last.contains(&5120) && before_last.iter().any(|&n| n < 5120),
+        "mixed recv sizes on the default link: {sizes:?}"
+    );
+    let _ = lab(
+        &dir,
+        &["--no-trace", "--format", "json", "-o", "report.json"],
+        &[PYTHON, "urljpeg.py"],
+    );
+    let untraced = report(&dir);
+    for r in [&traced, &untraced] {
+        assert_eq!(
+            r["connections"][0]["analysis_totals"],
+            serde_json::json!([]),
+            "no zero-window or window-full, traced or not: {}",
+            r["connections"][0]["analysis_totals"]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_image_is_saved_byte_identical_and_drop_every_brings_retransmissions() {
     if !is_root() {

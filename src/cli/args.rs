@@ -327,9 +327,12 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// MTU of every link of the lab (576 to 9000).
         #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=9000))]
         mtu: u32,
-        /// Rate of the link, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit.
-        #[arg(long, value_name = "RATE", value_parser = wirelab::lab::network::parse_rate)]
-        rate: Option<u64>,
+        /// Rate of the link, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit;
+        /// `full` for no limit. The default is slow enough that recv() returns what has
+        /// arrived so far, in the mixed sizes the book shows, and that the trace does not
+        /// fill the program's receive window.
+        #[arg(long, value_name = "RATE", default_value = wirelab::lab::network::TEACHING_RATE, value_parser = parse_link_rate)]
+        rate: LinkRate,
         /// Lose PCT per cent of the server's data segments at random, between the server
         /// and the router (nftables), so the server's TCP retransmits them.
         #[arg(long, value_name = "PCT", conflicts_with = "drop_every", value_parser = parse_pct)]
@@ -371,7 +374,7 @@ sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
     Demo {
         /// Rate of the lab's link (tbf): slow enough that recv() returns what has
         /// arrived so far, in varying sizes.
-        #[arg(long, value_name = "RATE", default_value = "4mbit", value_parser = wirelab::lab::network::parse_rate)]
+        #[arg(long, value_name = "RATE", default_value = wirelab::lab::network::TEACHING_RATE, value_parser = wirelab::lab::network::parse_rate)]
         rate: u64,
         /// Lose every Nth data segment of the server, to see retransmissions.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
@@ -422,6 +425,7 @@ fn lab_after_help() -> String {
         "Examples:\n  sudo wirelab lab -- python3 socket1.py\n  \
 sudo wirelab lab -w class.pcapng -- python3 socket1.py   (then, anywhere: wirelab report class.pcapng)\n  \
 sudo wirelab lab --rate 2mbit --drop-every 5 -- python3 urljpeg.py\n  \
+sudo wirelab lab --rate full -- python3 urljpeg.py   (no rate limit: recv(5120) returns 5120 each time)\n  \
 sudo wirelab lab -- telnet data.pr4e.org 80\n  \
 sudo wirelab lab --format html -o lab.html -- curl http://data.pr4e.org/page1.htm\n\n\
 The network: the program at 10.80.0.2 (eth0, where the capture runs), a router at 10.80.0.1 \
@@ -430,6 +434,20 @@ than the course's get NXDOMAIN. The exit status is the program's.\n\n\
 This kernel:\n{}",
         wirelab::lab::network::KernelSupport::probe().help()
     )
+}
+
+/// A lab link's rate: bits per second, or None for full speed (`--rate full`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkRate(pub Option<u64>);
+
+/// `--rate`: a rate with its unit, or `full`.
+fn parse_link_rate(s: &str) -> Result<LinkRate, String> {
+    if s.trim().eq_ignore_ascii_case("full") {
+        return Ok(LinkRate(None));
+    }
+    wirelab::lab::network::parse_rate(s)
+        .map(|r| LinkRate(Some(r)))
+        .map_err(|e| format!("{e}, or full for no limit"))
 }
 
 /// `--list`: a number, or `all`.

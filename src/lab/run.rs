@@ -206,7 +206,7 @@ pub fn run(
                 .map_err(setup)?;
             step("before the fetches started")?;
             interrupts.end_at_once();
-            vec!["wirelab's course client".to_string()]
+            vec![crate::trace::BUILTIN_CLIENT.to_string()]
         }
     };
     let target = Target::SudoUser {

@@ -873,11 +873,21 @@ pub fn dispute_line(d: &crate::report::model::TraceDispute) -> String {
     )
 }
 
+/// The program the lab ran: its command line, quoted as typed, or wirelab's own client.
+pub fn program_words(lab: &crate::report::model::LabInfo) -> String {
+    if lab.ran_builtin_client() {
+        "wirelab's own course client".into()
+    } else {
+        format!("`{}`", command_line(&lab.command))
+    }
+}
+
 /// The lab's network in one sentence.
 pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
     let status = match (lab.exit_code, lab.signal) {
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => format!("ended by signal {s}"),
+        (None, None) if lab.ran_builtin_client() => "done".into(),
         (None, None) => "still running".into(),
     };
     let path = match &lab.router {
@@ -892,9 +902,9 @@ pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
         format!("; link: {}", lab.link.join(", "))
     };
     format!(
-        "`{}` ran as {} in its own network namespace at {}, with the course server {} at {} \
+        "{} ran as {} in its own network namespace at {}, with the course server {} at {} \
 {path}; MTU {}{link}; {status}.",
-        command_line(&lab.command),
+        program_words(lab),
         lab.user,
         lab.client_ip,
         lab.names.first().map(String::as_str).unwrap_or("-"),

@@ -6,7 +6,7 @@
 //! [`WIDTH`] columns (an 80-column terminal); the full report is `--full`.
 
 use super::{
-    blank_line_words, call_name, command_line, group, how_it_ended, ordinal, plural, segment_len,
+    blank_line_words, call_name, group, how_it_ended, ordinal, plural, segment_len,
     unanswered_syn_sentence,
 };
 use crate::report::model::{Close, Connection, Dir, HttpExchange, RecvCall, Report, Side};
@@ -96,7 +96,7 @@ pub fn lines(report: &Report) -> Vec<String> {
         s.blank();
         s.para(&why, 2);
     }
-    if let Some(lab) = &report.lab {
+    if let Some(lab) = report.lab.as_ref().filter(|l| !l.ran_builtin_client()) {
         s.blank();
         s.para(&ending(lab), 2);
     }
@@ -239,39 +239,60 @@ impl Story {
 
     fn recv_table(&mut self, c: &Connection) {
         let calls = c.recv.as_deref().unwrap_or_default();
-        let mut t = comfy_table::Table::new();
-        t.load_style(comfy_table::presets::NOTHING)
-            .force_no_tty()
-            .set_header(vec![
-                "#",
-                "call",
-                "returned",
-                "stream bytes",
-                "frames (bytes)",
-            ]);
-        for i in [0, 2] {
-            if let Some(col) = t.column_mut(i) {
-                col.set_cell_alignment(comfy_table::CellAlignment::Right);
-            }
+        let rows = recv_rows(c, calls);
+        // The stream offsets go first when the table would not fit: nothing is cut.
+        let mut lines = recv_table_lines(&rows, true);
+        if lines.iter().any(|l| l.chars().count() > WIDTH) {
+            lines = recv_table_lines(&rows, false);
         }
-        for row in recv_rows(c, calls) {
-            t.add_row(row);
-        }
-        let mut first = true;
-        for line in t.lines() {
-            let line = line.trim_end().to_string();
-            // comfy-table's NOTHING preset pads each cell by one space on each side.
-            let body = line.strip_prefix(' ').unwrap_or(&line);
-            let label = if first { "recv" } else { "" };
-            first = false;
-            self.lines.push(
-                super::table::wrap(&format!("  {label:<10}{body}"), WIDTH, INDENT)[0].clone(),
-            );
-        }
+        self.lines.extend(lines);
         for w in recv_words(c, calls) {
             self.labelled("", &w);
         }
     }
+}
+
+/// The compact recv table's lines, labelled "recv" in the story's margin; without the
+/// "stream bytes" column when `stream` is false.
+fn recv_table_lines(rows: &[Vec<String>], stream: bool) -> Vec<String> {
+    let mut t = comfy_table::Table::new();
+    let keep = |row: &[String]| -> Vec<String> {
+        row.iter()
+            .enumerate()
+            .filter(|(i, _)| stream || *i != 3)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let header: Vec<String> = [
+        "#",
+        "call",
+        "returned",
+        "stream bytes",
+        "frames (segment sizes)",
+    ]
+    .map(String::from)
+    .to_vec();
+    t.load_style(comfy_table::presets::NOTHING)
+        .force_no_tty()
+        .set_header(keep(&header));
+    for i in [0, 2] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    for row in rows {
+        t.add_row(keep(row));
+    }
+    t.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let line = line.trim_end();
+            // comfy-table's NOTHING preset pads each cell by one space on each side.
+            let body = line.strip_prefix(' ').unwrap_or(line);
+            let label = if i == 0 { "recv" } else { "" };
+            format!("  {label:<10}{body}")
+        })
+        .collect()
 }
 
 /// "`python3 socket1.py` ran as nobody in the lab: ..."
@@ -282,9 +303,9 @@ fn lab_line(lab: &crate::report::model::LabInfo) -> String {
         lab.link.join(", ")
     };
     format!(
-        "`{}` ran as {} in the lab: {} is the course server at {}, one router away; the \
+        "{} ran as {} in the lab: {} is the course server at {}, one router away; the \
 link: MTU {}, {link}.",
-        command_line(&lab.command),
+        super::program_words(lab),
         lab.user,
         lab.names.first().map(String::as_str).unwrap_or("-"),
         lab.server_ip,
@@ -598,16 +619,23 @@ fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
     ]
 }
 
-/// "10 (535)", "20-26 (1448 each)", "9, 11 (1448, 512)".
+/// The frames a call took its bytes from, with their segments' sizes, short enough
+/// for the table: "10 (535)", "20-26 (4 x 1448)", "26-30 (1448, 1448, 672)",
+/// "40-90 (12 segs)".
 fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
-    if frames.is_empty() {
+    let (Some(first), Some(last)) = (frames.first(), frames.last()) else {
         return String::new();
-    }
+    };
     let sizes: Vec<u32> = frames.iter().filter_map(|&f| segment_len(c, f)).collect();
+    let range = if first == last {
+        first.to_string()
+    } else {
+        format!("{first}-{last}")
+    };
     let sizes = if sizes.len() != frames.len() {
         String::new()
     } else if sizes.len() > 1 && sizes.iter().all(|&s| s == sizes[0]) {
-        format!(" ({} each)", sizes[0])
+        format!(" ({} x {})", sizes.len(), sizes[0])
     } else if sizes.len() <= 3 {
         format!(
             " ({})",
@@ -618,9 +646,9 @@ fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
                 .join(", ")
         )
     } else {
-        String::new()
+        format!(" ({} segs)", sizes.len())
     };
-    format!("{}{sizes}", frames_short(frames))
+    format!("{range}{sizes}")
 }
 
 /// "10", "20-26" (consecutive), "9, 11", "9, 11, 13 +4".
@@ -692,11 +720,23 @@ fn recv_words(c: &Connection, calls: &[RecvCall]) -> Vec<String> {
         "{} returned {segs}{moral}.",
         plural(data.len() as u64, "recv() call")
     ));
-    if let Some(r) = data.iter().find(|r| r.asked.is_some_and(|a| r.bytes < a)) {
+    // A short call before the last shows recv returning what has arrived; the last one
+    // is short because the stream had no more.
+    let short = |r: &&&RecvCall| r.asked.is_some_and(|a| r.bytes < a);
+    let last = data.len().saturating_sub(1);
+    if let Some(r) = data[..last].iter().find(short) {
         out.push(format!(
             "Your {} {} returned {}: less than it asked, because recv returns what has \
 arrived so far.",
             ordinal(r.call),
+            call_name(r),
+            group(r.bytes)
+        ));
+    } else if let Some(r) = data.last().filter(short)
+        && calls.iter().any(|r| r.bytes == 0)
+    {
+        out.push(format!(
+            "Your last {} returned {}: all that was left before the end of the stream.",
             call_name(r),
             group(r.bytes)
         ));

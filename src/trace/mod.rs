@@ -82,6 +82,10 @@ impl Trace {
     }
 }
 
+/// The command recorded when the program is wirelab's own course client (`demo`,
+/// `fetch`), which has no command line of its own.
+pub const BUILTIN_CLIENT: &str = "wirelab's course client";
+
 /// What `wirelab lab` built around the program: its network, and how the program ran.
 /// Kept with the trace in a saved capture, so a replay in class tells the same story.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
@@ -101,4 +105,11 @@ pub struct LabInfo {
     pub link: Vec<String>,
     /// The names the lab's DNS answers, with the course server's address.
     pub names: Vec<String>,
+}
+
+impl LabInfo {
+    /// The program was wirelab's own course client, not a command.
+    pub fn ran_builtin_client(&self) -> bool {
+        matches!(self.command.as_slice(), [c] if c == BUILTIN_CLIENT)
+    }
 }
