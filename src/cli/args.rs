@@ -258,7 +258,8 @@ sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
     /// List the network interfaces: addresses, MAC, MTU, state, and which one is loopback.
     Interfaces,
     /// Run the built-in course web server (plays data.pr4e.org offline): /romeo.txt,
-    /// /cover3.jpg, /page1.htm, /intro-short.txt, a 302 at /old, a 404 for anything else.
+    /// /cover3.jpg, /page1.htm (and .html), /page2.htm, /intro-short.txt, /form.htm, an index
+    /// at /, a 302 at /old, a 404 for anything else.
     #[command(after_help = "Bounds (so one client cannot starve the others):\n  \
 a request head is due whole within 10 s of its wait (then 408 Request Timeout, however \
 slowly it trickles); a kept-alive connection waits 5 s for its next request, 100 at most;\n  \
@@ -314,7 +315,7 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
     },
     /// Run a program in the course's network, on this machine: a fresh network namespace
     /// for it, one router, and the course server's namespace with data.pr4e.org (and
-    /// www.dr-chuck.com, www.py4e.com, www.pythonlearn.com) served by wirelab's web and
+    /// www.dr-chuck.com, dr-chuck.com, www.py4e.com, www.pythonlearn.com) served by wirelab's web and
     /// name servers. Segments are wire-sized (MTU 1500 by default, offloads off); the
     /// link can be slowed and made to lose segments. The program runs unchanged, as the
     /// user who ran sudo (never root), with the terminal, traced: every recv() and

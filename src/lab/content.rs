@@ -13,6 +13,18 @@ Who is already sick and pale with grief\n";
 pub const PAGE1: &str = "<h1>The First Page</h1>\n<p>\nIf you like, you can switch to the\n\
 <a href=\"http://www.dr-chuck.com/page2.htm\">\nSecond Page</a>.\n</p>\n";
 
+/// The page page1 links to, like the course's page2.htm, with the link back.
+pub const PAGE2: &str = "<h1>The Second Page</h1>\n<p>\nIf you like, you can switch back to the\n\
+<a href=\"page1.htm\">\nFirst Page</a>.\n</p>\n";
+
+/// The index at `/`: what the course server holds, each a link.
+pub const INDEX: &str = "<h1>The course server</h1>\n<p>The documents of the Networked Programs \
+chapter:</p>\n<ul>\n<li><a href=\"/romeo.txt\">romeo.txt</a></li>\n\
+<li><a href=\"/intro-short.txt\">intro-short.txt</a></li>\n<li><a href=\"/cover3.jpg\">cover3.jpg</a></li>\n\
+<li><a href=\"/page1.htm\">page1.htm</a> (also page1.html), which links to \
+<a href=\"/page2.htm\">page2.htm</a></li>\n<li><a href=\"/form.htm\">form.htm</a>, a form that \
+sends a query string</li>\n</ul>\n";
+
 /// A few paragraphs of plain text, like the course's intro-short.txt.
 pub const INTRO_SHORT: &str = "Why should you learn to write programs?\n\n\
 Writing programs (or programming) is a very creative and rewarding activity.\n\
@@ -73,7 +85,10 @@ pub struct Document {
 pub fn document(path: &str) -> Option<Document> {
     let (content_type, body): (&str, &[u8]) = match path {
         "/romeo.txt" => ("text/plain", ROMEO.as_bytes()),
-        "/page1.htm" => ("text/html", PAGE1.as_bytes()),
+        // The notes write page1.html in one place and page1.htm in another: both work.
+        "/page1.htm" | "/page1.html" => ("text/html", PAGE1.as_bytes()),
+        "/page2.htm" => ("text/html", PAGE2.as_bytes()),
+        "/" | "/index.html" | "/index.htm" => ("text/html", INDEX.as_bytes()),
         "/form.htm" => ("text/html", FORM.as_bytes()),
         "/intro-short.txt" => ("text/plain", INTRO_SHORT.as_bytes()),
         "/cover3.jpg" => ("image/jpeg", cover_jpeg()),

@@ -1,5 +1,5 @@
 //! The lab's name server: answers the course's names (data.pr4e.org, www.dr-chuck.com,
-//! www.py4e.com, www.pythonlearn.com) with the course server's address, and every other
+//! www.py4e.com, www.pythonlearn.com, dr-chuck.com) with the course server's address, and every other
 //! name with NXDOMAIN (RFC 1035 §4.1.1, RCODE 3), so a misspelt name in a student's
 //! program fails as it would on the Internet. Messages are made and read with
 //! hickory-proto. One thread, one UDP socket, one answer per query: bounded by design.
@@ -18,6 +18,7 @@ pub const COURSE_NAMES: &[&str] = &[
     "www.dr-chuck.com",
     "www.py4e.com",
     "www.pythonlearn.com",
+    "dr-chuck.com",
 ];
 
 /// Time to live of the lab's answers, in seconds.
@@ -163,6 +164,11 @@ mod tests {
         );
         assert_eq!(
             resolve(&client, at, "WWW.PY4E.COM"),
+            Ok(Ipv4Addr::new(10, 80, 1, 2))
+        );
+        // The notes' http://dr-chuck.com/page1.html names the host without www.
+        assert_eq!(
+            resolve(&client, at, "dr-chuck.com"),
             Ok(Ipv4Addr::new(10, 80, 1, 2))
         );
         assert!(

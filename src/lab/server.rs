@@ -590,6 +590,26 @@ mod tests {
         let lf = ask(&server, b"GET http://data.pr4e.org/romeo.txt HTTP/1.0\n\n");
         assert!(lf.starts_with(b"HTTP/1.1 200 OK"));
         assert!(ask(&server, b"GET /nothing HTTP/1.0\r\n\r\n").starts_with(b"HTTP/1.1 404 "));
+        // What the course notes link: page1.html (one slide's spelling) and page1.htm,
+        // the page2.htm that page1 links to, and an index at /.
+        for (request, holds) in [
+            (
+                b"GET http://dr-chuck.com/page1.html HTTP/1.0\r\n\r\n".as_slice(),
+                "The First Page",
+            ),
+            (
+                b"GET /page1.htm HTTP/1.0\r\nHost: www.dr-chuck.com\r\n\r\n",
+                "The First Page",
+            ),
+            (b"GET /page2.htm HTTP/1.0\r\n\r\n", "The Second Page"),
+            (b"GET / HTTP/1.0\r\n\r\n", "href=\"/page1.htm\""),
+        ] {
+            let text = String::from_utf8(ask(&server, request)).unwrap();
+            assert!(
+                text.starts_with("HTTP/1.1 200 OK\r\n") && text.contains(holds),
+                "{text}"
+            );
+        }
         let moved = String::from_utf8(ask(&server, b"GET /old HTTP/1.0\r\n\r\n")).unwrap();
         assert!(
             moved.starts_with("HTTP/1.1 302 Found") && moved.contains("Location: /romeo.txt\r\n")

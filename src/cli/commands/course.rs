@@ -21,7 +21,7 @@ pub fn serve(listen: SocketAddr) -> Outcome {
     };
     let addr = server.local_addr();
     eprintln!(
-        "wirelab: the course server listens on http://{addr}/ (romeo.txt, cover3.jpg, page1.htm, \
+        "wirelab: the course server listens on http://{addr}/ (romeo.txt, cover3.jpg, page1.htm, page2.htm, \
 intro-short.txt; /old redirects); try: wirelab fetch http://data.pr4e.org/romeo.txt --connect {addr}"
     );
     let log: lab::server::LogFn = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
