@@ -211,3 +211,96 @@ fn the_network_panel_rows_match_the_har_entries() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a page measures of itself once laid out in the browser: the document's width,
+/// the first Network row's bottom edge, and the SVG labels that run past their picture.
+const MEASURE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const row = document.querySelector('tr.entry');
+  const clipped = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const b = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      if (r.left < b.left - 1 || r.right > b.right + 1) clipped.push(t.textContent);
+    }
+  }
+  const out = document.createElement('pre');
+  out.id = 'measure';
+  out.textContent = JSON.stringify({
+    width: document.documentElement.scrollWidth, window: window.innerWidth,
+    rowBottom: row ? row.getBoundingClientRect().bottom : -1, clipped });
+  document.body.appendChild(out);
+});
+</script>"#;
+
+/// The page on a projector (1024x768): the first exchange's row of the Network panel is
+/// on the first screen, nothing is wider than the window (long URLs, header values, IPv6
+/// addresses, layer stacks wrap), and no ladder label is cut off. Bundled lab captures
+/// (the lab's and DNS sections come after the panel) and public ones with long URLs,
+/// IPv6 ladders and many analysis words.
+#[test]
+fn on_a_1024_projector_the_first_exchange_is_on_the_first_screen_and_nothing_is_wider() {
+    let Some(browser) = chromium() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let public = root.join("../shared/testdata/public");
+    let mut files = vec![
+        root.join("captures/lab-socket1.pcapng"),
+        root.join("captures/malformed-request-lines.pcap"),
+        root.join("captures/late-and-retransmitted.pcap"),
+    ];
+    if public.is_dir() {
+        for p in [
+            "PcapPlusPlus/three_http_streams.pcap",
+            "PcapPlusPlus/four_ipv6_http_streams.pcap",
+            "PcapPlusPlus/frag_http_req.pcap",
+            "PcapPlusPlus/650HttpResponses.pcap",
+        ] {
+            files.push(public.join(p));
+        }
+    } else {
+        eprintln!("public captures absent: only the bundled ones measured");
+    }
+    let dir = std::env::temp_dir().join(format!("wirelab-projector-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in files {
+        let html = dir.join("page.html");
+        let _ = std::fs::remove_file(&html);
+        succeed(
+            Command::new(WIRELAB)
+                .arg("report")
+                .arg(&file)
+                .args(["--format", "html", "-o"])
+                .arg(&html),
+        );
+        let mut page = std::fs::read_to_string(&html).unwrap();
+        page.push_str(MEASURE);
+        std::fs::write(&html, page).unwrap();
+        let out = headless(browser, &["--window-size=1024,768", "--dump-dom"], &html);
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let json = dom
+            .split("<pre id=\"measure\">")
+            .nth(1)
+            .and_then(|s| s.split("</pre>").next())
+            .unwrap_or_else(|| panic!("{}: no measure in the DOM", file.display()))
+            .replace("&quot;", "\"");
+        let m: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let name = file.display();
+        assert_eq!(m["window"], 1024, "{name}");
+        assert!(
+            m["width"].as_f64().unwrap() <= 1024.0,
+            "{name}: wider than the window: {m}"
+        );
+        let bottom = m["rowBottom"].as_f64().unwrap();
+        assert!(
+            (0.0..=768.0).contains(&bottom),
+            "{name}: the first exchange's row is not on the first screen: {m}"
+        );
+        assert_eq!(
+            m["clipped"],
+            serde_json::json!([]),
+            "{name}: labels cut off"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

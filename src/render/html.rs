@@ -34,6 +34,9 @@ pre.preview { background: #f6f6f6; border-left: 4px solid #2a5db0; padding: 0.4e
 dl.terms dt { font-weight: bold; float: left; clear: left; margin-right: 0.5em; }
 dl.terms dd { margin: 0 0 0.3em 0; }
 svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
+/* Nothing wider than the window (a projector at 1024 px): long URLs, header values,
+   addresses and layer stacks break where they must. */
+h1, h2, h3, p, li, th, td, code, pre, summary, .line { overflow-wrap: anywhere; }
 .sentence { font-size: 1.15em; font-weight: bold; background: #fff6d6; padding: 0.4em 0.6em; }
 "#;
 
@@ -68,6 +71,8 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
                 @if let Some(t) = super::time_order_sentence(s) { p.error { (t) } }
                 @for l in super::limits_words(&report.totals) { p.limit { (l) } }
+                // The projector's first screen: the exchanges, as the console shows them.
+                (network_panel(report))
                 @if let Some(lab) = &report.lab {
                     section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
                 }
@@ -80,13 +85,19 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if !report.dns.is_empty() {
                     section.dns {
                         h2 { "DNS (UDP port 53): the names looked up before connecting" }
-                        ul { @for l in &report.dns { li { (super::dns_sentence(l)) } } }
+                        ul { @for l in report.dns.iter().take(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                        // A browser's background lookups fold into one line with a count.
+                        @if report.dns.len() > super::story::LOOKUPS {
+                            details.more-dns {
+                                summary { "and " (super::plural((report.dns.len() - super::story::LOOKUPS) as u64, "more lookup")) }
+                                ul { @for l in report.dns.iter().skip(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                            }
+                        }
                     }
                 }
                 @if let Some(text) = super::no_connection_sentence(report) {
                     @if report.lab.is_some() || !report.dns.is_empty() { p.error { (text) } }
                 }
-                (network_panel(report))
                 @for c in &report.connections { (connection(c, view)) }
             }
         }
@@ -375,8 +386,29 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
     const ROW: i64 = 30;
     const LEFT: i64 = 230;
     const RIGHT: i64 = 830;
+    /// Room for a rung's analysis words, on their own line under its arrow.
+    const NOTE: i64 = 16;
     let rows = ladder(c, view.verbose);
-    let height = 60 + ROW * rows.len() as i64;
+    // Each rung's y: a rung with analysis words is taller, so no label is cut or overlaps.
+    let mut ys = Vec::with_capacity(rows.len());
+    let mut y = 50;
+    for rung in &rows {
+        ys.push(y);
+        y += ROW
+            + if matches!(rung, Rung::Arrow(s) if !s.analysis.is_empty()) {
+                NOTE
+            } else {
+                0
+            };
+    }
+    let height = y + 10;
+    // An end's title centred on its line, moved in as far as it must be to fit.
+    let title_x = |center: i64, text: &str| {
+        let half = (text.chars().count() as i64 * 10 + 1) / 2;
+        center.clamp(half + 5, W - half - 5)
+    };
+    let client = format!("client {}:{}", c.client.ip, c.client.port);
+    let server = format!("server {}:{}", c.server.ip, c.server.port);
     html! {
         svg.ladder xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {height}"))
             width=(W) height=(height) role="img" aria-label="ladder diagram of the segments" {
@@ -386,13 +418,12 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                     path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke" {}
                 }
             }
-            text x=(LEFT) y="20" text-anchor="middle" font-size="16" font-weight="bold" { "client " (c.client.ip) ":" (c.client.port) }
-            text x=(RIGHT) y="20" text-anchor="middle" font-size="16" font-weight="bold" { "server " (c.server.ip) ":" (c.server.port) }
+            text x=(title_x(LEFT, &client)) y="20" text-anchor="middle" font-size="16" font-weight="bold" { (client) }
+            text x=(title_x(RIGHT, &server)) y="20" text-anchor="middle" font-size="16" font-weight="bold" { (server) }
             text x="10" y="20" font-size="14" { "ms" }
             line x1=(LEFT) y1="30" x2=(LEFT) y2=(height) stroke="#333" stroke-width="2" {}
             line x1=(RIGHT) y1="30" x2=(RIGHT) y2=(height) stroke="#333" stroke-width="2" {}
-            @for (i, rung) in rows.iter().enumerate() {
-                @let y = 50 + ROW * i as i64;
+            @for (rung, &y) in rows.iter().zip(&ys) {
                 @match rung {
                     Rung::Arrow(s) => {
                         @let (x1, x2) = if s.dir == Dir::C2S { (LEFT, RIGHT) } else { (RIGHT, LEFT) };
@@ -403,8 +434,11 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                         text x=((LEFT + RIGHT) / 2) y=(y - 4) text-anchor="middle" font-size="15" fill=(color) {
                             (arrow_label(s))
                         }
-                        text x=(RIGHT + 15) y=(y + 5) font-size="14" {
-                            "frame " (s.frame) @if !s.analysis.is_empty() { " " (crate::render::findings(&s.analysis, ",")) }
+                        text x=(RIGHT + 15) y=(y + 5) font-size="14" { "frame " (s.frame) }
+                        @if !s.analysis.is_empty() {
+                            text.analysis x=((LEFT + RIGHT) / 2) y=(y + 17) text-anchor="middle" font-size="14" fill=(color) {
+                                (crate::render::findings(&s.analysis, ", "))
+                            }
                         }
                     }
                     Rung::Elided(n) => {
