@@ -630,7 +630,7 @@ fn demo_on_the_lab_network_shows_varying_recv_sizes_over_wire_sized_segments() {
         .arg("-w")
         .arg(dir.join("demo.pcap")));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("the lab network"), "{stderr}");
+    assert!(stderr.contains("in the lab (4mbit)"), "{stderr}");
     let r = json(&report);
     assert_eq!(r["dns"][0]["name"], "data.pr4e.org");
     assert_eq!(r["lab"]["mtu"], 1500);
@@ -660,6 +660,29 @@ fn demo_on_the_lab_network_shows_varying_recv_sizes_over_wire_sized_segments() {
     assert!(
         cover.iter().any(|n| *n != 1448),
         "not only one segment each: {cover:?}"
+    );
+    // As the quick start runs it (the story on the terminal): 100 lines in all at most,
+    // none over 80 columns, the story last.
+    let out = run(Command::new(WIRELAB)
+        .args(["demo", "-w", "demo-story.pcapng"])
+        .current_dir(&dir));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        all.lines().count() <= 100,
+        "{} lines:\n{all}",
+        all.lines().count()
+    );
+    for line in all.lines() {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+    let story = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        story.starts_with("== what happened") && story.contains("recv(5120)"),
+        "{story}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

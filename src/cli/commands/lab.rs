@@ -59,6 +59,17 @@ name, or remove it first",
     })
 }
 
+/// The demo's closing lines on standard error, each short: who it ran as, where the
+/// capture is, how to replay it.
+fn saved_lines(dropped: &str, save: &Path) {
+    eprintln!("wirelab demo: {dropped}");
+    eprintln!("wirelab demo: capture saved to {}", save.display());
+    eprintln!(
+        "wirelab demo: replay it any time: wirelab report {}",
+        save.display()
+    );
+}
+
 /// A savefile made for a run that then failed holds only its header: remove it.
 fn remove_empty_capture(path: &Path) {
     if std::fs::metadata(path).is_ok_and(|m| m.len() <= 24) {
@@ -91,9 +102,9 @@ pub fn demo_lab(
         user: None,
         trace: false,
     };
+    // Lines short enough for an 80-column terminal: the story says the rest.
     eprintln!(
-        "wirelab demo: the lab network (MTU 1500, {}): looking up data.pr4e.org, then fetching \
-/romeo.txt with recv(512) and /cover3.jpg with recv(5120)",
+        "wirelab demo: romeo.txt, recv(512); cover3.jpg, recv(5120); in the lab ({})",
         network::rate_words(rate)
     );
     let fetches = vec![
@@ -113,12 +124,7 @@ pub fn demo_lab(
             return Ok(lab_fail(&e));
         }
     };
-    eprintln!(
-        "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
-        outcome.dropped.description,
-        save.display(),
-        save.display()
-    );
+    saved_lines(&outcome.dropped.description, &save);
     if let Err(f) = emit(&outcome.live.report, output, out) {
         return Ok(Err(f));
     }
@@ -184,12 +190,7 @@ or study the bundled capture instead: {exe} report captures/romeo.pcap",
         }
         Err(e) => return lab_fail(&e),
     };
-    eprintln!(
-        "wirelab demo: {}; capture saved to {} (replay it any time: wirelab report {})",
-        run.dropped.description,
-        save.display(),
-        save.display()
-    );
+    saved_lines(&run.dropped.description, &save);
     if io::stderr().is_terminal() {
         eprintln!(
             "wirelab demo: open it in Wireshark too: wireshark {}",
