@@ -108,6 +108,19 @@ pub fn ladder(c: &Connection, all: bool) -> Vec<Rung<'_>> {
     rows
 }
 
+/// A long table cut as the ladder is: its first [`LADDER_HEAD`] and last [`LADDER_TAIL`]
+/// rows and the count between (every row when `all`, or when it is short).
+pub fn cut<T>(rows: &[T], all: bool) -> (&[T], usize, &[T]) {
+    if all || rows.len() <= LADDER_FULL {
+        return (rows, 0, &[]);
+    }
+    (
+        &rows[..LADDER_HEAD],
+        rows.len() - LADDER_HEAD - LADDER_TAIL,
+        &rows[rows.len() - LADDER_TAIL..],
+    )
+}
+
 /// The label of a segment's arrow: "PSH,ACK seq 1 ack 48 len 47".
 pub fn arrow_label(s: &Segment) -> String {
     let mut t = format!("{} seq {}", s.flags, s.rel_seq);

@@ -691,6 +691,12 @@ history {}",
         }
         if !c.segments.is_empty() {
             writeln!(self.out, "{}", self.segments(c.first_ts_us, &c.segments))?;
+            if let (head, n, [next, ..]) = super::cut(&c.segments, self.view.verbose)
+                && let Some(last) = head.last()
+            {
+                let line = elided_line(n, "segments", (last.frame, next.frame));
+                writeln!(self.out, "{line}")?;
+            }
             let mut terms: Vec<&str> = vec!["seq", "ack"];
             for s in &c.segments {
                 terms.extend(s.analysis.iter().map(|a| a.as_str()));
@@ -784,7 +790,11 @@ the server's ISN + 1",
         let mut t = self.table(vec![
             "frame", "time", "dir", "flags", "seq", "ack", "len", "acked", "win", "analysis",
         ]);
-        for s in segs {
+        let (head, elided, tail) = super::cut(segs, self.view.verbose);
+        for (i, s) in head.iter().chain(tail).enumerate() {
+            if i == head.len() && elided > 0 {
+                t.add_row(elided_row(10));
+            }
             t.add_row(vec![
                 s.frame.to_string(),
                 format!("{:.6}", (s.ts_us - t0) as f64 / 1e6),
@@ -962,7 +972,11 @@ by {}), EstimatedRTT {}",
             "stream bytes",
             "frames (segment sizes) that carried them",
         ]);
-        for r in calls {
+        let (head, elided, tail) = super::cut(calls, self.view.verbose);
+        for (i, r) in head.iter().chain(tail).enumerate() {
+            if i == head.len() && elided > 0 {
+                t.add_row(elided_row(5));
+            }
             let frames: Vec<String> = r
                 .frames
                 .iter()
@@ -986,6 +1000,12 @@ by {}), EstimatedRTT {}",
             }
         }
         writeln!(self.out, "{t}")?;
+        if let (head, n, [next, ..]) = super::cut(calls, self.view.verbose)
+            && let Some(last) = head.last()
+        {
+            let line = elided_line(n, "calls", (last.call, next.call));
+            writeln!(self.out, "{line}")?;
+        }
         if let Some(s) = recv_sentence(c) {
             for line in wrap(&s, WIDTH, 0) {
                 writeln!(self.out, "{line}")?;
@@ -1235,6 +1255,23 @@ pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
         text.push_str(&format!("  {}", printable(h)));
     }
     text
+}
+
+/// The row that stands for the rows a long table leaves out: "..." in each column
+/// (the count is said under the table, so no column widens for it).
+fn elided_row(columns: usize) -> Vec<String> {
+    vec!["...".to_string(); columns]
+}
+
+/// The line under a cut table: how many rows it leaves out, between which.
+fn elided_line(n: usize, what: &str, between: (u64, u64)) -> String {
+    let unit = if what == "segments" { "frames" } else { what };
+    format!(
+        "  ... {} {what} left out, between {unit} {} and {} (-v shows them all)",
+        group(n as u64),
+        between.0,
+        between.1
+    )
 }
 
 #[cfg(test)]
