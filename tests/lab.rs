@@ -343,6 +343,34 @@ fn the_default_link_shows_mixed_recv_sizes_and_the_trace_changes_no_tcp_analysis
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A program that stops often for the trace (here 60,000 writes to /dev/null, as a
+/// browser makes many reads and writes) is told what the trace cost it and that
+/// --no-trace runs it untraced; the JSON counts the stops.
+#[test]
+fn a_program_the_trace_slows_is_told_by_how_much_and_about_no_trace() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("trace-cost");
+    let busy = "import os\nfd = os.open('/dev/null', os.O_WRONLY)\nfor i in range(60000): os.write(fd, b'x')";
+    let out = lab(&dir, &["--color", "never"], &[PYTHON, "-c", busy]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let story = one_spaced(&stdout(&out));
+    assert!(
+        story.contains("The trace stopped the program") && story.contains("--no-trace"),
+        "{story}"
+    );
+    let _ = lab(
+        &dir,
+        &["--format", "json", "-o", "report.json"],
+        &[PYTHON, "-c", busy],
+    );
+    let stops = report(&dir)["trace"]["stops"].as_u64().unwrap_or(0);
+    assert!(stops >= 60_000, "every write stopped the program: {stops}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_image_is_saved_byte_identical_and_drop_every_brings_retransmissions() {
     if !is_root() {

@@ -115,7 +115,12 @@ pub fn run(
             eprintln!(
                 "wirelab lab: running {} in the lab ({} = {})",
                 argv.iter()
-                    .map(|a| a.rsplit('/').next().unwrap_or(a))
+                    .enumerate()
+                    .map(|(i, a)| match i {
+                        0 => a.rsplit('/').next().unwrap_or(a),
+                        _ if a.contains('\n') || a.len() > 40 => "...",
+                        _ => a,
+                    })
                     .collect::<Vec<_>>()
                     .join(" "),
                 COURSE_NAMES[0],

@@ -752,7 +752,12 @@ pub fn no_connection_sentence(report: &crate::report::model::Report) -> Option<S
         .filter(|l| l.rcode.as_deref() != Some("NOERROR") || l.answers.is_empty())
         .map(|l| format!("{} ({})", l.name, l.rcode.as_deref().unwrap_or("no answer")))
         .collect();
-    Some(if report.dns.is_empty() {
+    let ended_well = report.lab.as_ref().is_some_and(|l| l.exit_code == Some(0));
+    Some(if report.dns.is_empty() && ended_well {
+        "No TCP connection was made, and no name was looked up: the program did not use \
+the network."
+            .to_string()
+    } else if report.dns.is_empty() {
         "No TCP connection was made, and no name was looked up: the program did not reach \
 the network (see its own error above)."
             .to_string()
@@ -827,6 +832,21 @@ pub fn command_line(argv: &[String]) -> String {
 }
 
 /// How the program's calls were recorded, and what that cost.
+/// What the trace cost the program, when it is enough to feel: its stops times the
+/// cost of one measured at the start, half a second or more.
+pub fn trace_cost_sentence(t: &crate::report::model::TraceInfo) -> Option<String> {
+    let cost = t.cost_us_per_call?;
+    let added_s = t.stops as f64 * cost / 1e6;
+    (t.mechanism != "wirelab" && added_s >= 0.5).then(|| {
+        format!(
+            "The trace stopped the program {} times (each of its reads and writes, about \
+{cost:.0} microseconds each): about {added_s:.1} s added to its run. If it felt slow (a browser does), \
+run it again with --no-trace: the same packets, without the recv table.",
+            group(t.stops)
+        )
+    })
+}
+
 pub fn trace_sentence(t: &crate::report::model::TraceInfo) -> String {
     if let Some(why) = &t.not_read {
         return format!("{why}.");
@@ -864,7 +884,7 @@ name show no calls, and nothing the trace says is counted as a fact of the packe
     } else {
         String::new()
     };
-    format!(
+    let said = format!(
         "{how}: {} on TCP sockets{}{cost}.{disputed}",
         plural(t.calls, "call"),
         if t.calls_unmatched > 0 {
@@ -875,7 +895,11 @@ name show no calls, and nothing the trace says is counted as a fact of the packe
         } else {
             String::new()
         }
-    )
+    );
+    match trace_cost_sentence(t) {
+        Some(c) => format!("{said} {c}"),
+        None => said,
+    }
 }
 
 /// One disputed call of a trace, in a line.

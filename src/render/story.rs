@@ -100,6 +100,10 @@ pub fn lines(report: &Report) -> Vec<String> {
         s.blank();
         s.para(&ending(lab), 2);
     }
+    if let Some(cost) = report.trace.as_ref().and_then(super::trace_cost_sentence) {
+        s.blank();
+        s.para(&cost, 2);
+    }
     s.blank();
     s.para(
         "More: --full shows every layer (each segment, the ladder, IP, link); \

@@ -646,6 +646,9 @@ pub struct TraceInfo {
     pub calls_omitted: u64,
     /// Extra time per traced call, measured at the start of the run (µs).
     pub cost_us_per_call: Option<f64>,
+    /// Times the program stopped for the trace (any read or write it made).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stops: u64,
     /// Calls the packets contradict (a trace read from a file is a claim): their
     /// connections' calls are left out of `recv` and `send`, never summed into what
     /// the packets show. The first [`MAX_DISPUTES`] are listed.

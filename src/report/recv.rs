@@ -80,6 +80,7 @@ pub fn attach(report: &mut Report, trace: &Trace) {
         calls_unmatched: trace.calls.len() as u64 - matched,
         calls_omitted: trace.calls_omitted,
         cost_us_per_call: trace.cost_us_per_call,
+        stops: trace.stops,
         calls_disputed,
         disputed,
         not_read: None,

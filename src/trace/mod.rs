@@ -59,6 +59,10 @@ pub struct Trace {
     pub calls_omitted: u64,
     /// Extra time per traced call, measured on this machine at the start of the run.
     pub cost_us_per_call: Option<f64>,
+    /// Times the program stopped for the trace: every call the filter traps (reads and
+    /// writes on any descriptor, not only the socket calls kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stops: u64,
     /// The lab the program ran in, when it ran in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lab: Option<LabInfo>,
@@ -112,4 +116,8 @@ impl LabInfo {
     pub fn ran_builtin_client(&self) -> bool {
         matches!(self.command.as_slice(), [c] if c == BUILTIN_CLIENT)
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

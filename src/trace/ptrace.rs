@@ -242,6 +242,7 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
                 if let Ok(info) = ptrace::syscall_info(pid)
                     && info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP
                 {
+                    trace.stops += 1;
                     // SAFETY: op says the seccomp member of the union is the valid one.
                     let s = unsafe { info.u.seccomp };
                     pending.insert(
