@@ -154,7 +154,8 @@ fn manifest_arguments_split_as_a_shell_would() {
 }
 
 /// The terminal report fits 100 columns and is plain ASCII when not on a terminal
-/// (and with --color never), for every capture and every option that changes it.
+/// (and with --color never), for every capture and every option that changes it; with
+/// `--width 80` (an 80-column terminal), 80.
 #[test]
 fn terminal_report_fits_100_columns_in_plain_ascii() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -169,10 +170,18 @@ fn terminal_report_fits_100_columns_in_plain_ascii() {
         );
     }
     caps.sort();
-    fits_100_columns(
+    fits_columns(
         root,
         &caps,
         &[&[], &["--verbose", "-x"], &["--color", "never"]],
+        100,
+    );
+    // As on an 80-column terminal.
+    fits_columns(
+        root,
+        &caps,
+        &[&["--width", "80"], &["--width", "80", "--verbose", "-x"]],
+        80,
     );
 }
 
@@ -194,7 +203,13 @@ fn public_reports_fit_100_columns_in_plain_ascii() {
         .map(|p| public.join(p))
         .collect();
     assert!(caps.len() > 100);
-    fits_100_columns(root, &caps, &[&[], &["--verbose", "-x"]]);
+    fits_columns(root, &caps, &[&[], &["--verbose", "-x"]], 100);
+    fits_columns(
+        root,
+        &caps,
+        &[&["--width", "80"], &["--width", "80", "--verbose", "-x"]],
+        80,
+    );
     // On a terminal the characters stay (Hebrew, Chinese, a byte-order mark): the
     // layout holds in display columns, wide characters two, escapes of colour none.
     for cap in &caps {
@@ -230,7 +245,7 @@ fn strip_escapes(line: &str) -> String {
     out
 }
 
-fn fits_100_columns(root: &Path, caps: &[std::path::PathBuf], options: &[&[&str]]) {
+fn fits_columns(root: &Path, caps: &[std::path::PathBuf], options: &[&[&str]], width: usize) {
     for cap in caps {
         for extra in options {
             let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
@@ -244,7 +259,7 @@ fn fits_100_columns(root: &Path, caps: &[std::path::PathBuf], options: &[&[&str]
             assert!(text.lines().count() > 3, "{}: {text}", cap.display());
             for line in text.lines() {
                 assert!(
-                    line.chars().count() <= 100,
+                    line.chars().count() <= width,
                     "{} {extra:?}: a line of {} columns:\n{line}",
                     cap.display(),
                     line.chars().count()

@@ -79,3 +79,80 @@ fn speed_paces_the_packets_and_step_needs_a_terminal() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
 }
+
+fn replay_lines(args: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(WIRELAB)
+        .current_dir(root)
+        .arg("replay")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issue 27's timeline: the DNS lookup before the handshake, the program's calls
+/// between the packets (a send after the frame that carried it, a recv after the frame
+/// it read from), the server's 10 s wait said on a line, every line within 100 columns.
+#[test]
+fn the_timeline_shows_dns_the_programs_calls_and_the_silences_between_the_packets() {
+    let lines = replay_lines(&["captures/lab-no-blank-line.pcapng", "--speed", "1000"]);
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}:\n{}", lines.join("\n")))
+    };
+    let frame = |n: u64| at(&format!("{n:>4} "));
+    assert!(at("(dns)  A data.pr4e.org?") < at("data.pr4e.org is A 10.80.1.2 (NOERROR)"));
+    assert!(at("data.pr4e.org is A 10.80.1.2") < at("[SYN]"));
+    let send = at("send(45) returned 45: stream 0..45, in frame 8");
+    let silence = at("10.1 s with nothing on the wire");
+    assert!(frame(8) < send && send < silence && silence < frame(12));
+    let recv = at("recv(512) returned 235: stream 0..235, from frame 12");
+    assert!(frame(12) < recv && recv < at("recv(512) returned 0: the server closed"));
+    let report = at("wirelab report of");
+    assert!(recv < report);
+    for l in &lines[..report] {
+        assert!(l.chars().count() <= 100, "over 100 columns: {l}");
+    }
+}
+
+/// A loop with no `break`: its 109 calls that returned 0 are two lines, the first and
+/// one with the count of the rest; with --width 80 every line of the replay fits 80.
+#[test]
+fn the_timeline_collapses_a_loop_that_never_stops_and_fits_80_columns() {
+    let lines = replay_lines(&[
+        "captures/lab-no-break.pcapng",
+        "--speed",
+        "1000",
+        "--width",
+        "80",
+    ]);
+    let report = lines
+        .iter()
+        .position(|l| l.starts_with("wirelab report of"))
+        .unwrap();
+    let timeline = &lines[..report];
+    let zero: Vec<_> = timeline
+        .iter()
+        .filter(|l| l.contains("returned 0"))
+        .collect();
+    assert_eq!(zero.len(), 2, "{zero:?}");
+    assert!(
+        zero[1].contains("108 more recv(512) calls returned 0: the loop never stops"),
+        "{zero:?}"
+    );
+    for l in &lines {
+        assert!(l.chars().count() <= 80, "over 80 columns: {l}");
+    }
+}

@@ -83,6 +83,10 @@ pub struct Output {
     /// Colours in the terminal report.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: Color,
+    /// Fit the text report to N columns (80 to 100; default: the terminal's width, or
+    /// 100 when the report goes to a file or a pipe).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(80..=100))]
+    pub width: Option<u16>,
 }
 
 impl Output {
@@ -101,6 +105,21 @@ impl Output {
             verbose: self.verbose || self.hex,
             hex: self.hex,
             color,
+            width: self.width(),
+        }
+    }
+
+    /// The columns of the terminal the report goes to (80 to 100), or 100 when it goes
+    /// to a file or a pipe.
+    pub fn width(&self) -> usize {
+        if let Some(w) = self.width {
+            return w as usize;
+        }
+        let term = console::Term::stdout();
+        if self.output.is_none() && term.is_term() {
+            (term.size().1 as usize).clamp(80, render::table::WIDTH)
+        } else {
+            render::table::WIDTH
         }
     }
 

@@ -407,8 +407,8 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
         let half = (text.chars().count() as i64 * 10 + 1) / 2;
         center.clamp(half + 5, W - half - 5)
     };
-    let client = format!("client {}:{}", c.client.ip, c.client.port);
-    let server = format!("server {}:{}", c.server.ip, c.server.port);
+    let client = format!("client {}", c.client);
+    let server = format!("server {}", c.server);
     html! {
         svg.ladder xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {height}"))
             width=(W) height=(height) role="img" aria-label="ladder diagram of the segments" {

@@ -7,6 +7,7 @@ pub mod json;
 pub mod jsonl;
 pub mod story;
 pub mod table;
+pub mod timeline;
 
 use crate::report::model::{
     Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals,
@@ -70,6 +71,9 @@ pub struct View {
     pub hex: bool,
     /// ANSI colours and Unicode (a terminal); plain ASCII otherwise.
     pub color: bool,
+    /// Columns the text report fits: the terminal's (80 and up), or
+    /// [`table::WIDTH`] when not on a terminal.
+    pub width: usize,
 }
 
 impl Default for View {
@@ -79,6 +83,7 @@ impl Default for View {
             verbose: false,
             hex: false,
             color: false,
+            width: table::WIDTH,
         }
     }
 }

@@ -199,8 +199,8 @@ impl Story {
             .unwrap_or_default();
         self.para(
             &format!(
-                "connection {}: {}:{} -> {}{name} port {}{service}{who}",
-                c.id, c.client.ip, c.client.port, c.server.ip, c.server.port
+                "connection {}: {} -> {}{name} port {}{service}{who}",
+                c.id, c.client, c.server.ip, c.server.port
             ),
             4,
         );
@@ -656,7 +656,7 @@ fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
 }
 
 /// "10", "20-26" (consecutive), "9, 11", "9, 11, 13 +4".
-fn frames_short(frames: &[u64]) -> String {
+pub(crate) fn frames_short(frames: &[u64]) -> String {
     match frames {
         [] => "no frame".into(),
         [f] => format!("frame {f}"),

@@ -12,6 +12,7 @@ use crate::glossary;
 use crate::report::model::{Connection, Dir, HttpExchange, PacketLine, Report, Segment};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
+use comfy_table::{LineStyle, TableStyle};
 use console::Style;
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -69,6 +70,17 @@ fn ms(us: i64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
 
+/// A table's top, header and bottom lines, no side borders: four columns more for the
+/// content on an 80-column terminal.
+const ASCII_NARROW: TableStyle = TableStyle::new()
+    .top_border(LineStyle::none().fill('-').junction('-'))
+    .header_separator(LineStyle::none().fill('=').junction('='))
+    .bottom_border(LineStyle::none().fill('-').junction('-'));
+const UTF8_NARROW: TableStyle = TableStyle::new()
+    .top_border(LineStyle::none().fill('─').junction('─'))
+    .header_separator(LineStyle::none().fill('═').junction('═'))
+    .bottom_border(LineStyle::none().fill('─').junction('─'));
+
 /// Cuts a line to `max` characters, marking the cut.
 fn fit(s: &str, max: usize) -> String {
     if columns(s) <= max && s.chars().count() <= max {
@@ -97,7 +109,7 @@ pub fn printable_line(s: &str) -> String {
 }
 
 /// Shows control characters and non-ASCII bytes of a text line as escapes.
-fn printable(s: &str) -> String {
+pub fn printable(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
             if c == '\t' || (' '..='~').contains(&c) {
@@ -114,7 +126,7 @@ fn printable(s: &str) -> String {
 impl Writer<'_> {
     /// Writes `text` wrapped to [`WIDTH`], continuation lines indented by `indent`.
     fn say(&mut self, text: &str, indent: usize) -> io::Result<()> {
-        for line in wrap(text, WIDTH, indent) {
+        for line in wrap(text, self.view.width, indent) {
             writeln!(self.out, "{line}")?;
         }
         Ok(())
@@ -128,26 +140,53 @@ impl Writer<'_> {
         let rule = if self.view.color { "─" } else { "-" };
         let line = format!(
             "{r}{r} {text} {}",
-            rule.repeat(WIDTH.saturating_sub(text.len() + 4)),
+            rule.repeat(self.view.width.saturating_sub(text.len() + 4)),
             r = rule
         );
         let styled = self.style(Style::new().bold()).apply_to(line);
         writeln!(self.out, "\n{styled}")
     }
 
-    /// A table laid out for [`WIDTH`] columns.
+    /// A table laid out for the view's width; narrower than [`WIDTH`] (an 80-column
+    /// terminal), without the side borders, which the segment table needs.
     fn table(&self, header: Vec<&str>) -> Table {
         let mut t = Table::new();
-        t.load_style(if self.view.color {
-            UTF8_BORDERS_ONLY
-        } else {
-            ASCII_BORDERS_ONLY_CONDENSED
+        let narrow = self.view.width < WIDTH;
+        t.load_style(match (self.view.color, narrow) {
+            (true, false) => UTF8_BORDERS_ONLY,
+            (false, false) => ASCII_BORDERS_ONLY_CONDENSED,
+            (true, true) => UTF8_NARROW,
+            (false, true) => ASCII_NARROW,
         })
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH as u16)
+        .set_width(self.view.width as u16)
         .set_header(header);
         t
+    }
+
+    /// A table's text: no trailing spaces, its rules no wider than the view (a table
+    /// whose columns keep their content whole can be a little wider than asked).
+    fn table_text(&self, t: &Table) -> String {
+        let rule = |l: &str| !l.is_empty() && l.chars().all(|c| "-=+─═┌┐└┘╞╡".contains(c));
+        t.trim_fmt()
+            .lines()
+            .map(|l| {
+                let w = self.view.width;
+                if rule(l) {
+                    l.chars().take(w).collect()
+                } else if l.chars().count() > w
+                    && let Some((before, last)) = l.rsplit_once(' ')
+                    && last.chars().count() < w
+                {
+                    // The last cell (an analysis name) goes under, flush right.
+                    format!("{}\n{:>w$}", before.trim_end(), last, w = w)
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// One-sentence explanations of the terms not explained before in this report.
@@ -164,7 +203,7 @@ impl Writer<'_> {
         }
         for e in new {
             let text = format!("  ? {}: {}", e.name, e.short);
-            for line in wrap(&text, WIDTH, 6) {
+            for line in wrap(&text, self.view.width, 6) {
                 let styled = self.style(Style::new().dim()).apply_to(line);
                 writeln!(self.out, "{styled}")?;
             }
@@ -228,7 +267,11 @@ impl Writer<'_> {
             )?;
         }
         for (reason, n) in &s.undecoded_reasons {
-            writeln!(self.out, "  undecodable: {n} x {}", fit(reason, WIDTH - 20))?;
+            writeln!(
+                self.out,
+                "  undecodable: {n} x {}",
+                fit(reason, self.view.width - 20)
+            )?;
         }
         if let (Some(k), Some(i)) = (s.kernel_dropped, s.interface_dropped) {
             writeln!(
@@ -252,7 +295,7 @@ replay the saved file for the whole report",
         if let Some(e) = &s.read_error {
             for line in wrap(
                 &format!("warning: {e}; the report covers the frames before it"),
-                WIDTH,
+                self.view.width,
                 2,
             ) {
                 writeln!(self.out, "{line}")?;
@@ -316,14 +359,24 @@ replay the saved file for the whole report",
             .as_deref()
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        let head = format!(
-            "== connection {}: {}:{} -> {}:{}{} ",
-            c.id, c.client.ip, c.client.port, c.server.ip, c.server.port, service
-        );
+        let ends = format!("{} -> {}{service}", c.client, c.server);
+        let head = format!("== connection {}: {ends} ", c.id);
         let eq = if self.view.color { "═" } else { "=" };
-        let line = format!("{head}{}", eq.repeat(WIDTH.saturating_sub(head.len())));
+        // Two IPv6 addresses do not fit one line with the title: they go under it.
+        let (head, under) = if head.len() + 3 > self.view.width {
+            (format!("== connection {} ", c.id), Some(ends))
+        } else {
+            (head, None)
+        };
+        let line = format!(
+            "{head}{}",
+            eq.repeat(self.view.width.saturating_sub(head.len()))
+        );
         let styled = self.style(Style::new().bold().cyan()).apply_to(line);
         writeln!(self.out, "\n{styled}")?;
+        if let Some(ends) = under {
+            self.say(&format!("   {ends}"), 6)?;
+        }
         let ended = super::how_it_ended(c);
         self.say(
             &format!(
@@ -379,7 +432,7 @@ history {}",
         }
         self.title("HTTP")?;
         if let Some(n) = &c.not_http {
-            writeln!(self.out, "not HTTP: {}", fit(n, WIDTH - 10))?;
+            writeln!(self.out, "not HTTP: {}", fit(n, self.view.width - 10))?;
         }
         for (i, x) in c.http.iter().enumerate() {
             self.exchange(c, i, x)?;
@@ -440,26 +493,26 @@ history {}",
             ),
             (None, None) => String::new(),
         };
-        writeln!(self.out, "exchange {}: {frames}", i + 1)?;
+        self.say(&format!("exchange {}: {frames}", i + 1), 4)?;
         let bold = self.style(Style::new().bold());
         if let Some(q) = &x.request {
             let line = q.line();
             writeln!(
                 self.out,
                 "  {}",
-                bold.apply_to(fit(&printable(&line), WIDTH - 2))
+                bold.apply_to(fit(&printable(&line), self.view.width - 2))
             )?;
             writeln!(
                 self.out,
                 "    target      {}",
-                fit(&describe_target(&q.target), WIDTH - 16)
+                fit(&describe_target(&q.target), self.view.width - 16)
             )?;
             for (j, (k, v)) in q.query.iter().enumerate() {
                 let label = if j == 0 { "query" } else { "" };
                 writeln!(
                     self.out,
                     "    {label:<11} {}",
-                    fit(&printable(&format!("{k} = {v}")), WIDTH - 16)
+                    fit(&printable(&format!("{k} = {v}")), self.view.width - 16)
                 )?;
             }
             self.headers(&q.headers)?;
@@ -523,7 +576,7 @@ history {}",
                 self.out,
                 "  {}",
                 self.style(color)
-                    .apply_to(fit(&printable(&status), WIDTH - 2))
+                    .apply_to(fit(&printable(&status), self.view.width - 2))
             )?;
             let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
             if r.version == "HTTP/0.9" {
@@ -537,7 +590,10 @@ history {}",
             {
                 meaning.push_str(&format!(" Location: {loc}"));
             }
-            for (j, line) in wrap(&meaning, WIDTH - 16, 0).into_iter().enumerate() {
+            for (j, line) in wrap(&meaning, self.view.width - 16, 0)
+                .into_iter()
+                .enumerate()
+            {
                 let label = if j == 0 { "status" } else { "" };
                 writeln!(self.out, "    {label:<11} {line}")?;
             }
@@ -591,7 +647,7 @@ history {}",
                         writeln!(
                             self.out,
                             "    {label:<11} | {}",
-                            fit(&printable(line), WIDTH - 18)
+                            fit(&printable(line), self.view.width - 18)
                         )?;
                     }
                 }
@@ -627,7 +683,7 @@ history {}",
                 if r.frame_count == 1 { "" } else { "s" },
                 sizes.join(", ")
             );
-            for (j, line) in wrap(&text, WIDTH - 16, 0).into_iter().enumerate() {
+            for (j, line) in wrap(&text, self.view.width - 16, 0).into_iter().enumerate() {
                 let label = if j == 0 { "segments" } else { "" };
                 writeln!(self.out, "    {label:<11} {line}")?;
             }
@@ -635,7 +691,10 @@ history {}",
                 writeln!(
                     self.out,
                     "    {}",
-                    fit(&format!("note        {}", r.lint.join("; ")), WIDTH - 4)
+                    fit(
+                        &format!("note        {}", r.lint.join("; ")),
+                        self.view.width - 4
+                    )
                 )?;
                 self.explain(r.lint.iter().map(String::as_str))?;
             }
@@ -654,7 +713,7 @@ history {}",
             writeln!(
                 self.out,
                 "    {label:<11} {}",
-                fit(&printable(&line), WIDTH - 16)
+                fit(&printable(&line), self.view.width - 16)
             )?;
         }
         if headers.len() > 40 && !self.view.verbose {
@@ -690,7 +749,8 @@ history {}",
             )?;
         }
         if !c.segments.is_empty() {
-            writeln!(self.out, "{}", self.segments(c.first_ts_us, &c.segments))?;
+            let t = self.segments(c.first_ts_us, &c.segments);
+            writeln!(self.out, "{}", self.table_text(&t))?;
             if let (head, n, [next, ..]) = super::cut(&c.segments, self.view.verbose)
                 && let Some(last) = head.last()
             {
@@ -719,7 +779,7 @@ history {}",
             writeln!(
                 self.out,
                 "analysis    {}",
-                fit(&parts.join(", "), WIDTH - 12)
+                fit(&parts.join(", "), self.view.width - 12)
             )?;
             self.explain(c.analysis_totals.iter().map(|(k, _)| k.as_str()))?;
         }
@@ -762,7 +822,7 @@ are relative to the first seen",
                 ]);
             }
         }
-        writeln!(self.out, "{t}")?;
+        writeln!(self.out, "{}", self.table_text(&t))?;
         self.say(
             &format!(
                 "  RTT {} (SYN to the client's ACK); MSS client {} / server {}; window scale {} / {}",
@@ -816,7 +876,7 @@ the server's ISN + 1",
         // Every column as wide as its widest cell: the names of the analysis stay whole.
         for col in t.column_iter_mut() {
             col.set_constraint(ColumnConstraint::ContentWidth);
-            col.set_padding((1, 0));
+            col.set_padding((if self.view.width < WIDTH { 0 } else { 1 }, 0));
         }
         t
     }
@@ -867,15 +927,17 @@ by {}), EstimatedRTT {}",
                 "server"
             };
             let others: Vec<String> = fins[1..].iter().map(|s| s.frame.to_string()).collect();
-            writeln!(
-                self.out,
-                "teardown    the {who} sent the first FIN (frame {}){}",
-                first.frame,
-                if others.is_empty() {
-                    String::new()
-                } else {
-                    format!("; then FIN in frame {}", others.join(", "))
-                }
+            self.say(
+                &format!(
+                    "teardown    the {who} sent the first FIN (frame {}){}",
+                    first.frame,
+                    if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; then FIN in frame {}", others.join(", "))
+                    }
+                ),
+                12,
             )?;
             self.explain(["fin"])?;
         } else if let Some(r) = c.segments.iter().find(|s| s.flags.contains("RST")) {
@@ -884,10 +946,12 @@ by {}), EstimatedRTT {}",
             } else {
                 "server"
             };
-            writeln!(
-                self.out,
-                "teardown    the {who} reset the connection (frame {})",
-                r.frame
+            self.say(
+                &format!(
+                    "teardown    the {who} reset the connection (frame {})",
+                    r.frame
+                ),
+                12,
             )?;
             self.explain(["rst"])?;
         }
@@ -897,8 +961,8 @@ by {}), EstimatedRTT {}",
     /// Client and server columns, one arrow per segment, time down the page.
     fn ladder(&mut self, c: &Connection) -> io::Result<()> {
         const LANE: usize = 56;
-        let client = format!("client {}:{}", c.client.ip, c.client.port);
-        let server = format!("server {}:{}", c.server.ip, c.server.port);
+        let client = format!("client {}", c.client);
+        let server = format!("server {}", c.server);
         writeln!(
             self.out,
             "ladder (time in ms since the first packet; frame at the right)"
@@ -938,7 +1002,7 @@ by {}), EstimatedRTT {}",
                         s.frame,
                         marks
                     );
-                    let line = fit(&line, WIDTH);
+                    let line = fit(&line, self.view.width);
                     if s.analysis.is_empty() {
                         writeln!(self.out, "{line}")?;
                     } else {
@@ -999,7 +1063,7 @@ by {}), EstimatedRTT {}",
                 col.set_cell_alignment(CellAlignment::Right);
             }
         }
-        writeln!(self.out, "{t}")?;
+        writeln!(self.out, "{}", self.table_text(&t))?;
         if let (head, n, [next, ..]) = super::cut(calls, self.view.verbose)
             && let Some(last) = head.last()
         {
@@ -1007,7 +1071,7 @@ by {}), EstimatedRTT {}",
             writeln!(self.out, "{line}")?;
         }
         if let Some(s) = recv_sentence(c) {
-            for line in wrap(&s, WIDTH, 0) {
+            for line in wrap(&s, self.view.width, 0) {
                 writeln!(self.out, "{line}")?;
             }
         }
@@ -1031,10 +1095,12 @@ by {}), EstimatedRTT {}",
     fn ip(&mut self, c: &Connection) -> io::Result<()> {
         self.title("IP")?;
         let ip = &c.ip;
-        writeln!(
-            self.out,
-            "IPv{}        client {} -> server {}",
-            ip.version, c.client.ip, c.server.ip
+        self.say(
+            &format!(
+                "IPv{}        client {} -> server {}",
+                ip.version, c.client.ip, c.server.ip
+            ),
+            12,
         )?;
         let loopback = c.client.ip.starts_with("127.") || c.client.ip == "::1";
         self.say(
@@ -1052,16 +1118,18 @@ by {}), EstimatedRTT {}",
         )?;
         if ip.version == 4 {
             let counts = |d: Dir| c.segments.iter().filter(|s| s.dir == d).count();
-            writeln!(
-                self.out,
-                "DF          Don't Fragment set on {} client and {} server datagrams{}",
-                ip.dont_fragment[0],
-                ip.dont_fragment[1],
-                if c.segments.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (of {} and {})", counts(Dir::C2S), counts(Dir::S2C))
-                }
+            self.say(
+                &format!(
+                    "DF          Don't Fragment set on {} client and {} server datagrams{}",
+                    ip.dont_fragment[0],
+                    ip.dont_fragment[1],
+                    if c.segments.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (of {} and {})", counts(Dir::C2S), counts(Dir::S2C))
+                    }
+                ),
+                12,
             )?;
         }
         if ip.reassembled > 0 {
@@ -1116,13 +1184,14 @@ header {} + payload {} (--verbose: every frame)",
                 );
                 self.say(&text, 12)
             }
-            "cooked" => writeln!(
-                self.out,
-                "Linux cooked capture (the 'any' device): the frames carry no MAC addresses of both sides"
+            "cooked" => self.say(
+                "Linux cooked capture (the 'any' device): the frames carry no MAC addresses of \
+both sides",
+                0,
             ),
-            _ => writeln!(
-                self.out,
-                "no link header (loopback or raw IP capture): the frames start with the IP header"
+            _ => self.say(
+                "no link header (loopback or raw IP capture): the frames start with the IP header",
+                0,
             ),
         }
     }
@@ -1172,7 +1241,7 @@ payload {} B",
                     7,
                 )?;
                 if let Some(o) = &s.options {
-                    writeln!(self.out, "       options {}", fit(o, WIDTH - 15))?;
+                    writeln!(self.out, "       options {}", fit(o, self.view.width - 15))?;
                 }
             }
             if self.view.hex
@@ -1225,21 +1294,28 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 /// addresses and ports (with the service), flags, relative seq/ack, length, and the
 /// HTTP request or status line when the segment starts one.
 pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
+    let mut text = packet_head(line, t0_us, false);
+    if let Some(h) = &line.http_line {
+        text.push_str(&format!("  {}", printable(h)));
+    }
+    text
+}
+
+/// A packet's line without the HTTP line it starts (see [`packet_line`]). `compact`
+/// (an 80-column terminal): single spaces, no service name.
+pub fn packet_head(line: &PacketLine, t0_us: i64, compact: bool) -> String {
     let s = &line.segment;
-    let service = line
-        .service
-        .as_deref()
-        .map(|x| format!(" ({x})"))
-        .unwrap_or_default();
+    let service = match (&line.service, compact) {
+        (Some(x), false) => format!(" ({x})"),
+        _ => String::new(),
+    };
+    let gap = if compact { " " } else { "  " };
     let mut text = format!(
-        "{:>4} {:>10.6}  {}:{} -> {}:{}{}  [{}]  seq {}{}  len {}",
+        "{:>4} {:>10.6}  {} -> {}{service}{gap}[{}]{gap}seq {}{}{gap}len {}",
         s.frame,
         (s.ts_us - t0_us) as f64 / 1e6,
-        line.src.ip,
-        line.src.port,
-        line.dst.ip,
-        line.dst.port,
-        service,
+        line.src,
+        line.dst,
         s.flags,
         s.rel_seq,
         s.rel_ack.map(|a| format!(" ack {a}")).unwrap_or_default(),
@@ -1247,12 +1323,9 @@ pub fn packet_line(line: &PacketLine, t0_us: i64) -> String {
     );
     if !s.analysis.is_empty() {
         text.push_str(&format!(
-            "  <{}>",
+            "{gap}<{}>",
             crate::render::findings(&s.analysis, ", ")
         ));
-    }
-    if let Some(h) = &line.http_line {
-        text.push_str(&format!("  {}", printable(h)));
     }
     text
 }

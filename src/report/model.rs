@@ -146,6 +146,28 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+/// "10.80.0.2:43254", "[2001:db8::1]:80" (RFC 3986's brackets: an IPv6 address's
+/// colons are not the port's).
+fn endpoint(f: &mut std::fmt::Formatter<'_>, ip: &str, port: u16) -> std::fmt::Result {
+    if ip.contains(':') {
+        write!(f, "[{ip}]:{port}")
+    } else {
+        write!(f, "{ip}:{port}")
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        endpoint(f, &self.ip, self.port)
+    }
+}
+
+impl std::fmt::Display for ServerEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        endpoint(f, &self.ip, self.port)
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct ServerEndpoint {
     pub ip: String,

@@ -260,12 +260,22 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
                 }
             }
             WaitStatus::PtraceSyscall(pid) => {
+                // When the call returned: taken first, before the lookups of record()
+                // (the first call on a socket reads the socket table, milliseconds).
+                let returned_at = now_us();
                 if let (Some(p), Ok(info)) = (pending.remove(&pid), ptrace::syscall_info(pid))
                     && info.op == libc::PTRACE_SYSCALL_INFO_EXIT
                 {
                     // SAFETY: op says the exit member of the union is the valid one.
                     let exit = unsafe { info.u.exit };
-                    record(&mut trace, &mut sockets, &mut tgids, pid, &p, exit.sval);
+                    record(
+                        &mut trace,
+                        &mut sockets,
+                        &mut tgids,
+                        (pid, returned_at),
+                        &p,
+                        exit.sval,
+                    );
                 }
                 let _ = ptrace::cont(pid, None);
             }
@@ -322,7 +332,7 @@ fn record(
     trace: &mut Trace,
     sockets: &mut HashMap<u64, (String, String)>,
     tgids: &mut HashMap<u32, u32>,
-    pid: Pid,
+    (pid, returned_at): (Pid, i64),
     p: &Pending,
     rval: i64,
 ) {
@@ -358,7 +368,7 @@ fn record(
         fd,
         asked: asked(pid, p.nr, &p.args),
         returned: rval,
-        ts_us: now_us(),
+        ts_us: returned_at,
         local,
         remote,
     });

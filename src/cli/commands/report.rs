@@ -2,9 +2,7 @@
 
 use crate::cli::args::{Format, Output};
 use crate::cli::failure::{Failure, Outcome, input};
-use crate::cli::output::{
-    file_report_status, finish_file_report, open_output, packet_printer, progress_bar,
-};
+use crate::cli::output::{file_report_status, finish_file_report, open_output, progress_bar};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -134,34 +132,83 @@ pub fn replay(
             "--step waits for a key press and needs a terminal; use --speed N to replay without one",
         );
     }
+    // First the whole file, for what the timeline shows between the packets: the DNS
+    // lookups and the program's calls kept in the file (they are joined to the
+    // packets only once every packet is read).
+    let whole = match wirelab::drive::file::from_file(file, filter, output.options()) {
+        Ok(r) => r,
+        Err(e) => return input(format!("{}: {e}", file.display())),
+    };
     let out = open_output(output)?;
     if step {
         eprintln!("wirelab: Enter or Space for the next packet, q for the rest at once");
     }
-    let mut print = packet_printer(output);
+    let to_stdout = output.format == Format::Table || output.output.is_some();
+    let color = output.view().color;
+    let shown_on = if to_stdout {
+        term.clone()
+    } else {
+        console::Term::stderr()
+    };
+    let width = if let Some(w) = output.width {
+        w as usize
+    } else if shown_on.is_term() {
+        (shown_on.size().1 as usize).clamp(80, render::table::WIDTH)
+    } else {
+        render::table::WIDTH
+    };
+    let t0 = first_ts(&whole);
+    let mut timeline = render::timeline::Timeline::new(&whole, t0, width);
+    drop(whole);
     let mut last_ts: Option<i64> = None;
     let mut stepping = step;
-    let mut each = |line: &PacketLine| {
-        let ts = line.segment.ts_us;
-        if stepping {
-            match term.read_key() {
-                Ok(console::Key::Char('q' | 'Q')) | Ok(console::Key::Escape) | Err(_) => {
-                    stepping = false
+    let mut show = |lines: Vec<render::timeline::Line>, key: bool| {
+        for (i, l) in lines.into_iter().enumerate() {
+            if stepping && key && i == 0 {
+                match term.read_key() {
+                    Ok(console::Key::Char('q' | 'Q')) | Ok(console::Key::Escape) | Err(_) => {
+                        stepping = false
+                    }
+                    _ => {}
                 }
-                _ => {}
+            } else if !step && let Some(prev) = last_ts {
+                // Long silences are cut to 5 s (and said): the class should not wait
+                // for a timeout.
+                let wait = ((l.ts_us - prev).max(0) as f64 / 1e6 / speed).min(5.0);
+                std::thread::sleep(Duration::from_secs_f64(wait));
             }
-        } else if !step && let Some(prev) = last_ts {
-            // Long silences are cut to 5 s: the class should not wait for a timeout.
-            let wait = ((ts - prev).max(0) as f64 / 1e6 / speed).min(5.0);
-            std::thread::sleep(Duration::from_secs_f64(wait));
+            last_ts = Some(last_ts.map_or(l.ts_us, |p| p.max(l.ts_us)));
+            let text = if color && l.finding {
+                console::style(l.text).red().force_styling(true).to_string()
+            } else {
+                l.text
+            };
+            if to_stdout {
+                let _ = writeln!(io::stdout(), "{text}");
+            } else {
+                let _ = writeln!(io::stderr(), "{text}");
+            }
         }
-        last_ts = Some(ts);
-        print(line);
+    };
+    let mut each = |line: &PacketLine| {
+        let lines = timeline.packet(line);
+        show(lines, true);
     };
     let report = match wirelab::drive::file::replay_file(file, filter, output.options(), &mut each)
     {
         Ok(r) => r,
         Err(e) => return input(format!("{}: {e}", file.display())),
     };
+    show(timeline.rest(), false);
     finish_file_report(&report, file, output, out, None)
+}
+
+/// The time of the first frame the timeline shows: a lookup or a connection's first.
+fn first_ts(r: &wirelab::report::model::Report) -> i64 {
+    r.dns
+        .iter()
+        .map(|l| l.ts_us)
+        .chain(r.connections.iter().map(|c| c.first_ts_us))
+        .min()
+        .unwrap_or(0)
 }
