@@ -18,6 +18,12 @@ declare -A program=(
   [lab-no-break]=socket_nobreak.py
   [lab-outside]=socket_google.py
   [lab-typo]=socket_typo.py
+  [lab-urljpeg-full]=urljpeg.py
+)
+# Options of the lab for some of them: cover3.jpg at full speed, where the program
+# reads behind the arrivals (the HTML's time chart shows the gap).
+declare -A lab_options=(
+  [lab-urljpeg-full]="--rate full"
 )
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${!program[@]}")
@@ -25,7 +31,13 @@ for name in "${names[@]}"; do
   out="captures/$name.pcapng"
   rm -f "$out"
   # The program's own output and errors are the student's; the report is not needed.
-  ./target/release/wirelab lab -o /dev/null -w "$out" -- \
-    /usr/bin/python3 "$PWD/tests/programs/${program[$name]}" >/dev/null 2>&1
+  # shellcheck disable=SC2086 # the options are words
+  # In a folder of its own: the program may save a file (urljpeg.py's stuff.jpg).
+  work=$(mktemp -d)
+  chmod 777 "$work"
+  (cd "$work" && "$OLDPWD/target/release/wirelab" lab ${lab_options[$name]:-} -o /dev/null \
+    -w "$OLDPWD/$out" -- /usr/bin/python3 "$OLDPWD/tests/programs/${program[$name]}" \
+    >/dev/null 2>&1)
   echo "$out: exit $? ($(stat -c %s "$out") bytes)"
+  rm -rf "$work"
 done

@@ -246,6 +246,7 @@ fn on_a_1024_projector_the_first_exchange_is_on_the_first_screen_and_nothing_is_
     let public = root.join("../shared/testdata/public");
     let mut files = vec![
         root.join("captures/lab-socket1.pcapng"),
+        root.join("captures/lab-urljpeg-full.pcapng"),
         root.join("captures/malformed-request-lines.pcap"),
         root.join("captures/late-and-retransmitted.pcap"),
     ];
@@ -303,4 +304,59 @@ fn on_a_1024_projector_the_first_exchange_is_on_the_first_screen_and_nothing_is_
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 27's picture for the back of the room: the time chart of cover3.jpg read at
+/// full speed draws one step per arriving segment (blue) and one per recv() call
+/// (orange), its legend counts both as the JSON does, and the bar chart, stripes at
+/// this size, is left out; a small stream (socket1) keeps both pictures.
+#[test]
+fn the_time_chart_draws_every_segment_and_every_call_of_cover3() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |capture: &str, format: &str| {
+        let out = Command::new(WIRELAB)
+            .current_dir(root)
+            .args(["report", &format!("captures/{capture}"), "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let html = run("lab-urljpeg-full.pcapng", "html");
+    let json: serde_json::Value =
+        serde_json::from_str(&run("lab-urljpeg-full.pcapng", "json")).unwrap();
+    let c = &json["connections"][0];
+    let arrived = c["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["dir"] == "s2c" && s["len"].as_u64().unwrap() > 0)
+        .count();
+    let calls = c["recv"].as_array().unwrap().len();
+    assert!(
+        arrived > 150 && calls > 40,
+        "{arrived} segments, {calls} calls"
+    );
+    let chart = &html[html.find("<svg class=\"timechart\"").expect("a time chart")..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let paths: Vec<&str> = chart
+        .split("<path d=\"")
+        .skip(1)
+        .map(|p| &p[..p.find('"').unwrap()])
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert_eq!(
+        paths[0].matches(" V").count(),
+        arrived,
+        "a step per segment"
+    );
+    assert_eq!(paths[1].matches(" V").count(), calls, "a step per call");
+    assert!(chart.contains(&format!("bytes arrived ({arrived} segments)")));
+    assert!(chart.contains(&format!("bytes your program read ({calls} recv() calls)")));
+    assert!(
+        !html.contains("<svg class=\"chart\""),
+        "no striped bar chart"
+    );
+    let small = run("lab-socket1.pcapng", "html");
+    assert!(small.contains("<svg class=\"timechart\"") && small.contains("<svg class=\"chart\""));
 }

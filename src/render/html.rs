@@ -458,7 +458,8 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
     html! {
         section.recv {
             h3 { "recv() against the segments" }
-            (stream_chart(c))
+            (time_chart(c))
+            @if segs_and_calls(c) <= SMALL_CHART { (stream_chart(c)) }
             p.sentence { (recv_sentence(c).unwrap_or_default()) }
             @for line in super::recv_story(c).iter().chain(&super::send_story(c)) { p.sentence { (line) } }
             @if let Some(p) = &c.process {
@@ -473,6 +474,109 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Segments and calls a bar chart of the stream shows readably (beyond, the bands
+/// are stripes and the time chart says it alone).
+const SMALL_CHART: usize = 40;
+
+fn segs_and_calls(c: &Connection) -> usize {
+    c.segments
+        .iter()
+        .filter(|s| s.dir == Dir::S2C && s.len > 0)
+        .count()
+        + c.recv.as_deref().map_or(0, <[_]>::len)
+}
+
+/// The server's stream over time, as a class reads it from the back of the room (the
+/// time-sequence graph of tcptrace and Wireshark): the bytes that had arrived (blue,
+/// one step a segment) and the bytes the program had read (orange, one step a recv()
+/// call), against the time since the first byte arrived. The gap between the two lines
+/// is what waited in the kernel for the next recv(). Empty when the calls have no times.
+fn time_chart(c: &Connection) -> Markup {
+    const W: f64 = 1000.0;
+    const H: f64 = 510.0;
+    const X0: f64 = 110.0;
+    const Y0: f64 = 20.0;
+    const Y1: f64 = 360.0;
+    let calls: Vec<_> = c
+        .recv
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.ts_us.map(|t| (t, r.stream_offset + r.bytes)))
+        .collect();
+    let segs: Vec<(i64, u64)> = c
+        .segments
+        .iter()
+        .filter(|s| s.dir == Dir::S2C && s.len > 0)
+        .map(|s| (s.ts_us, (s.rel_seq.max(1) - 1) as u64 + s.len as u64))
+        .collect();
+    let (Some(first), false) = (segs.first(), calls.is_empty()) else {
+        return html! {};
+    };
+    let t0 = first.0;
+    let t1 = segs
+        .iter()
+        .map(|s| s.0)
+        .chain(calls.iter().map(|c| c.0))
+        .max()
+        .unwrap_or(t0)
+        .max(t0 + 1);
+    let total = c.streams.s2c.bytes.max(1) as f64;
+    let x = |t: i64| X0 + ((t - t0).max(0) as f64 / (t1 - t0) as f64) * (W - X0 - 20.0);
+    let y = |b: u64| Y1 - (b as f64 / total).min(1.0) * (Y1 - Y0);
+    // A step line: flat until the next event, then up.
+    let steps = |points: &[(i64, u64)]| {
+        let mut d = format!("M{:.1},{:.1}", x(t0), y(0));
+        let mut high = 0;
+        for &(t, b) in points {
+            high = high.max(b);
+            d.push_str(&format!(" H{:.1} V{:.1}", x(t), y(high)));
+        }
+        d.push_str(&format!(" H{:.1}", x(t1)));
+        d
+    };
+    let ms = (t1 - t0) as f64 / 1000.0;
+    let arrived_us = segs.iter().map(|s| s.0).max().unwrap_or(t0) - t0;
+    html! {
+        svg.timechart xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}")) width=(W) height=(H)
+            role="img" aria-label="bytes arrived and bytes read over time" {
+            line x1=(X0) y1=(Y1) x2=(W - 20.0) y2=(Y1) stroke="#555" {}
+            line x1=(X0) y1=(Y0) x2=(X0) y2=(Y1) stroke="#555" {}
+            text x=(X0 - 8.0) y=(Y0 + 6.0) font-size="18" text-anchor="end" { (group(c.streams.s2c.bytes)) " B" }
+            text x=(X0 - 8.0) y=(Y1) font-size="18" text-anchor="end" { "0" }
+            text x=(X0) y=(Y1 + 26.0) font-size="18" { "0 ms" }
+            text x=(W - 20.0) y=(Y1 + 26.0) font-size="18" text-anchor="end" { (format!("{ms:.1} ms")) }
+            text x=((X0 + W) / 2.0) y=(Y1 + 26.0) font-size="18" text-anchor="middle" { "time since the first byte arrived" }
+            path d=(steps(&segs)) fill="none" stroke="#7aa6e8" stroke-width="10" {}
+            path d=(steps(&calls)) fill="none" stroke="#c77c00" stroke-width="3" {}
+            // The legend under the axis, where no line goes.
+            rect x=(X0) y=(Y1 + 46.0) width="30" height="10" fill="#7aa6e8" {}
+            text x=(X0 + 38.0) y=(Y1 + 56.0) font-size="20" { "bytes arrived (" (super::plural(segs.len() as u64, "segment")) ")" }
+            rect x=(X0) y=(Y1 + 78.0) width="30" height="6" fill="#c77c00" {}
+            text x=(X0 + 38.0) y=(Y1 + 86.0) font-size="20" { "bytes your program read (" (super::plural(calls.len() as u64, "recv() call")) ")" }
+            text x=(X0) y=(Y1 + 114.0) font-size="16" fill="#444" {
+                "The gap between the lines is what waited in the kernel for the next recv()."
+            }
+            @if segs.len() > 1 && arrived_us >= 1000 { text x=(X0) y=(Y1 + 136.0) font-size="16" fill="#444" {
+                "The blue slope is the speed: " (group(c.streams.s2c.bytes)) " bytes arrived in " (format!("{:.1} ms", arrived_us as f64 / 1000.0)) (rate_words(c.streams.s2c.bytes, arrived_us)) "."
+            } }
+        }
+    }
+}
+
+/// ", 3.97 Mbit/s" (nothing for a time too short to say).
+fn rate_words(bytes: u64, us: i64) -> String {
+    if us < 1000 {
+        return String::new();
+    }
+    let mbit = bytes as f64 * 8.0 / us as f64;
+    if mbit >= 1.0 {
+        format!(", {mbit:.2} Mbit/s")
+    } else {
+        format!(", {:.0} kbit/s", mbit * 1000.0)
     }
 }
 
