@@ -361,7 +361,8 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// the same segments).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
         drop_every: Option<u32>,
-        /// Delay each direction by MS milliseconds (netem, where the kernel has it).
+        /// Delay each direction by MS milliseconds: the router holds every packet in a
+        /// netfilter queue (no netem needed), so the RTT grows by twice MS.
         #[arg(long, value_name = "MS")]
         delay: Option<f64>,
         /// Run the program as USER (default: the user who ran sudo, else nobody).

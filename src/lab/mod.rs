@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod content;
+pub mod delay;
 pub mod dns_server;
 pub mod interrupts;
 pub mod netns;

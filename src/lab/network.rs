@@ -98,7 +98,8 @@ pub fn rate_words(bps: u64) -> String {
 pub struct KernelSupport {
     pub veth: Option<bool>,
     pub tbf: Option<bool>,
-    pub netem: Option<bool>,
+    /// The netfilter queue (nfnetlink_queue) that `--delay` holds packets in.
+    pub nfqueue: Option<bool>,
     pub nft_numgen: Option<bool>,
 }
 
@@ -123,7 +124,7 @@ impl KernelSupport {
         KernelSupport {
             veth: has("CONFIG_VETH"),
             tbf: has("CONFIG_NET_SCH_TBF"),
-            netem: has("CONFIG_NET_SCH_NETEM"),
+            nfqueue: has("CONFIG_NETFILTER_NETLINK_QUEUE"),
             nft_numgen: has("CONFIG_NFT_NUMGEN"),
         }
     }
@@ -148,9 +149,9 @@ impl KernelSupport {
                 "no loss can be made",
             ),
             say(
-                "--delay (netem)",
-                self.netem,
-                "--rate slows the link instead (a slow link also delays every segment)",
+                "--delay (a netfilter queue: nfnetlink_queue, iptables-legacy NFQUEUE)",
+                self.nfqueue,
+                "no delay can be added; --rate slows the link instead",
             ),
         ]
         .join("\n")
@@ -160,6 +161,9 @@ impl KernelSupport {
 /// The lab's three namespaces, configured. Dropping it releases them: the kernel then
 /// removes every interface, route, qdisc and nft table of the lab.
 pub struct LabNetwork {
+    /// The thread holding packets for `--delay`: first, so it stops (releasing what it
+    /// holds and its socket in the router) before the namespaces are let go.
+    delay: Option<super::delay::DelayLink>,
     pub client: Netns,
     pub router: Netns,
     pub server: Netns,
@@ -192,6 +196,7 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
             link: Vec::new(),
             missing: Vec::new(),
             loss_rules: false,
+            delay: None,
         };
         net.wire(opts.mtu)?;
         let mut net = net;
@@ -279,67 +284,48 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
     /// Rate, delay and loss, in the router.
     fn shape(&mut self, opts: &LinkOptions) -> Result<(), String> {
         let support = KernelSupport::probe();
-        let mut delay = opts.delay_ms;
-        if let Some(ms) = delay
-            && support.netem == Some(false)
-        {
-            self.missing.push(format!(
-                "--delay {ms}: this kernel has no netem (CONFIG_NET_SCH_NETEM), so no delay is \
-added; --rate slows the link instead"
-            ));
-            delay = None;
-        }
-        for dev in ["eth0", "eth1"] {
-            let mut args: Vec<String> = vec![
-                "qdisc".into(),
-                "add".into(),
-                "dev".into(),
-                dev.into(),
-                "root".into(),
-            ];
-            match (delay, opts.rate_bps) {
-                (Some(ms), rate) => {
-                    args.extend(["netem".into(), "delay".into(), format!("{ms}ms")]);
-                    if let Some(bps) = rate {
-                        args.extend(["rate".into(), format!("{bps}bit")]);
-                    }
-                    args.extend(["limit".into(), "10000".into()]);
-                }
-                (None, Some(bps)) => {
-                    // A bucket of a few frames (a burst of 20 ms at the rate), and a
-                    // queue of a second's worth (at least 1 MiB), so the rate alone
-                    // loses nothing: only --loss and --drop-every do.
-                    let burst = (opts.mtu as u64 * 4).max(bps / 8 / 50);
-                    let limit = (bps / 8).max(1 << 20);
-                    args.extend([
-                        "tbf".into(),
-                        "rate".into(),
-                        format!("{bps}bit"),
-                        "burst".into(),
-                        burst.to_string(),
-                        "limit".into(),
-                        limit.to_string(),
-                    ]);
-                }
-                (None, None) => continue,
-            }
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            if let Err(e) = self.router.run("tc", &args) {
-                if delay.is_some() && e.contains("qdisc kind is unknown") {
-                    self.missing.push(format!(
-                        "--delay: this kernel has no netem ({e}); --rate slows the link instead"
-                    ));
-                    delay = None;
-                    continue;
-                }
-                return Err(e);
-            }
-        }
         if let Some(bps) = opts.rate_bps {
+            // A bucket of a few frames (a burst of 20 ms at the rate), and a queue of a
+            // second's worth (at least 1 MiB), so the rate alone loses nothing: only
+            // --loss and --drop-every do.
+            let burst = (opts.mtu as u64 * 4).max(bps / 8 / 50);
+            let limit = (bps / 8).max(1 << 20);
+            for dev in ["eth0", "eth1"] {
+                self.router.run(
+                    "tc",
+                    &[
+                        "qdisc",
+                        "add",
+                        "dev",
+                        dev,
+                        "root",
+                        "tbf",
+                        "rate",
+                        &format!("{bps}bit"),
+                        "burst",
+                        &burst.to_string(),
+                        "limit",
+                        &limit.to_string(),
+                    ],
+                )?;
+            }
             self.link.push(format!("rate {} (tbf)", rate_words(bps)));
         }
-        if let Some(ms) = delay {
-            self.link.push(format!("delay {ms} ms each way (netem)"));
+        if let Some(ms) = opts.delay_ms.filter(|ms| *ms > 0.0) {
+            let delay = std::time::Duration::from_secs_f64(ms / 1000.0);
+            match super::delay::DelayLink::start(&self.router, delay) {
+                Ok(link) => {
+                    self.delay = Some(link);
+                    self.link.push(format!(
+                        "delay {ms} ms each way (held in a netfilter queue): the RTT grows \
+by {} ms",
+                        ms * 2.0
+                    ));
+                }
+                Err(e) => self.missing.push(format!(
+                    "{e}; no delay is added (--rate slows the link instead)"
+                )),
+            }
         }
         let drop = match (opts.drop_every, opts.loss_pct) {
             (Some(n), _) => Some((
