@@ -314,12 +314,12 @@ fn on_a_1024_projector_the_first_exchange_is_on_the_first_screen_and_nothing_is_
 fn the_time_chart_draws_every_segment_and_every_call_of_cover3() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = |capture: &str, format: &str| {
-        let out = Command::new(WIRELAB)
-            .current_dir(root)
-            .args(["report", &format!("captures/{capture}"), "--format", format])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        let out = succeed(Command::new(WIRELAB).current_dir(root).args([
+            "report",
+            &format!("captures/{capture}"),
+            "--format",
+            format,
+        ]));
         String::from_utf8(out.stdout).unwrap()
     };
     let html = run("lab-urljpeg-full.pcapng", "html");

@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::succeed;
+
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
 #[test]
@@ -82,16 +85,11 @@ fn speed_paces_the_packets_and_step_needs_a_terminal() {
 
 fn replay_lines(args: &[&str]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(WIRELAB)
-        .current_dir(root)
-        .arg("replay")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        Command::new(WIRELAB)
+            .current_dir(root)
+            .arg("replay")
+            .args(args),
     );
     String::from_utf8(out.stdout)
         .unwrap()

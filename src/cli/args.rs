@@ -112,14 +112,18 @@ impl Output {
     /// The columns of the terminal the report goes to (80 to 100), or 100 when it goes
     /// to a file or a pipe.
     pub fn width(&self) -> usize {
-        if let Some(w) = self.width {
-            return w as usize;
+        if self.output.is_some() && self.width.is_none() {
+            return render::table::WIDTH;
         }
-        let term = console::Term::stdout();
-        if self.output.is_none() && term.is_term() {
-            (term.size().1 as usize).clamp(80, render::table::WIDTH)
-        } else {
-            render::table::WIDTH
+        self.width_on(&console::Term::stdout())
+    }
+
+    /// `--width`, else the columns of `term` (80 to 100) when it is a terminal, else 100.
+    pub fn width_on(&self, term: &console::Term) -> usize {
+        match self.width {
+            Some(w) => w as usize,
+            None if term.is_term() => (term.size().1 as usize).clamp(80, render::table::WIDTH),
+            None => render::table::WIDTH,
         }
     }
 

@@ -23,18 +23,10 @@ const QUEUE_MAX: u32 = 10_000;
 /// The longest sleep between two looks at the queue: the delay's precision.
 const TICK: Duration = Duration::from_micros(200);
 
-/// What the delay thread did, when it stopped.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct DelayStats {
-    pub packets: u64,
-    /// The most a packet left after its due time (the link's own error), in µs.
-    pub late_us_max: u64,
-}
-
 /// The running delay; stopping it (or dropping it) releases what it holds.
 pub struct DelayLink {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<DelayStats>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl DelayLink {
@@ -88,13 +80,12 @@ install iptables)"
         })
     }
 
-    /// Stops holding packets (those held leave at once) and says what it did.
-    pub fn stop(&mut self) -> DelayStats {
+    /// Stops holding packets (those held leave at once).
+    pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -129,27 +120,20 @@ fn narrow_to_net_admin() -> bool {
 }
 
 /// The thread: take what the queue has, release what is due, sleep a tick.
-fn hold(mut queue: nfq::Queue, delay: Duration, stop: &AtomicBool) -> DelayStats {
+fn hold(mut queue: nfq::Queue, delay: Duration, stop: &AtomicBool) {
     keep_caps_across_the_switch();
     let mut narrowed = false;
     let mut held: VecDeque<(Instant, nfq::Message)> = VecDeque::new();
-    let mut stats = DelayStats::default();
     let mut last_due = Instant::now();
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        loop {
-            match queue.recv() {
-                Ok(msg) => {
-                    // Never before the packet ahead of it.
-                    let due = (Instant::now() + delay).max(last_due);
-                    last_due = due;
-                    held.push_back((due, msg));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                // ENOBUFS and the like: the kernel let packets pass (fail-open).
-                // ENOBUFS and the like: the kernel let those packets pass (fail-open).
-                Err(_) => break,
-            }
+        // Until nothing more comes for now (WouldBlock), or ENOBUFS and the like: the
+        // kernel let those packets pass (fail-open).
+        while let Ok(msg) = queue.recv() {
+            // Never before the packet ahead of it.
+            let due = (Instant::now() + delay).max(last_due);
+            last_due = due;
+            held.push_back((due, msg));
         }
         let now = Instant::now();
         if !narrowed {
@@ -159,18 +143,14 @@ fn hold(mut queue: nfq::Queue, delay: Duration, stop: &AtomicBool) -> DelayStats
             if *due > now && !stopping {
                 break;
             }
-            let (due, mut msg) = held.pop_front().expect("front exists");
-            stats.late_us_max = stats
-                .late_us_max
-                .max(now.saturating_duration_since(due).as_micros() as u64);
-            stats.packets += 1;
+            let (_, mut msg) = held.pop_front().expect("front exists");
             msg.set_verdict(nfq::Verdict::Accept);
             // An error would come back later, on recv; the kernel drops that packet when
             // the queue closes, a loss TCP repairs as on any link.
             let _ = queue.verdict(msg);
         }
         if stopping {
-            return stats;
+            return;
         }
         let wait = held.front().map_or(TICK, |(due, _)| {
             due.saturating_duration_since(now).min(TICK)

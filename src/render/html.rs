@@ -482,11 +482,7 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
 const SMALL_CHART: usize = 40;
 
 fn segs_and_calls(c: &Connection) -> usize {
-    c.segments
-        .iter()
-        .filter(|s| s.dir == Dir::S2C && s.len > 0)
-        .count()
-        + c.recv.as_deref().map_or(0, <[_]>::len)
+    super::data_segments(c, Dir::S2C) + c.recv.as_deref().map_or(0, <[_]>::len)
 }
 
 /// The server's stream over time, as a class reads it from the back of the room (the
@@ -567,11 +563,8 @@ fn time_chart(c: &Connection) -> Markup {
     }
 }
 
-/// ", 3.97 Mbit/s" (nothing for a time too short to say).
+/// ", 3.97 Mbit/s": `bytes` over `us` (above 0) microseconds.
 fn rate_words(bytes: u64, us: i64) -> String {
-    if us < 1000 {
-        return String::new();
-    }
     let mbit = bytes as f64 * 8.0 / us as f64;
     if mbit >= 1.0 {
         format!(", {mbit:.2} Mbit/s")

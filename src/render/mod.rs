@@ -836,7 +836,6 @@ pub fn command_line(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// How the program's calls were recorded, and what that cost.
 /// What the trace cost the program, when it is enough to feel: its stops times the
 /// cost of one measured at the start, half a second or more.
 pub fn trace_cost_sentence(t: &crate::report::model::TraceInfo) -> Option<String> {
@@ -852,6 +851,7 @@ run it again with --no-trace: the same packets, without the recv table.",
     })
 }
 
+/// How the program's calls were recorded, and what that cost.
 pub fn trace_sentence(t: &crate::report::model::TraceInfo) -> String {
     if let Some(why) = &t.not_read {
         return format!("{why}.");

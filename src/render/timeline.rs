@@ -155,8 +155,8 @@ pub struct Timeline {
     beats: VecDeque<Beat>,
     t0_us: i64,
     last_us: Option<i64>,
-    /// Lines are cut to this many columns.
-    pub width: usize,
+    /// Lines wider than this many columns are wrapped.
+    width: usize,
 }
 
 /// A line of the timeline and when it happened.

@@ -11,15 +11,6 @@ use super::model::{
 use crate::trace::{Call, Trace, Way};
 use std::collections::BTreeMap;
 
-/// "10.80.0.2:43254", "[::1]:80": an endpoint as the trace writes it.
-fn endpoint(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    }
-}
-
 /// Joins `trace` to the report's connections and notes how it was recorded. The
 /// calls of each connection are first checked against its packets
 /// ([`contradictions`]); a connection whose calls the packets contradict keeps none
@@ -29,8 +20,9 @@ pub fn attach(report: &mut Report, trace: &Trace) {
     let mut disputed = Vec::new();
     let mut calls_disputed = 0u64;
     for conn in &mut report.connections {
-        let client = endpoint(&conn.client.ip, conn.client.port);
-        let server = endpoint(&conn.server.ip, conn.server.port);
+        // As the trace writes them: "10.80.0.2:43254", "[::1]:80".
+        let client = conn.client.to_string();
+        let server = conn.server.to_string();
         let mine: Vec<&Call> = trace
             .calls
             .iter()

@@ -150,13 +150,7 @@ pub fn replay(
     } else {
         console::Term::stderr()
     };
-    let width = if let Some(w) = output.width {
-        w as usize
-    } else if shown_on.is_term() {
-        (shown_on.size().1 as usize).clamp(80, render::table::WIDTH)
-    } else {
-        render::table::WIDTH
-    };
+    let width = output.width_on(&shown_on);
     let t0 = first_ts(&whole);
     let mut timeline = render::timeline::Timeline::new(&whole, t0, width);
     drop(whole);
