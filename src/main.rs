@@ -120,10 +120,7 @@ fn run(mut command: Command) -> Outcome {
         }
         Command::Lab {
             mtu,
-            rate,
-            loss,
-            drop_every,
-            delay,
+            link,
             user,
             no_trace,
             write,
@@ -131,13 +128,7 @@ fn run(mut command: Command) -> Outcome {
             command,
         } => lab::lab_command(
             wirelab::lab::run::LabOptions {
-                link: wirelab::lab::network::LinkOptions {
-                    mtu,
-                    rate_bps: rate.0,
-                    loss_pct: loss,
-                    drop_every,
-                    delay_ms: delay,
-                },
+                link: link.options(mtu),
                 save: write,
                 user,
                 trace: !no_trace,
@@ -146,13 +137,12 @@ fn run(mut command: Command) -> Outcome {
             &output,
         ),
         Command::Demo {
-            rate,
-            drop_every,
+            link,
             loopback,
             port,
             mss,
             write,
             output,
-        } => lab::demo_command(rate, drop_every, loopback, port, mss, &write, &output),
+        } => lab::demo_command(link.options(1500), loopback, port, mss, &write, &output),
     }
 }

@@ -363,7 +363,16 @@ fn delay_40_ms_makes_the_rtt_80_ms_without_netem() {
     let dir = workdir("delay");
     let out = lab(
         &dir,
-        &["--delay", "40", "--format", "json", "-o", "report.json"],
+        &[
+            "--delay",
+            "40ms",
+            "--jitter",
+            "0",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
         &[PYTHON, "socket1.py"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -393,6 +402,120 @@ fn delay_40_ms_makes_the_rtt_80_ms_without_netem() {
         );
     }
     assert!(stdout(&out).is_empty() || !stdout(&out).contains("Traceback"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The handshake RTTs of `r`'s connections, in ms.
+fn handshake_rtts_ms(r: &serde_json::Value) -> Vec<f64> {
+    r["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["handshake"]["rtt_us"].as_f64())
+        .map(|us| us / 1000.0)
+        .collect()
+}
+
+#[test]
+fn jitter_spreads_the_rtt_as_asked_and_satellite_gives_its_600_ms() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("jitter");
+    // 80 handshakes, spaced so that no packet waits behind another (jitter keeps order).
+    let connects = "import socket, time\nfor i in range(80):\n    s = socket.create_connection(('data.pr4e.org', 80))\n    s.close()\n    time.sleep(0.06)";
+    let out = lab(
+        &dir,
+        &[
+            "--delay",
+            "40ms",
+            "--jitter",
+            "10ms",
+            "--rate",
+            "full",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
+        &[PYTHON, "-c", connects],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&dir);
+    let rtts = handshake_rtts_ms(&r);
+    assert_eq!(rtts.len(), 80, "{rtts:?}");
+    let mean = rtts.iter().sum::<f64>() / rtts.len() as f64;
+    let sd = (rtts.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / rtts.len() as f64).sqrt();
+    // Each way uniform within ±10 ms: the RTT, a sum of two, has a standard deviation
+    // of 10 x sqrt(2/3) = 8.16 ms around 80 ms.
+    let expected = 10.0 * (2.0f64 / 3.0).sqrt();
+    assert!((78.0..84.0).contains(&mean), "mean {mean} {rtts:?}");
+    assert!(
+        (sd - expected).abs() <= 0.2 * expected,
+        "spread {sd:.2} ms, expected {expected:.2} ms: {rtts:?}"
+    );
+    assert!(rtts.iter().all(|x| (59.5..101.0).contains(x)), "{rtts:?}");
+    assert_eq!(r["lab"]["link_figures"]["jitter_ms"], 10.0);
+
+    let out = lab(
+        &dir,
+        &[
+            "--link",
+            "satellite",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
+        &[PYTHON, "socket1.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&dir);
+    let f = &r["lab"]["link_figures"];
+    assert_eq!(f["name"], "satellite");
+    assert_eq!(f["rate_bps"], 10_000_000);
+    let rtt = handshake_rtts_ms(&r)[0];
+    assert!((590.0..=612.0).contains(&rtt), "satellite RTT {rtt} ms");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reorder_holds_segments_back_and_the_report_names_them_out_of_order() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("reorder");
+    let out = lab(
+        &dir,
+        &["--reorder", "10", "--format", "json", "-o", "report.json"],
+        &[PYTHON, "urljpeg.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&dir);
+    let held = r["lab"]["reordered"].as_array().expect("lab.reordered");
+    assert!(held.len() >= 5, "{held:?}");
+    let conn = &r["connections"][0];
+    let segments = conn["segments"].as_array().unwrap();
+    let mut named = 0;
+    for e in held {
+        let frame = e["frame"].as_u64().expect("each arrived");
+        let seg = segments
+            .iter()
+            .find(|s| s["frame"].as_u64() == Some(frame))
+            .unwrap();
+        if seg["analysis"].to_string().contains("out-of-order") {
+            named += 1;
+        }
+    }
+    // Held behind the next segment, each arrives after it: out of order.
+    assert!(named * 10 >= held.len() * 9, "{named} of {}", held.len());
+    assert_eq!(
+        conn["http"][0]["response"]["body_sha256"].as_str().unwrap(),
+        sha(content::cover_jpeg()),
+        "the stream is exact through the reordering"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -469,6 +592,38 @@ fn the_image_is_saved_byte_identical_and_drop_every_brings_retransmissions() {
         "{}",
         r["lab"]
     );
+    // Every drop the link recorded is listed, on this connection, with the captured
+    // frame that sent the same bytes again, later; that frame is named a retransmission.
+    let drops = r["lab"]["drops"].as_array().expect("lab.drops");
+    let data = conn["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["dir"] == "s2c" && s["len"].as_u64() > Some(0))
+        .count();
+    // Every 7th of the data segments the server sent (those captured plus those lost).
+    assert_eq!(drops.len(), (data + drops.len()) / 7, "{drops:?}");
+    assert_eq!(conn["link_drops"].as_array().unwrap().len(), drops.len());
+    for d in drops {
+        assert_eq!(d["connection"], conn["id"], "{d}");
+        let frame = d["frame"]
+            .as_u64()
+            .expect("each drop has its retransmission");
+        let seg = conn["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["frame"].as_u64() == Some(frame))
+            .unwrap();
+        let (rel, len) = (d["rel_seq"].as_i64().unwrap(), seg["len"].as_i64().unwrap());
+        let start = seg["rel_seq"].as_i64().unwrap();
+        assert!(start <= rel && rel < start + len, "{d} {seg}");
+        assert!(seg["ts_us"].as_i64() > d["ts_us"].as_i64(), "{d} {seg}");
+        assert!(
+            seg["analysis"].to_string().contains("retransmission"),
+            "{seg}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

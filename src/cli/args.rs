@@ -351,24 +351,8 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
         /// MTU of every link of the lab (576 to 9000).
         #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=9000))]
         mtu: u32,
-        /// Rate of the link, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit;
-        /// `full` for no limit. The default is slow enough that recv() returns what has
-        /// arrived so far, in the mixed sizes the book shows, and that the trace does not
-        /// fill the program's receive window.
-        #[arg(long, value_name = "RATE", default_value = wirelab::lab::network::TEACHING_RATE, value_parser = parse_link_rate)]
-        rate: LinkRate,
-        /// Lose PCT per cent of the server's data segments at random, between the server
-        /// and the router (nftables), so the server's TCP retransmits them.
-        #[arg(long, value_name = "PCT", conflicts_with = "drop_every", value_parser = parse_pct)]
-        loss: Option<f64>,
-        /// Lose every Nth data segment of the server (deterministic: the same run loses
-        /// the same segments).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
-        drop_every: Option<u32>,
-        /// Delay each direction by MS milliseconds: the router holds every packet in a
-        /// netfilter queue (no netem needed), so the RTT grows by twice MS.
-        #[arg(long, value_name = "MS")]
-        delay: Option<f64>,
+        #[command(flatten)]
+        link: LinkArgs,
         /// Run the program as USER (default: the user who ran sudo, else nobody).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
@@ -392,18 +376,10 @@ sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --re
     /// /cover3.jpg with recv(5120) over MTU 1500 and a slowed link, so the recv() sizes
     /// differ from the segments'; then the report, and the capture saved. Needs root:
     /// sudo wirelab demo. Where namespaces cannot be made, it runs on loopback instead.
-    #[command(
-        after_help = "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --rate 500kbit --drop-every 20\n  \
-sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback"
-    )]
+    #[command(after_help = demo_after_help())]
     Demo {
-        /// Rate of the lab's link (tbf): slow enough that recv() returns what has
-        /// arrived so far, in varying sizes.
-        #[arg(long, value_name = "RATE", default_value = wirelab::lab::network::TEACHING_RATE, value_parser = wirelab::lab::network::parse_rate)]
-        rate: u64,
-        /// Lose every Nth data segment of the server, to see retransmissions.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
-        drop_every: Option<u32>,
+        #[command(flatten)]
+        link: LinkArgs,
         /// Run on loopback instead of the lab network (no namespaces; Linux then hands
         /// the capture super-segments).
         #[arg(long)]
@@ -451,19 +427,116 @@ fn lab_after_help() -> String {
 sudo wirelab lab -w class.pcapng -- python3 socket1.py   (then, anywhere: wirelab report class.pcapng)\n  \
 sudo wirelab lab --rate 2mbit --drop-every 5 -- python3 urljpeg.py\n  \
 sudo wirelab lab --rate full -- python3 urljpeg.py   (no rate limit: recv(5120) returns 5120 each time)\n  \
+sudo wirelab lab --link satellite -- python3 socket1.py   (an RTT of 600 ms)\n  \
+sudo wirelab lab --delay 40ms --jitter 10ms --loss 2 -- python3 urljpeg.py\n  \
 sudo wirelab lab -- telnet data.pr4e.org 80\n  \
 sudo wirelab lab --format html -o lab.html -- curl http://data.pr4e.org/page1.htm\n\n\
 The network: the program at 10.80.0.2 (eth0, where the capture runs), a router at 10.80.0.1 \
 and 10.80.1.1, the course server at 10.80.1.2 (web on port 80, DNS on port 53). Other names \
 than the course's get NXDOMAIN. The exit status is the program's.\n\n\
+The links (--link NAME):\n{}\n\n\
 This kernel:\n{}",
+        links_help(),
         wirelab::lab::network::KernelSupport::probe().help()
     )
+}
+
+/// The examples and the links, for `wirelab demo --help`.
+fn demo_after_help() -> String {
+    format!(
+        "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --link satellite\n  \
+sudo wirelab demo --rate 500kbit --drop-every 20\n  \
+sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback\n\n\
+The links (--link NAME):\n{}",
+        links_help()
+    )
+}
+
+/// One line per named link, for `--help`.
+fn links_help() -> String {
+    wirelab::lab::network::NAMED_LINKS
+        .iter()
+        .map(|l| format!("  {}", l.line()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A lab link's rate: bits per second, or None for full speed (`--rate full`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinkRate(pub Option<u64>);
+
+/// The lab's link: a named one, and figures that override its own.
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "The link (between the program and the server)")]
+pub struct LinkArgs {
+    /// A link for class, by name; the options below change its figures. The names:
+    /// lan, home (the default), mobile, satellite, lossy (their figures are listed
+    /// below).
+    #[arg(long, value_name = "NAME", default_value = wirelab::lab::network::DEFAULT_LINK, value_parser = parse_link_name)]
+    pub link: &'static wirelab::lab::network::NamedLink,
+    /// Rate, with the kernel's token bucket (tbf): e.g. 2mbit, 500kbit; `full` for no
+    /// limit (recv(5120) then returns 5120 almost every time).
+    #[arg(long, value_name = "RATE", value_parser = parse_link_rate)]
+    pub rate: Option<LinkRate>,
+    /// One-way delay, each direction (so the RTT grows by twice it): 40, 40ms, 0.3s.
+    /// The router hands every packet to wirelab, which holds it (no netem needed).
+    #[arg(long, value_name = "MS", value_parser = wirelab::lab::network::parse_ms)]
+    pub delay: Option<f64>,
+    /// Each packet's delay varies uniformly by up to MS either way (never more than
+    /// the delay); packets still leave in order, as from a real router's queue.
+    #[arg(long, value_name = "MS", value_parser = wirelab::lab::network::parse_ms)]
+    pub jitter: Option<f64>,
+    /// Lose PCT per cent of the server's data segments at random (the same choices
+    /// each run), between the server and the program, so the server's TCP retransmits
+    /// them; the report names each loss and its retransmission.
+    #[arg(long, value_name = "PCT", conflicts_with = "drop_every", value_parser = parse_pct)]
+    pub loss: Option<f64>,
+    /// Lose every Nth data segment of the server (deterministic: the same run loses
+    /// the same segments).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    pub drop_every: Option<u32>,
+    /// Hold PCT per cent of the server's data segments back behind the next one, so
+    /// they arrive out of order.
+    #[arg(long, value_name = "PCT", value_parser = parse_pct)]
+    pub reorder: Option<f64>,
+}
+
+impl LinkArgs {
+    /// The named link's figures with the options given on top.
+    pub fn options(&self, mtu: u32) -> wirelab::lab::network::LinkOptions {
+        let mut o = self.link.options();
+        o.mtu = mtu;
+        if let Some(r) = &self.rate {
+            o.rate_bps = r.0;
+        }
+        if let Some(d) = self.delay {
+            o.delay_ms = Some(d);
+        }
+        if let Some(j) = self.jitter {
+            o.jitter_ms = Some(j);
+        }
+        if self.drop_every.is_some() {
+            o.drop_every = self.drop_every;
+            o.loss_pct = None;
+        }
+        if self.loss.is_some() {
+            o.loss_pct = self.loss;
+        }
+        o.reorder_pct = self.reorder;
+        o
+    }
+}
+
+/// `--link`: one of the named links.
+fn parse_link_name(s: &str) -> Result<&'static wirelab::lab::network::NamedLink, String> {
+    wirelab::lab::network::named_link(s).ok_or_else(|| {
+        let names: Vec<&str> = wirelab::lab::network::NAMED_LINKS
+            .iter()
+            .map(|l| l.name)
+            .collect();
+        format!("{s}: no such link; choose one of {}", names.join(", "))
+    })
+}
 
 /// `--rate`: a rate with its unit, or `full`.
 fn parse_link_rate(s: &str) -> Result<LinkRate, String> {

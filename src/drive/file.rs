@@ -168,6 +168,7 @@ fn read_file(
         Some(Ok(trace)) => {
             recv::attach(&mut report, &trace);
             report.lab = trace.lab;
+            crate::report::link::attach(&mut report);
         }
         Some(Err(why)) => {
             report.trace = Some(model::TraceInfo {

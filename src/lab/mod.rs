@@ -4,9 +4,9 @@
 
 pub mod client;
 pub mod content;
-pub mod delay;
 pub mod dns_server;
 pub mod interrupts;
+pub mod link;
 pub mod netns;
 pub mod network;
 pub mod program;
@@ -114,7 +114,8 @@ pub fn keep_trace(
     report: &crate::report::Report,
     trace: &crate::trace::Trace,
 ) {
-    let notes = recv::frame_notes(report);
+    let mut notes = recv::frame_notes(report);
+    crate::report::link::note_frames(report, &mut notes);
     if let Err(e) = crate::capture::annotate::rewrite_as_pcapng(
         &saved.file,
         &notes,

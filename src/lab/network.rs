@@ -11,9 +11,10 @@
 //! TCP timestamps, payloads of 1448 bytes (RFC 9293 §3.7.1: MSS = MTU − 40, less 12
 //! bytes of the timestamp option, RFC 7323 §3). IPv6 is off, so the capture holds only
 //! what the program does. The link is shaped in the router: `--rate` with a token bucket
-//! (tbf) on both of its interfaces, loss with nftables in its forward chain (a packet
-//! lost between the server and the client, so the server's TCP really retransmits it),
-//! delay with netem where the kernel has it.
+//! (tbf) on both of its interfaces; delay, jitter, loss and reordering by wirelab's own
+//! thread, which the router hands every packet it forwards ([`super::link`]: a loss
+//! happens between the server and the client, so the server's TCP really retransmits
+//! it, and the lab records it).
 
 use super::netns::Netns;
 use std::net::Ipv4Addr;
@@ -37,6 +38,12 @@ pub struct LinkOptions {
     pub drop_every: Option<u32>,
     /// One-way delay added in each direction (`--delay`), in milliseconds.
     pub delay_ms: Option<f64>,
+    /// Each packet's delay varies uniformly by up to this much either way (`--jitter`).
+    pub jitter_ms: Option<f64>,
+    /// Per cent of the server's data segments held back behind the next (`--reorder`).
+    pub reorder_pct: Option<f64>,
+    /// The named link these figures came from (`--link`).
+    pub name: Option<&'static str>,
 }
 
 impl Default for LinkOptions {
@@ -47,17 +54,155 @@ impl Default for LinkOptions {
             loss_pct: None,
             drop_every: None,
             delay_ms: None,
+            jitter_ms: None,
+            reorder_pct: None,
+            name: None,
         }
     }
 }
 
-/// "2mbit", "500kbit", "1gbit", "64000bit" (tc's units of bits per second).
-/// The lab's default link rate (the demo's too): at 4 Mbit/s a 1448-byte segment takes
-/// 2.9 ms, so a program's recv(5120) returns what has arrived so far in mixed sizes
-/// (5120, 3568, 1448, ...) as the book shows, and a traced program keeps up with the
-/// data (measured: no zero-window traced, 18 at full speed).
-pub const TEACHING_RATE: &str = "4mbit";
+impl LinkOptions {
+    /// "home, 4mbit, 15 ms each way": short, for a line of 80 columns.
+    pub fn words(&self) -> String {
+        let mut parts: Vec<String> = self.name.map(str::to_string).into_iter().collect();
+        parts.push(self.rate_bps.map_or("full speed".into(), rate_words));
+        if let Some(d) = self.delay_ms.filter(|d| *d > 0.0) {
+            parts.push(format!("{d} ms each way"));
+        }
+        if let Some(n) = self.drop_every {
+            parts.push(format!("every {} data segment lost", ordinal(n as u64)));
+        } else if let Some(p) = self.loss_pct {
+            parts.push(format!("{p}% loss"));
+        }
+        if let Some(p) = self.reorder_pct {
+            parts.push(format!("{p}% reordered"));
+        }
+        parts.join(", ")
+    }
+}
 
+/// A link for class, by name (`--link home`): the figures, and what it is like.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NamedLink {
+    pub name: &'static str,
+    pub like: &'static str,
+    pub rate_bps: Option<u64>,
+    /// One way: the RTT grows by twice this.
+    pub delay_ms: f64,
+    pub jitter_ms: f64,
+    pub loss_pct: Option<f64>,
+}
+
+/// The links `--link` knows. `home` is the default of `lab` and `demo`: at 4 Mbit/s a
+/// 1448-byte segment takes 2.9 ms, so a program's recv(5120) returns what has arrived
+/// so far in mixed sizes (5120, 3568, 1448, ...) as the book shows, and a traced
+/// program keeps up with the data (measured: no zero-window traced, 18 at full speed);
+/// its 30 ms of RTT make the handshake and slow start visible.
+pub const NAMED_LINKS: [NamedLink; 5] = [
+    NamedLink {
+        name: "lan",
+        like: "a wired local network",
+        rate_bps: Some(100_000_000),
+        delay_ms: 0.0,
+        jitter_ms: 0.0,
+        loss_pct: None,
+    },
+    NamedLink {
+        name: "home",
+        like: "a home line across a city",
+        rate_bps: Some(4_000_000),
+        delay_ms: 15.0,
+        jitter_ms: 1.0,
+        loss_pct: None,
+    },
+    NamedLink {
+        name: "mobile",
+        like: "a phone on a 4G network",
+        rate_bps: Some(10_000_000),
+        delay_ms: 30.0,
+        jitter_ms: 8.0,
+        loss_pct: Some(0.5),
+    },
+    NamedLink {
+        name: "satellite",
+        like: "a geostationary satellite link",
+        rate_bps: Some(10_000_000),
+        delay_ms: 300.0,
+        jitter_ms: 5.0,
+        loss_pct: None,
+    },
+    NamedLink {
+        name: "lossy",
+        like: "a poor Wi-Fi link",
+        rate_bps: Some(4_000_000),
+        delay_ms: 15.0,
+        jitter_ms: 3.0,
+        loss_pct: Some(3.0),
+    },
+];
+
+/// The link `lab` and `demo` use when none is named.
+pub const DEFAULT_LINK: &str = "home";
+
+/// The named link, if there is one by that name.
+pub fn named_link(name: &str) -> Option<&'static NamedLink> {
+    NAMED_LINKS
+        .iter()
+        .find(|l| l.name.eq_ignore_ascii_case(name))
+}
+
+impl NamedLink {
+    /// Its figures as link options (MTU 1500).
+    pub fn options(&self) -> LinkOptions {
+        LinkOptions {
+            rate_bps: self.rate_bps,
+            loss_pct: self.loss_pct,
+            delay_ms: Some(self.delay_ms).filter(|d| *d > 0.0),
+            jitter_ms: Some(self.jitter_ms).filter(|j| *j > 0.0),
+            name: Some(self.name),
+            ..LinkOptions::default()
+        }
+    }
+
+    /// "home: 4mbit, 15 ms each way (RTT +30 ms), jitter ±1 ms; a home line ..."
+    pub fn line(&self) -> String {
+        let mut parts = vec![self.rate_bps.map_or("full speed".into(), rate_words)];
+        if self.delay_ms > 0.0 {
+            parts.push(format!(
+                "{} ms each way (RTT +{} ms)",
+                self.delay_ms,
+                self.delay_ms * 2.0
+            ));
+        }
+        if self.jitter_ms > 0.0 {
+            parts.push(format!("jitter ±{} ms", self.jitter_ms));
+        }
+        if let Some(p) = self.loss_pct {
+            parts.push(format!("{p}% loss"));
+        }
+        format!("{}: {}; {}", self.name, parts.join(", "), self.like)
+    }
+}
+
+/// `--delay`, `--jitter`: milliseconds, "40", "40ms" or "0.3s".
+pub fn parse_ms(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v * scale <= 10_000.0 => Ok(v * scale),
+        _ => Err(format!(
+            "{s}: give milliseconds from 0 to 10000, e.g. 40 or 40ms (or seconds: 0.3s)"
+        )),
+    }
+}
+
+/// "2mbit", "500kbit", "1gbit", "64000bit" (tc's units of bits per second).
 pub fn parse_rate(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
     let (num, mult) = [
@@ -98,9 +243,8 @@ pub fn rate_words(bps: u64) -> String {
 pub struct KernelSupport {
     pub veth: Option<bool>,
     pub tbf: Option<bool>,
-    /// The netfilter queue (nfnetlink_queue) that `--delay` holds packets in.
+    /// The netfilter queue (nfnetlink_queue) the link holds packets in.
     pub nfqueue: Option<bool>,
-    pub nft_numgen: Option<bool>,
 }
 
 impl KernelSupport {
@@ -125,7 +269,6 @@ impl KernelSupport {
             veth: has("CONFIG_VETH"),
             tbf: has("CONFIG_NET_SCH_TBF"),
             nfqueue: has("CONFIG_NETFILTER_NETLINK_QUEUE"),
-            nft_numgen: has("CONFIG_NFT_NUMGEN"),
         }
     }
 
@@ -144,14 +287,10 @@ impl KernelSupport {
             ),
             say("--rate (tbf)", self.tbf, "the link runs at full speed"),
             say(
-                "--loss, --drop-every (nftables numgen)",
-                self.nft_numgen,
-                "no loss can be made",
-            ),
-            say(
-                "--delay (a netfilter queue: nfnetlink_queue, iptables-legacy NFQUEUE)",
+                "--delay, --jitter, --loss, --drop-every, --reorder (a netfilter queue: \
+nfnetlink_queue, iptables-legacy NFQUEUE)",
                 self.nfqueue,
-                "no delay can be added; --rate slows the link instead",
+                "the link has no delay and loses nothing; --rate still slows it",
             ),
         ]
         .join("\n")
@@ -161,9 +300,9 @@ impl KernelSupport {
 /// The lab's three namespaces, configured. Dropping it releases them: the kernel then
 /// removes every interface, route, qdisc and nft table of the lab.
 pub struct LabNetwork {
-    /// The thread holding packets for `--delay`: first, so it stops (releasing what it
-    /// holds and its socket in the router) before the namespaces are let go.
-    delay: Option<super::delay::DelayLink>,
+    /// The thread shaping the link: first, so it stops (releasing what it holds and its
+    /// socket in the router) before the namespaces are let go.
+    queue: Option<super::link::LinkQueue>,
     pub client: Netns,
     pub router: Netns,
     pub server: Netns,
@@ -171,7 +310,8 @@ pub struct LabNetwork {
     pub link: Vec<String>,
     /// One line for each requested piece this kernel lacks, and what works instead.
     pub missing: Vec<String>,
-    loss_rules: bool,
+    /// The figures in force (what could not be made is left out).
+    pub figures: crate::trace::LinkFigures,
 }
 
 impl LabNetwork {
@@ -195,8 +335,8 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
             server: make("server")?,
             link: Vec::new(),
             missing: Vec::new(),
-            loss_rules: false,
-            delay: None,
+            figures: crate::trace::LinkFigures::default(),
+            queue: None,
         };
         net.wire(opts.mtu)?;
         let mut net = net;
@@ -281,9 +421,12 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
         Ok(())
     }
 
-    /// Rate, delay and loss, in the router.
+    /// Rate (tbf), then delay, jitter, loss and reordering (the queue), in the router.
     fn shape(&mut self, opts: &LinkOptions) -> Result<(), String> {
-        let support = KernelSupport::probe();
+        self.figures.name = opts.name.map(str::to_string);
+        if let Some(name) = opts.name {
+            self.link.push(format!("the {name} link (--link {name})"));
+        }
         if let Some(bps) = opts.rate_bps {
             // A bucket of a few frames (a burst of 20 ms at the rate), and a queue of a
             // second's worth (at least 1 MiB), so the rate alone loses nothing: only
@@ -310,99 +453,74 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
                 )?;
             }
             self.link.push(format!("rate {} (tbf)", rate_words(bps)));
+            self.figures.rate_bps = Some(bps);
         }
-        if let Some(ms) = opts.delay_ms.filter(|ms| *ms > 0.0) {
-            let delay = std::time::Duration::from_secs_f64(ms / 1000.0);
-            match super::delay::DelayLink::start(&self.router, delay) {
-                Ok(link) => {
-                    self.delay = Some(link);
-                    self.link.push(format!(
-                        "delay {ms} ms each way (held in a netfilter queue): the RTT grows \
-by {} ms",
-                        ms * 2.0
-                    ));
-                }
-                Err(e) => self.missing.push(format!(
-                    "{e}; no delay is added (--rate slows the link instead)"
-                )),
+        let delay_ms = opts.delay_ms.unwrap_or(0.0);
+        let jitter_ms = opts.jitter_ms.unwrap_or(0.0).min(delay_ms);
+        let shape = super::link::Shape {
+            delay: std::time::Duration::from_secs_f64(delay_ms / 1000.0),
+            jitter: std::time::Duration::from_secs_f64(jitter_ms / 1000.0),
+            loss_pct: opts.loss_pct.filter(|_| opts.drop_every.is_none()),
+            drop_every: opts.drop_every,
+            reorder_pct: opts.reorder_pct,
+            server: SERVER_IP,
+        };
+        let needed = delay_ms > 0.0
+            || shape.loss_pct.is_some()
+            || shape.drop_every.is_some()
+            || shape.reorder_pct.is_some();
+        if !needed {
+            return Ok(());
+        }
+        match super::link::LinkQueue::start(&self.router, shape.clone()) {
+            Ok(queue) => self.queue = Some(queue),
+            Err(e) => {
+                self.missing.push(format!(
+                    "the link's delay, loss and reordering: {e}; the link has none of them \
+(--rate still slows it)"
+                ));
+                return Ok(());
             }
         }
-        let drop = match (opts.drop_every, opts.loss_pct) {
-            (Some(n), _) => Some((
-                format!("numgen inc mod {n} {}", n - 1),
-                format!(
-                    "every {} data segment of the server lost",
-                    ordinal(n as u64)
-                ),
-            )),
-            (None, Some(p)) => Some((
-                format!("numgen random mod 10000 < {}", (p * 100.0).round() as u32),
-                format!("{p}% of the server's data segments lost at random"),
-            )),
-            (None, None) => None,
-        };
-        if let Some((expr, words)) = drop {
-            // Only segments that carry data (IP length above 52: 20 of IP, 32 of TCP with
-            // timestamps) and no SYN or RST: the handshake is left alone.
-            let rules = format!(
-                "table inet wirelab {{\n chain forward {{\n  type filter hook forward priority 0; policy accept;\n  \
-iifname \"eth1\" oifname \"eth0\" ip protocol tcp tcp flags & (syn | rst) == 0 ip length > 52 {expr} counter drop\n }}\n}}\n"
-            );
-            self.nft(&rules).map_err(|e| {
-                if support.nft_numgen == Some(false) {
-                    format!(
-                        "{e}: this kernel has no nft numgen, so --loss and --drop-every cannot work"
-                    )
-                } else {
-                    e
-                }
-            })?;
-            self.loss_rules = true;
+        let f = &mut self.figures;
+        if delay_ms > 0.0 {
+            let mut words = format!("delay {delay_ms} ms each way (RTT +{} ms)", delay_ms * 2.0);
+            if jitter_ms > 0.0 {
+                words += &format!(", jitter ±{jitter_ms} ms");
+            }
             self.link.push(words);
+            f.delay_ms = delay_ms;
+            f.jitter_ms = jitter_ms;
         }
+        match (shape.drop_every, shape.loss_pct) {
+            (Some(n), _) => self.link.push(format!(
+                "every {} data segment of the server lost",
+                ordinal(n as u64)
+            )),
+            (None, Some(p)) => self
+                .link
+                .push(format!("{p}% of the server's data segments lost at random")),
+            (None, None) => {}
+        }
+        if let Some(p) = shape.reorder_pct {
+            self.link.push(format!(
+                "{p}% of the server's data segments held back behind the next"
+            ));
+        }
+        f.drop_every = shape.drop_every;
+        f.loss_pct = shape.loss_pct;
+        f.reorder_pct = shape.reorder_pct;
         Ok(())
     }
 
-    fn nft(&self, rules: &str) -> Result<(), String> {
-        use std::io::Write;
-        let mut child = self
-            .router
-            .command("nft")
-            .args(["-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run nft: {e} (install nftables)"))?;
-        child
-            .stdin
-            .take()
-            .expect("piped")
-            .write_all(rules.as_bytes())
-            .map_err(|e| format!("nft: {e}"))?;
-        let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "nft in the router namespace failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    }
-
-    /// Segments the loss rule dropped so far (None without one).
-    pub fn dropped(&self) -> Option<u64> {
-        if !self.loss_rules {
-            return None;
-        }
-        let out = self
-            .router
-            .run("nft", &["list", "table", "inet", "wirelab"])
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let at = text.find("counter packets ")? + "counter packets ".len();
-        text[at..].split_whitespace().next()?.parse().ok()
+    /// Stops the link's queue (what it holds leaves at once) and says what it did:
+    /// the figures, with the queue's packets and CPU time, and every drop and reorder.
+    pub fn stop_link(&mut self) -> (crate::trace::LinkFigures, super::link::Record) {
+        let record = self.queue.take().map(|mut q| q.stop()).unwrap_or_default();
+        let mut figures = self.figures.clone();
+        figures.packets = record.packets;
+        figures.cpu_us = record.cpu_us;
+        (figures, record)
     }
 }
 

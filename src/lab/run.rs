@@ -141,7 +141,7 @@ pub fn run(
             left.display()
         );
     }
-    let net = LabNetwork::build(&opts.link).map_err(LabError::NoNetwork)?;
+    let mut net = LabNetwork::build(&opts.link).map_err(LabError::NoNetwork)?;
     for line in &net.missing {
         eprintln!("wirelab lab: {line}");
     }
@@ -260,6 +260,8 @@ pub fn run(
     } else if !fetches.is_empty() {
         trace = Some(super::join_recvs(&mut live.report, &fetches));
     }
+    // The link stops once the capture has: what it held leaves, what it did is told.
+    let (figures, record) = net.stop_link();
     let lab = LabInfo {
         command: command_line,
         exit_code: status.and_then(|s| s.code()),
@@ -274,14 +276,19 @@ pub fn run(
         mtu: opts.link.mtu,
         link: net.link.clone(),
         names: COURSE_NAMES.iter().map(|s| s.to_string()).collect(),
+        link_figures: Some(figures),
+        drops: record.drops,
+        reordered: record.reordered,
+        link_events_omitted: record.omitted,
     };
+    live.report.lab = Some(lab);
+    crate::report::link::attach(&mut live.report);
     if let (Some(saved), Some(t)) = (&saved, &mut trace) {
-        t.lab = Some(lab.clone());
+        t.lab = live.report.lab.clone();
         super::keep_trace(saved, &live.report, t);
     }
     step("while the program's capture was saved")?;
     interrupts.end_at_once();
-    live.report.lab = Some(lab);
     Ok(LabOutcome {
         live,
         status,

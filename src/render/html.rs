@@ -441,9 +441,21 @@ fn ladder_svg(c: &Connection, view: &View) -> Markup {
                             }
                         }
                     }
-                    Rung::Elided(n) => {
+                    Rung::Dropped(d) => {
+                        @let x_end = LEFT + (RIGHT - LEFT) / 5;
+                        text x="10" y=(y + 5) font-size="14" { (format!("{:.3}", (d.ts_us - c.first_ts_us) as f64 / 1000.0)) }
+                        line.dropped x1=(RIGHT) y1=(y) x2=(x_end) y2=(y) stroke="#b00020" stroke-width="2" stroke-dasharray="6 4" {}
+                        text x=(x_end - 6) y=(y + 6) text-anchor="end" font-size="18" font-weight="bold" fill="#b00020" { "✗" }
+                        text x=((LEFT + RIGHT) / 2) y=(y - 4) text-anchor="middle" font-size="15" fill="#b00020" {
+                            (super::dropped_label(d))
+                        }
+                        text x=(RIGHT + 15) y=(y + 5) font-size="14" fill="#b00020" {
+                            @match d.frame { Some(f) => { "sent again: " (f) } None => { "never sent again" } }
+                        }
+                    }
+                    Rung::Elided { segments, drops } => {
                         text x=((LEFT + RIGHT) / 2) y=(y + 5) text-anchor="middle" font-size="15" font-style="italic" {
-                            "… " (n) " segments (--verbose draws them all) …"
+                            "… " (super::elided_words(*segments, *drops)) " …"
                         }
                     }
                 }

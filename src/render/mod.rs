@@ -97,20 +97,61 @@ pub const LADDER_TAIL: usize = 10;
 /// One row of a ladder diagram.
 pub enum Rung<'a> {
     Arrow(&'a Segment),
-    /// Segments left out of the middle.
-    Elided(usize),
+    /// A segment of the server the lab's link dropped: sent, never arrived (the capture
+    /// at the program's side never saw it), drawn at the time the link took it.
+    Dropped(&'a crate::report::model::LinkEvent),
+    /// Rows left out of the middle: this many segments, and drops among them.
+    Elided {
+        segments: usize,
+        drops: usize,
+    },
 }
 
-/// The ladder's rows for a connection.
+/// The ladder's rows for a connection: its segments and, at their time, the segments
+/// the lab's link dropped.
 pub fn ladder(c: &Connection, all: bool) -> Vec<Rung<'_>> {
-    let s = &c.segments;
-    if all || s.len() <= LADDER_FULL {
-        return s.iter().map(Rung::Arrow).collect();
+    let mut rows = Vec::with_capacity(c.segments.len() + c.link_drops.len());
+    let mut drops = c.link_drops.iter().peekable();
+    for s in &c.segments {
+        while let Some(d) = drops.next_if(|d| d.ts_us <= s.ts_us) {
+            rows.push(Rung::Dropped(d));
+        }
+        rows.push(Rung::Arrow(s));
     }
-    let mut rows: Vec<Rung<'_>> = s[..LADDER_HEAD].iter().map(Rung::Arrow).collect();
-    rows.push(Rung::Elided(s.len() - LADDER_HEAD - LADDER_TAIL));
-    rows.extend(s[s.len() - LADDER_TAIL..].iter().map(Rung::Arrow));
+    rows.extend(drops.map(Rung::Dropped));
+    if all || rows.len() <= LADDER_FULL {
+        return rows;
+    }
+    let tail = rows.split_off(rows.len() - LADDER_TAIL);
+    let middle = rows.split_off(LADDER_HEAD);
+    let drops = middle
+        .iter()
+        .filter(|r| matches!(r, Rung::Dropped(_)))
+        .count();
+    rows.push(Rung::Elided {
+        segments: middle.len() - drops,
+        drops,
+    });
+    rows.extend(tail);
     rows
+}
+
+/// "... 120 segments (--verbose draws them all) ...", with the drops among them.
+pub fn elided_words(segments: usize, drops: usize) -> String {
+    let lost = match drops {
+        0 => String::new(),
+        1 => " and 1 drop".to_string(),
+        n => format!(" and {n} drops"),
+    };
+    format!("{segments} segments{lost} (--verbose draws them all)")
+}
+
+/// The label of a dropped segment's arrow: "seq 8689 len 1448 dropped by the link".
+pub fn dropped_label(d: &crate::report::model::LinkEvent) -> String {
+    match d.rel_seq {
+        Some(r) => format!("seq {r} len {} dropped by the link", d.len),
+        None => format!("len {} dropped by the link", d.len),
+    }
 }
 
 /// A long table cut as the ladder is: its first [`LADDER_HEAD`] and last [`LADDER_TAIL`]

@@ -230,6 +230,9 @@ impl Story {
                 ),
             );
         }
+        for w in link_words(report, c) {
+            self.labelled("link", &w);
+        }
         if c.recv.as_ref().is_some_and(|r| !r.is_empty()) {
             self.recv_table(c);
         }
@@ -627,7 +630,8 @@ fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
 /// for the table: "10 (535)", "20-26 (4 x 1448)", "26-30 (1448, 1448, 672)",
 /// "40-90 (12 segs)".
 fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
-    let (Some(first), Some(last)) = (frames.first(), frames.last()) else {
+    // The lowest and highest frame: a retransmission may come after later bytes.
+    let (Some(first), Some(last)) = (frames.iter().min(), frames.iter().max()) else {
         return String::new();
     };
     let sizes: Vec<u32> = frames.iter().filter_map(|&f| segment_len(c, f)).collect();
@@ -808,6 +812,62 @@ fn end_words(c: &Connection) -> String {
         ),
     };
     format!("{first}{loop_words}.")
+}
+
+/// What the lab's link did to this connection: the segments it dropped and the frames
+/// that sent them again, the segments it held back.
+fn link_words(report: &Report, c: &Connection) -> Vec<String> {
+    let list = |items: Vec<String>| {
+        let n = items.len();
+        let mut shown: Vec<String> = items.into_iter().take(3).collect();
+        if n > 3 {
+            shown.push(format!("{} more", n - 3));
+        }
+        shown.join(", ")
+    };
+    let mut out = Vec::new();
+    if !c.link_drops.is_empty() {
+        let seqs = list(
+            c.link_drops
+                .iter()
+                .map(|d| d.rel_seq.map_or("?".into(), |r| r.to_string()))
+                .collect(),
+        );
+        let mut again: Vec<u64> = c.link_drops.iter().filter_map(|d| d.frame).collect();
+        again.sort_unstable();
+        again.dedup();
+        let whole = if c.streams.s2c.gaps.is_empty() {
+            "; every byte arrived in the end"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "the lab's link dropped {} of the server's segments (seq {seqs}); its TCP sent \
+them again (frames {}){whole}.",
+            c.link_drops.len(),
+            list(again.iter().map(u64::to_string).collect())
+        ));
+    }
+    let held: Vec<String> = report
+        .lab
+        .iter()
+        .flat_map(|l| &l.reordered)
+        .filter(|e| e.connection == Some(c.id))
+        .filter_map(|e| e.frame.map(|f| f.to_string()))
+        .collect();
+    if !held.is_empty() {
+        out.push(format!(
+            "the link held {} back behind the next, so {} out of order (frames {}).",
+            plural(held.len() as u64, "segment"),
+            if held.len() == 1 {
+                "it arrived"
+            } else {
+                "they arrived"
+            },
+            list(held)
+        ));
+    }
+    out
 }
 
 /// A connection in one line, past the ones told in full.

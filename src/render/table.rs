@@ -5,8 +5,8 @@
 //! [`View::color`] the output is plain ASCII.
 
 use super::{
-    Rung, View, arrow_label, describe_target, group, ladder, opt, plural, port_role, recv_sentence,
-    segment_len,
+    Rung, View, arrow_label, describe_target, dropped_label, elided_words, group, ladder, opt,
+    plural, port_role, recv_sentence, segment_len,
 };
 use crate::glossary;
 use crate::report::model::{Connection, Dir, HttpExchange, PacketLine, Report, Segment};
@@ -749,7 +749,7 @@ history {}",
             )?;
         }
         if !c.segments.is_empty() {
-            let t = self.segments(c.first_ts_us, &c.segments);
+            let t = self.segments(c);
             writeln!(self.out, "{}", self.table_text(&t))?;
             if let (head, n, [next, ..]) = super::cut(&c.segments, self.view.verbose)
                 && let Some(last) = head.last()
@@ -783,9 +783,62 @@ history {}",
             )?;
             self.explain(c.analysis_totals.iter().map(|(k, _)| k.as_str()))?;
         }
+        self.link_drops(c)?;
         self.timing(c)?;
         if !c.segments.is_empty() {
             self.ladder(c)?;
+        }
+        Ok(())
+    }
+
+    /// The segments the lab's link dropped, each beside the frame that sent its bytes
+    /// again (cut as the other tables).
+    fn link_drops(&mut self, c: &Connection) -> io::Result<()> {
+        if c.link_drops.is_empty() {
+            return Ok(());
+        }
+        self.say(
+            &format!(
+                "lost        {} of the server lost on the lab's link (the capture here \
+never saw them); the server's TCP sent each again:",
+                plural(c.link_drops.len() as u64, "segment")
+            ),
+            12,
+        )?;
+        let mut t = self.table(vec!["dropped at", "seq", "len", "sent again in", "later"]);
+        let (head, elided, tail) = super::cut(&c.link_drops, self.view.verbose);
+        let at = |ts: i64| format!("{:.3} ms", (ts - c.first_ts_us) as f64 / 1000.0);
+        for (i, d) in head.iter().chain(tail).enumerate() {
+            if i == head.len() && elided > 0 {
+                t.add_row(elided_row(5));
+            }
+            let again = d
+                .frame
+                .and_then(|f| c.segments.iter().find(|s| s.frame == f));
+            t.add_row(vec![
+                at(d.ts_us),
+                opt(d.rel_seq),
+                d.len.to_string(),
+                again.map_or("not in the capture".into(), |s| {
+                    format!("frame {}", s.frame)
+                }),
+                again.map_or(String::new(), |s| {
+                    format!("{:.1} ms", (s.ts_us - d.ts_us) as f64 / 1000.0)
+                }),
+            ]);
+        }
+        for i in [0, 1, 2, 4] {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        writeln!(self.out, "{}", self.table_text(&t))?;
+        if elided > 0 {
+            writeln!(
+                self.out,
+                "  ... {} drops left out (-v shows them all)",
+                group(elided as u64)
+            )?;
         }
         Ok(())
     }
@@ -846,7 +899,8 @@ the server's ISN + 1",
         self.explain(["handshake", "mss", "rtt"])
     }
 
-    fn segments(&self, t0: i64, segs: &[Segment]) -> Table {
+    fn segments(&self, c: &Connection) -> Table {
+        let (t0, segs) = (c.first_ts_us, &c.segments[..]);
         let mut t = self.table(vec![
             "frame", "time", "dir", "flags", "seq", "ack", "len", "acked", "win", "analysis",
         ]);
@@ -865,7 +919,13 @@ the server's ISN + 1",
                 s.len.to_string(),
                 opt(s.acked.filter(|a| *a > 0)),
                 s.window.to_string(),
-                crate::render::findings(&s.analysis, "\n"),
+                {
+                    let mut cell = crate::render::findings(&s.analysis, "\n");
+                    if crate::report::link::replaced_drop(c, s.frame).is_some() {
+                        cell += "\n(an earlier copy\nlost on the link)";
+                    }
+                    cell
+                },
             ]);
         }
         for i in [0, 4, 5, 6, 7, 8] {
@@ -1010,11 +1070,30 @@ by {}), EstimatedRTT {}",
                         writeln!(self.out, "{styled}")?;
                     }
                 }
-                Rung::Elided(n) => writeln!(
+                Rung::Dropped(d) => {
+                    // From the server's line, stopped short of the program's: "x".
+                    let label = fit(&format!(" {} ", dropped_label(d)), LANE - 8);
+                    let fill = LANE - 5 - label.chars().count();
+                    let (left, right) = (fill / 2, fill - fill / 2);
+                    let arrow = format!("   x{}{label}{}", h.repeat(left), h.repeat(right + 1));
+                    let then = d
+                        .frame
+                        .map(|f| format!("resent {f}"))
+                        .unwrap_or_else(|| "never sent again".into());
+                    let line = format!(
+                        "{:>10}  {bar}{arrow}{bar} {then}",
+                        format!("{:.3}", (d.ts_us - c.first_ts_us) as f64 / 1000.0),
+                    );
+                    let styled = self
+                        .style(Style::new().red())
+                        .apply_to(fit(&line, self.view.width));
+                    writeln!(self.out, "{styled}")?;
+                }
+                Rung::Elided { segments, drops } => writeln!(
                     self.out,
                     "{:>10}  {bar}{:^w$}{bar}",
                     "",
-                    format!("... {n} segments (--verbose draws them all) ..."),
+                    format!("... {} ...", elided_words(segments, drops)),
                     w = LANE
                 )?,
             }

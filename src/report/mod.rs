@@ -1,6 +1,7 @@
 //! Stage 6: the report model and the builder that runs the pipeline into it.
 
 pub mod builder;
+pub mod link;
 pub mod model;
 pub mod recv;
 

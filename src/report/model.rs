@@ -24,7 +24,7 @@ pub struct Report {
     pub trace: Option<TraceInfo>,
 }
 
-pub use crate::trace::LabInfo;
+pub use crate::trace::{LabInfo, LinkEvent};
 
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct Source {
@@ -563,6 +563,10 @@ pub struct Connection {
     /// The traced program that owned the socket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::trace::Process>,
+    /// The segments of this connection the lab's link dropped (the capture never saw
+    /// them), each with the frame of its retransmission.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_drops: Vec<crate::trace::LinkEvent>,
     /// Holes of this connection given up because of the total bound (see Totals).
     #[serde(skip_serializing_if = "is_zero")]
     pub total_bound_gaps: u64,

@@ -109,6 +109,65 @@ pub struct LabInfo {
     pub link: Vec<String>,
     /// The names the lab's DNS answers, with the course server's address.
     pub names: Vec<String>,
+    /// The link's figures, as used (None for a lab saved before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_figures: Option<LinkFigures>,
+    /// Every packet the link dropped (first [`MAX_LINK_EVENTS`]), with what the report
+    /// found of it: its connection and the frame that brought its bytes after all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<LinkEvent>,
+    /// Every packet the link held back behind the next one (`--reorder`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reordered: Vec<LinkEvent>,
+    /// Events beyond [`MAX_LINK_EVENTS`], counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link_events_omitted: u64,
+}
+
+/// Drops and reorders kept per run.
+pub const MAX_LINK_EVENTS: usize = 10_000;
+
+/// The link the lab made between the program and the server, in figures. Rates are
+/// bits per second; delays are one way (the RTT grows by twice the delay).
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct LinkFigures {
+    /// The named link (`--link home`), when one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub rate_bps: Option<u64>,
+    pub delay_ms: f64,
+    /// Each packet's delay varies by up to this much either way (uniformly).
+    pub jitter_ms: f64,
+    pub loss_pct: Option<f64>,
+    pub drop_every: Option<u32>,
+    pub reorder_pct: Option<f64>,
+    /// Packets the link's queue handled, and the CPU time it took (the link's own cost).
+    #[serde(default)]
+    pub packets: u64,
+    #[serde(default)]
+    pub cpu_us: u64,
+}
+
+/// One packet the link dropped or reordered, as the router saw it.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct LinkEvent {
+    /// When the router took it (the capture's clock, µs since the epoch).
+    pub ts_us: i64,
+    /// Sender and receiver, "10.80.1.2:80".
+    pub from: String,
+    pub to: String,
+    /// TCP sequence number (absolute) and payload bytes.
+    pub seq: u32,
+    pub len: u32,
+    /// Found by the report: the connection, the relative sequence number (as the
+    /// segments'), and the first captured frame that carried these bytes (a drop's
+    /// retransmission; a reordered packet's late arrival).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
 }
 
 impl LabInfo {

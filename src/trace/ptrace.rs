@@ -205,6 +205,11 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
         Ok(WaitStatus::Exited(_, code)) => {
             return Ok((ExitStatus::from_raw(code << 8), trace));
         }
+        // Killed before its exec (the lab ending on a signal while it starts): an end,
+        // not a tracer's failure.
+        Ok(WaitStatus::Signaled(_, sig, _)) => {
+            return Ok((ExitStatus::from_raw(sig as i32), trace));
+        }
         Ok(other) => {
             return Err(io::Error::other(format!(
                 "unexpected first stop: {other:?}"

@@ -80,12 +80,10 @@ fn remove_empty_capture(path: &Path) {
 /// The demo on the lab network; `Err` when the network cannot be made here (the
 /// caller falls back to loopback).
 pub fn demo_lab(
-    rate: u64,
-    drop_every: Option<u32>,
+    link: wirelab::lab::network::LinkOptions,
     write: &Path,
     output: &Output,
 ) -> Result<Outcome, String> {
-    use wirelab::lab::network::{self, LinkOptions};
     use wirelab::lab::run::{self, LabOptions, Program};
     let out = match open_output(output) {
         Ok(o) => o,
@@ -93,20 +91,14 @@ pub fn demo_lab(
     };
     let save = session::fresh_path(write);
     let opts = LabOptions {
-        link: LinkOptions {
-            rate_bps: Some(rate),
-            drop_every,
-            ..LinkOptions::default()
-        },
+        link,
         save: Some(save.clone()),
         user: None,
         trace: false,
     };
     // Lines short enough for an 80-column terminal: the story says the rest.
-    eprintln!(
-        "wirelab demo: romeo.txt, recv(512); cover3.jpg, recv(5120); in the lab ({})",
-        network::rate_words(rate)
-    );
+    eprintln!("wirelab demo: romeo.txt with recv(512), cover3.jpg with recv(5120)");
+    eprintln!("wirelab demo: the lab's link: {}", opts.link.words());
     let fetches = vec![
         ("/romeo.txt".to_string(), 512),
         ("/cover3.jpg".to_string(), 5120),
@@ -204,8 +196,7 @@ or study the bundled capture instead: {exe} report captures/romeo.pcap",
 /// `wirelab demo`: on the lab network, or on loopback where namespaces cannot be made
 /// (or with --loopback).
 pub fn demo_command(
-    rate: u64,
-    drop_every: Option<u32>,
+    link: wirelab::lab::network::LinkOptions,
     loopback: bool,
     port: u16,
     mss: u32,
@@ -218,7 +209,7 @@ pub fn demo_command(
         wirelab::lab::run::available().err()
     };
     match why_not {
-        None if !loopback => match demo_lab(rate, drop_every, write, output) {
+        None if !loopback => match demo_lab(link, write, output) {
             Err(why) => {
                 eprintln!(
                     "wirelab demo: the lab network could not be made ({why}); the demo \

@@ -97,6 +97,7 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
         recv: None,
         send: None,
         process: None,
+        link_drops: Vec::new(),
         total_bound_gaps: c.total_bound_gaps,
         upgrade: None,
         socks: None,
