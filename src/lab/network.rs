@@ -287,8 +287,7 @@ impl KernelSupport {
             ),
             say("--rate (tbf)", self.tbf, "the link runs at full speed"),
             say(
-                "--delay, --jitter, --loss, --drop-every, --reorder (a netfilter queue: \
-nfnetlink_queue, iptables-legacy NFQUEUE)",
+                "--delay --jitter --loss --drop-every --reorder (NFQUEUE)",
                 self.nfqueue,
                 "the link has no delay and loses nothing; --rate still slows it",
             ),
