@@ -633,7 +633,10 @@ fn demo_on_the_lab_network_shows_varying_recv_sizes_over_wire_sized_segments() {
         .arg("-w")
         .arg(dir.join("demo.pcap")));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in the lab (4mbit)"), "{stderr}");
+    assert!(
+        stderr.contains("the lab's link: home, 4mbit, 15 ms each way"),
+        "{stderr}"
+    );
     let r = json(&report);
     assert_eq!(r["dns"][0]["name"], "data.pr4e.org");
     assert_eq!(r["lab"]["mtu"], 1500);
