@@ -170,13 +170,6 @@ fn thread_cpu_us() -> u64 {
     t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
 }
 
-fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
-
 /// When the packet reached the router: the kernel's stamp (NFQA_TIMESTAMP) on the
 /// monotonic clock, or now.
 fn arrival(msg: &nfq::Message) -> Instant {
@@ -249,7 +242,17 @@ impl Link {
 
     /// The fate of a packet carrying `segment` (None: not TCP).
     pub fn fate(&mut self, segment: Option<&SegmentSeen>) -> Fate {
-        let server_data = segment.is_some_and(|s| s.data && s.from.0 == self.shape.server);
+        let server_data = self.server_data(segment);
+        self.fate_of(server_data)
+    }
+
+    /// A data segment of the server's: one the link may lose or hold back.
+    fn server_data(&self, segment: Option<&SegmentSeen>) -> bool {
+        segment.is_some_and(|s| s.data && s.from.0 == self.shape.server)
+    }
+
+    /// The fate of a packet, a data segment of the server's or not.
+    fn fate_of(&mut self, server_data: bool) -> Fate {
         if server_data {
             self.data_segments += 1;
             let lost = match (self.shape.drop_every, self.shape.loss_pct) {
@@ -289,7 +292,7 @@ impl Link {
         let note = |list: &mut Vec<LinkEvent>, omitted: &mut u64, s: &SegmentSeen| {
             if list.len() < MAX_LINK_EVENTS {
                 list.push(LinkEvent {
-                    ts_us: now_us(),
+                    ts_us: super::client::now_us(),
                     from: format!("{}:{}", s.from.0, s.from.1),
                     to: format!("{}:{}", s.to.0, s.to.1),
                     seq: s.seq,
@@ -307,10 +310,8 @@ impl Link {
             while let Ok(mut msg) = queue.recv() {
                 record.packets += 1;
                 let seen = segment_of(msg.get_payload());
-                let server_data = seen
-                    .as_ref()
-                    .is_some_and(|s| s.data && s.from.0 == self.shape.server);
-                let fate = self.fate(seen.as_ref());
+                let server_data = self.server_data(seen.as_ref());
+                let fate = self.fate_of(server_data);
                 let now = arrival(&msg);
                 match fate {
                     Fate::Drop => {

@@ -95,6 +95,7 @@ pub const LADDER_HEAD: usize = 40;
 pub const LADDER_TAIL: usize = 10;
 
 /// One row of a ladder diagram.
+#[derive(Clone, Copy)]
 pub enum Rung<'a> {
     Arrow(&'a Segment),
     /// A segment of the server the lab's link dropped: sent, never arrived (the capture
@@ -119,21 +120,22 @@ pub fn ladder(c: &Connection, all: bool) -> Vec<Rung<'_>> {
         rows.push(Rung::Arrow(s));
     }
     rows.extend(drops.map(Rung::Dropped));
-    if all || rows.len() <= LADDER_FULL {
+    let (head, n, tail) = cut(&rows, all);
+    if n == 0 {
         return rows;
     }
-    let tail = rows.split_off(rows.len() - LADDER_TAIL);
-    let middle = rows.split_off(LADDER_HEAD);
+    let middle = &rows[head.len()..head.len() + n];
     let drops = middle
         .iter()
         .filter(|r| matches!(r, Rung::Dropped(_)))
         .count();
-    rows.push(Rung::Elided {
-        segments: middle.len() - drops,
+    let mut out = head.to_vec();
+    out.push(Rung::Elided {
+        segments: n - drops,
         drops,
     });
-    rows.extend(tail);
-    rows
+    out.extend_from_slice(tail);
+    out
 }
 
 /// "... 120 segments (--verbose draws them all) ...", with the drops among them.
