@@ -424,8 +424,9 @@ fn jitter_spreads_the_rtt_as_asked_and_satellite_gives_its_600_ms() {
     }
     let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = workdir("jitter");
-    // 80 handshakes, spaced so that no packet waits behind another (jitter keeps order).
-    let connects = "import socket, time\nfor i in range(80):\n    s = socket.create_connection(('data.pr4e.org', 80))\n    s.close()\n    time.sleep(0.06)";
+    // 80 handshakes, spaced so that no packet waits behind another (jitter keeps order):
+    // each close's FIN exchange (two RTTs, up to 200 ms) is over before the next SYN.
+    let connects = "import socket, time\nfor i in range(80):\n    s = socket.create_connection(('data.pr4e.org', 80))\n    s.close()\n    time.sleep(0.2)";
     let out = lab(
         &dir,
         &[
@@ -450,8 +451,11 @@ fn jitter_spreads_the_rtt_as_asked_and_satellite_gives_its_600_ms() {
     let sd = (rtts.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / rtts.len() as f64).sqrt();
     // Each way uniform within ±10 ms: the RTT, a sum of two, has a standard deviation
     // of 10 x sqrt(2/3) = 8.16 ms around 80 ms.
+    // The mean is 80 ms plus what a busy machine adds to every packet (measured up to
+    // 4 ms under CI's load); the delay's own test holds it to 80-90 ms. The spread is the
+    // point here.
     let expected = 10.0 * (2.0f64 / 3.0).sqrt();
-    assert!((78.0..84.0).contains(&mean), "mean {mean} {rtts:?}");
+    assert!((78.0..88.0).contains(&mean), "mean {mean} {rtts:?}");
     assert!(
         (sd - expected).abs() <= 0.2 * expected,
         "spread {sd:.2} ms, expected {expected:.2} ms: {rtts:?}"
