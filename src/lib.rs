@@ -17,4 +17,5 @@ pub mod reassembly;
 pub mod render;
 pub mod report;
 pub mod socks;
+pub mod tls;
 pub mod trace;

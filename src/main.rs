@@ -38,6 +38,7 @@ fn run(mut command: Command) -> Outcome {
             list,
             extract,
             force,
+            keylog,
         } => report::report_file(
             &file,
             filter.as_deref(),
@@ -51,6 +52,7 @@ fn run(mut command: Command) -> Outcome {
                     ..Limits::default()
                 },
                 extract: extract.map(|d| (d, force)),
+                key_log: keylog.as_deref().map(report::read_key_log).transpose()?,
                 ..output.options()
             },
         ),
@@ -88,7 +90,12 @@ fn run(mut command: Command) -> Outcome {
         } => report::replay(&file, speed, step, filter.as_deref(), &output),
         Command::Explain { term } => info::explain(term.as_deref()),
         Command::Ports => info::ports(),
-        Command::Serve { listen } => course::serve(listen),
+        Command::Serve {
+            listen,
+            tls,
+            ca,
+            keylog,
+        } => course::serve(listen, tls.then_some((ca.as_path(), keylog.as_deref()))),
         Command::Fetch {
             url,
             recv,

@@ -79,7 +79,13 @@ struct Facts {
     interfaces: Vec<Interface>,
     legacy: Option<(Linktype, u64)>,
     number: u64,
+    secrets: Option<SecretsFn>,
 }
+
+/// Given the TLS key log of each Decryption Secrets Block (pcapng, secrets type
+/// `TLSK`: the NSS key log format), as the block is read: before the packets it
+/// decrypts, where `editcap --inject-secrets` and wirelab put it.
+pub type SecretsFn = Box<dyn FnMut(&[u8]) + Send>;
 
 fn corrupt<I>(e: &PcapError<I>, offset: u64) -> ReadError {
     match e {
@@ -361,6 +367,16 @@ impl Facts {
                                     data: &spb.data[..n],
                                 })
                             }
+                            Block::DecryptionSecrets(dsb)
+                                if dsb.secrets_type
+                                    == pcap_parser::pcapng::SecretsType::TlsKeyLog =>
+                            {
+                                if let Some(f) = self.secrets.as_mut() {
+                                    let n = (dsb.secrets_len as usize).min(dsb.data.len());
+                                    f(&dsb.data[..n]);
+                                }
+                                None
+                            }
                             _ => None,
                         },
                     };
@@ -485,6 +501,11 @@ impl CaptureFile {
     /// True when the frames lie in [`Chunk`]s ([`CaptureFile::for_each_in_chunks`]).
     pub fn is_chunked(&self) -> bool {
         matches!(self.reader, Reader::Chunks(_))
+    }
+
+    /// Hands each TLS key log the file carries (Decryption Secrets Blocks) to `f`.
+    pub fn on_secrets(&mut self, f: SecretsFn) {
+        self.facts.secrets = Some(f);
     }
 
     /// Like [`CaptureFile::for_each`], with the chunk each frame's bytes lie in: for a

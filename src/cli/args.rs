@@ -198,6 +198,11 @@ pub enum Command {
         /// With --extract: replace existing files of the same name.
         #[arg(long, requires = "extract")]
         force: bool,
+        /// Decrypt TLS with the secrets in FILE (the NSS key log format that
+        /// SSLKEYLOGFILE writes, as tshark's tls.keylog_file); secrets the capture
+        /// carries (a pcapng Decryption Secrets Block) are used without it.
+        #[arg(long, value_name = "FILE")]
+        keylog: Option<PathBuf>,
     },
     /// Replay a saved capture at the pace it was captured (or faster, or one packet per
     /// key press), one line per packet, so a class watches the handshake happen; then
@@ -290,11 +295,31 @@ slowly it trickles); a kept-alive connection waits 5 s for its next request, 100
 Retry-After: 1); heads of 8 KiB at most (then 431).\n  \
 Measured: scripts/bench-serve.sh (1,000 held connections and 5,000 requests from 50 clients).\n\n\
 Example:\n  wirelab serve --listen 127.0.0.1:8080\n  \
-wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080")]
+wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080\n\n\
+HTTPS (--tls): a certificate authority is made for this run and its certificate written \
+to --ca; the server's certificate names the course's hosts. Trust it for one command:\n  \
+wirelab serve --tls --listen 127.0.0.1:8443 --keylog keys.txt\n  \
+curl --cacert wirelab-lab-ca.pem --connect-to data.pr4e.org:443:127.0.0.1:8443 https://data.pr4e.org/romeo.txt\n\
+The key log (NSS format) decrypts a capture: wirelab report x.pcap --keylog keys.txt, \
+or tshark -o tls.keylog_file:keys.txt.")]
     Serve {
         /// Address and port to listen on.
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Speak HTTPS: TLS 1.3 and 1.2 with a certificate from a CA made for this run.
+        #[arg(long)]
+        tls: bool,
+        /// Where --tls writes the CA's certificate (PEM), for the client to trust.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "wirelab-lab-ca.pem",
+            requires = "tls"
+        )]
+        ca: PathBuf,
+        /// Append every TLS session's secrets to FILE (the NSS key log format).
+        #[arg(long, value_name = "FILE", requires = "tls")]
+        keylog: Option<PathBuf>,
     },
     /// The course's socket client: connect, send `GET URL HTTP/1.0` and a blank line,
     /// recv() until the server closes, while capturing the connection; then report it

@@ -97,6 +97,15 @@ fn read_file(
         ReadError::NotACapture => ReplayError::NotACapture,
         e => ReplayError::Open(e.to_string()),
     })?;
+    // The TLS secrets the file carries join those given (--keylog).
+    let mut opts = opts;
+    let keys = opts
+        .key_log
+        .get_or_insert_with(|| Arc::new(crate::tls::KeyLog::new()))
+        .clone();
+    file.on_secrets(Box::new(move |text| {
+        keys.add_text(&String::from_utf8_lossy(text));
+    }));
     let mut builder = ReportBuilder::new(opts.clone());
     if let Some(sink) = stream {
         builder = builder.stream_to(sink);

@@ -12,6 +12,7 @@ pub mod network;
 pub mod program;
 pub mod run;
 pub mod server;
+pub mod tls;
 
 use crate::capture::live::{LiveError, LiveOptions, interface_names};
 use crate::capture::privileges::Dropped;

@@ -33,7 +33,36 @@ pub const CONNECTION_STACK: usize = 128 * 1024;
 /// A bound, not yet running server (bind before dropping privileges: port 80 needs them).
 pub struct Server {
     listener: TcpListener,
+    /// Speaks HTTPS: TLS (rustls) first, then the same HTTP.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// A connection the server answers on: TCP, or TLS above it.
+trait Wire: Read + Write {
+    fn tcp(&self) -> &TcpStream;
+    /// Says the last word: TLS's close_notify alert (RFC 8446 §6.1) before TCP's FIN.
+    fn last_word(&mut self) {}
+}
+
+impl Wire for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Wire for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+    fn last_word(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
+/// Stack of a TLS connection's thread: the handshake's signature and key exchange
+/// (ring) go deeper than HTTP's head parse.
+const TLS_CONNECTION_STACK: usize = 512 * 1024;
 
 /// A running server; stops when dropped or on [`RunningServer::stop`].
 pub struct RunningServer {
@@ -51,7 +80,10 @@ impl Server {
     /// Binds the listening socket, with a plain message for the usual failures.
     pub fn bind(addr: SocketAddr) -> Result<Server, String> {
         TcpListener::bind(addr)
-            .map(|listener| Server { listener })
+            .map(|listener| Server {
+                listener,
+                tls: None,
+            })
             .map_err(|e| match e.kind() {
                 io::ErrorKind::AddrInUse => format!(
                     "port {} on {} is in use by another program; choose another with --listen {}:8081",
@@ -70,6 +102,12 @@ impl Server {
                 }
                 _ => format!("cannot listen on {addr}: {e}"),
             })
+    }
+
+    /// Speaks TLS with `config` on this port (HTTPS), then HTTP as on port 80.
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Server {
+        self.tls = Some(config);
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -114,11 +152,21 @@ impl Server {
             };
             let log = log.clone();
             let spare = conn.try_clone();
+            let tls = self.tls.clone();
             let spawned = thread::Builder::new()
-                .stack_size(CONNECTION_STACK)
+                .stack_size(if tls.is_some() {
+                    TLS_CONNECTION_STACK
+                } else {
+                    CONNECTION_STACK
+                })
                 .spawn(move || {
-                    let mut conn = conn;
-                    handle(&mut conn, log.as_ref());
+                    match tls.map(rustls::ServerConnection::new) {
+                        Some(Ok(tls)) => {
+                            handle(&mut rustls::StreamOwned::new(tls, conn), log.as_ref())
+                        }
+                        Some(Err(_)) => {}
+                        None => handle(&mut { conn }, log.as_ref()),
+                    }
                     drop(slot);
                 });
             if let (Err(_), Ok(mut spare)) = (spawned, spare) {
@@ -230,8 +278,10 @@ pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// §7.2.2... the course's client reads until the close), several for HTTP/1.1, which
 /// keeps the connection open unless the client says `Connection: close` (RFC 9112
 /// §9.3). Logs one line per request.
-fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
-    let Ok(peer) = conn.peer_addr() else { return };
+fn handle(conn: &mut impl Wire, log: Option<&LogFn>) {
+    let Ok(peer) = conn.tcp().peer_addr() else {
+        return;
+    };
     let say = |line: String| {
         if let Some(log) = log {
             log(&line);
@@ -275,7 +325,7 @@ fn handle(conn: &mut TcpStream, log: Option<&LogFn>) {
                 Ok(httparse::Status::Partial) => {}
                 Err(_) => break Some((400, "Bad Request")),
             }
-            if left.is_zero() || conn.set_read_timeout(Some(left)).is_err() {
+            if left.is_zero() || conn.tcp().set_read_timeout(Some(left)).is_err() {
                 if served > 0 && buf.is_empty() {
                     close(conn);
                     return;
@@ -338,9 +388,10 @@ fn header<'h>(
 
 /// Ends the connection gracefully: FIN after the response, then wait (briefly) for the
 /// client's FIN so that unread request bytes do not turn the close into a RST.
-fn close(conn: &mut TcpStream) {
-    let _ = conn.shutdown(Shutdown::Write);
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+fn close(conn: &mut impl Wire) {
+    conn.last_word();
+    let _ = conn.tcp().shutdown(Shutdown::Write);
+    let _ = conn.tcp().set_read_timeout(Some(Duration::from_secs(2)));
     let mut sink = [0u8; 1024];
     while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
 }

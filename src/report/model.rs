@@ -576,6 +576,31 @@ pub struct Connection {
     /// What the connection carried after HTTP handed it over (101, CONNECT 2xx).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<Upgrade>,
+    /// TLS between TCP and HTTP: the handshake, the records, and whether the HTTP
+    /// above was decrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+}
+
+/// A connection's TLS (RFC 8446, RFC 5246).
+#[derive(Serialize, Debug, Clone)]
+pub struct Tls {
+    /// The version the server chose ("TLS 1.3").
+    pub version: Option<String>,
+    /// From the ClientHello's frame to the client's Finished.
+    pub handshake_us: Option<i64>,
+    /// The frame of the first record of application data.
+    pub first_data_frame: Option<u64>,
+    pub client_hello: Option<crate::tls::hello::ClientHello>,
+    pub server_hello: Option<crate::tls::hello::ServerHello>,
+    /// TLS 1.2: the sizes of the certificates the server sent in clear.
+    pub certificates: Option<Vec<usize>>,
+    /// "no_key_log", "missing", "decrypted", "failed" or "unsupported".
+    pub keys: crate::tls::KeysState,
+    pub records: Vec<crate::tls::Record>,
+    pub records_omitted: u64,
+    /// Why a direction's records stopped being read.
+    pub problems: Vec<String>,
 }
 
 /// The protocol a connection switched to (RFC 9110 §15.2.2, §9.3.6) and its bytes.

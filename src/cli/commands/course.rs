@@ -14,16 +14,55 @@ use wirelab::lab::{
     server::Server,
 };
 
-pub fn serve(listen: SocketAddr) -> Outcome {
-    let server = match Server::bind(listen) {
+/// Serves the course's documents; with `tls` (the CA's file, the key log's), HTTPS.
+pub fn serve(listen: SocketAddr, tls: Option<(&Path, Option<&Path>)>) -> Outcome {
+    let mut server = match Server::bind(listen) {
         Ok(s) => s,
         Err(e) => return input(e),
     };
     let addr = server.local_addr();
-    eprintln!(
-        "wirelab: the course server listens on http://{addr}/ (romeo.txt, cover3.jpg, page1.htm, page2.htm, \
+    if let Some((ca_file, keylog)) = tls {
+        let names = lab::dns_server::COURSE_NAMES;
+        let ips = [addr.ip()];
+        let ca = match lab::tls::LabCa::new(names, &ips) {
+            Ok(ca) => ca,
+            Err(e) => return failed(e),
+        };
+        if let Err(e) = std::fs::write(ca_file, &ca.ca_pem) {
+            return input(format!(
+                "writing the CA's certificate to {}: {e}",
+                ca_file.display()
+            ));
+        }
+        let keys = std::sync::Arc::new(wirelab::tls::KeyLog::new());
+        if let Some(path) = keylog {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => keys.also_write_to(f),
+                Err(e) => return input(format!("opening the key log {}: {e}", path.display())),
+            }
+        }
+        match ca.server_config(keys) {
+            Ok(config) => server = server.with_tls(config),
+            Err(e) => return failed(e),
+        }
+        eprintln!(
+            "wirelab: the course server speaks HTTPS on {addr} (TLS 1.3 and 1.2) for {}; \
+its CA's certificate is in {}; try: curl --cacert {} --connect-to data.pr4e.org:443:{addr} \
+https://data.pr4e.org/romeo.txt",
+            names.join(", "),
+            ca_file.display(),
+            ca_file.display(),
+        );
+    } else {
+        eprintln!(
+            "wirelab: the course server listens on http://{addr}/ (romeo.txt, cover3.jpg, page1.htm, page2.htm, \
 intro-short.txt; /old redirects); try: wirelab fetch http://data.pr4e.org/romeo.txt --connect {addr}"
-    );
+        );
+    }
     let log: lab::server::LogFn = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
     server.serve(&std::sync::atomic::AtomicBool::new(false), Some(log));
     Ok(ExitCode::SUCCESS)

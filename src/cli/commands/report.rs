@@ -69,6 +69,39 @@ fn report_file_streamed(
     file_report_status(&report, file)
 }
 
+/// The key log in `path`; its unreadable lines are said on stderr and skipped.
+pub fn read_key_log(
+    path: &Path,
+) -> Result<std::sync::Arc<wirelab::tls::KeyLog>, crate::cli::failure::Failure> {
+    let text = std::fs::read(path).map_err(|e| {
+        crate::cli::failure::Failure::Input(format!(
+            "--keylog {}: {e}; give the file SSLKEYLOGFILE named when the program ran",
+            path.display()
+        ))
+    })?;
+    let log = wirelab::tls::KeyLog::new();
+    let bad = log.add_text(&String::from_utf8_lossy(&text));
+    for b in bad.iter().take(5) {
+        eprintln!(
+            "wirelab: {} line {}: {} (skipped)",
+            path.display(),
+            b.line,
+            b.why
+        );
+    }
+    if bad.len() > 5 {
+        eprintln!("wirelab: {} more lines skipped", bad.len() - 5);
+    }
+    if log.sessions() == 0 {
+        eprintln!(
+            "wirelab: {} holds no TLS secrets (lines such as CLIENT_RANDOM or \
+CLIENT_TRAFFIC_SECRET_0): nothing can be decrypted with it",
+            path.display()
+        );
+    }
+    Ok(std::sync::Arc::new(log))
+}
+
 pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Options) -> Outcome {
     if output.format == Format::Jsonl && opts.only_connection.is_none() {
         return report_file_streamed(file, filter, output, opts);

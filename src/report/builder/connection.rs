@@ -110,6 +110,7 @@ pub struct NewConn<'a> {
     pub keep_body_bytes: usize,
     pub limits: &'a Limits,
     pub digests: &'a Digests,
+    pub key_log: Option<&'a std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 impl Conn {
@@ -130,6 +131,7 @@ impl Conn {
             extract: n.extract,
             keep_body_bytes: n.keep_body_bytes,
             limits: n.limits,
+            key_log: n.key_log,
         });
         Conn {
             id: n.id,

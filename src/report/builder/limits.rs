@@ -219,6 +219,8 @@ pub struct Options {
     /// Save every response body under this directory (`--extract DIR`); `true`
     /// allows replacing existing files (`--force`).
     pub extract: Option<(std::path::PathBuf, bool)>,
+    /// TLS secrets to open records with (`--keylog`, the capture's own, the lab's).
+    pub key_log: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 impl Default for Options {
@@ -230,6 +232,7 @@ impl Default for Options {
             header_hex: false,
             keep_body_bytes: 0,
             extract: None,
+            key_log: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod dns_on_udp;
 mod http_on_tcp;
 mod limits;
 pub mod protocol;
+mod tls_on_tcp;
 mod to_model;
 
 pub use limits::{Limits, Options};
@@ -502,6 +503,7 @@ impl ReportBuilder {
             keep_body_bytes: self.opts.keep_body_bytes,
             limits: &self.opts.limits,
             digests: &self.digests,
+            key_log: self.opts.key_log.as_ref(),
         })
     }
 

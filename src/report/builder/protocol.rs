@@ -27,6 +27,9 @@ pub struct Setup<'a> {
     pub limits: &'a Limits,
     /// Where hashes are computed: the hashing thread.
     pub digests: &'a Digests,
+    /// The TLS secrets known (`--keylog`, a capture's Decryption Secrets Block, the
+    /// lab's server).
+    pub key_log: Option<&'a std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 /// What the protocols above TCP found, over every connection (listed or not).
@@ -68,10 +71,11 @@ pub trait TcpProtocol: Send {
     fn describe(self: Box<Self>, conn: &mut model::Connection, keep_bodies: bool);
 }
 
-/// The protocol that reads a connection: HTTP for every port today (it says "not
-/// HTTP" itself when the bytes are something else).
+/// The protocol that reads a connection, on every port: TLS when the client's first
+/// bytes are a handshake record (HTTP reads what it decrypts), else HTTP (which says
+/// "not HTTP" itself when the bytes are something else).
 pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
-    Box::new(super::http_on_tcp::HttpOnTcp::new(setup))
+    Box::new(super::tls_on_tcp::TlsOnTcp::new(setup))
 }
 
 /// One UDP datagram, as a protocol above UDP sees it.

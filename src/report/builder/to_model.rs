@@ -100,6 +100,7 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
         link_drops: Vec::new(),
         total_bound_gaps: c.total_bound_gaps,
         upgrade: None,
+        tls: None,
         socks: None,
     };
     protocol.describe(&mut conn, keep_bodies);
