@@ -52,10 +52,15 @@ pub fn trace_json(comments: &[String]) -> Option<String> {
 
 /// Rewrites the classic pcap in `file` as pcapng, with `notes` (comments by frame
 /// number, from 1) on its frames and `section` comments on its section.
+///
+/// `tls_keys` (the NSS key log text, when not empty) goes in a Decryption Secrets
+/// Block before the first packet, as `editcap --inject-secrets tls,FILE` puts it:
+/// Wireshark, tshark and wirelab then open the file decrypted with no setup.
 pub fn rewrite_as_pcapng(
     file: &File,
     notes: &BTreeMap<u64, Vec<String>>,
     section: &[String],
+    tls_keys: &str,
 ) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::FileExt;
@@ -67,6 +72,7 @@ pub fn rewrite_as_pcapng(
     let mut reader = pcap_file::pcap::PcapReader::new(&old[..]).map_err(err)?;
     let header = reader.header();
     let shb = SectionHeaderBlock {
+        endianness: pcap_file::Endianness::Big,
         options: section
             .iter()
             .map(|c| SectionHeaderOption::Comment(Cow::Owned(c.clone())))
@@ -86,6 +92,10 @@ pub fn rewrite_as_pcapng(
         options: vec![InterfaceDescriptionOption::IfTsResol(9)],
     };
     w.write_pcapng_block(idb).map_err(err)?;
+    if !tls_keys.is_empty() {
+        w.write_pcapng_block(secrets_block(tls_keys.as_bytes()))
+            .map_err(err)?;
+    }
     let mut number = 0u64;
     while let Some(p) = reader.next_packet() {
         let p = p.map_err(err)?;
@@ -116,6 +126,24 @@ pub fn rewrite_as_pcapng(
     file.write_all_at(&new, 0)?;
     file.set_len(new.len() as u64)?;
     file.sync_all()
+}
+
+/// A Decryption Secrets Block (pcapng, block type 0x0000000A) of TLS key log text:
+/// secrets type `TLSK`, its length, the text padded to 4 bytes, no options; in big
+/// endian, the byte order of the section pcap-file writes (its header's default).
+fn secrets_block(text: &[u8]) -> pcap_file::pcapng::blocks::unknown::UnknownBlock<'static> {
+    const DSB: u32 = 0x0000_000A;
+    const TLS_KEY_LOG: u32 = 0x544c_534b;
+    let mut body = Vec::with_capacity(text.len() + 12);
+    body.extend_from_slice(&TLS_KEY_LOG.to_be_bytes());
+    body.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    body.extend_from_slice(text);
+    body.resize(body.len().next_multiple_of(4), 0);
+    pcap_file::pcapng::blocks::unknown::UnknownBlock {
+        type_: DSB,
+        length: body.len() as u32 + 12,
+        value: Cow::Owned(body),
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +178,7 @@ mod tests {
             .write(true)
             .open(&path)
             .unwrap();
-        rewrite_as_pcapng(&file, &notes, &trace_comments("{}")).unwrap();
+        rewrite_as_pcapng(&file, &notes, &trace_comments("{}"), "").unwrap();
         drop(file);
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);

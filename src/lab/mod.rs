@@ -114,6 +114,7 @@ pub fn keep_trace(
     saved: &SavedCapture,
     report: &crate::report::Report,
     trace: &crate::trace::Trace,
+    tls_keys: &str,
 ) {
     let mut notes = recv::frame_notes(report);
     crate::report::link::note_frames(report, &mut notes);
@@ -121,6 +122,7 @@ pub fn keep_trace(
         &saved.file,
         &notes,
         &recv::section_notes(trace),
+        tls_keys,
     ) {
         eprintln!(
             "wirelab: {} holds the frames as a classic pcap file, without the program's calls \
@@ -176,7 +178,7 @@ pub fn capture_fetches(
     }
     let trace = join_recvs(&mut live.report, &fetches);
     if let Some(saved) = &saved {
-        keep_trace(saved, &live.report, &trace);
+        keep_trace(saved, &live.report, &trace, "");
     }
     Ok(LabRun {
         live,

@@ -86,8 +86,14 @@ pub fn sweep_leftovers() -> Vec<PathBuf> {
     removed
 }
 
+/// The CA bundle the lab's program reads, with the lab's CA added (Debian's path).
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 impl ResolverFiles {
-    pub fn new(nameserver: std::net::Ipv4Addr) -> io::Result<ResolverFiles> {
+    /// The lab's resolver files, and with `ca_pem` the system's CA bundle with the
+    /// lab's CA added ([`CA_BUNDLE`]: OpenSSL's default file on Debian, which Python,
+    /// curl and wget read, and which `SSL_CERT_FILE` names for the program).
+    pub fn new(nameserver: std::net::Ipv4Addr, ca_pem: Option<&str>) -> io::Result<ResolverFiles> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -118,8 +124,18 @@ hosts: files dns\nnetworks: files\n"
                 "127.0.0.1 localhost\n::1 localhost\n".to_string(),
                 false,
             ),
-        ] {
-            let source = dir.join(&target[5..]);
+        ]
+        .into_iter()
+        // A bind mount needs its target: without Debian's bundle, no HTTPS trust.
+        .chain(ca_pem.filter(|_| Path::new(CA_BUNDLE).exists()).map(|pem| {
+            let system = std::fs::read_to_string(CA_BUNDLE).unwrap_or_default();
+            (
+                CA_BUNDLE,
+                format!("{system}\n# {}\n{pem}", super::tls::CA_NAME),
+                false,
+            )
+        })) {
+            let source = dir.join(Path::new(target).file_name().expect("a file's path"));
             std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -422,11 +438,19 @@ pub fn spawn(
             Ok(())
         });
     }
-    let env = crate::trace::exec::environment(&[
+    let mut set = vec![
         ("HOME", user.home.as_os_str()),
         ("USER", OsStr::new(&user.name)),
         ("LOGNAME", OsStr::new(&user.name)),
-    ]);
+    ];
+    if resolver
+        .files
+        .iter()
+        .any(|(_, t, _)| t.as_bytes() == CA_BUNDLE.as_bytes())
+    {
+        set.push(("SSL_CERT_FILE", OsStr::new(CA_BUNDLE)));
+    }
+    let env = crate::trace::exec::environment(&set);
     // Last, after the change of user: the exec (traced: the program asks to be traced
     // and installs the filter that stops it only at its socket calls).
     let exec = crate::trace::exec::launch(&mut cmd, program, argv, env, trace)

@@ -147,16 +147,24 @@ pub fn run(
     }
     step("while the lab network was made")?;
     let server_ip = network::SERVER_IP;
-    let (web, names) = net
+    // HTTPS on 443: a CA made for this run, its secrets logged for the report.
+    let ca = super::tls::LabCa::new(COURSE_NAMES, &[server_ip.into()]).map_err(setup)?;
+    let keys = std::sync::Arc::new(crate::tls::KeyLog::new());
+    let tls = ca.server_config(keys.clone()).map_err(setup)?;
+    let (web, secure, names) = net
         .server
         .enter(|| {
             (
                 Server::bind((server_ip, 80).into()),
+                Server::bind((server_ip, 443).into()),
                 DnsServer::bind(server_ip),
             )
         })
         .map_err(setup)?;
     let web = web.map_err(setup)?;
+    let secure = secure.map_err(setup)?.with_tls(tls);
+    let mut report_opts = report_opts;
+    report_opts.key_log = Some(keys.clone());
     let names = names.map_err(|e| setup(format!("the lab's name server: {e}")))?;
     let session = net
         .client
@@ -171,6 +179,7 @@ pub fn run(
         .without_signal_stop();
     let saved = session.saved_file().map_err(setup)?;
     let _web = web.spawn(None);
+    let _secure = secure.spawn(None);
     let _dns = DnsServer::spawn(names, server_ip);
     step("while the lab's servers started")?;
     let mut command = None;
@@ -184,7 +193,7 @@ pub fn run(
             } else {
                 None
             };
-            let resolver = ResolverFiles::new(server_ip).map_err(|e| {
+            let resolver = ResolverFiles::new(server_ip, Some(&ca.ca_pem)).map_err(|e| {
                 setup(format!(
                     "the lab's resolver files in {}: {e}",
                     program::FILES_DIR
@@ -285,7 +294,7 @@ pub fn run(
     crate::report::link::attach(&mut live.report);
     if let (Some(saved), Some(t)) = (&saved, &mut trace) {
         t.lab = live.report.lab.clone();
-        super::keep_trace(saved, &live.report, t);
+        super::keep_trace(saved, &live.report, t, &keys.text());
     }
     step("while the program's capture was saved")?;
     interrupts.end_at_once();

@@ -8,6 +8,7 @@ pub mod jsonl;
 pub mod story;
 pub mod table;
 pub mod timeline;
+pub mod tls;
 
 use crate::report::model::{
     Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals,

@@ -210,6 +210,11 @@ impl Story {
         }
         self.full += 1;
         self.labelled("connect", &connect_words(c));
+        if let Some(t) = &c.tls {
+            self.labelled("TLS", &super::tls::handshake_sentence(c, t));
+            self.labelled("", &super::tls::observer_sentence(c, t));
+            self.labelled("", &super::tls::keys_sentence(t));
+        }
         if let Some(w) = send_words(c) {
             self.labelled("sent", &w);
         }

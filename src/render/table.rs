@@ -402,6 +402,11 @@ history {}",
                 self.say(&line, 10)?;
             }
         }
+        if (l.http || l.tcp)
+            && let Some(t) = &c.tls
+        {
+            self.tls(c, t)?;
+        }
         if l.http {
             self.http(c)?;
         }
@@ -422,6 +427,44 @@ history {}",
         }
         if self.view.verbose {
             self.frames(c)?;
+        }
+        Ok(())
+    }
+
+    /// TLS between TCP and HTTP: the handshake, what the wire shows, each record.
+    fn tls(&mut self, c: &Connection, t: &crate::report::model::Tls) -> io::Result<()> {
+        self.title("TLS")?;
+        self.say(&super::tls::handshake_sentence(c, t), 2)?;
+        for line in super::tls::hello_lines(t) {
+            self.say(&format!("  {line}"), 4)?;
+        }
+        self.say(&super::tls::observer_sentence(c, t), 2)?;
+        self.say(&super::tls::keys_sentence(t), 2)?;
+        for p in &t.problems {
+            self.say(&format!("! {p}"), 2)?;
+        }
+        let mut table = self.table(vec!["frames", "", "record", "len", "inside"]);
+        let (head, elided, tail) = super::cut(&t.records, self.view.verbose);
+        for (i, r) in head.iter().chain(tail).enumerate() {
+            if i == head.len() && elided > 0 {
+                table.add_row(elided_row(5));
+            }
+            table.add_row(super::tls::record_row(r));
+        }
+        if let Some(col) = table.column_mut(3) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+        writeln!(self.out, "{}", self.table_text(&table))?;
+        if elided > 0 || t.records_omitted > 0 {
+            writeln!(
+                self.out,
+                "  ... {} records left out (-v shows them all)",
+                group(elided as u64 + t.records_omitted)
+            )?;
+        }
+        self.explain(["tls", "record", "sni"])?;
+        if t.keys == crate::tls::KeysState::Decrypted {
+            self.explain(["key log"])?;
         }
         Ok(())
     }

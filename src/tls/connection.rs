@@ -353,12 +353,21 @@ impl TlsConnection {
         self.secrets.clone().flatten()
     }
 
+    /// The suite the server chose, if wirelab decrypts it (else the state says so).
+    fn chosen_suite(&mut self) -> Option<(ServerHello, keys::Suite)> {
+        let sh = self.server_hello.clone()?;
+        match keys::suite(sh.suite_id) {
+            Some(suite) => Some((sh, suite)),
+            None => {
+                self.keys = KeysState::Unsupported;
+                None
+            }
+        }
+    }
+
+    /// TLS 1.2: side `i`'s keys from the master secret, after its ChangeCipherSpec.
     fn install_tls12_keys(&mut self, i: usize) {
-        let Some(sh) = self.server_hello.clone() else {
-            return;
-        };
-        let Some(suite) = keys::suite(sh.suite_id) else {
-            self.keys = KeysState::Unsupported;
+        let Some((sh, suite)) = self.chosen_suite() else {
             return;
         };
         let Some(master) = self.secrets().and_then(|s| s.master) else {
@@ -372,12 +381,9 @@ impl TlsConnection {
         }
     }
 
+    /// TLS 1.3: side `i`'s keys for its epoch (handshake, then application).
     fn install_tls13_keys(&mut self, i: usize) {
-        let Some(sh) = self.server_hello.clone() else {
-            return;
-        };
-        let Some(suite) = keys::suite(sh.suite_id) else {
-            self.keys = KeysState::Unsupported;
+        let Some((_, suite)) = self.chosen_suite() else {
             return;
         };
         let Some(s) = self.secrets() else { return };

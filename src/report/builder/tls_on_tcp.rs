@@ -116,6 +116,8 @@ impl TcpProtocol for TlsOnTcp {
             };
             let started = tls.client_hello.as_ref().and_then(|h| ts_of(h.frame));
             let done = tls.finished[0].and_then(ts_of);
+            let mut records = tls.records;
+            records.sort_by_key(|r| r.frames.first().copied());
             c.tls = Some(model::Tls {
                 version: tls.server_hello.as_ref().map(|s| s.version.clone()),
                 handshake_us: started.zip(done).map(|(a, b)| b - a),
@@ -124,7 +126,7 @@ impl TcpProtocol for TlsOnTcp {
                 server_hello: tls.server_hello,
                 certificates: tls.certificates,
                 keys: tls.keys,
-                records: tls.records,
+                records,
                 records_omitted: tls.records_omitted,
                 problems: tls.problems,
             });

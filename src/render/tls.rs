@@ -1,0 +1,213 @@
+//! The sentences every renderer says about a connection's TLS: the handshake in course
+//! words, what an observer on the wire learns and what it does not, and whether the
+//! HTTP inside was decrypted (or what would decrypt it).
+
+use super::{group, plural};
+use crate::report::model::{Connection, Tls};
+use crate::tls::{KeysState, Record};
+
+/// The time of `frame` in `c`, if its segment is listed.
+fn ts_of(c: &Connection, frame: u64) -> Option<i64> {
+    c.segments
+        .iter()
+        .find(|s| s.frame == frame)
+        .map(|s| s.ts_us)
+}
+
+fn ms(us: i64) -> String {
+    format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+/// The client's first record after the handshake's clear part: TLS 1.3's first
+/// encrypted record, TLS 1.2's first after its ChangeCipherSpec.
+fn client_first_encrypted(t: &Tls) -> Option<&Record> {
+    let tls13 = t.version.as_deref() == Some("TLS 1.3");
+    let mut after_ccs = false;
+    t.records.iter().filter(|r| r.dir == "c2s").find(|r| {
+        if r.content_type == "change_cipher_spec" {
+            after_ccs = true;
+            return false;
+        }
+        (tls13 && r.content_type == "application_data") || (!tls13 && after_ccs)
+    })
+}
+
+/// Round trips of the handshake: the server's flights before the client's first
+/// encrypted record (TLS 1.3: one; TLS 1.2: two; a resumed TLS 1.2 session: one).
+pub fn round_trips(t: &Tls) -> Option<usize> {
+    let end = client_first_encrypted(t)?.frames.first().copied()?;
+    let mut flights = 0;
+    let mut last = "c2s";
+    for r in t
+        .records
+        .iter()
+        .filter(|r| r.frames.first().is_some_and(|&f| f < end))
+    {
+        if r.dir == "s2c" && last == "c2s" {
+            flights += 1;
+        }
+        last = r.dir;
+    }
+    Some(flights)
+}
+
+/// "TLS 1.3 (TLS_AES_256_GCM_SHA384), name data.pr4e.org in clear (SNI); 1 round trip,
+/// 0.9 ms from ClientHello to the first encrypted byte of the client".
+pub fn handshake_sentence(c: &Connection, t: &Tls) -> String {
+    let mut parts = Vec::new();
+    let version = t.version.clone().unwrap_or_else(|| "TLS".into());
+    match &t.server_hello {
+        Some(sh) => parts.push(format!("{version} ({})", sh.cipher_suite)),
+        None => parts.push("TLS (no ServerHello in the capture)".into()),
+    }
+    if let Some(ch) = &t.client_hello {
+        match &ch.sni {
+            Some(name) => parts.push(format!("the name {name} sent in clear (SNI)")),
+            None => parts.push("no name sent (no SNI)".into()),
+        }
+    }
+    if let Some(n) = round_trips(t) {
+        let mut s = plural(n as u64, "round trip");
+        let start = t.client_hello.as_ref().and_then(|h| ts_of(c, h.frame));
+        let end = client_first_encrypted(t)
+            .and_then(|r| r.frames.first())
+            .and_then(|&f| ts_of(c, f));
+        if let Some((a, b)) = start.zip(end) {
+            s.push_str(&format!(
+                ", {} before the first byte of HTTP could go",
+                ms(b - a)
+            ));
+        }
+        parts.push(s);
+    }
+    parts.join("; ")
+}
+
+/// What the client offered and the server chose, for the full report.
+pub fn hello_lines(t: &Tls) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(ch) = &t.client_hello {
+        let mut s = format!(
+            "ClientHello (frame {}): offers {}; {} cipher suites",
+            ch.frame,
+            ch.versions.join(", "),
+            ch.cipher_suites.len()
+        );
+        if !ch.groups.is_empty() {
+            s.push_str(&format!("; key shares {}", ch.groups.join(", ")));
+        }
+        if !ch.alpn.is_empty() {
+            s.push_str(&format!("; ALPN {}", ch.alpn.join(", ")));
+        }
+        if let Some(n) = &ch.sni {
+            s.push_str(&format!("; SNI {n}"));
+        }
+        out.push(s);
+    }
+    if let Some(sh) = &t.server_hello {
+        let mut s = format!(
+            "ServerHello (frame {}): chose {} with {}",
+            sh.frame, sh.version, sh.cipher_suite
+        );
+        if let Some(a) = &sh.alpn {
+            s.push_str(&format!("; ALPN {a}"));
+        }
+        out.push(s);
+    }
+    match (&t.certificates, t.version.as_deref()) {
+        (Some(sizes), _) => out.push(format!(
+            "Certificate in clear: {} ({} B); anyone on the path can read it",
+            plural(sizes.len() as u64, "certificate"),
+            group(sizes.iter().sum::<usize>() as u64)
+        )),
+        (None, Some("TLS 1.3")) => out.push(
+            "Certificate: encrypted (TLS 1.3 sends it after ServerHello, under the \
+handshake keys)"
+                .into(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// What an observer on the wire learns, and what it does not.
+pub fn observer_sentence(c: &Connection, t: &Tls) -> String {
+    let records = t.records.len() as u64 + t.records_omitted;
+    let bytes: usize = t.records.iter().map(|r| 5 + r.len).sum();
+    let name = t
+        .client_hello
+        .as_ref()
+        .and_then(|h| h.sni.clone())
+        .map(|n| format!("the name {n}, "))
+        .unwrap_or_default();
+    let hidden = if t.version.as_deref() == Some("TLS 1.3") {
+        "the path, the headers, the body, the certificate"
+    } else {
+        "the path, the headers, the body"
+    };
+    format!(
+        "An observer on the wire sees {name}the addresses and port {}, and {} ({} B) with \
+their sizes and times; not {hidden}.",
+        c.server.port,
+        plural(records, "record"),
+        group(bytes as u64)
+    )
+}
+
+/// Whether the HTTP inside was decrypted, or why not and what would.
+pub fn keys_sentence(t: &Tls) -> String {
+    let suite = t
+        .server_hello
+        .as_ref()
+        .map(|s| s.cipher_suite.clone())
+        .unwrap_or_default();
+    match t.keys {
+        KeysState::Decrypted => {
+            "Decrypted with the session's secrets (a key log): the HTTP below is what the \
+records carried."
+                .into()
+        }
+        KeysState::NoKeyLog => "Encrypted: the HTTP inside is not shown. A key log would \
+decrypt it: run the program with SSLKEYLOGFILE=keys.txt, then wirelab report FILE \
+--keylog keys.txt (the lab does this itself)."
+            .into(),
+        KeysState::Missing => "Encrypted: the key log given has no secrets for this session \
+(its ClientHello's random is not in it)."
+            .into(),
+        KeysState::Failed => "Encrypted: the key log's secrets for this session do not \
+open its records (wrong or partial secrets)."
+            .into(),
+        KeysState::Unsupported => format!(
+            "Encrypted with {suite}, which wirelab does not decrypt (it decrypts the AES-GCM \
+and ChaCha20-Poly1305 suites of TLS 1.2 and 1.3)."
+        ),
+    }
+}
+
+/// A record's row for a table: frames, direction, type, length, what it held.
+pub fn record_row(r: &Record) -> Vec<String> {
+    let frames = match r.frames.as_slice() {
+        [] => String::new(),
+        [f] => f.to_string(),
+        [a, .., b] => format!("{a}-{b}"),
+    };
+    let inside = match (&r.decrypted, r.messages.is_empty()) {
+        (Some(d), true) if d.content_type == "application_data" => {
+            format!("{} B of HTTP", group(d.len as u64))
+        }
+        (Some(d), true) => format!("{} ({} B)", d.content_type, d.len),
+        (_, false) => r.messages.join(", "),
+        (None, true) => match r.content_type {
+            "application_data" => "encrypted".into(),
+            "change_cipher_spec" => "ChangeCipherSpec".into(),
+            t => t.into(),
+        },
+    };
+    vec![
+        frames,
+        if r.dir == "c2s" { "->" } else { "<-" }.into(),
+        r.content_type.replace('_', " "),
+        group(r.len as u64),
+        inside,
+    ]
+}
