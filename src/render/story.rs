@@ -754,6 +754,11 @@ arrived so far.",
             group(r.bytes)
         ));
     }
+    if let Some(t) = &c.tls {
+        // The calls read records, not HTTP: the HTTP's offsets are in the plaintext.
+        out.push(super::tls::reads_sentence(t));
+        return out;
+    }
     if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref())
         && resp.head_len != resp.header_len + 2
     {

@@ -184,6 +184,30 @@ and ChaCha20-Poly1305 suites of TLS 1.2 and 1.3)."
     }
 }
 
+/// What the calls on a TLS socket read: records, for the ssl library, which hands the
+/// program the plaintext inside.
+pub fn reads_sentence(t: &Tls) -> String {
+    let from_server: Vec<&Record> = t.records.iter().filter(|r| r.dir == "s2c").collect();
+    let plain: usize = from_server
+        .iter()
+        .filter_map(|r| r.decrypted.as_ref())
+        .filter(|d| d.content_type == "application_data")
+        .map(|d| d.len)
+        .sum();
+    let mut s = format!(
+        "These reads are the ssl library's, under your code's recv: for each of the \
+server's {}, its 5-byte header, then the rest.",
+        plural(from_server.len() as u64, "record")
+    );
+    if t.keys == KeysState::Decrypted {
+        s.push_str(&format!(
+            " Inside them, {} of HTTP, decrypted: what your code's recv calls got.",
+            plural(plain as u64, "byte")
+        ));
+    }
+    s
+}
+
 /// A record's row for a table: frames, direction, type, length, what it held.
 pub fn record_row(r: &Record) -> Vec<String> {
     let frames = match r.frames.as_slice() {

@@ -212,12 +212,22 @@ impl TlsConnection {
                     if side.pending.len() == 5 {
                         let len = u16::from_be_bytes([side.pending[3], side.pending[4]]) as usize;
                         let kind = side.pending[0];
-                        if !(20..=24).contains(&kind) || side.pending[1] != 3 || len > MAX_RECORD {
-                            let why = format!(
-                                "byte {} of the {} stream does not start a TLS record",
-                                side.start,
-                                if client { "client's" } else { "server's" }
-                            );
+                        let whose = if client { "client's" } else { "server's" };
+                        let why = if !(20..=24).contains(&kind) || side.pending[1] != 3 {
+                            Some(format!(
+                                "byte {} of the {whose} stream does not start a TLS record",
+                                side.start
+                            ))
+                        } else if len > MAX_RECORD {
+                            Some(format!(
+                                "byte {} of the {whose} stream does not start a TLS record: \
+a length of {len} bytes, more than TLS allows ({MAX_RECORD})",
+                                side.start
+                            ))
+                        } else {
+                            None
+                        };
+                        if let Some(why) = why {
                             self.stop(i, why);
                             return;
                         }
