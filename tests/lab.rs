@@ -9,6 +9,7 @@
 //! elsewhere.
 
 mod common;
+mod support;
 
 use common::check_recv_against_chunks;
 use serde_json::Value;
@@ -1773,4 +1774,105 @@ fn the_browser_in_the_lab_gets_the_page_the_favicon_404_and_the_form() {
 /// The text with every run of whitespace (a wrapped line's break and indent) as one space.
 fn one_spaced(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// HTTPS in the lab: the course's programs over https:// run unchanged and print
+/// romeo.txt (the lab's CA is trusted through the bundle mounted for them, and curl's
+/// too); the report holds the TLS handshake, the name in clear, and the exchange
+/// decrypted from the server's secrets; the saved pcapng opens decrypted in tshark and
+/// in wirelab with no key log given.
+#[test]
+fn https_programs_print_romeo_and_the_saved_capture_opens_decrypted() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("https");
+    for (program, saved) in [
+        (vec![PYTHON, "urllib_https.py"], "urllib.pcapng"),
+        (vec![PYTHON, "socket_https.py"], "socket.pcapng"),
+        (
+            vec!["/usr/bin/curl", "-s", "https://data.pr4e.org/romeo.txt"],
+            "curl.pcapng",
+        ),
+    ] {
+        let out = lab(
+            &dir,
+            &["-w", saved, "--format", "json", "-o", "report.json"],
+            &program,
+        );
+        assert!(out.status.success(), "{program:?}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("But soft what light through yonder window breaks"),
+            "{program:?} printed: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let r = report(&dir);
+        let conn = r["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["server"]["port"] == 443)
+            .expect("a connection to 443")
+            .clone();
+        let t = &conn["tls"];
+        assert_eq!(t["client_hello"]["sni"], "data.pr4e.org", "{t}");
+        assert_eq!(t["keys"], "decrypted", "{t}");
+        assert_eq!(t["version"], "TLS 1.3");
+        let x = &conn["http"][0];
+        assert!(
+            x["request"]["target"]
+                .as_str()
+                .unwrap()
+                .ends_with("/romeo.txt"),
+            "{x}"
+        );
+        assert_eq!(x["response"]["status"], 200);
+        assert_eq!(x["response"]["body_len"], 167);
+        if program[0] == PYTHON {
+            assert!(
+                conn["recv"].as_array().is_some_and(|r| !r.is_empty()),
+                "the ssl library's reads are traced: {conn}"
+            );
+        }
+        // The saved file: decrypted by tshark with no option, and by wirelab.
+        let uris = Command::new("tshark")
+            .args([
+                "-r",
+                saved,
+                "-Y",
+                "http",
+                "-T",
+                "fields",
+                "-e",
+                "http.request.uri",
+            ])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&uris.stdout).contains("romeo.txt"),
+            "tshark on {saved}: {}",
+            String::from_utf8_lossy(&uris.stderr)
+        );
+        let again: Value = serde_json::from_slice(
+            &support::succeed(
+                Command::new(WIRELAB)
+                    .args(["report", saved, "--format", "json"])
+                    .current_dir(&dir),
+            )
+            .stdout,
+        )
+        .unwrap();
+        let c = again["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["server"]["port"] == 443)
+            .unwrap();
+        assert_eq!(c["tls"]["keys"], "decrypted");
+        assert_eq!(c["http"][0]["response"]["body_len"], 167);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
