@@ -970,12 +970,32 @@ so the program got ConnectionRefusedError.",
                 .find(|s| s.dir == Dir::C2S && s.flags.contains("RST"))
                 .map(|s| format!(", frame {}", s.frame))
                 .unwrap_or_default();
-            out.push(format!(
-                "Your program closed the socket with {} of the {} unread, so its kernel \
+            let goodbye = c.tls.as_ref().is_some_and(|t| {
+                t.records
+                    .iter()
+                    .filter(|r| r.dir == "s2c" && r.stream_offset >= read)
+                    .all(|r| r.messages.contains(&"close_notify"))
+            });
+            let whole = c
+                .http
+                .last()
+                .and_then(|x| x.response.as_ref())
+                .is_some_and(|r| r.complete);
+            if goodbye && whole {
+                out.push(format!(
+                    "The {} left unread were the server's TLS close_notify (its encrypted \
+goodbye): the ssl library closed without reading it, so the kernel reset the connection \
+(RST{rst}) instead of closing it with FIN. Harmless here: the whole response had arrived.",
+                    plural(unread, "byte"),
+                ));
+            } else {
+                out.push(format!(
+                    "Your program closed the socket with {} of the {} unread, so its kernel \
 reset the connection (RST{rst}) instead of closing it with FIN. Read until recv returns 0.",
-                plural(unread, "byte"),
-                group(c.streams.s2c.bytes)
-            ));
+                    plural(unread, "byte"),
+                    group(c.streams.s2c.bytes)
+                ));
+            }
         }
         let zeros = calls.iter().filter(|r| r.bytes == 0).count();
         if zeros > 1 {

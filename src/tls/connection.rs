@@ -140,6 +140,25 @@ pub fn content_type_name(t: u8) -> &'static str {
     }
 }
 
+/// An alert's name (RFC 8446 §6): its description byte, after the level.
+pub fn alert_name(body: &[u8]) -> &'static str {
+    match body.get(1) {
+        Some(0) => "close_notify",
+        Some(10) => "unexpected_message alert",
+        Some(20) => "bad_record_mac alert",
+        Some(40) => "handshake_failure alert",
+        Some(42) => "bad_certificate alert",
+        Some(46) => "certificate_unknown alert",
+        Some(48) => "unknown_ca alert",
+        Some(50) => "decode_error alert",
+        Some(70) => "protocol_version alert",
+        Some(80) => "internal_error alert",
+        Some(112) => "unrecognized_name alert",
+        Some(120) => "no_application_protocol alert",
+        _ => "alert",
+    }
+}
+
 /// Whether a stream starting with `bytes` is TLS: a handshake record of version 3.x
 /// (tshark's heuristic: the port does not matter).
 pub fn starts_tls(bytes: &[u8]) -> bool {
@@ -326,6 +345,8 @@ a length of {len} bytes, more than TLS allows ({MAX_RECORD})",
             (22 | 21, Epoch::Clear) => {
                 if header[0] == 22 {
                     self.handshake(client, body, last_frame, &mut rec);
+                } else {
+                    rec.messages.push(alert_name(body));
                 }
                 if !client && self.tls13() {
                     // After a TLS 1.3 ServerHello both sides encrypt (RFC 8446 §2).
@@ -456,6 +477,7 @@ a length of {len} bytes, more than TLS allows ({MAX_RECORD})",
             plain_offset: None,
         };
         match opened.content_type {
+            21 => rec.messages.push(alert_name(&opened.plaintext)),
             22 => self.handshake(client, &opened.plaintext, frame, rec),
             23 => {
                 if self.first_data_frame.is_none() {
