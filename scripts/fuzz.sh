@@ -2,10 +2,11 @@
 # Runs every cargo-fuzz target (fuzz/fuzz_targets) for SECS seconds each (default 60),
 # seeded with captures/ (whole files for capture_file; their frames, length-prefixed,
 # for frames; the trace in romeo-traced.pcapng for trace_pcapng; DNS lookups and SOCKS
-# handshakes made here for dns and socks). A crash leaves its input under
+# handshakes made here for dns and socks; tls-lo.pcap's connections with their key log for
+# tls). A crash leaves its input under
 # fuzz/artifacts/TARGET/ and fails the run: turn it into a named capture under
 # captures/ with a regression test.
-#   [TARGETS="dns socks"] scripts/fuzz.sh [SECS]
+#   [TARGETS="dns socks tls"] scripts/fuzz.sh [SECS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -21,7 +22,7 @@ else
   export RUSTC_BOOTSTRAP=1
   fuzz=(cargo fuzz)
 fi
-mkdir -p fuzz/corpus/capture_file fuzz/corpus/frames fuzz/corpus/trace_pcapng fuzz/corpus/dns fuzz/corpus/socks
+mkdir -p fuzz/corpus/capture_file fuzz/corpus/frames fuzz/corpus/trace_pcapng fuzz/corpus/dns fuzz/corpus/socks fuzz/corpus/tls
 cp captures/*.pcap captures/*.pcapng fuzz/corpus/capture_file/
 python3 - <<'PY'
 # Seeds for `frames`: the first byte picks the link type (0 = Ethernet), then each
@@ -76,9 +77,35 @@ s5 = [(0, b"\x05\x01\x00"), (1, b"\x05\x00"),
 s4 = [(0, b"\x04\x01\x00\x50\x00\x00\x00\x01user\x00data.pr4e.org\x00"), (1, b"\x00\x5a\x00\x50\x00\x00\x00\x00")]
 for fname, pieces in (("socks5", s5), ("socks4a", s4)):
     open(os.path.join("fuzz/corpus/socks", fname), "wb").write(b"".join(bytes([side, len(p)]) + p for side, p in pieces))
+
+# Seeds for `tls`: each connection of captures/tls-lo.pcap (TLS 1.3 and 1.2) with its
+# key log: a 2-byte length and the key log, then the payloads in capture order, in
+# pieces of at most 255 bytes (a side byte, a length byte).
+keys = open("captures/tls-lo.keys", "rb").read()
+data = open("captures/tls-lo.pcap", "rb").read()
+conns, at = {}, 24
+while at + 16 <= len(data):
+    _, _, caplen, _ = struct.unpack("<IIII", data[at:at + 16])
+    f = data[at + 16:at + 16 + caplen]
+    at += 16 + caplen
+    ihl = (f[14] & 15) * 4
+    tcp = f[14 + ihl:]
+    sport, dport = struct.unpack(">HH", tcp[:4])
+    payload = tcp[(tcp[12] >> 4) * 4:]
+    client = dport == 443
+    port = sport if client else dport
+    if payload:
+        conns.setdefault(port, []).append((0 if client else 1, payload))
+for i, (port, pieces) in enumerate(sorted(conns.items())):
+    out = bytearray(struct.pack(">H", len(keys)) + keys)
+    for side, p in pieces:
+        for j in range(0, len(p), 255):
+            chunk = p[j:j + 255]
+            out += bytes([side, len(chunk)]) + chunk
+    open(os.path.join("fuzz/corpus/tls", f"tls-lo-{i}"), "wb").write(out)
 PY
 status=0
-for target in ${TARGETS:-capture_file frames trace_pcapng dns socks}; do
+for target in ${TARGETS:-capture_file frames trace_pcapng dns socks tls}; do
   echo "fuzz: $target for ${secs} s"
   "${fuzz[@]}" run --sanitizer none "$target" "fuzz/corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
     2>&1 | grep -E "^(#[0-9]+ +DONE|Done|INFO: -max_total_time|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" || true
