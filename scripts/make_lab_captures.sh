@@ -19,6 +19,7 @@ declare -A program=(
   [lab-outside]=socket_google.py
   [lab-typo]=socket_typo.py
   [lab-urljpeg-full]=urljpeg.py
+  [lab-socket-https]=socket_https.py
 )
 # Options of the lab for some of them: cover3.jpg at full speed, where the program
 # reads behind the arrivals (the HTML's time chart shows the gap).

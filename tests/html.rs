@@ -247,6 +247,7 @@ fn on_a_1024_projector_the_first_exchange_is_on_the_first_screen_and_nothing_is_
     let mut files = vec![
         root.join("captures/lab-socket1.pcapng"),
         root.join("captures/lab-urljpeg-full.pcapng"),
+        root.join("captures/lab-socket-https.pcapng"),
         root.join("captures/malformed-request-lines.pcap"),
         root.join("captures/late-and-retransmitted.pcap"),
     ];

@@ -1627,6 +1627,10 @@ fn the_browser_in_the_lab_gets_the_page_the_favicon_404_and_the_form() {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            // Chromium tries https:// first for an http:// URL (HTTPS-Upgrades) and, the
+            // lab serving 443 with a certificate it trusts, stays there: the HTTP part
+            // of this test asks for plain HTTP, as the course's console lesson does.
+            "--disable-features=HttpsUpgrades",
             &format!("--user-data-dir={}", profile.display()),
             "--dump-dom",
             url,
@@ -1768,6 +1772,77 @@ fn the_browser_in_the_lab_gets_the_page_the_favicon_404_and_the_form() {
     assert_eq!(stdout(&out), "304");
     let r = report(&dir);
     assert_eq!(r["connections"][0]["http"][0]["response"]["status"], 304);
+
+    // Over HTTPS: Chromium, which reads no CA bundle, trusts the lab's certificate by
+    // the flag the lab adds, and the page comes decrypted in the report.
+    let args = browser("https://data.pr4e.org/page1.htm");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lab(
+        &dir,
+        &[
+            "--no-trace",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+            "-w",
+            "https.pcapng",
+        ],
+        &argv,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("The First Page"),
+        "Chromium got the page over HTTPS: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("--ignore-certificate-errors-spki-list"),
+        "the lab says what it added: {}",
+        stderr(&out)
+    );
+    let r = report(&dir);
+    assert!(
+        r["lab"]["command"].as_array().unwrap().iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .starts_with("--ignore-certificate-errors-spki-list=")),
+        "the report's command is what ran: {}",
+        r["lab"]["command"]
+    );
+    let page = r["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["server"]["port"] == 443 && c["tls"]["keys"] == "decrypted")
+        .flat_map(|c| c["http"].as_array().unwrap())
+        .find(|x| x["request"]["target"] == "/page1.htm")
+        .expect("the page's request, decrypted");
+    assert_eq!(page["response"]["status"], 200);
+    // Untraced, the saved capture still holds the secrets: it opens decrypted.
+    let again: Value = serde_json::from_slice(
+        &support::succeed(
+            Command::new(WIRELAB)
+                .args(["report", "https.pcapng", "--format", "json"])
+                .current_dir(&dir),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        again["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["tls"]["keys"] == "decrypted"
+                && c["http"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["request"]["target"] == "/page1.htm")),
+        "the saved file opens decrypted"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1834,6 +1909,33 @@ fn https_programs_print_romeo_and_the_saved_capture_opens_decrypted() {
             assert!(
                 conn["recv"].as_array().is_some_and(|r| !r.is_empty()),
                 "the ssl library's reads are traced: {conn}"
+            );
+        }
+        // The program logged its own secrets where SSLKEYLOGFILE said (Python's default
+        // context and curl honour it).
+        assert!(
+            r["lab"]["program_tls_sessions"].as_u64() >= Some(1),
+            "{program:?}: {}",
+            r["lab"]
+        );
+        if program[1] == "socket_https.py" {
+            // The recv join at two levels: the library's reads of records, and what
+            // each record held for the program's code.
+            let text = String::from_utf8_lossy(
+                &support::succeed(
+                    Command::new(WIRELAB)
+                        .args(["report", saved, "--width", "100"])
+                        .current_dir(&dir),
+                )
+                .stdout,
+            )
+            .to_string();
+            assert!(text.contains("TLS record"), "{text}");
+            assert!(text.contains("header of #"), "{text}");
+            assert!(text.contains("B of HTTP"), "{text}");
+            assert!(
+                one_spaced(&text).contains("it reads a record's 5-byte header, then the rest"),
+                "{text}"
             );
         }
         // The saved file: decrypted by tshark with no option, and by wirelab.

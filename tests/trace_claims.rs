@@ -245,3 +245,39 @@ fn a_trace_over_its_bounds_is_not_read_and_the_report_says_so() {
         .to_string();
     assert!(why.contains("not a wirelab trace"), "{why}");
 }
+
+/// Found by scripts/fuzz.sh (capture_file, 2026-12-03): romeo-traced.pcapng with its
+/// bytes mangled so that two connections share one port pair, the second dated much
+/// later. Each call was joined to both, so more calls matched than the trace held (an
+/// overflow in debug builds, "18446744073709551612 calls unmatched" in release). Each
+/// call now joins one connection: the one that had begun by its time.
+#[test]
+fn a_port_pair_used_twice_gets_each_call_once() {
+    let r = json(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/fuzz-trace-tuple-reused.pcapng"
+    )));
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["client"], conns[1]["client"], "one port pair");
+    let t = &r["trace"];
+    let calls = t["calls"].as_u64().unwrap();
+    assert_eq!(calls, 4);
+    // All four are the first connection's (begun by their time): none is unmatched,
+    // and the packets contradict three of them (the zero return is no claim of bytes).
+    assert_eq!(t["calls_unmatched"], 0, "{t}");
+    assert_eq!(t["calls_disputed"], 3, "{t}");
+    assert!(
+        t["disputed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["connection"] == 0),
+        "{t}"
+    );
+    assert!(
+        conns[1]["recv"].is_null(),
+        "the later connection began after the calls: {}",
+        conns[1]
+    );
+}

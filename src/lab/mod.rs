@@ -132,6 +132,23 @@ pub fn keep_trace(
     }
 }
 
+/// Keeps a run's TLS secrets in its saved capture when there is no trace to keep:
+/// rewritten as pcapng with the secrets in a Decryption Secrets Block and the link's
+/// notes on the frames it touched, so the file opens decrypted in Wireshark and in
+/// `wirelab report` as the traced runs' do.
+pub fn keep_secrets(saved: &SavedCapture, report: &crate::report::Report, tls_keys: &str) {
+    let mut notes = std::collections::BTreeMap::new();
+    crate::report::link::note_frames(report, &mut notes);
+    if let Err(e) = crate::capture::annotate::rewrite_as_pcapng(&saved.file, &notes, &[], tls_keys)
+    {
+        eprintln!(
+            "wirelab: {} holds the frames as a classic pcap file, without the TLS secrets \
+({e}); wirelab report and Wireshark read it by its content, whatever its name",
+            saved.path.display()
+        );
+    }
+}
+
 /// Joins wirelab's own fetches' calls to their connections, as a traced program's, and
 /// returns them as a trace.
 pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) -> crate::trace::Trace {

@@ -86,6 +86,100 @@ pub fn sweep_leftovers() -> Vec<PathBuf> {
     removed
 }
 
+/// The descriptor the program's key log is open on in the program ([`ProgramKeyLog`]).
+pub const KEY_LOG_FD: libc::c_int = 63;
+
+/// The file the program's TLS libraries write their session secrets to: `SSLKEYLOGFILE`,
+/// which Python's default contexts, curl and Chromium honour (the NSS key log format).
+/// A file in memory with no name anywhere (memfd), the program's user's alone (0600):
+/// the program gets it open on [`KEY_LOG_FD`] and `SSLKEYLOGFILE=/proc/self/fd/63`,
+/// which its libraries open like any path; wirelab reads it after the run. Nothing is
+/// left behind on any way out, a SIGKILL included: the file goes with its last
+/// descriptor.
+pub struct ProgramKeyLog {
+    file: std::fs::File,
+}
+
+impl ProgramKeyLog {
+    /// Makes the empty file, owned by `user`.
+    pub fn new(user: &RunAs) -> io::Result<ProgramKeyLog> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: memfd_create returns a new descriptor that nothing else owns.
+        let fd = unsafe { libc::memfd_create(c"wirelab-keylog".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is ours, open, and owned by the File from here on.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        nix::unistd::fchown(
+            &file,
+            Some(nix::unistd::Uid::from_raw(user.uid)),
+            Some(nix::unistd::Gid::from_raw(user.gid)),
+        )
+        .map_err(io::Error::from)?;
+        Ok(ProgramKeyLog { file })
+    }
+
+    /// The value of `SSLKEYLOGFILE` for the program.
+    pub fn path() -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{KEY_LOG_FD}"))
+    }
+
+    /// What the program logged (empty if it used no TLS, or a library that ignores
+    /// `SSLKEYLOGFILE`).
+    pub fn take(mut self) -> String {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        let _ = self.file.seek(io::SeekFrom::Start(0));
+        let _ = self.file.read_to_string(&mut text);
+        text
+    }
+}
+
+/// Chromium's names: it reads no CA bundle (its roots come from its own store and the
+/// user's NSS database), so the lab names its certificate to it by a flag.
+const CHROMIUM: [&str; 4] = [
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+];
+
+/// The command line the lab runs: `argv` itself, or for Chromium `argv` with
+/// `--ignore-certificate-errors-spki-list` naming the lab server's key (`spki`, the
+/// base64 SHA-256 of its SubjectPublicKeyInfo), which Chromium honours only with
+/// `--user-data-dir`: when the student gave none, the default profile's folder
+/// (`$XDG_CONFIG_HOME` or `~/.config`, then `chromium`) is named, so the same profile is
+/// used. Other certificates are still checked as usual.
+pub fn with_lab_trust(argv: &[String], spki: &str, user: &RunAs) -> Vec<String> {
+    let name = Path::new(argv.first().map(String::as_str).unwrap_or_default())
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if !CHROMIUM.contains(&name.as_str()) {
+        return argv.to_vec();
+    }
+    let mut out = vec![
+        argv[0].clone(),
+        format!("--ignore-certificate-errors-spki-list={spki}"),
+    ];
+    if !argv.iter().any(|a| a.starts_with("--user-data-dir")) {
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| user.home.join(".config"));
+        let folder = if name.starts_with("google-chrome") {
+            "google-chrome"
+        } else {
+            "chromium"
+        };
+        out.push(format!("--user-data-dir={}", config.join(folder).display()));
+    }
+    out.extend(argv[1..].iter().cloned());
+    out
+}
+
 /// The CA bundle the lab's program reads, with the lab's CA added (Debian's path).
 pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -382,6 +476,7 @@ pub fn spawn(
     program: &Path,
     user: &RunAs,
     resolver: &ResolverFiles,
+    key_log: Option<&ProgramKeyLog>,
     trace: Option<seccompiler::BpfProgram>,
 ) -> Result<Started, String> {
     let groups = user_groups(user).map_err(|e| e.to_string())?;
@@ -393,6 +488,7 @@ pub fn spawn(
         .iter()
         .map(|(s, t, r)| (s.clone(), t.clone(), *r))
         .collect();
+    let key_log_fd = key_log.map(|k| std::os::fd::AsRawFd::as_raw_fd(&k.file));
     let mut cmd = Command::new(program);
     // SAFETY: between fork and exec only async-signal-safe calls are made, on data
     // prepared before the fork.
@@ -427,6 +523,12 @@ pub fn spawn(
                     return Err(io::Error::last_os_error());
                 }
             }
+            // The key log, open across the exec (dup2 clears close-on-exec).
+            if let Some(fd) = key_log_fd
+                && libc::dup2(fd, KEY_LOG_FD) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
             check(libc::setgroups(groups.len(), groups.as_ptr()))?;
             check(libc::setgid(gid))?;
             check(libc::setuid(uid))?;
@@ -449,6 +551,10 @@ pub fn spawn(
         .any(|(_, t, _)| t.as_bytes() == CA_BUNDLE.as_bytes())
     {
         set.push(("SSL_CERT_FILE", OsStr::new(CA_BUNDLE)));
+    }
+    let key_log_path = ProgramKeyLog::path();
+    if key_log.is_some() {
+        set.push(("SSLKEYLOGFILE", key_log_path.as_os_str()));
     }
     let env = crate::trace::exec::environment(&set);
     // Last, after the change of user: the exec (traced: the program asks to be traced
@@ -475,6 +581,33 @@ mod tests {
         let e = find_program("no-such-program-wirelab").unwrap_err();
         assert!(e.contains("command not found"), "{e}");
         assert!(find_program("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn chromium_alone_gets_the_lab_certificate_flag_and_keeps_its_profile() {
+        let user = RunAs {
+            name: "student".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/student".into(),
+        };
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let curl = v(&["curl", "https://data.pr4e.org/"]);
+        assert_eq!(with_lab_trust(&curl, "KEY=", &user), curl);
+        let given = v(&["/usr/bin/chromium", "--user-data-dir=/tmp/p", "https://x/"]);
+        assert_eq!(
+            with_lab_trust(&given, "KEY=", &user),
+            v(&[
+                "/usr/bin/chromium",
+                "--ignore-certificate-errors-spki-list=KEY=",
+                "--user-data-dir=/tmp/p",
+                "https://x/"
+            ])
+        );
+        let bare = with_lab_trust(&v(&["chromium", "https://x/"]), "KEY=", &user);
+        assert_eq!(bare.len(), 4, "{bare:?}");
+        assert!(bare[2].starts_with("--user-data-dir=") && bare[2].ends_with("/chromium"));
+        assert_eq!(bare[3], "https://x/");
     }
 
     #[test]

@@ -183,10 +183,19 @@ pub fn run(
     let _dns = DnsServer::spawn(names, server_ip);
     step("while the lab's servers started")?;
     let mut command = None;
+    let mut program_keys = None;
     let mut prepared = Vec::new();
     let mut cost = None;
     let command_line = match &program {
-        Program::Command(argv) => {
+        Program::Command(typed) => {
+            let argv = &program::with_lab_trust(typed, &ca.server_spki_sha256, &user);
+            if argv != typed {
+                // Two short lines (an 80-column terminal); the report has the command.
+                eprintln!(
+                    "wirelab lab: Chromium reads no CA bundle: the lab added a flag that names\n{:13}its HTTPS certificate (--ignore-certificate-errors-spki-list)",
+                    ""
+                );
+            }
             let filter = if opts.trace {
                 cost = crate::trace::ptrace::calibrate();
                 Some(crate::trace::ptrace::filter().map_err(setup)?)
@@ -201,8 +210,13 @@ pub fn run(
             })?;
             step("before the program started")?;
             let p = path.as_deref().expect("found above");
+            // The program's own TLS secrets, as SSLKEYLOGFILE asks its libraries.
+            let log = program::ProgramKeyLog::new(&user)
+                .map_err(|e| setup(format!("the program's key log file (memfd): {e}")))?;
             let started =
-                program::spawn(&net.client, argv, p, &user, &resolver, filter).map_err(setup)?;
+                program::spawn(&net.client, argv, p, &user, &resolver, Some(&log), filter)
+                    .map_err(setup)?;
+            program_keys = Some(log);
             interrupts.program_started(started.child.id());
             command = Some(started);
             // Mounted in the program's namespace now: the files themselves can go.
@@ -260,6 +274,16 @@ pub fn run(
     if !prepared.is_empty() {
         (fetches, failure) = super::run_fetches(prepared);
     }
+    // The program's secrets join the server's (the same sessions, logged by both ends
+    // for the lab's own server; a program's other TLS peers only by it).
+    let program_tls_sessions = program_keys.map(|log| {
+        let text = log.take();
+        let _ = keys.add_text(&text);
+        text.lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect::<std::collections::HashSet<&str>>()
+            .len()
+    });
     let mut live = running.stop_after(GRACE);
     if let Some(e) = failure {
         return Err(setup(e));
@@ -289,12 +313,20 @@ pub fn run(
         drops: record.drops,
         reordered: record.reordered,
         link_events_omitted: record.omitted,
+        program_tls_sessions,
     };
     live.report.lab = Some(lab);
     crate::report::link::attach(&mut live.report);
-    if let (Some(saved), Some(t)) = (&saved, &mut trace) {
-        t.lab = live.report.lab.clone();
-        super::keep_trace(saved, &live.report, t, &keys.text());
+    match (&saved, &mut trace) {
+        (Some(saved), Some(t)) => {
+            t.lab = live.report.lab.clone();
+            super::keep_trace(saved, &live.report, t, &keys.text());
+        }
+        // Untraced, the TLS secrets and the link's notes are still kept.
+        (Some(saved), None) if keys.sessions() > 0 => {
+            super::keep_secrets(saved, &live.report, &keys.text());
+        }
+        _ => {}
     }
     step("while the program's capture was saved")?;
     interrupts.end_at_once();

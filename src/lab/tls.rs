@@ -20,6 +20,9 @@ pub struct LabCa {
     ca_der: CertificateDer<'static>,
     server_der: CertificateDer<'static>,
     server_key: Vec<u8>,
+    /// The SHA-256 of the server certificate's public key (its SubjectPublicKeyInfo),
+    /// base64: what Chromium's `--ignore-certificate-errors-spki-list` names.
+    pub server_spki_sha256: String,
 }
 
 /// The CA's name, as a browser or `openssl s_client` shows it.
@@ -57,6 +60,14 @@ impl LabCa {
             ca_der: ca.der().clone(),
             server_der: server.der().clone(),
             server_key: server_key.serialize_der(),
+            server_spki_sha256: {
+                use base64::Engine;
+                let digest = ring::digest::digest(
+                    &ring::digest::SHA256,
+                    &rcgen::PublicKeyData::subject_public_key_info(&server_key),
+                );
+                base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+            },
         })
     }
 

@@ -9,7 +9,8 @@ use super::{
     segment_len,
 };
 use crate::glossary;
-use crate::report::model::{Connection, Dir, HttpExchange, Report, Segment};
+use crate::report::model::{Connection, Dir, HttpExchange, Report, Segment, Tls};
+use crate::tls::KeysState;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -37,6 +38,9 @@ svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 /* Nothing wider than the window (a projector at 1024 px): long URLs, header values,
    addresses and layer stacks break where they must. */
 h1, h2, h3, p, li, th, td, code, pre, summary, .line { overflow-wrap: anywhere; }
+tr.c2s td { background: #f1f8f1; } tr.s2c td { background: #f1f4fb; }
+table.records td, table.records th { overflow-wrap: normal; white-space: nowrap; }
+table.records td:last-child { white-space: normal; }
 .sentence { font-size: 1.15em; font-weight: bold; background: #fff6d6; padding: 0.4em 0.6em; }
 "#;
 
@@ -219,6 +223,7 @@ fn connection(c: &Connection, view: &View) -> Markup {
             @if let (true, Some(h)) = (l.http, &c.socks) {
                 section.socks { h3 { "SOCKS" } @for line in super::socks_sentences(h) { p { (line) } } }
             }
+            @if let (true, Some(t)) = (l.http || l.tcp, &c.tls) { (tls(c, t, view, &mut terms)) }
             @if l.http && !c.http.is_empty() { (http(c, &mut terms)) }
             @if l.tcp { (tcp(c, view, &mut terms)) }
             @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }
@@ -236,6 +241,50 @@ fn connection(c: &Connection, view: &View) -> Markup {
             }
         }
     }
+}
+
+/// TLS between TCP and HTTP: the handshake in words, what the wire shows, whether the
+/// HTTP was decrypted, and each record with the frames that carried it.
+fn tls(c: &Connection, t: &Tls, view: &View, terms: &mut BTreeSet<String>) -> Markup {
+    terms.extend(["tls", "record", "sni"].map(String::from));
+    if t.keys == KeysState::Decrypted {
+        terms.insert("key log".into());
+    }
+    let (head, elided, tail) = super::cut(&t.records, view.verbose);
+    let tail_from = t.records.len() - tail.len();
+    let row = |n: usize, r: &crate::tls::Record| {
+        let cells = super::tls::record_row(n, r);
+        html! {
+            tr class=(dir_of(r.dir)) {
+                td.n { (cells[0]) } td { (cells[1]) } td { (if r.dir == "c2s" { "→" } else { "←" }) } td { (cells[3]) }
+                td.n { (cells[4]) } td { (cells[5]) }
+            }
+        }
+    };
+    html! {
+        section.tls {
+            h3 { "TLS" }
+            p.sentence { (super::tls::handshake_sentence(c, t)) }
+            ul { @for line in super::tls::hello_lines(t) { li { (line) } } }
+            p.sentence { (super::tls::observer_sentence(c, t)) }
+            @let keys = super::tls::keys_sentence(t);
+            @if matches!(t.keys, KeysState::Decrypted | KeysState::NoKeyLog) { p { (keys) } } @else { p.error { (keys) } }
+            @for p in &t.problems { p.error { (p) } }
+            table.records {
+                tr { th { "#" } th { "frames" } th { "" } th { "record" } th { "length" } th { "inside" } }
+                @for (i, r) in head.iter().enumerate() { (row(i + 1, r)) }
+                @if elided > 0 || t.records_omitted > 0 {
+                    tr { td colspan="6" { "… " (group(elided as u64 + t.records_omitted)) " records left out (-v shows them all)" } }
+                }
+                @for (i, r) in tail.iter().enumerate() { (row(tail_from + i + 1, r)) }
+            }
+        }
+    }
+}
+
+/// The class of a TLS record's row, by its direction.
+fn dir_of(dir: &str) -> &'static str {
+    if dir == "c2s" { "c2s" } else { "s2c" }
 }
 
 fn http(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
@@ -478,11 +527,13 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
                 p { "The calls are those of " code { (p.name) } " (pid " (p.pid) "): " code { (super::command_line(&p.cmdline)) } }
             }
             table {
-                tr { th { "#" } th { "call" } th { "returned" } th { "stream bytes" } th { "frames (segment sizes) that carried them" } }
+                tr { th { "#" } th { "call" } th { "returned" } th { "stream bytes" } th { "frames (segment sizes) that carried them" }
+                     @if c.tls.is_some() { th { "TLS record" } } }
                 @for r in calls {
                     tr { td.n { (r.call) } td { code { (super::call_name(r)) } } td.n { (r.bytes) }
                          td.n { @if r.bytes == 0 { "end of stream" } @else { (r.stream_offset) ".." (r.stream_offset + r.bytes) } }
-                         td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } } }
+                         td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } }
+                         @if let Some(t) = &c.tls { td { (super::tls::read_cell(t, r)) } } }
                 }
             }
         }

@@ -623,7 +623,10 @@ arrived in {}. recv returns what has arrived, never waiting to fill the buffer."
             frames_words(&r.frames)
         ));
     }
-    if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref()) {
+    // On a TLS socket the calls read records: the HTTP's offsets are the plaintext's.
+    if let Some(t) = &c.tls {
+        out.push(tls::reads_sentence(t, calls));
+    } else if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref()) {
         let at = resp.head_offset + resp.header_len;
         if let Some(r) = calls
             .iter()

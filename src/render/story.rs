@@ -252,10 +252,11 @@ impl Story {
     fn recv_table(&mut self, c: &Connection) {
         let calls = c.recv.as_deref().unwrap_or_default();
         let rows = recv_rows(c, calls);
+        let tls = c.tls.is_some();
         // The stream offsets go first when the table would not fit: nothing is cut.
-        let mut lines = recv_table_lines(&rows, true);
+        let mut lines = recv_table_lines(&rows, true, tls);
         if lines.iter().any(|l| l.chars().count() > WIDTH) {
-            lines = recv_table_lines(&rows, false);
+            lines = recv_table_lines(&rows, false, tls);
         }
         self.lines.extend(lines);
         for w in recv_words(c, calls) {
@@ -265,8 +266,8 @@ impl Story {
 }
 
 /// The compact recv table's lines, labelled "recv" in the story's margin; without the
-/// "stream bytes" column when `stream` is false.
-fn recv_table_lines(rows: &[Vec<String>], stream: bool) -> Vec<String> {
+/// "stream bytes" column when `stream` is false; with a "TLS record" column when `tls`.
+fn recv_table_lines(rows: &[Vec<String>], stream: bool, tls: bool) -> Vec<String> {
     let mut t = comfy_table::Table::new();
     let keep = |row: &[String]| -> Vec<String> {
         row.iter()
@@ -275,7 +276,7 @@ fn recv_table_lines(rows: &[Vec<String>], stream: bool) -> Vec<String> {
             .map(|(_, v)| v.clone())
             .collect()
     };
-    let header: Vec<String> = [
+    let mut header: Vec<String> = [
         "#",
         "call",
         "returned",
@@ -284,6 +285,9 @@ fn recv_table_lines(rows: &[Vec<String>], stream: bool) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec();
+    if tls {
+        header.push("TLS record".into());
+    }
     t.load_style(comfy_table::presets::NOTHING)
         .force_no_tty()
         .set_header(keep(&header));
@@ -602,6 +606,12 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
         ]);
         i = j;
     }
+    // The folded rows have no TLS cell.
+    if c.tls.is_some() {
+        for row in rows.iter_mut().filter(|r| r.len() == 5) {
+            row.push(String::new());
+        }
+    }
     if zeros == 1 {
         rows.push(call_row(c, &calls[zeros_from]));
     } else if zeros > 1 {
@@ -613,12 +623,17 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
             format!("end x {}", group(zeros as u64)),
             String::new(),
         ]);
+        if c.tls.is_some()
+            && let Some(row) = rows.last_mut()
+        {
+            row.push(String::new());
+        }
     }
     rows
 }
 
 fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
-    vec![
+    let mut row = vec![
         r.call.to_string(),
         call_name(r),
         group(r.bytes),
@@ -628,7 +643,11 @@ fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
             format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes)
         },
         frames_sizes(c, &r.frames),
-    ]
+    ];
+    if let Some(t) = &c.tls {
+        row.push(super::tls::read_cell(t, r));
+    }
+    row
 }
 
 /// The frames a call took its bytes from, with their segments' sizes, short enough
@@ -756,7 +775,7 @@ arrived so far.",
     }
     if let Some(t) = &c.tls {
         // The calls read records, not HTTP: the HTTP's offsets are in the plaintext.
-        out.push(super::tls::reads_sentence(t));
+        out.push(super::tls::reads_sentence(t, calls));
         return out;
     }
     if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref())

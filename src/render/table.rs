@@ -443,15 +443,19 @@ history {}",
         for p in &t.problems {
             self.say(&format!("! {p}"), 2)?;
         }
-        let mut table = self.table(vec!["frames", "", "record", "len", "inside"]);
+        let mut table = self.table(vec!["#", "frames", "", "record", "len", "inside"]);
         let (head, elided, tail) = super::cut(&t.records, self.view.verbose);
-        for (i, r) in head.iter().chain(tail).enumerate() {
-            if i == head.len() && elided > 0 {
-                table.add_row(elided_row(5));
-            }
-            table.add_row(super::tls::record_row(r));
+        let tail_from = t.records.len() - tail.len();
+        for (i, r) in head.iter().enumerate() {
+            table.add_row(super::tls::record_row(i + 1, r));
         }
-        if let Some(col) = table.column_mut(3) {
+        if elided > 0 {
+            table.add_row(elided_row(6));
+        }
+        for (i, r) in tail.iter().enumerate() {
+            table.add_row(super::tls::record_row(tail_from + i + 1, r));
+        }
+        if let Some(col) = table.column_mut(4) {
             col.set_cell_alignment(CellAlignment::Right);
         }
         writeln!(self.out, "{}", self.table_text(&table))?;
@@ -1151,24 +1155,30 @@ by {}), EstimatedRTT {}",
             return Ok(());
         };
         self.title("recv() against the segments")?;
-        let mut t = self.table(vec![
+        let mut header = vec![
             "#",
             "call",
             "returned",
             "stream bytes",
             "frames (segment sizes) that carried them",
-        ]);
+        ];
+        // On a TLS socket the calls read records: which one, and what it held.
+        if c.tls.is_some() {
+            header.push("TLS record");
+        }
+        let columns = header.len();
+        let mut t = self.table(header);
         let (head, elided, tail) = super::cut(calls, self.view.verbose);
         for (i, r) in head.iter().chain(tail).enumerate() {
             if i == head.len() && elided > 0 {
-                t.add_row(elided_row(5));
+                t.add_row(elided_row(columns));
             }
             let frames: Vec<String> = r
                 .frames
                 .iter()
                 .map(|f| format!("{f} ({})", opt(segment_len(c, *f))))
                 .collect();
-            t.add_row(vec![
+            let mut row = vec![
                 r.call.to_string(),
                 super::call_name(r),
                 r.bytes.to_string(),
@@ -1178,7 +1188,11 @@ by {}), EstimatedRTT {}",
                     format!("{}..{}", r.stream_offset, r.stream_offset + r.bytes)
                 },
                 frames.join(", "),
-            ]);
+            ];
+            if let Some(tls) = &c.tls {
+                row.push(super::tls::read_cell(tls, r));
+            }
+            t.add_row(row);
         }
         for i in [0, 2, 3] {
             if let Some(col) = t.column_mut(i) {

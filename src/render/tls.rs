@@ -2,8 +2,8 @@
 //! words, what an observer on the wire learns and what it does not, and whether the
 //! HTTP inside was decrypted (or what would decrypt it).
 
-use super::{group, plural};
-use crate::report::model::{Connection, Tls};
+use super::{call_name, group, ordinal, plural};
+use crate::report::model::{Connection, RecvCall, Tls};
 use crate::tls::{KeysState, Record};
 
 /// The time of `frame` in `c`, if its segment is listed.
@@ -184,9 +184,63 @@ and ChaCha20-Poly1305 suites of TLS 1.2 and 1.3)."
     }
 }
 
+/// The server's records that a read of stream bytes `at..at + n` touched, with their
+/// numbers as the record table shows them (1-based, both directions).
+fn records_read(t: &Tls, at: u64, n: u64) -> Vec<(usize, &Record)> {
+    t.records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.dir == "s2c")
+        .filter(|(_, r)| r.stream_offset < at + n && at < r.stream_offset + 5 + r.len as u64)
+        .map(|(i, r)| (i + 1, r))
+        .collect()
+}
+
+/// What a record held, short: "535 B of HTTP", "handshake", "alert".
+fn held(r: &Record) -> String {
+    match &r.decrypted {
+        Some(d) if d.content_type == "application_data" => {
+            format!("{} B of HTTP", group(d.len as u64))
+        }
+        Some(d) if d.content_type == "alert" && !r.messages.is_empty() => r.messages.join(", "),
+        Some(d) => d.content_type.replace('_', " "),
+        None if r.content_type == "application_data" => "encrypted".into(),
+        None => r.content_type.replace('_', " "),
+    }
+}
+
+/// The recv table's TLS cell for a call that read `r.bytes` at `r.stream_offset`: the
+/// record (numbered as in the TLS table) whose header or body it read: "header of #9",
+/// "#9: 535 B of HTTP", "part of #9", "#7-#9". Empty for a read of nothing or of bytes
+/// past the records listed.
+pub fn read_cell(t: &Tls, r: &RecvCall) -> String {
+    if r.bytes == 0 {
+        return String::new();
+    }
+    let (at, end) = (r.stream_offset, r.stream_offset + r.bytes);
+    match records_read(t, at, r.bytes).as_slice() {
+        [] => String::new(),
+        [(n, rec)] => {
+            let body = rec.stream_offset + 5;
+            let stop = body + rec.len as u64;
+            if at == rec.stream_offset && end == body {
+                format!("header of #{n}")
+            } else if at <= body && end >= stop {
+                format!("#{n}: {}", held(rec))
+            } else {
+                format!("part of #{n}")
+            }
+        }
+        [(a, _), .., (b, _)] => format!("#{a}-#{b}"),
+    }
+}
+
 /// What the calls on a TLS socket read: records, for the ssl library, which hands the
-/// program the plaintext inside.
-pub fn reads_sentence(t: &Tls) -> String {
+/// program the plaintext inside. Told with the first record whose header and body two
+/// calls read, as the trace shows it ("the library read the 5-byte header, then the
+/// record's 1,083 bytes; your code got 535 bytes of plaintext"), or the first call
+/// that read several records at once.
+pub fn reads_sentence(t: &Tls, calls: &[RecvCall]) -> String {
     let from_server: Vec<&Record> = t.records.iter().filter(|r| r.dir == "s2c").collect();
     let plain: usize = from_server
         .iter()
@@ -194,22 +248,76 @@ pub fn reads_sentence(t: &Tls) -> String {
         .filter(|d| d.content_type == "application_data")
         .map(|d| d.len)
         .sum();
-    let mut s = format!(
-        "These reads are the ssl library's, under your code's recv: for each of the \
-server's {}, its 5-byte header, then the rest.",
-        plural(from_server.len() as u64, "record")
-    );
+    let call = |r: &RecvCall| format!("your program's {} call, {}", ordinal(r.call), call_name(r));
+    let data: Vec<&RecvCall> = calls.iter().filter(|r| r.bytes > 0).collect();
+    // A header read and, next, the whole body of the same application data record.
+    let pair = data.windows(2).find_map(|w| {
+        let [(n, rec)] = records_read(t, w[0].stream_offset, w[0].bytes)[..] else {
+            return None;
+        };
+        let body = rec.stream_offset + 5;
+        let whole = w[0].stream_offset == rec.stream_offset
+            && w[0].bytes == 5
+            && w[1].stream_offset == body
+            && w[1].bytes == rec.len as u64;
+        // The HTTP's records: decrypted application data (not TLS 1.3's encrypted
+        // handshake, which also travels as application data), or, with no keys, the
+        // records after the handshake.
+        let http = match &rec.decrypted {
+            Some(d) => d.content_type == "application_data",
+            None => rec.content_type == "application_data" && t.keys != KeysState::Decrypted,
+        };
+        (whole && http).then_some((n, rec, w[0], w[1]))
+    });
+    let mut s = if let Some((n, rec, h, b)) = pair {
+        let inside = match &rec.decrypted {
+            Some(d) => format!(
+                "; inside were {} of HTTP, which your code's recv got from the library, not \
+from the kernel",
+                plural(d.len as u64, "byte")
+            ),
+            None => String::new(),
+        };
+        format!(
+            "These reads are the ssl library's, under your code's recv: it reads a record's \
+5-byte header, then the rest. So {}, read the header of record #{n}, and the {} call, {}, its \
+{}{inside}.",
+            call(h),
+            ordinal(b.call),
+            call_name(b),
+            plural(rec.len as u64, "byte")
+        )
+    } else if let Some((r, recs)) = data
+        .iter()
+        .map(|r| (r, records_read(t, r.stream_offset, r.bytes)))
+        .find(|(_, recs)| recs.len() > 1)
+    {
+        format!(
+            "These reads are the ssl library's, under your code's recv: it reads ahead, so \
+{} got {} at once (#{}-#{}), then decrypted them one by one.",
+            call(r),
+            plural(recs.len() as u64, "record"),
+            recs[0].0,
+            recs[recs.len() - 1].0
+        )
+    } else {
+        "These reads are the ssl library's, under your code's recv: they read the server's \
+records, each a 5-byte header and the rest."
+            .to_string()
+    };
     if t.keys == KeysState::Decrypted {
         s.push_str(&format!(
-            " Inside them, {} of HTTP, decrypted: what your code's recv calls got.",
+            " In all, the server's {} held {} of HTTP.",
+            plural(from_server.len() as u64, "record"),
             plural(plain as u64, "byte")
         ));
     }
     s
 }
 
-/// A record's row for a table: frames, direction, type, length, what it held.
-pub fn record_row(r: &Record) -> Vec<String> {
+/// A record's row for a table: its number (1-based), frames, direction, type, length,
+/// what it held.
+pub fn record_row(n: usize, r: &Record) -> Vec<String> {
     let frames = match r.frames.as_slice() {
         [] => String::new(),
         [f] => f.to_string(),
@@ -228,6 +336,7 @@ pub fn record_row(r: &Record) -> Vec<String> {
         },
     };
     vec![
+        format!("#{n}"),
         frames,
         if r.dir == "c2s" { "->" } else { "<-" }.into(),
         r.content_type.replace('_', " "),

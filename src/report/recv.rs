@@ -19,14 +19,14 @@ pub fn attach(report: &mut Report, trace: &Trace) {
     let mut matched = 0u64;
     let mut disputed = Vec::new();
     let mut calls_disputed = 0u64;
-    for conn in &mut report.connections {
-        // As the trace writes them: "10.80.0.2:43254", "[::1]:80".
-        let client = conn.client.to_string();
-        let server = conn.server.to_string();
+    let owners = owners(report, trace);
+    for (index, conn) in report.connections.iter_mut().enumerate() {
         let mine: Vec<&Call> = trace
             .calls
             .iter()
-            .filter(|c| c.local == client && c.remote == server && c.returned >= 0)
+            .zip(&owners)
+            .filter(|(_, owner)| **owner == Some(index))
+            .map(|(c, _)| c)
             .collect();
         if mine.is_empty() {
             continue;
@@ -77,6 +77,37 @@ pub fn attach(report: &mut Report, trace: &Trace) {
         disputed,
         not_read: None,
     });
+}
+
+/// The connection each call belongs to (an index into the report's connections): the
+/// one with the socket's own addresses ("10.80.0.2:43254", "[::1]:80", as the trace
+/// writes them). When a port pair was used again (a new connection with the same four
+/// numbers, RFC 9293 §3.4's TIME-WAIT reuse), the one that had begun by the call's time,
+/// the latest such; else the first. So each call is joined once at most.
+fn owners(report: &Report, trace: &Trace) -> Vec<Option<usize>> {
+    let mut by_pair: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
+    for (i, c) in report.connections.iter().enumerate() {
+        by_pair
+            .entry((c.client.to_string(), c.server.to_string()))
+            .or_default()
+            .push((c.first_ts_us, i));
+    }
+    trace
+        .calls
+        .iter()
+        .map(|call| {
+            if call.returned < 0 {
+                return None;
+            }
+            let candidates = by_pair.get(&(call.local.clone(), call.remote.clone()))?;
+            candidates
+                .iter()
+                .filter(|(start, _)| *start <= call.ts_us)
+                .max_by_key(|(start, _)| *start)
+                .or_else(|| candidates.first())
+                .map(|(_, i)| *i)
+        })
+        .collect()
 }
 
 /// How far a recv's time may be before the frame that carried its last byte was

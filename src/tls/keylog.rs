@@ -84,8 +84,22 @@ impl KeyLog {
         Ok(())
     }
 
-    /// Adds one secret (the lab's server calls this as it makes them).
+    /// Adds one secret (the lab's server calls this as it makes them); a secret known
+    /// already (the same line from both ends of a session) is kept once.
     pub fn add(&self, label: &str, client_random: &[u8; 32], secret: &[u8]) {
+        if self.get(client_random).is_some_and(|s| {
+            let known = match label {
+                "CLIENT_RANDOM" => &s.master,
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &s.client_handshake,
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &s.server_handshake,
+                "CLIENT_TRAFFIC_SECRET_0" => &s.client_traffic,
+                "SERVER_TRAFFIC_SECRET_0" => &s.server_traffic,
+                _ => return false,
+            };
+            known.as_deref() == Some(secret)
+        }) {
+            return;
+        }
         let line = format!(
             "{label} {} {}",
             hex::encode(client_random),
@@ -169,5 +183,24 @@ mod tests {
         assert_eq!(log.sessions(), 1);
         assert_eq!(log.text().lines().count(), 3);
         assert!(log.get(&[0; 32]).is_none());
+    }
+
+    #[test]
+    fn a_secret_logged_by_both_ends_is_kept_once() {
+        let r = "cd".repeat(32);
+        let line = format!("CLIENT_TRAFFIC_SECRET_0 {r} {}\n", "03".repeat(32));
+        let log = KeyLog::new();
+        log.add_text(&line);
+        log.add_text(&line);
+        assert_eq!(
+            log.text(),
+            line,
+            "the server's and the program's copy: one line"
+        );
+        log.add_text(&format!(
+            "CLIENT_TRAFFIC_SECRET_0 {r} {}\n",
+            "04".repeat(32)
+        ));
+        assert_eq!(log.text().lines().count(), 2, "a different secret is kept");
     }
 }

@@ -122,6 +122,10 @@ pub struct LabInfo {
     /// Events beyond [`MAX_LINK_EVENTS`], counted only.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub link_events_omitted: u64,
+    /// TLS sessions the program's own key log (`SSLKEYLOGFILE`) named (None: a lab
+    /// saved before the program was given one, or wirelab's own fetches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_tls_sessions: Option<usize>,
 }
 
 /// Drops and reorders kept per run.
