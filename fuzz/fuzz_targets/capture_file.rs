@@ -19,9 +19,17 @@ fuzz_target!(|data: &[u8]| {
         let _ = builder.frame_line(frame);
     });
     let report = builder.finish(Source::default(), result.err().map(|e| e.to_string()));
-    // The one-thread reading the file driver must equal.
-    let mut one = ReportBuilder::new(Options::default());
+    // The one-thread reading the file driver must equal, with the TLS secrets the file
+    // carries (a Decryption Secrets Block) read as the driver reads them.
+    let keys = std::sync::Arc::new(wirelab::tls::KeyLog::new());
+    let mut one = ReportBuilder::new(Options {
+        key_log: Some(keys.clone()),
+        ..Options::default()
+    });
     let mut file = CaptureFile::from_reader(std::io::Cursor::new(data.to_vec())).unwrap();
+    file.on_secrets(Box::new(move |text| {
+        keys.add_text(&String::from_utf8_lossy(text));
+    }));
     let result = file.for_each(|frame| one.frame(frame));
     let one = one.finish(Source::default(), result.err().map(|e| e.to_string()));
     let path = std::env::temp_dir().join(format!("wirelab-fuzz-{}.pcap", std::process::id()));

@@ -111,21 +111,8 @@ pub fn run(
         }
         Program::Command(argv) => {
             let path = program::resolve_as(&argv[0], &user).map_err(LabError::CannotStart)?;
-            // One short line (an 80-column terminal): the story says the rest at the end.
-            eprintln!(
-                "wirelab lab: running {} in the lab ({} = {})",
-                argv.iter()
-                    .enumerate()
-                    .map(|(i, a)| match i {
-                        0 => a.rsplit('/').next().unwrap_or(a),
-                        _ if a.contains('\n') || a.len() > 40 => "...",
-                        _ => a,
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                COURSE_NAMES[0],
-                network::SERVER_IP
-            );
+            // Short lines (an 80-column terminal): the story says the rest at the end.
+            eprintln!("{}", running_line(argv));
             Some(path)
         }
         Program::Fetches(_) => None,
@@ -353,4 +340,62 @@ fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch
             client::prepare(&format!("http://{}{path}", COURSE_NAMES[0]), &opts)
         })
         .collect()
+}
+
+/// "wirelab lab: running python3 socket1.py in the lab (data.pr4e.org = 10.80.1.2)",
+/// within 80 columns: the program's name and short arguments (a long command cut with
+/// "..."), the lab's names on a second line when the first is full.
+fn running_line(argv: &[String]) -> String {
+    const WIDTH: usize = 80;
+    let mut command = argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match i {
+            0 => a.rsplit('/').next().unwrap_or(a),
+            _ if a.contains('\n') || a.len() > 40 => "...",
+            _ => a,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let frame = "wirelab lab: running  in the lab".len();
+    if frame + command.chars().count() > WIDTH {
+        command = command.chars().take(WIDTH - frame - 4).collect::<String>() + " ...";
+    }
+    let first = format!("wirelab lab: running {command} in the lab");
+    let names = format!("({} = {})", COURSE_NAMES[0], network::SERVER_IP);
+    if first.chars().count() + 1 + names.len() <= WIDTH {
+        format!("{first} {names}")
+    } else {
+        format!("{first}\n{:13}{names}", "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_line_fits_80_columns() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let short = running_line(&v(&["/usr/bin/python3", "socket1.py"]));
+        assert_eq!(
+            short,
+            "wirelab lab: running python3 socket1.py in the lab (data.pr4e.org = 10.80.1.2)"
+        );
+        for argv in [
+            v(&["/usr/bin/python3", "urllib_https.py"]),
+            v(&[
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--dump-dom",
+                "http://data.pr4e.org/page1.htm",
+            ]),
+        ] {
+            let text = running_line(&argv);
+            assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+            assert!(text.contains("data.pr4e.org = 10.80.1.2"), "{text}");
+        }
+    }
 }
