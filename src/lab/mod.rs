@@ -106,44 +106,32 @@ pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<String>)
     (fetches, None)
 }
 
-/// Keeps the program's calls in the saved capture: rewritten as pcapng with a comment
-/// on every frame that carried a call's bytes and the whole trace in its section,
-/// through the descriptor opened before privileges were dropped. If that fails, a line
-/// says what the file holds instead.
-pub fn keep_trace(
+/// Keeps what a run adds to its saved capture: rewritten as pcapng, through the
+/// descriptor opened before privileges were dropped, with the program's calls when
+/// traced (a comment on every frame that carried a call's bytes, the whole trace in its
+/// section), the link's notes on the frames it touched, and the TLS secrets in a
+/// Decryption Secrets Block (so it opens decrypted in Wireshark and `wirelab report`).
+/// If that fails, a line says what the file holds instead.
+pub fn keep_in_saved(
     saved: &SavedCapture,
     report: &crate::report::Report,
-    trace: &crate::trace::Trace,
+    trace: Option<&crate::trace::Trace>,
     tls_keys: &str,
 ) {
     let mut notes = recv::frame_notes(report);
     crate::report::link::note_frames(report, &mut notes);
-    if let Err(e) = crate::capture::annotate::rewrite_as_pcapng(
-        &saved.file,
-        &notes,
-        &recv::section_notes(trace),
-        tls_keys,
-    ) {
-        eprintln!(
-            "wirelab: {} holds the frames as a classic pcap file, without the program's calls \
-({e}); wirelab report and Wireshark read it by its content, whatever its name",
-            saved.path.display()
-        );
-    }
-}
-
-/// Keeps a run's TLS secrets in its saved capture when there is no trace to keep:
-/// rewritten as pcapng with the secrets in a Decryption Secrets Block and the link's
-/// notes on the frames it touched, so the file opens decrypted in Wireshark and in
-/// `wirelab report` as the traced runs' do.
-pub fn keep_secrets(saved: &SavedCapture, report: &crate::report::Report, tls_keys: &str) {
-    let mut notes = std::collections::BTreeMap::new();
-    crate::report::link::note_frames(report, &mut notes);
-    if let Err(e) = crate::capture::annotate::rewrite_as_pcapng(&saved.file, &notes, &[], tls_keys)
+    let section = trace.map(recv::section_notes).unwrap_or_default();
+    if let Err(e) =
+        crate::capture::annotate::rewrite_as_pcapng(&saved.file, &notes, &section, tls_keys)
     {
+        let without = if trace.is_some() {
+            "the program's calls"
+        } else {
+            "the TLS secrets"
+        };
         eprintln!(
-            "wirelab: {} holds the frames as a classic pcap file, without the TLS secrets \
-({e}); wirelab report and Wireshark read it by its content, whatever its name",
+            "wirelab: {} holds the frames as a classic pcap file, without {without} ({e}); \
+wirelab report and Wireshark read it by its content, whatever its name",
             saved.path.display()
         );
     }
@@ -195,7 +183,7 @@ pub fn capture_fetches(
     }
     let trace = join_recvs(&mut live.report, &fetches);
     if let Some(saved) = &saved {
-        keep_trace(saved, &live.report, &trace, "");
+        keep_in_saved(saved, &live.report, Some(&trace), "");
     }
     Ok(LabRun {
         live,

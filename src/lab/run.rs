@@ -304,16 +304,14 @@ pub fn run(
     };
     live.report.lab = Some(lab);
     crate::report::link::attach(&mut live.report);
-    match (&saved, &mut trace) {
-        (Some(saved), Some(t)) => {
-            t.lab = live.report.lab.clone();
-            super::keep_trace(saved, &live.report, t, &keys.text());
-        }
-        // Untraced, the TLS secrets and the link's notes are still kept.
-        (Some(saved), None) if keys.sessions() > 0 => {
-            super::keep_secrets(saved, &live.report, &keys.text());
-        }
-        _ => {}
+    if let Some(t) = &mut trace {
+        t.lab = live.report.lab.clone();
+    }
+    // Untraced, the TLS secrets and the link's notes are still kept.
+    if let Some(saved) = &saved
+        && (trace.is_some() || keys.sessions() > 0)
+    {
+        super::keep_in_saved(saved, &live.report, trace.as_ref(), &keys.text());
     }
     step("while the program's capture was saved")?;
     interrupts.end_at_once();

@@ -255,7 +255,7 @@ fn tls(c: &Connection, t: &Tls, view: &View, terms: &mut BTreeSet<String>) -> Ma
     let row = |n: usize, r: &crate::tls::Record| {
         let cells = super::tls::record_row(n, r);
         html! {
-            tr class=(dir_of(r.dir)) {
+            tr class=(r.dir) {
                 td.n { (cells[0]) } td { (cells[1]) } td { (if r.dir == "c2s" { "→" } else { "←" }) } td { (cells[3]) }
                 td.n { (cells[4]) } td { (cells[5]) }
             }
@@ -280,11 +280,6 @@ fn tls(c: &Connection, t: &Tls, view: &View, terms: &mut BTreeSet<String>) -> Ma
             }
         }
     }
-}
-
-/// The class of a TLS record's row, by its direction.
-fn dir_of(dir: &str) -> &'static str {
-    if dir == "c2s" { "c2s" } else { "s2c" }
 }
 
 fn http(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {

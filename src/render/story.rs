@@ -606,12 +606,6 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
         ]);
         i = j;
     }
-    // The folded rows have no TLS cell.
-    if c.tls.is_some() {
-        for row in rows.iter_mut().filter(|r| r.len() == 5) {
-            row.push(String::new());
-        }
-    }
     if zeros == 1 {
         rows.push(call_row(c, &calls[zeros_from]));
     } else if zeros > 1 {
@@ -623,10 +617,11 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
             format!("end x {}", group(zeros as u64)),
             String::new(),
         ]);
-        if c.tls.is_some()
-            && let Some(row) = rows.last_mut()
-        {
-            row.push(String::new());
+    }
+    // The folded rows have no TLS cell.
+    if c.tls.is_some() {
+        for row in &mut rows {
+            row.resize(6, String::new());
         }
     }
     rows

@@ -85,10 +85,15 @@ pub fn attach(report: &mut Report, trace: &Trace) {
 /// numbers, RFC 9293 §3.4's TIME-WAIT reuse), the one that had begun by the call's time,
 /// the latest such; else the first. So each call is joined once at most.
 fn owners(report: &Report, trace: &Trace) -> Vec<Option<usize>> {
-    let mut by_pair: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
-    for (i, c) in report.connections.iter().enumerate() {
+    let pairs: Vec<(String, String)> = report
+        .connections
+        .iter()
+        .map(|c| (c.client.to_string(), c.server.to_string()))
+        .collect();
+    let mut by_pair: BTreeMap<(&str, &str), Vec<(i64, usize)>> = BTreeMap::new();
+    for (i, (c, (client, server))) in report.connections.iter().zip(&pairs).enumerate() {
         by_pair
-            .entry((c.client.to_string(), c.server.to_string()))
+            .entry((client, server))
             .or_default()
             .push((c.first_ts_us, i));
     }
@@ -99,7 +104,7 @@ fn owners(report: &Report, trace: &Trace) -> Vec<Option<usize>> {
             if call.returned < 0 {
                 return None;
             }
-            let candidates = by_pair.get(&(call.local.clone(), call.remote.clone()))?;
+            let candidates = by_pair.get(&(call.local.as_str(), call.remote.as_str()))?;
             candidates
                 .iter()
                 .filter(|(start, _)| *start <= call.ts_us)

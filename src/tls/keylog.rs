@@ -87,18 +87,21 @@ impl KeyLog {
     /// Adds one secret (the lab's server calls this as it makes them); a secret known
     /// already (the same line from both ends of a session) is kept once.
     pub fn add(&self, label: &str, client_random: &[u8; 32], secret: &[u8]) {
-        if self.get(client_random).is_some_and(|s| {
-            let known = match label {
-                "CLIENT_RANDOM" => &s.master,
-                "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &s.client_handshake,
-                "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &s.server_handshake,
-                "CLIENT_TRAFFIC_SECRET_0" => &s.client_traffic,
-                "SERVER_TRAFFIC_SECRET_0" => &s.server_traffic,
-                _ => return false,
-            };
-            known.as_deref() == Some(secret)
-        }) {
-            return;
+        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let s = inner.by_random.entry(*client_random).or_default();
+        let slot = match label {
+            "CLIENT_RANDOM" => Some(&mut s.master),
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => Some(&mut s.client_handshake),
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET" => Some(&mut s.server_handshake),
+            "CLIENT_TRAFFIC_SECRET_0" => Some(&mut s.client_traffic),
+            "SERVER_TRAFFIC_SECRET_0" => Some(&mut s.server_traffic),
+            _ => None,
+        };
+        match slot {
+            Some(known) if known.as_deref() == Some(secret) => return,
+            Some(slot) => *slot = Some(secret.to_vec()),
+            // Kept as a line (a Decryption Secrets Block holds it), used for nothing.
+            None => {}
         }
         let line = format!(
             "{label} {} {}",
@@ -109,18 +112,7 @@ impl KeyLog {
             use std::io::Write;
             let _ = writeln!(file, "{line}");
         }
-        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
         inner.lines.push(line);
-        let s = inner.by_random.entry(*client_random).or_default();
-        let slot = match label {
-            "CLIENT_RANDOM" => &mut s.master,
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &mut s.client_handshake,
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut s.server_handshake,
-            "CLIENT_TRAFFIC_SECRET_0" => &mut s.client_traffic,
-            "SERVER_TRAFFIC_SECRET_0" => &mut s.server_traffic,
-            _ => return,
-        };
-        *slot = Some(secret.to_vec());
     }
 
     /// The secrets of the session that `client_random` names, if any are known.

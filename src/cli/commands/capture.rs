@@ -78,7 +78,7 @@ pub fn capture(
     if let Some(t) = &traced {
         wirelab::report::recv::attach(&mut result.report, t);
         if let Some(saved) = &saved {
-            lab::keep_trace(saved, &result.report, t, "");
+            lab::keep_in_saved(saved, &result.report, Some(t), "");
         }
     }
     eprintln!("wirelab: {}", result.stop);
