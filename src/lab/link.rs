@@ -31,8 +31,8 @@ const QUEUE: u16 = 0;
 /// Packets the kernel holds for the queue at most (a second of a 100 Mbit/s link).
 const QUEUE_MAX: u32 = 10_000;
 /// The longest sleep between two looks at the queue. A packet's delay counts from
-/// the kernel's stamp of its arrival, so a packet read late still leaves on time (a
-/// packet without a stamp may leave up to this much late).
+/// the kernel's stamp of its arrival ([`kernel_stamps_on`]), so a packet read late
+/// still leaves on time (a packet without a stamp may leave up to this much late).
 const TICK: Duration = Duration::from_millis(1);
 /// A packet held back (`--reorder`) leaves after the next one of its direction, or
 /// after this long if none comes.
@@ -63,6 +63,52 @@ pub struct Record {
     /// Packets the queue handled, and the CPU time the thread spent on them.
     pub packets: u64,
     pub cpu_us: u64,
+    /// How late the link let packets go, past the time each was due (its own delay,
+    /// beyond the one asked): the 99th percentile and the worst, µs.
+    pub late_us_p99: u64,
+    pub late_us_max: u64,
+    /// Packets that came without the kernel's stamp of their arrival: their delay
+    /// counted from when the thread read them, up to a [`TICK`] late.
+    pub unstamped: u64,
+}
+
+/// Lateness counted in buckets of [`LATE_BUCKET_US`] (the last one holds the rest).
+const LATE_BUCKET_US: u64 = 50;
+const LATE_BUCKETS: usize = 2_000;
+
+/// The spread of the link's lateness, for its percentile.
+struct Lateness {
+    buckets: Vec<u64>,
+    max_us: u64,
+}
+
+impl Lateness {
+    fn new() -> Lateness {
+        Lateness {
+            buckets: vec![0; LATE_BUCKETS],
+            max_us: 0,
+        }
+    }
+
+    fn add(&mut self, late: Duration) {
+        let us = late.as_micros() as u64;
+        self.max_us = self.max_us.max(us);
+        self.buckets[((us / LATE_BUCKET_US) as usize).min(LATE_BUCKETS - 1)] += 1;
+    }
+
+    /// The upper edge of the bucket that holds the 99th percentile (0: none counted).
+    fn p99_us(&self) -> u64 {
+        let total: u64 = self.buckets.iter().sum();
+        let want = total - total / 100;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want && total > 0 {
+                return ((i as u64 + 1) * LATE_BUCKET_US).min(self.max_us);
+            }
+        }
+        0
+    }
 }
 
 /// The running link; stopping it (or dropping it) releases what it holds.
@@ -168,6 +214,26 @@ fn thread_cpu_us() -> u64 {
     // SAFETY: a valid timespec for the call to fill.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
     t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
+}
+
+/// The kernel stamps received packets only while some socket asks for stamps
+/// (SO_TIMESTAMP switches on the global `netstamp_needed` key); this socket asks, for
+/// as long as it is open, so that NFQA_TIMESTAMP comes with every queued packet.
+fn kernel_stamps_on() -> Option<std::net::UdpSocket> {
+    use std::os::fd::AsRawFd;
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a c_int option of the right size.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMP,
+            &on as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    (r == 0).then_some(s)
 }
 
 /// When the packet reached the router: the kernel's stamp (NFQA_TIMESTAMP) on the
@@ -280,6 +346,7 @@ impl Link {
 
     /// The thread: take what the queue has, release what is due, sleep a tick.
     fn run(mut self, mut queue: nfq::Queue, stop: &AtomicBool) -> Record {
+        let _stamps = kernel_stamps_on();
         keep_caps_across_the_switch();
         let mut narrowed = false;
         let mut record = Record::default();
@@ -289,6 +356,7 @@ impl Link {
         // The one packet held back: its arrival number, the time it leaves at the latest.
         let mut back: Option<(u64, Instant, nfq::Message)> = None;
         let mut last_due = Instant::now();
+        let mut lateness = Lateness::new();
         let note = |list: &mut Vec<LinkEvent>, omitted: &mut u64, s: &SegmentSeen| {
             if list.len() < MAX_LINK_EVENTS {
                 list.push(LinkEvent {
@@ -313,6 +381,9 @@ impl Link {
                 let server_data = self.server_data(seen.as_ref());
                 let fate = self.fate_of(server_data);
                 let now = arrival(&msg);
+                if msg.get_timestamp().is_none() {
+                    record.unstamped += 1;
+                }
                 match fate {
                     Fate::Drop => {
                         note(&mut record.drops, &mut record.omitted, &seen.expect("TCP"));
@@ -342,7 +413,10 @@ impl Link {
                 if *due > now && !stopping {
                     break;
                 }
-                let (_, n, server_data, mut msg) = held.pop_front().expect("front exists");
+                let (due, n, server_data, mut msg) = held.pop_front().expect("front exists");
+                if !stopping {
+                    lateness.add(now.saturating_duration_since(due));
+                }
                 msg.set_verdict(nfq::Verdict::Accept);
                 // An error would come back later, on recv; the kernel drops that packet
                 // when the queue closes, a loss TCP repairs as on any link.
@@ -362,6 +436,8 @@ impl Link {
             }
             if stopping {
                 record.cpu_us = thread_cpu_us();
+                record.late_us_p99 = lateness.p99_us();
+                record.late_us_max = lateness.max_us;
                 return record;
             }
             let wait = held.front().map_or(TICK, |(due, ..)| {
@@ -469,6 +545,21 @@ mod tests {
         // 10% of the 95% not lost.
         assert!((1750..2050).contains(&back), "{back}");
         assert_eq!(fates, run(), "the same choices every run");
+    }
+
+    #[test]
+    fn lateness_gives_its_99th_percentile_and_its_worst() {
+        let mut l = Lateness::new();
+        assert_eq!(l.p99_us(), 0);
+        for _ in 0..990 {
+            l.add(Duration::from_micros(30));
+        }
+        for _ in 0..10 {
+            l.add(Duration::from_micros(700));
+        }
+        assert_eq!(l.p99_us(), 50);
+        l.add(Duration::from_secs(1));
+        assert_eq!((l.p99_us(), l.max_us), (750, 1_000_000));
     }
 
     #[test]

@@ -519,6 +519,11 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
         let mut figures = self.figures.clone();
         figures.packets = record.packets;
         figures.cpu_us = record.cpu_us;
+        if record.packets > 0 {
+            figures.late_us_p99 = Some(record.late_us_p99);
+            figures.late_us_max = Some(record.late_us_max);
+            figures.unstamped = Some(record.unstamped);
+        }
         (figures, record)
     }
 }

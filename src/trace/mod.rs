@@ -150,6 +150,16 @@ pub struct LinkFigures {
     pub packets: u64,
     #[serde(default)]
     pub cpu_us: u64,
+    /// How late the queue let packets go past their due time (its own delay beyond
+    /// the one asked): 99th percentile and worst, µs; and the packets that came
+    /// without the kernel's arrival stamp (each may leave up to a millisecond late).
+    /// None in captures made before they were measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_us_p99: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_us_max: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstamped: Option<u64>,
 }
 
 /// One packet the link dropped or reordered, as the router saw it.
