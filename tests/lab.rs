@@ -530,6 +530,89 @@ fn rate_and_delay_together_and_the_named_links_give_their_figures() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 28: `--capture both` captures the server's eth0 too: the segments the link
+/// dropped are seen leaving the server and never arriving, each one exactly a drop the
+/// link recorded and each followed by its retransmission; the one-way times include the
+/// link's delay; the server's side is saved beside the capture and replays on its own.
+#[test]
+fn capture_both_sees_each_lost_segment_leave_the_server_and_never_arrive() {
+    if !is_root() {
+        return;
+    }
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workdir("both-ends");
+    let out = lab(
+        &dir,
+        &[
+            "--capture",
+            "both",
+            "--drop-every",
+            "7",
+            "-w",
+            "class.pcapng",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
+        &[PYTHON, "urljpeg.py"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the server's side saved to class-server.pcap"),
+        "{}",
+        stderr(&out)
+    );
+    let r = report(&dir);
+    let b = &r["lab"]["both_ends"];
+    let drops = r["lab"]["drops"].as_array().expect("drops");
+    let never = b["never_arrived"].as_array().expect("never arrived");
+    assert!(drops.len() >= 20, "{}", drops.len());
+    let key = |e: &Value| (e["seq"].as_u64(), e["len"].as_u64(), e["frame"].as_u64());
+    let mut a: Vec<_> = drops.iter().map(key).collect();
+    let mut n: Vec<_> = never.iter().map(key).collect();
+    a.sort();
+    n.sort();
+    assert_eq!(a, n, "what never arrived is what the link dropped");
+    assert!(n.iter().all(|(_, _, frame)| frame.is_some()), "each resent");
+    let (sent, arrived) = (
+        b["server_sent"].as_u64().unwrap(),
+        b["server_arrived"].as_u64().unwrap(),
+    );
+    assert_eq!(sent - arrived, drops.len() as u64);
+    assert_eq!(b["client_sent"], b["client_arrived"]);
+    // The home link: 15 ms each way, jitter ±1 ms.
+    let least = b["one_way_ms"][0].as_f64().unwrap();
+    assert!((14.0..16.5).contains(&least), "one way at least {least} ms");
+    // The server's side replays on its own: as many data segments leave the server there.
+    let server = Command::new(WIRELAB)
+        .args(["report", "class-server.pcap", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(server.status.success());
+    let s: Value = serde_json::from_slice(&server.stdout).unwrap();
+    let left = s["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["segments"].as_array().unwrap())
+        .filter(|g| g["dir"] == "s2c" && g["len"].as_u64() > Some(0))
+        .count() as u64;
+    assert_eq!(left, sent);
+    let story = Command::new(WIRELAB)
+        .args(["report", "class.pcapng", "--story", "--width", "80"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let story = one_spaced(&stdout(&story));
+    assert!(
+        story.contains(&format!("the server sent {sent} data segments and {arrived} reached the program; {} segments never arrived", drops.len())),
+        "{story}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The handshake RTTs of `r`'s connections, in ms.
 fn handshake_rtts_ms(r: &serde_json::Value) -> Vec<f64> {
     r["connections"]

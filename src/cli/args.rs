@@ -524,6 +524,12 @@ pub struct LinkArgs {
     /// they arrive out of order.
     #[arg(long, value_name = "PCT", value_parser = parse_pct)]
     pub reorder: Option<f64>,
+    /// Where to capture: `client` (the program's eth0), or `both` (the server's eth0
+    /// too, so a lost segment shows as sent by the server and never arrived, and each
+    /// segment's one-way time is measured; with -w the server's side is saved beside,
+    /// as NAME-server.pcap)
+    #[arg(long, value_name = "WHERE", default_value = "client", value_parser = ["client", "both"])]
+    pub capture: String,
 }
 
 impl LinkArgs {
@@ -548,6 +554,7 @@ impl LinkArgs {
             o.loss_pct = self.loss;
         }
         o.reorder_pct = self.reorder;
+        o.capture_both = self.capture == "both";
         o
     }
 }

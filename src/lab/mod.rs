@@ -2,6 +2,7 @@
 //! log, and the sessions that capture beside them. A live report is built by the
 //! same pipeline as a file's, then the recv log is joined to it.
 
+pub mod both_ends;
 pub mod client;
 pub mod content;
 pub mod dns_server;

@@ -25,6 +25,8 @@ pub const ROUTER_SERVER_SIDE: Ipv4Addr = Ipv4Addr::new(10, 80, 1, 1);
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 80, 1, 2);
 /// The program's interface, where the capture runs.
 pub const CLIENT_IFACE: &str = "eth0";
+/// The server's interface, where `--capture both` runs its second capture.
+pub const SERVER_IFACE: &str = "eth0";
 
 /// How the link between the program and the server behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +46,8 @@ pub struct LinkOptions {
     pub reorder_pct: Option<f64>,
     /// The named link these figures came from (`--link`).
     pub name: Option<&'static str>,
+    /// Capture at the server's side too (`--capture both`).
+    pub capture_both: bool,
 }
 
 impl Default for LinkOptions {
@@ -57,6 +61,7 @@ impl Default for LinkOptions {
             jitter_ms: None,
             reorder_pct: None,
             name: None,
+            capture_both: false,
         }
     }
 }

@@ -165,6 +165,39 @@ pub fn run(
         .map_err(LabError::Live)?
         .without_signal_stop();
     let saved = session.saved_file().map_err(setup)?;
+    // --capture both: the server's eth0 too, saved beside the program's capture.
+    let mut server_end = None;
+    let mut server_saved = None;
+    if opts.link.capture_both {
+        let file = match &opts.save {
+            Some(p) => {
+                let path = crate::drive::live::fresh_path(&server_side_path(p));
+                let file = crate::drive::live::create_for_target(&path).map_err(setup)?;
+                server_saved = Some(path);
+                Some(file)
+            }
+            None => None,
+        };
+        let capture = net
+            .server
+            .enter(|| super::both_ends::ServerEnd::open(file))
+            .map_err(setup)?
+            .map_err(setup)?;
+        server_end = Some(super::both_ends::ServerEnd::start(capture));
+    }
+    let client_end = server_end
+        .as_ref()
+        .map(|_| super::both_ends::ClientEnd::default());
+    let mut on_line = on_line;
+    let on_line = {
+        let client_end = client_end.clone();
+        move |line: &PacketLine| {
+            if let Some(end) = &client_end {
+                end.note(line);
+            }
+            on_line(line)
+        }
+    };
     let _web = web.spawn(None);
     let _secure = secure.spawn(None);
     let _dns = DnsServer::spawn(names, server_ip);
@@ -275,6 +308,15 @@ pub fn run(
     if let Some(e) = failure {
         return Err(setup(e));
     }
+    let both_ends = match (server_end, &client_end) {
+        (Some(server), Some(client)) => {
+            let server = server.stop().map_err(setup)?;
+            let mut both = super::both_ends::compare(&client.take(), &server, server_ip);
+            both.saved = server_saved.as_ref().map(|p| p.display().to_string());
+            Some(both)
+        }
+        _ => None,
+    };
     if let Some(t) = &trace {
         crate::report::recv::attach(&mut live.report, t);
     } else if !fetches.is_empty() {
@@ -301,6 +343,7 @@ pub fn run(
         reordered: record.reordered,
         link_events_omitted: record.omitted,
         program_tls_sessions,
+        both_ends,
     };
     live.report.lab = Some(lab);
     crate::report::link::attach(&mut live.report);
@@ -321,6 +364,16 @@ pub fn run(
         fetches,
         dropped,
     })
+}
+
+/// Where `--capture both` saves the server's side: `class-server.pcap` beside
+/// `class.pcapng`.
+fn server_side_path(saved: &std::path::Path) -> PathBuf {
+    let stem = saved
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("capture");
+    saved.with_file_name(format!("{stem}-server.pcap"))
 }
 
 /// Looks up data.pr4e.org at the lab's name server and prepares each fetch.

@@ -78,7 +78,10 @@ fn page(report: &Report, view: &View) -> Markup {
                 // The projector's first screen: the exchanges, as the console shows them.
                 (network_panel(report))
                 @if let Some(lab) = &report.lab {
-                    section.lab { h2 { "The lab" } p { (super::lab_sentence(lab)) } }
+                    section.lab {
+                        h2 { "The lab" } p { (super::lab_sentence(lab)) }
+                        @if let Some(b) = &lab.both_ends { p { (super::both_ends_sentence(b)) } }
+                    }
                 }
                 @if let Some(t) = &report.trace {
                     p.trace { (super::trace_sentence(t)) }

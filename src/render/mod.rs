@@ -971,6 +971,66 @@ pub fn program_words(lab: &crate::report::model::LabInfo) -> String {
     }
 }
 
+/// `--capture both` in words: what each end sent against what reached the other, the
+/// segments that never arrived, the one-way times, and where the server's side is.
+pub fn both_ends_sentence(b: &crate::report::model::BothEnds) -> String {
+    let mut text = format!(
+        "Seen at both ends (--capture both): the server sent {} and {} reached the \
+program",
+        plural(b.server_sent, "data segment"),
+        group(b.server_arrived),
+    );
+    let never: Vec<&crate::report::model::LinkEvent> = b.never_arrived.iter().collect();
+    if never.is_empty() {
+        text.push_str(match b.server_sent {
+            0 => "",
+            1 => "; it arrived",
+            _ => "; every one arrived",
+        });
+    } else {
+        let seqs: Vec<String> = never
+            .iter()
+            .take(3)
+            .map(|e| e.rel_seq.map_or("?".into(), |r| r.to_string()))
+            .collect();
+        let more = match never.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
+        let resent = if never.iter().all(|e| e.frame.is_some()) {
+            ", each sent again later"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "; {} never arrived (seq {}{more}){resent}",
+            plural(never.len() as u64, "segment"),
+            seqs.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        ". The program sent {} and {} reached the server.",
+        plural(b.client_sent, "data segment"),
+        group(b.client_arrived)
+    ));
+    if let Some([least, _, most]) = b.one_way_ms
+        && format!("{least:.1}") == format!("{most:.1}")
+    {
+        text.push_str(&format!(
+            " One way, the server's segments took {least:.1} ms (the link's delay)."
+        ));
+    } else if let Some([least, mid, most]) = b.one_way_ms {
+        text.push_str(&format!(
+            " One way, the server's segments took {least:.1} ms at least, {mid:.1} ms in the \
+middle and {most:.1} ms at most (the link's delay, and the wait in its queue)."
+        ));
+    }
+    if let Some(p) = &b.saved {
+        text.push_str(&format!(" The server's side is saved in {p}."));
+    }
+    text
+}
+
 /// The lab's network in one sentence.
 pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
     let status = match (lab.exit_code, lab.signal) {

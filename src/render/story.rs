@@ -41,6 +41,9 @@ pub fn lines(report: &Report) -> Vec<String> {
     s.rule("what happened, in time order");
     if let Some(lab) = &report.lab {
         s.para(&lab_line(lab), 2);
+        if let Some(b) = &lab.both_ends {
+            s.para(&super::both_ends_sentence(b), 2);
+        }
     } else if let Some(p) = &report.source.path {
         s.para(&format!("From the capture {p}."), 2);
     }

@@ -304,6 +304,9 @@ replay the saved file for the whole report",
         if let Some(lab) = &report.lab {
             self.title("the lab")?;
             self.say(&format!("  {}", super::lab_sentence(lab)), 4)?;
+            if let Some(b) = &lab.both_ends {
+                self.say(&format!("  {}", super::both_ends_sentence(b)), 4)?;
+            }
         }
         if let Some(t) = &report.trace {
             let text = super::trace_sentence(t);

@@ -13,7 +13,16 @@ pub fn attach(report: &mut Report) {
     let Some(lab) = report.lab.as_mut() else {
         return;
     };
-    for e in lab.drops.iter_mut().chain(lab.reordered.iter_mut()) {
+    let never = lab
+        .both_ends
+        .iter_mut()
+        .flat_map(|b| b.never_arrived.iter_mut());
+    for e in lab
+        .drops
+        .iter_mut()
+        .chain(lab.reordered.iter_mut())
+        .chain(never)
+    {
         join(e, &report.connections);
     }
     let mut renamed = 0;

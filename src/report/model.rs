@@ -24,7 +24,7 @@ pub struct Report {
     pub trace: Option<TraceInfo>,
 }
 
-pub use crate::trace::{LabInfo, LinkEvent};
+pub use crate::trace::{BothEnds, LabInfo, LinkEvent};
 
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct Source {

@@ -126,6 +126,37 @@ pub struct LabInfo {
     /// saved before the program was given one, or wirelab's own fetches).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program_tls_sessions: Option<usize>,
+    /// `--capture both`: the same data segments seen at the server's side too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub both_ends: Option<BothEnds>,
+}
+
+/// The link seen from both ends (`wirelab lab --capture both`): the data segments each
+/// end sent against those the other end received.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct BothEnds {
+    /// Frames captured on the server's eth0.
+    pub server_frames: u64,
+    /// The server's data segments: seen leaving its eth0, and seen at the client's.
+    pub server_sent: u64,
+    pub server_arrived: u64,
+    /// The client's data segments: seen leaving, and seen at the server's side.
+    pub client_sent: u64,
+    pub client_arrived: u64,
+    /// Data segments beyond what is kept per end, counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+    /// The time the server's segments took from one end to the other: least, median,
+    /// most, ms.
+    pub one_way_ms: Option<[f64; 3]>,
+    /// Segments seen leaving one end that never reached the other while the captures
+    /// ran (first [`MAX_LINK_EVENTS`]), joined to their connection and to the frame that
+    /// brought their bytes after all, as the link's drops are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub never_arrived: Vec<LinkEvent>,
+    /// Where the server's side was saved (classic pcap), when the run saved its capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
 }
 
 /// Drops and reorders kept per run.

@@ -47,6 +47,16 @@ name, or remove it first",
             p.display()
         );
     }
+    if let Some(p) = outcome
+        .live
+        .report
+        .lab
+        .as_ref()
+        .and_then(|l| l.both_ends.as_ref())
+        .and_then(|b| b.saved.as_ref())
+    {
+        eprintln!("wirelab lab: the server's side saved to {p}");
+    }
     emit(&outcome.live.report, output, out)?;
     // The program's exit status is passed on (128 + N for a signal, as shells do).
     Ok(match outcome.status {
