@@ -486,7 +486,8 @@ fn rate_and_delay_together_and_the_named_links_give_their_figures() {
         "http://data.pr4e.org/cover3.jpg",
     ];
     for (name, rate, delay, jitter, loss) in links {
-        let r = run(&["--link", name], &three);
+        let saved = format!("{name}.pcapng");
+        let r = run(&["--link", name, "-w", &saved], &three);
         let f = &r["lab"]["link_figures"];
         assert_eq!(f["name"], name);
         assert_eq!(f["rate_bps"].as_u64(), rate, "{name}: {f}");
@@ -523,7 +524,20 @@ fn rate_and_delay_together_and_the_named_links_give_their_figures() {
             0.0 => assert_eq!(drops, 0.0, "{name}"),
             // 3% of about 560 segments: about 17 (the chance of fewer than 1%, or more
             // than 6%, is far below one in a thousand).
-            3.0 => assert!((1.0..=6.0).contains(&pct), "{name}: {pct}% of {sent}"),
+            3.0 => {
+                assert!((1.0..=6.0).contains(&pct), "{name}: {pct}% of {sent}");
+                // --loss: each loss named in the ladder, where it happened, and paired
+                // with the frame that brought its bytes after all.
+                let drops = r["lab"]["drops"].as_array().unwrap();
+                assert!(drops.iter().all(|d| d["frame"].is_u64()), "{drops:?}");
+                let full = Command::new(WIRELAB)
+                    .args(["report", &saved, "--full", "-v", "--color", "never"])
+                    .current_dir(&dir)
+                    .output()
+                    .unwrap();
+                let named = stdout(&full).matches("dropped by the link").count();
+                assert!(named >= drops.len(), "{named} of {} named", drops.len());
+            }
             _ => assert!(pct <= 2.0, "{name}: {pct}% of {sent}"),
         }
     }
