@@ -3,14 +3,20 @@
 //! execs returns SECCOMP_RET_TRACE for recvfrom, recvmsg, read, readv, sendto,
 //! sendmsg, write, writev and sendfile, and lets every other call run untouched. At
 //! each such stop the tracer reads the call (PTRACE_GET_SYSCALL_INFO: no registers,
-//! no architecture), asks for the exit stop, reads the result, and keeps the call if
-//! its descriptor is a TCP socket, with the socket's addresses from
-//! /proc/PID/net/tcp{,6}. Threads and children are followed (PTRACE_O_TRACECLONE,
-//! FORK, VFORK), and every tracee is killed if wirelab dies (PTRACE_O_EXITKILL).
+//! no architecture) and looks at its descriptor: a pipe, a file or a socket known not
+//! to be TCP goes on at once; otherwise the tracer asks for the exit stop, reads the
+//! result, and keeps the call if the socket is TCP, with its addresses. What a socket
+//! is, is learnt once per socket: from a copy of the descriptor (pidfd_getfd: its
+//! domain, protocol, getsockname and getpeername), or, where that is refused, from
+//! /proc/PID/net/tcp{,6} (a read that walks the kernel's whole TCP hash table: done
+//! once per socket, never per call, or a browser's thousands of calls on Unix sockets
+//! take minutes). Threads and children are followed (PTRACE_O_TRACECLONE, FORK,
+//! VFORK), and every tracee is killed if wirelab dies (PTRACE_O_EXITKILL).
 //!
 //! Why ptrace with seccomp: it works on a stock kernel as root with no headers, no
 //! compiler and no eBPF at run time (strace --seccomp-bpf does the same); the cost is
-//! two stops per traced call, measured by [`calibrate`] and said in the report.
+//! a stop per call on any descriptor (two on a TCP socket), measured by [`calibrate`]
+//! and said in the report.
 
 use super::{Call, Process, Trace, Way};
 use nix::sys::ptrace::{self, Event, Options};
@@ -51,7 +57,15 @@ pub fn filter() -> Result<seccompiler::BpfProgram, String> {
 struct Pending {
     nr: i64,
     args: [u64; 6],
+    /// The socket behind the call's descriptor (looked up at the entry).
+    inode: u64,
 }
+
+/// What is known of each socket the program used, by inode: its TCP addresses (local,
+/// remote), or None for a socket that is not TCP (a Unix socket, UDP). A browser makes
+/// thousands of calls on Unix sockets: each must cost a look-up in this map, not a
+/// read of the kernel's TCP table (which walks every hash bucket: tens of ms).
+type Sockets = HashMap<u64, Option<(String, String)>>;
 
 /// Reads a tracee's memory, one word at a time (PTRACE_PEEKDATA: works for the
 /// tracer whatever the tracee's credentials).
@@ -168,6 +182,105 @@ fn socket_inode(pid: u32, fd: i32) -> Option<u64> {
         .ok()
 }
 
+/// What a socket is.
+#[derive(Debug, PartialEq)]
+enum Kind {
+    /// TCP, with its local and remote addresses once connected.
+    Tcp(Option<(String, String)>),
+    Other,
+}
+
+impl Kind {
+    fn addresses(self) -> Option<(String, String)> {
+        match self {
+            Kind::Tcp(a) => a,
+            Kind::Other => None,
+        }
+    }
+}
+
+/// Looks at the program's descriptor `fd` itself: a copy taken with pidfd_getfd
+/// (Linux 5.6; the tracer may), asked its domain, protocol and addresses. None when
+/// the copy cannot be had.
+fn socket_kind(pid: u32, fd: i32) -> Option<Kind> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: raw system calls with integer arguments; a returned descriptor is owned.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return None;
+    }
+    // SAFETY: pidfd was just returned to us.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // SAFETY: as above.
+    let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if copy < 0 {
+        return None;
+    }
+    // SAFETY: copy was just returned to us.
+    let copy = unsafe { OwnedFd::from_raw_fd(copy as i32) };
+    let int_opt = |opt: libc::c_int| -> Option<libc::c_int> {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a c_int and its length for the kernel to fill.
+        let r = unsafe {
+            libc::getsockopt(
+                copy.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                &mut v as *mut libc::c_int as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        (r == 0).then_some(v)
+    };
+    let (Some(domain), Some(protocol)) = (int_opt(libc::SO_DOMAIN), int_opt(libc::SO_PROTOCOL))
+    else {
+        return Some(Kind::Other);
+    };
+    if !matches!(domain, libc::AF_INET | libc::AF_INET6) || protocol != libc::IPPROTO_TCP {
+        return Some(Kind::Other);
+    }
+    let name = |peer: bool| -> Option<String> {
+        let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let sa = &mut st as *mut libc::sockaddr_storage as *mut libc::sockaddr;
+        // SAFETY: a sockaddr_storage and its length for the kernel to fill.
+        let r = unsafe {
+            if peer {
+                libc::getpeername(copy.as_raw_fd(), sa, &mut len)
+            } else {
+                libc::getsockname(copy.as_raw_fd(), sa, &mut len)
+            }
+        };
+        (r == 0).then(|| sockaddr_words(&st)).flatten()
+    };
+    Some(Kind::Tcp(name(false).zip(name(true))))
+}
+
+/// "10.80.0.2:80", "[2001:db8::1]:80" (an IPv4-mapped address as IPv4, as the kernel's
+/// table is read).
+fn sockaddr_words(st: &libc::sockaddr_storage) -> Option<String> {
+    match st.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let a = unsafe { &*(st as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(format!("{ip}:{}", u16::from_be(a.sin_port)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let a = unsafe { &*(st as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            let port = u16::from_be(a.sin6_port);
+            Some(match ip.to_ipv4_mapped() {
+                Some(v4) => format!("{v4}:{port}"),
+                None => format!("[{ip}]:{port}"),
+            })
+        }
+        _ => None,
+    }
+}
+
 fn process_info(pid: u32) -> Process {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -231,7 +344,7 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
     on_start();
     ptrace::cont(root, None)?;
     let mut pending: HashMap<Pid, Pending> = HashMap::new();
-    let mut sockets: HashMap<u64, (String, String)> = HashMap::new();
+    let mut sockets: Sockets = HashMap::new();
     // The process (thread group) of each thread, read once per thread.
     let mut tgids: HashMap<u32, u32> = HashMap::new();
     let mut status = ExitStatus::from_raw(0);
@@ -250,16 +363,27 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
                     trace.stops += 1;
                     // SAFETY: op says the seccomp member of the union is the valid one.
                     let s = unsafe { info.u.seccomp };
-                    pending.insert(
-                        pid,
-                        Pending {
-                            nr: s.nr as i64,
-                            args: s.args,
-                        },
-                    );
-                    // Since Linux 4.8 the seccomp stop comes after syscall entry: the
-                    // next PTRACE_SYSCALL stop is the call's exit.
-                    let _ = ptrace::syscall(pid, None);
+                    // A pipe, a file or a socket known not to be TCP: let the call run
+                    // without stopping at its exit (one stop instead of two).
+                    let fd = s.args[0] as i32;
+                    match socket_inode(pid.as_raw() as u32, fd) {
+                        Some(inode) if !matches!(sockets.get(&inode), Some(None)) => {
+                            pending.insert(
+                                pid,
+                                Pending {
+                                    nr: s.nr as i64,
+                                    args: s.args,
+                                    inode,
+                                },
+                            );
+                            // Since Linux 4.8 the seccomp stop comes after syscall
+                            // entry: the next PTRACE_SYSCALL stop is the call's exit.
+                            let _ = ptrace::syscall(pid, None);
+                        }
+                        _ => {
+                            let _ = ptrace::cont(pid, None);
+                        }
+                    }
                 } else {
                     let _ = ptrace::cont(pid, None);
                 }
@@ -335,7 +459,7 @@ pub fn trace(root: u32, on_start: impl FnOnce()) -> io::Result<(ExitStatus, Trac
 /// Keeps a finished call if its descriptor is a TCP socket.
 fn record(
     trace: &mut Trace,
-    sockets: &mut HashMap<u64, (String, String)>,
+    sockets: &mut Sockets,
     tgids: &mut HashMap<u32, u32>,
     (pid, returned_at): (Pid, i64),
     p: &Pending,
@@ -344,17 +468,6 @@ fn record(
     let tid = pid.as_raw() as u32;
     // The first argument is the descriptor (sendfile's is the one written to).
     let fd = p.args[0] as i32;
-    let Some(inode) = socket_inode(tid, fd) else {
-        return;
-    };
-    if !sockets.contains_key(&inode) {
-        // A socket not seen before: read the table (UDP and others are not in it).
-        sockets.extend(tcp_sockets(tid));
-    }
-    let Some((local, remote)) = sockets.get(&inode).cloned() else {
-        return;
-    };
-    let (syscall, way) = function(p.nr, &p.args);
     let pid_of_thread = *tgids.entry(tid).or_insert_with(|| {
         std::fs::read_to_string(format!("/proc/{tid}/status"))
             .ok()
@@ -365,6 +478,28 @@ fn record(
             })
             .unwrap_or(tid)
     });
+    if let std::collections::hash_map::Entry::Vacant(slot) = sockets.entry(p.inode) {
+        match socket_kind(pid_of_thread, fd) {
+            // A TCP socket not yet connected has no peer: learnt at a later call.
+            Some(Kind::Tcp(None)) => {}
+            Some(kind) => {
+                slot.insert(kind.addresses());
+            }
+            None => {
+                // No pidfd_getfd (before Linux 5.6, or the process not ours to look
+                // into): the kernel's table, read once per socket.
+                let found = tcp_sockets(tid).get(&p.inode).cloned();
+                // A call that moved bytes on a TCP socket finds it in the table.
+                if found.is_some() || rval > 0 {
+                    slot.insert(found);
+                }
+            }
+        }
+    }
+    let Some(Some((local, remote))) = sockets.get(&p.inode).cloned() else {
+        return;
+    };
+    let (syscall, way) = function(p.nr, &p.args);
     trace.push(Call {
         pid: pid_of_thread,
         tid,
