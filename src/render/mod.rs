@@ -981,13 +981,7 @@ program",
         group(b.server_arrived),
     );
     let never: Vec<&crate::report::model::LinkEvent> = b.never_arrived.iter().collect();
-    if never.is_empty() {
-        text.push_str(match b.server_sent {
-            0 => "",
-            1 => "; it arrived",
-            _ => "; every one arrived",
-        });
-    } else {
+    if !never.is_empty() {
         let seqs: Vec<String> = never
             .iter()
             .take(3)
