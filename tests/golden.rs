@@ -68,12 +68,33 @@ fn manifest(root: &Path) -> Vec<Row> {
         .collect()
 }
 
+/// The first line where two outputs part, for a failure's one line.
+fn first_difference(got: &str, want: &str) -> String {
+    let (mut g, mut w) = (got.lines(), want.lines());
+    for n in 1.. {
+        match (g.next(), w.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (None, None) => return "same lines, other line endings".into(),
+            (a, b) => {
+                return format!(
+                    "line {n}: got {:?}, want {:?}",
+                    a.unwrap_or("(end)"),
+                    b.unwrap_or("(end)")
+                );
+            }
+        }
+    }
+    unreachable!()
+}
+
 /// Every row of the manifest: `wirelab report captures/CAPTURE ARGUMENTS` prints its
-/// EXPECTED file byte for byte and exits with EXIT.
+/// EXPECTED file byte for byte and exits with EXIT. Every row is run, and every failing
+/// row is listed (as tcpdump's TESTLIST runner does), not only the first.
 #[test]
 fn every_manifest_row_matches_its_golden_output() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rows = manifest(root);
+    let mut failed = Vec::new();
     for row in &rows {
         let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
             .current_dir(root)
@@ -84,25 +105,37 @@ fn every_manifest_row_matches_its_golden_output() {
             .output()
             .expect("wirelab runs");
         let golden = root.join("tests/golden").join(&row.expected);
-        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
-            panic!("missing {}: run scripts/regen-golden.sh", golden.display())
-        });
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            want,
-            "captures/{} {:?} differs from {}",
-            row.capture,
-            row.args,
-            golden.display()
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(row.exit),
-            "captures/{} {:?}: exit status",
-            row.capture,
-            row.args
-        );
+        let Ok(want) = std::fs::read_to_string(&golden) else {
+            failed.push(format!("{}: missing", row.expected));
+            continue;
+        };
+        let got = String::from_utf8_lossy(&out.stdout);
+        if got != want {
+            failed.push(format!(
+                "{} (captures/{} {:?}): {}",
+                row.expected,
+                row.capture,
+                row.args,
+                first_difference(&got, &want)
+            ));
+        }
+        if out.status.code() != Some(row.exit) {
+            failed.push(format!(
+                "{}: exit status {:?}, want {}",
+                row.expected,
+                out.status.code(),
+                row.exit
+            ));
+        }
     }
+    assert!(
+        failed.is_empty(),
+        "{} of {} golden rows failed (scripts/regen-golden.sh regenerates them; read the \
+diff before committing):\n{}",
+        failed.len(),
+        rows.len(),
+        failed.join("\n")
+    );
     assert!(rows.len() >= 50, "only {} golden rows", rows.len());
 }
 

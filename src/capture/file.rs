@@ -44,6 +44,8 @@ impl std::fmt::Display for ReadError {
     }
 }
 
+impl std::error::Error for ReadError {}
+
 /// Format facts gathered while reading.
 #[derive(Debug, Clone, Default)]
 pub struct FileInfo {

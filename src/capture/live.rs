@@ -144,6 +144,8 @@ impl std::fmt::Display for LiveError {
     }
 }
 
+impl std::error::Error for LiveError {}
+
 /// Kernel counters (libpcap's `pcap_stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LiveStats {

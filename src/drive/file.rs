@@ -37,6 +37,8 @@ impl std::fmt::Display for ReplayError {
     }
 }
 
+impl std::error::Error for ReplayError {}
+
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
 pub fn from_file(path: &Path, filter: Option<&str>, opts: Options) -> Result<Report, ReplayError> {

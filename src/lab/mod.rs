@@ -66,6 +66,15 @@ impl std::fmt::Display for LabError {
     }
 }
 
+impl std::error::Error for LabError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LabError::Live(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The interface that carries loopback traffic (`lo` on Linux).
 pub fn loopback_interface() -> String {
     pcap::Device::list()
