@@ -55,6 +55,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let report = builder.finish(Source::default(), None);
     let mut sink = std::io::sink();
-    render::table::write(&report, &View::default(), &mut sink).unwrap();
-    render::json::write(&report, &mut sink).unwrap();
+    // Every renderer the library has (the binary's list).
+    for r in render::Renderer::ALL {
+        r.write(&report, &View::default(), &mut sink).unwrap();
+    }
 });

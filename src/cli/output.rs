@@ -40,18 +40,22 @@ pub fn emit_prepared(
         None => Box::new(BufWriter::new(stdout.lock())),
     };
     let view = output.view();
-    let written = match output.format {
+    use render::Renderer;
+    let renderer = match output.format {
         Format::Table => match output.depth() {
-            Depth::Story => render::story::write(report, &mut out),
-            Depth::Full => render::table::write(report, &view, &mut out),
-            Depth::FullThenStory => render::table::write(report, &view, &mut out)
-                .and_then(|_| writeln!(out))
-                .and_then(|_| render::story::write(report, &mut out)),
+            Depth::Story => Renderer::Story,
+            Depth::Full => Renderer::Full,
+            Depth::FullThenStory => Renderer::FullThenStory,
         },
-        Format::Json => render::json::write_prepared(report, prepared, &mut out),
-        Format::Html => render::html::write(report, &view, &mut out),
-        Format::Har => render::har::write(report, &mut out),
-        Format::Jsonl => render::jsonl::write(report, &mut out),
+        Format::Json => Renderer::Json,
+        Format::Html => Renderer::Html,
+        Format::Har => Renderer::Har,
+        Format::Jsonl => Renderer::Jsonl,
+    };
+    let written = match (renderer, prepared) {
+        // The JSON's connections serialised ahead, while the file was read.
+        (Renderer::Json, Some(p)) => render::json::write_prepared(report, Some(p), &mut out),
+        (r, _) => r.write(report, &view, &mut out),
     }
     .and_then(|_| out.flush());
     written.map_err(Failure::writing)

@@ -14,6 +14,52 @@ use crate::report::model::{
     Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals,
 };
 
+/// Every renderer the library has, so the binary and the fuzz targets run the same
+/// list. `Story` is what lab and demo print; `Full` the layer report; `FullThenStory`
+/// both, one after the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renderer {
+    Story,
+    Full,
+    FullThenStory,
+    Json,
+    Html,
+    Har,
+    Jsonl,
+}
+
+impl Renderer {
+    pub const ALL: [Renderer; 7] = [
+        Renderer::Story,
+        Renderer::Full,
+        Renderer::FullThenStory,
+        Renderer::Json,
+        Renderer::Html,
+        Renderer::Har,
+        Renderer::Jsonl,
+    ];
+
+    /// Writes `report` as this renderer does, with `view` where it applies.
+    pub fn write(
+        self,
+        report: &crate::report::model::Report,
+        view: &View,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match self {
+            Renderer::Story => story::write(report, out),
+            Renderer::Full => table::write(report, view, out),
+            Renderer::FullThenStory => table::write(report, view, out)
+                .and_then(|_| writeln!(out))
+                .and_then(|_| story::write(report, out)),
+            Renderer::Json => json::write(report, out),
+            Renderer::Html => html::write(report, view, out),
+            Renderer::Har => har::write(report, out),
+            Renderer::Jsonl => jsonl::write(report, out),
+        }
+    }
+}
+
 /// The layers of the course, top to bottom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layers {
