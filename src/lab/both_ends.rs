@@ -140,6 +140,7 @@ pub fn compare(client: &EndSeen, server: &EndSeen, server_ip: Ipv4Addr) -> BothE
     );
     let (s2c_times, mut never) = match_ends(&server_sent, &client_got);
     let (_, c2s_never) = match_ends(&client_sent, &server_got);
+    let (server_lost, client_lost) = (never.len(), c2s_never.len());
     never.extend(c2s_never);
     never.sort_by_key(|e| e.ts_us);
     let kept = never.len().min(crate::trace::MAX_LINK_EVENTS);
@@ -148,22 +149,14 @@ pub fn compare(client: &EndSeen, server: &EndSeen, server_ip: Ipv4Addr) -> BothE
     BothEnds {
         server_frames: server.frames,
         server_sent: server_sent.len() as u64,
-        server_arrived: (server_sent.len() - never_from(&never, server_ip, true)) as u64,
+        server_arrived: (server_sent.len() - server_lost) as u64,
         client_sent: client_sent.len() as u64,
-        client_arrived: (client_sent.len() - never_from(&never, server_ip, false)) as u64,
+        client_arrived: (client_sent.len() - client_lost) as u64,
         omitted: client.omitted + server.omitted + (never.len() - kept) as u64,
         one_way_ms: (!ms.is_empty()).then(|| [ms[0], ms[ms.len() / 2], ms[ms.len() - 1]]),
         never_arrived: never.into_iter().take(kept).collect(),
         saved: None,
     }
-}
-
-fn never_from(never: &[LinkEvent], server_ip: Ipv4Addr, server: bool) -> usize {
-    let ip = server_ip.to_string();
-    never
-        .iter()
-        .filter(|e| (e.from.split(':').next() == Some(ip.as_str())) == server)
-        .count()
 }
 
 /// Matches each arrival to the latest send of the same segment before it. Gives the
