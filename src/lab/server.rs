@@ -7,7 +7,7 @@
 //! from one address, so one client cannot starve the others: each connection is a
 //! thread with a small stack ([`CONNECTION_STACK`]) blocked in its own read, which
 //! costs a few pages while idle (a thousand idle connections: measured by
-//! scripts/bench-serve.sh, in the README).
+//! scripts/bench-serve.sh, in docs/testing.md).
 
 use super::content;
 use std::collections::HashMap;
