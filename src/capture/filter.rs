@@ -5,6 +5,25 @@
 use super::{Frame, Linktype};
 use std::collections::HashMap;
 
+/// An expression libpcap would not compile (its message is the reason).
+#[derive(Debug)]
+pub struct FilterError {
+    pub expr: String,
+    pub reason: pcap::Error,
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bad filter '{}': {}", self.expr, self.reason)
+    }
+}
+
+impl std::error::Error for FilterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.reason)
+    }
+}
+
 /// A compiled filter expression, one BPF program per link type met.
 pub struct BpfFilter {
     expr: String,
@@ -13,7 +32,7 @@ pub struct BpfFilter {
 
 impl BpfFilter {
     /// Compiles `expr` for Ethernet to check its syntax; errors carry libpcap's message.
-    pub fn new(expr: &str) -> Result<BpfFilter, String> {
+    pub fn new(expr: &str) -> Result<BpfFilter, FilterError> {
         let mut f = BpfFilter {
             expr: expr.to_string(),
             programs: HashMap::new(),
@@ -38,8 +57,11 @@ impl BpfFilter {
     }
 }
 
-fn compile(expr: &str, lt: Linktype) -> Result<pcap::BpfProgram, String> {
-    let dead = pcap::Capture::dead(pcap::Linktype(lt.0)).map_err(|e| e.to_string())?;
-    dead.compile(expr, true)
-        .map_err(|e| format!("bad filter '{expr}': {e}"))
+fn compile(expr: &str, lt: Linktype) -> Result<pcap::BpfProgram, FilterError> {
+    pcap::Capture::dead(pcap::Linktype(lt.0))
+        .and_then(|dead| dead.compile(expr, true))
+        .map_err(|reason| FilterError {
+            expr: expr.to_string(),
+            reason,
+        })
 }

@@ -56,10 +56,10 @@ impl SaveFile {
             ..PcapHeader::default()
         };
         let writer = PcapWriter::with_header(file.clone(), header)
-            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
+            .map_err(|e| LiveError::Savefile(SaveError::Start(e)))?;
         let mut save = SaveFile { writer, file };
         save.flush()
-            .map_err(|e| LiveError::Savefile(format!("cannot write the capture file: {e}")))?;
+            .map_err(|e| LiveError::Savefile(SaveError::Stopped(e)))?;
         Ok(save)
     }
 
@@ -118,8 +118,61 @@ pub enum LiveError {
     UnknownInterface { name: String, known: Vec<String> },
     NoPermission { interface: String, message: String },
     Filter { filter: String, message: String },
-    Savefile(String),
+    Savefile(SaveError),
     Capture(String),
+}
+
+/// Why the file a capture is saved into could not be made ready, or written.
+#[derive(Debug)]
+pub enum SaveError {
+    /// It holds a capture already: wirelab never overwrites one.
+    HoldsACapture(std::path::PathBuf),
+    Create(std::path::PathBuf, io::Error),
+    /// It could not be given to the user wirelab becomes.
+    GiveToUser(std::path::PathBuf, io::Error),
+    /// A second descriptor of it (kept to rewrite it as pcapng) could not be made.
+    KeepOpen(std::path::PathBuf, io::Error),
+    /// Its header could not be written.
+    Start(pcap_file::PcapError),
+    /// Writing failed mid-capture (a full disk): the capture stopped there.
+    Stopped(io::Error),
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveError::HoldsACapture(p) => write!(
+                f,
+                "{} already holds a capture, and wirelab never overwrites one: choose another \
+name, or remove it first",
+                p.display()
+            ),
+            SaveError::Create(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            SaveError::GiveToUser(p, e) => {
+                write!(f, "cannot give {} to the invoking user: {e}", p.display())
+            }
+            SaveError::KeepOpen(p, e) => write!(f, "cannot keep {} open: {e}", p.display()),
+            SaveError::Start(e) => write!(f, "cannot write the capture file: {e}"),
+            SaveError::Stopped(e) => write!(
+                f,
+                "writing the capture file failed ({e}): the capture stopped here; \
+the packets written before it are in the file"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SaveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SaveError::HoldsACapture(_) => None,
+            SaveError::Create(_, e)
+            | SaveError::GiveToUser(_, e)
+            | SaveError::KeepOpen(_, e)
+            | SaveError::Stopped(e) => Some(e),
+            SaveError::Start(e) => Some(e),
+        }
+    }
 }
 
 impl std::fmt::Display for LiveError {
@@ -139,12 +192,20 @@ impl std::fmt::Display for LiveError {
             LiveError::Filter { filter, message } => {
                 write!(f, "the filter {filter:?} is not valid BPF: {message}")
             }
-            LiveError::Savefile(m) | LiveError::Capture(m) => f.write_str(m),
+            LiveError::Savefile(e) => e.fmt(f),
+            LiveError::Capture(m) => f.write_str(m),
         }
     }
 }
 
-impl std::error::Error for LiveError {}
+impl std::error::Error for LiveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LiveError::Savefile(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Kernel counters (libpcap's `pcap_stats`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -273,12 +334,7 @@ impl LiveCapture {
                 (None, Some(s)) => s.flush(),
                 (None, None) => Ok(()),
             };
-            flushed.map_err(|e| {
-                LiveError::Savefile(format!(
-                    "writing the capture file failed ({e}): the capture stopped here; \
-the packets written before it are in the file"
-                ))
-            })?;
+            flushed.map_err(|e| LiveError::Savefile(SaveError::Stopped(e)))?;
             // libpcap on Linux does not notice a deleted interface; it only stops
             // delivering. So look whenever a batch came back empty (every 100 ms of
             // silence), not on the busy path.

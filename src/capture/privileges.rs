@@ -49,21 +49,47 @@ pub fn give_to_target(file: &File, target: &Target) -> std::io::Result<()> {
     }
 }
 
+/// The process could not become its target user.
+#[derive(Debug)]
+pub struct DropError {
+    /// The user it was to become ("nobody", or sudo's user with its uid).
+    pub user: String,
+    pub reason: privdrop::PrivDropError,
+}
+
+impl std::fmt::Display for DropError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot switch to user {}: {}", self.user, self.reason)
+    }
+}
+
+impl std::error::Error for DropError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.reason)
+    }
+}
+
 /// Gives up root (or capabilities) for good.
-pub fn drop_privileges(target: &Target) -> Result<Dropped, String> {
+pub fn drop_privileges(target: &Target) -> Result<Dropped, DropError> {
     let description = match target {
         Target::SudoUser { name, uid, .. } => {
             privdrop::PrivDrop::default()
                 .user(name)
                 .apply()
-                .map_err(|e| format!("cannot switch to user {name} (uid {uid}): {e}"))?;
+                .map_err(|reason| DropError {
+                    user: format!("{name} (uid {uid})"),
+                    reason,
+                })?;
             format!("running as {name} (uid {uid}) after opening the capture")
         }
         Target::Nobody => {
             privdrop::PrivDrop::default()
                 .user("nobody")
                 .apply()
-                .map_err(|e| format!("cannot switch to user nobody: {e}"))?;
+                .map_err(|reason| DropError {
+                    user: "nobody".into(),
+                    reason,
+                })?;
             "running as nobody after opening the capture".to_string()
         }
         Target::Unprivileged => {

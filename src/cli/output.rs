@@ -19,7 +19,7 @@ pub fn open_output(output: &Output) -> Result<Option<File>, Failure> {
         .as_deref()
         .map(wirelab::drive::live::create_for_target)
         .transpose()
-        .map_err(Failure::Input)
+        .map_err(|e| Failure::Input(e.to_string()))
 }
 
 /// Writes the report; a closed pipe is not an error.

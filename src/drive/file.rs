@@ -4,7 +4,7 @@
 use crate::capture::Frame;
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::file::{Chunk, offset_in};
-use crate::capture::filter::BpfFilter;
+use crate::capture::filter::{BpfFilter, FilterError};
 use crate::dissect::{Dissector, Packet};
 use crate::report::builder::ListedHook;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
@@ -19,9 +19,11 @@ pub type ProgressFn = Box<dyn FnMut(u64, u64, u64) + Send>;
 /// Why a capture file could not be reported at all.
 #[derive(Debug)]
 pub enum ReplayError {
-    Open(String),
+    Open(ReadError),
     NotACapture,
-    Filter(String),
+    Filter(FilterError),
+    /// `--extract DIR` could not be made ready.
+    Extract(std::path::PathBuf, std::io::Error),
 }
 
 impl std::fmt::Display for ReplayError {
@@ -33,11 +35,21 @@ impl std::fmt::Display for ReplayError {
                 "not a pcap or pcapng capture file (save captures with tcpdump -w, tshark -w or wirelab capture -w)"
             ),
             ReplayError::Filter(e) => write!(f, "{e}"),
+            ReplayError::Extract(dir, e) => write!(f, "--extract {}: {e}", dir.display()),
         }
     }
 }
 
-impl std::error::Error for ReplayError {}
+impl std::error::Error for ReplayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReplayError::Open(e) => Some(e),
+            ReplayError::Filter(e) => Some(e),
+            ReplayError::Extract(_, e) => Some(e),
+            ReplayError::NotACapture => None,
+        }
+    }
+}
 
 /// Reads a saved capture and builds its report. A file cut mid-record still gives the
 /// report of every frame before the cut, with `source.read_error` saying where it ends.
@@ -97,7 +109,7 @@ fn read_file(
     let read = progress.as_ref().map(|_| Arc::new(AtomicU64::new(0)));
     let mut file = CaptureFile::open_counting(path, read.clone()).map_err(|e| match e {
         ReadError::NotACapture => ReplayError::NotACapture,
-        e => ReplayError::Open(e.to_string()),
+        e => ReplayError::Open(e),
     })?;
     // The TLS secrets the file carries join those given (--keylog).
     let mut opts = opts;
@@ -117,7 +129,7 @@ fn read_file(
     }
     if let Some((dir, force)) = &opts.extract {
         let ex = crate::extract::Extractor::new(dir, *force)
-            .map_err(|e| ReplayError::Open(format!("--extract {}: {e}", dir.display())))?;
+            .map_err(|e| ReplayError::Extract(dir.clone(), e))?;
         builder = builder.extract_to(ex);
     }
     // Frames whose time is earlier than a frame before them in the file: read in file

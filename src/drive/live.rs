@@ -5,7 +5,7 @@
 //! foreground says so; the savefile is flushed after every batch of packets.
 
 use crate::capture::Frame;
-use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats};
+use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats, SaveError};
 use crate::capture::privileges::{self, Dropped, Target};
 use crate::report::model::{PacketLine, Source};
 use crate::report::{Options, Report, ReportBuilder};
@@ -80,13 +80,10 @@ pub struct LiveResult {
 
 /// A file opened for writing (and reading) now, to be written after privileges are
 /// gone; it will belong to the user the process becomes.
-pub fn create_for_target(path: &Path) -> Result<File, String> {
+pub fn create_for_target(path: &Path) -> Result<File, SaveError> {
+    let path_buf = || path.to_path_buf();
     if holds_a_capture(path) {
-        return Err(format!(
-            "{} already holds a capture, and wirelab never overwrites one: choose another \
-name, or remove it first",
-            path.display()
-        ));
+        return Err(SaveError::HoldsACapture(path_buf()));
     }
     let file = OpenOptions::new()
         .read(true)
@@ -94,9 +91,9 @@ name, or remove it first",
         .create(true)
         .truncate(true)
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| SaveError::Create(path_buf(), e))?;
     privileges::give_to_target(&file, &privileges::target())
-        .map_err(|e| format!("cannot give {} to the invoking user: {e}", path.display()))?;
+        .map_err(|e| SaveError::GiveToUser(path_buf(), e))?;
     Ok(file)
 }
 
@@ -139,9 +136,9 @@ impl Session {
             let file = create_for_target(path).map_err(LiveError::Savefile)?;
             saved = Some(SavedCapture {
                 path: path.to_path_buf(),
-                file: file.try_clone().map_err(|e| {
-                    LiveError::Savefile(format!("cannot keep {} open: {e}", path.display()))
-                })?,
+                file: file
+                    .try_clone()
+                    .map_err(|e| LiveError::Savefile(SaveError::KeepOpen(path.to_path_buf(), e)))?,
             });
             capture.save_to(file)?;
         }
@@ -156,7 +153,7 @@ impl Session {
 
     /// The savefile, to be rewritten once the session has ended (with the program's
     /// calls, [`crate::capture::annotate`]): take it before dropping privileges.
-    pub fn saved_file(&self) -> Result<Option<SavedCapture>, String> {
+    pub fn saved_file(&self) -> Result<Option<SavedCapture>, SaveError> {
         self.saved
             .as_ref()
             .map(|s| {
@@ -165,7 +162,7 @@ impl Session {
                     file: s
                         .file
                         .try_clone()
-                        .map_err(|e| format!("cannot keep {} open: {e}", s.path.display()))?,
+                        .map_err(|e| SaveError::KeepOpen(s.path.clone(), e))?,
                 })
             })
             .transpose()
@@ -178,7 +175,7 @@ impl Session {
     }
 
     /// Gives up privileges for good (call before [`Session::start`]).
-    pub fn drop_privileges(&self) -> Result<Dropped, String> {
+    pub fn drop_privileges(&self) -> Result<Dropped, privileges::DropError> {
         privileges::drop_privileges(&self.target)
     }
 

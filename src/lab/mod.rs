@@ -46,6 +46,10 @@ pub enum LabError {
         signal: i32,
         stage: &'static str,
     },
+    /// The file to save the capture in could not be made ready.
+    Save(crate::capture::live::SaveError),
+    /// wirelab could not give up root for the program's user.
+    Privileges(crate::capture::privileges::DropError),
     Other(String),
 }
 
@@ -57,6 +61,8 @@ impl std::fmt::Display for LabError {
                 f.write_str(m)
             }
             LabError::CannotStart(c) => f.write_str(&c.message),
+            LabError::Save(e) => e.fmt(f),
+            LabError::Privileges(e) => e.fmt(f),
             LabError::Interrupted { signal, stage } => write!(
                 f,
                 "stopped by {} {stage}; the lab network is gone with it",
@@ -70,6 +76,8 @@ impl std::error::Error for LabError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LabError::Live(e) => Some(e),
+            LabError::Save(e) => Some(e),
+            LabError::Privileges(e) => Some(e),
             _ => None,
         }
     }
@@ -181,8 +189,8 @@ pub fn capture_fetches(
     let mut live_opts = LiveOptions::new(interface);
     live_opts.filter = Some(filter);
     let session = Session::open(&live_opts, save).map_err(LabError::Live)?;
-    let saved = session.saved_file().map_err(LabError::Other)?;
-    let dropped = session.drop_privileges().map_err(LabError::Other)?;
+    let saved = session.saved_file().map_err(LabError::Save)?;
+    let dropped = session.drop_privileges().map_err(LabError::Privileges)?;
     let running_server = server.map(|s| s.spawn(None));
     let running = session.start(opts, None, None, on_line);
     let (fetches, error) = run_fetches(prepared);

@@ -50,7 +50,7 @@ impl RunAs {
     }
 }
 
-pub use crate::trace::exec::find_program;
+pub use crate::trace::exec::{NotFound, find_program};
 
 /// Where the lab's resolver files are made, one folder per run (`lab-PID`).
 pub const FILES_DIR: &str = "/run/wirelab";
@@ -579,8 +579,12 @@ mod tests {
     fn programs_are_found_as_the_shell_finds_them() {
         assert!(find_program("sh").is_ok());
         let e = find_program("no-such-program-wirelab").unwrap_err();
-        assert!(e.contains("command not found"), "{e}");
-        assert!(find_program("/etc/passwd").is_err());
+        assert!(matches!(e, NotFound::NotInPath { .. }), "{e}");
+        assert!(e.to_string().contains("command not found"), "{e}");
+        assert_eq!(
+            find_program("/etc/passwd"),
+            Err(NotFound::NoSuchFile("/etc/passwd".into()))
+        );
     }
 
     #[test]

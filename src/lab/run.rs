@@ -164,7 +164,7 @@ pub fn run(
         .map_err(setup)?
         .map_err(LabError::Live)?
         .without_signal_stop();
-    let saved = session.saved_file().map_err(setup)?;
+    let saved = session.saved_file().map_err(LabError::Save)?;
     // --capture both: the server's eth0 too, saved beside the program's capture.
     let mut server_end = None;
     let mut server_saved = None;
@@ -172,7 +172,7 @@ pub fn run(
         let file = match &opts.save {
             Some(p) => {
                 let path = crate::drive::live::fresh_path(&server_side_path(p));
-                let file = crate::drive::live::create_for_target(&path).map_err(setup)?;
+                let file = crate::drive::live::create_for_target(&path).map_err(LabError::Save)?;
                 server_saved = Some(path);
                 Some(file)
             }
@@ -262,7 +262,7 @@ pub fn run(
         uid: user.uid,
         gid: user.gid,
     };
-    let dropped = privileges::drop_privileges(&target).map_err(setup)?;
+    let dropped = privileges::drop_privileges(&target).map_err(LabError::Privileges)?;
     let running = session.start(report_opts, None, None, on_line);
     let mut fetches = Vec::new();
     let mut status = None;

@@ -331,28 +331,71 @@ the frames that carried its bytes. `wirelab report` on this file shows the recv 
 /// The trace kept in a saved capture's section comments, if there is one, read within
 /// the bounds of `limits` (its JSON's bytes and nesting, its calls); `Err` says why a
 /// trace that is there was not read.
-pub fn from_comments(comments: &[String], limits: &Limits) -> Option<Result<Trace, String>> {
+pub fn from_comments(comments: &[String], limits: &Limits) -> Option<Result<Trace, Unread>> {
     let json = crate::capture::annotate::trace_json(comments)?;
     Some(read_trace(&json, limits))
 }
 
-fn read_trace(json: &str, limits: &Limits) -> Result<Trace, String> {
+/// Why a trace kept in a capture was not read.
+#[derive(Debug)]
+pub enum Unread {
+    /// Its JSON is longer than `trace_bytes`.
+    TooLong {
+        bytes: usize,
+        bound: usize,
+    },
+    /// It nests deeper than `trace_nesting`.
+    TooDeep {
+        depth: usize,
+        bound: usize,
+    },
+    NotATrace(serde_json::Error),
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::TooLong { bytes, bound } => {
+                write!(
+                    f,
+                    "its {bytes} bytes are over the bound of {bound} (trace_bytes)"
+                )
+            }
+            Unread::TooDeep { depth, bound } => {
+                write!(
+                    f,
+                    "it nests {depth} deep, over the bound of {bound} (trace_nesting)"
+                )
+            }
+            Unread::NotATrace(e) => write!(f, "it is not a wirelab trace: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Unread {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Unread::NotATrace(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn read_trace(json: &str, limits: &Limits) -> Result<Trace, Unread> {
     if json.len() > limits.trace_bytes {
-        return Err(format!(
-            "its {} bytes are over the bound of {} (trace_bytes)",
-            json.len(),
-            limits.trace_bytes
-        ));
+        return Err(Unread::TooLong {
+            bytes: json.len(),
+            bound: limits.trace_bytes,
+        });
     }
     let depth = nesting(json);
     if depth > limits.trace_nesting {
-        return Err(format!(
-            "it nests {depth} deep, over the bound of {} (trace_nesting)",
-            limits.trace_nesting
-        ));
+        return Err(Unread::TooDeep {
+            depth,
+            bound: limits.trace_nesting,
+        });
     }
-    let mut trace: Trace =
-        serde_json::from_str(json).map_err(|e| format!("it is not a wirelab trace: {e}"))?;
+    let mut trace: Trace = serde_json::from_str(json).map_err(Unread::NotATrace)?;
     if trace.calls.len() > limits.trace_calls {
         trace.calls_omitted += (trace.calls.len() - limits.trace_calls) as u64;
         trace.calls.truncate(limits.trace_calls);
@@ -401,25 +444,22 @@ mod tests {
         assert!(read_trace(&honest, &limits).is_ok());
         assert!(nesting(&honest) <= 3);
         let deep = format!("{}{}", "[".repeat(50), "]".repeat(50));
-        assert!(
-            read_trace(&deep, &limits)
-                .unwrap_err()
-                .contains("nests 50 deep")
-        );
+        assert!(matches!(
+            read_trace(&deep, &limits),
+            Err(Unread::TooDeep { depth: 50, .. })
+        ));
         assert_eq!(nesting(r#"{"a":"[[[[\"[["}"#), 1);
         let small = Limits {
             trace_bytes: 10,
             ..Limits::default()
         };
-        assert!(
-            read_trace(&honest, &small)
-                .unwrap_err()
-                .contains("trace_bytes")
-        );
-        assert!(
-            read_trace("{", &limits)
-                .unwrap_err()
-                .contains("not a wirelab trace")
-        );
+        assert!(matches!(
+            read_trace(&honest, &small),
+            Err(Unread::TooLong { bound: 10, .. })
+        ));
+        assert!(matches!(
+            read_trace("{", &limits),
+            Err(Unread::NotATrace(_))
+        ));
     }
 }

@@ -25,8 +25,30 @@ pub struct Secrets {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BadLine {
     pub line: usize,
-    pub why: String,
+    pub why: LineError,
 }
+
+/// What is wrong with a line of a key log (NSS's format: `LABEL <client random> <secret>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineError {
+    NotThreeWords,
+    RandomNotHex,
+    RandomNot32Bytes,
+    SecretNotHex,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LineError::NotThreeWords => "not three words (LABEL, client random, secret)",
+            LineError::RandomNotHex => "the client random is not hex",
+            LineError::RandomNot32Bytes => "the client random is not 32 bytes",
+            LineError::SecretNotHex => "the secret is not hex",
+        })
+    }
+}
+
+impl std::error::Error for LineError {}
 
 #[derive(Default)]
 struct Inner {
@@ -68,18 +90,16 @@ impl KeyLog {
     }
 
     /// Reads one line: `LABEL <64 hex digits> <hex>`.
-    pub fn add_line(&self, line: &str) -> Result<(), String> {
+    pub fn add_line(&self, line: &str) -> Result<(), LineError> {
         let mut words = line.split_whitespace();
         let (Some(label), Some(random), Some(secret), None) =
             (words.next(), words.next(), words.next(), words.next())
         else {
-            return Err("not three words (LABEL, client random, secret)".into());
+            return Err(LineError::NotThreeWords);
         };
-        let random = hex::decode(random).map_err(|_| "the client random is not hex".to_string())?;
-        let random: [u8; 32] = random
-            .try_into()
-            .map_err(|_| "the client random is not 32 bytes".to_string())?;
-        let secret = hex::decode(secret).map_err(|_| "the secret is not hex".to_string())?;
+        let random = hex::decode(random).map_err(|_| LineError::RandomNotHex)?;
+        let random: [u8; 32] = random.try_into().map_err(|_| LineError::RandomNot32Bytes)?;
+        let secret = hex::decode(secret).map_err(|_| LineError::SecretNotHex)?;
         self.add(label, &random, &secret);
         Ok(())
     }

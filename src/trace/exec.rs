@@ -187,8 +187,30 @@ pub fn launch(
     Ok(ExecResult(shared))
 }
 
-/// The program's path as the shell would find it, or a message saying it is not there.
-pub fn find_program(program: &str) -> Result<PathBuf, String> {
+/// A program the shell would not find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotFound {
+    /// A path (it has a '/') that is not an executable file.
+    NoSuchFile(String),
+    /// A name in no folder of PATH (the PATH searched).
+    NotInPath { program: String, path: String },
+}
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotFound::NoSuchFile(p) => write!(f, "{p}: no such program (or it is not executable)"),
+            NotFound::NotInPath { program, path } => {
+                write!(f, "{program}: command not found (searched PATH: {path})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// The program's path as the shell would find it.
+pub fn find_program(program: &str) -> Result<PathBuf, NotFound> {
     use std::os::unix::fs::PermissionsExt;
     let runnable = |p: &Path| {
         p.metadata()
@@ -199,20 +221,16 @@ pub fn find_program(program: &str) -> Result<PathBuf, String> {
         return if runnable(&p) {
             Ok(p)
         } else {
-            Err(format!(
-                "{program}: no such program (or it is not executable)"
-            ))
+            Err(NotFound::NoSuchFile(program.to_string()))
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| runnable(p))
-        .ok_or_else(|| {
-            format!(
-                "{program}: command not found (searched PATH: {})",
-                path.to_string_lossy()
-            )
+        .ok_or_else(|| NotFound::NotInPath {
+            program: program.to_string(),
+            path: path.to_string_lossy().into_owned(),
         })
 }
 

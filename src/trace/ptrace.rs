@@ -41,16 +41,43 @@ const CALLS: &[(i64, &str, Way)] = &[
     (libc::SYS_sendfile, "sendfile", Way::Send),
 ];
 
+/// The seccomp filter could not be built: this architecture, or seccompiler's reason.
+#[derive(Debug)]
+pub enum FilterError {
+    Architecture(String),
+    Build(seccompiler::BackendError),
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterError::Architecture(a) => {
+                write!(f, "tracing is not supported on this architecture ({a})")
+            }
+            FilterError::Build(e) => write!(f, "cannot build the seccomp filter: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FilterError::Build(e) => Some(e),
+            FilterError::Architecture(_) => None,
+        }
+    }
+}
+
 /// The seccomp program: trace [`CALLS`], allow the rest.
-pub fn filter() -> Result<seccompiler::BpfProgram, String> {
+pub fn filter() -> Result<seccompiler::BpfProgram, FilterError> {
     use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
     let arch: TargetArch = std::env::consts::ARCH
         .try_into()
-        .map_err(|e| format!("tracing is not supported on this architecture: {e:?}"))?;
+        .map_err(|_| FilterError::Architecture(std::env::consts::ARCH.to_string()))?;
     let rules = CALLS.iter().map(|(nr, _, _)| (*nr, Vec::new())).collect();
     SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), arch)
         .and_then(|f| f.try_into())
-        .map_err(|e| format!("cannot build the seccomp filter: {e}"))
+        .map_err(FilterError::Build)
 }
 
 /// What a traced call looked like at its entry.
