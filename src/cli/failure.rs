@@ -67,8 +67,10 @@ impl From<&LabError> for Failure {
         match e {
             LabError::Live(e) => e.into(),
             LabError::NoPrivilege(m) => Failure::Privilege(m.clone()),
-            LabError::NoNetwork(m) | LabError::Other(m) => Failure::Failed(m.clone()),
-            LabError::Save(_) | LabError::Privileges(_) => Failure::Failed(e.to_string()),
+            LabError::Other(m) => Failure::Failed(m.clone()),
+            LabError::NoNetwork(_) | LabError::Save(_) | LabError::Privileges(_) => {
+                Failure::Failed(e.to_string())
+            }
             LabError::CannotStart(c) => Failure::Status(c.status, c.message.clone()),
             LabError::Interrupted { signal, .. } => {
                 Failure::Status((128 + signal).clamp(0, 255) as u8, e.to_string())

@@ -117,9 +117,45 @@ pub struct LinkQueue {
     thread: Option<JoinHandle<Record>>,
 }
 
+/// Why the link's queue could not start (the link then has no delay or loss).
+#[derive(Debug)]
+pub enum LinkError {
+    /// No netfilter queue in the router: the kernel lacks nfnetlink_queue.
+    Queue(std::io::Error),
+    /// The rule that sends forwarded packets to the queue could not be added.
+    Iptables(super::netns::CommandError),
+    Thread(std::io::Error),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::Queue(e) => write!(
+                f,
+                "cannot open a netfilter queue in the router ({e}); the kernel needs \
+nfnetlink_queue (CONFIG_NETFILTER_NETLINK_QUEUE)"
+            ),
+            LinkError::Iptables(e) => write!(
+                f,
+                "{e}; it needs iptables-legacy with the NFQUEUE target (apt-get install iptables)"
+            ),
+            LinkError::Thread(e) => write!(f, "cannot start the link's thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LinkError::Queue(e) | LinkError::Thread(e) => Some(e),
+            LinkError::Iptables(e) => Some(e),
+        }
+    }
+}
+
 impl LinkQueue {
     /// Queues the router's forwarded packets and shapes them as `shape` says.
-    pub fn start(router: &Netns, shape: Shape) -> Result<LinkQueue, String> {
+    pub fn start(router: &Netns, shape: Shape) -> Result<LinkQueue, LinkError> {
         // The socket is made in the router's namespace; it works from any thread after.
         let queue = router
             .enter(|| -> std::io::Result<nfq::Queue> {
@@ -131,12 +167,7 @@ impl LinkQueue {
                 Ok(q)
             })
             .and_then(|r| r)
-            .map_err(|e| {
-                format!(
-                    "cannot open a netfilter queue in the router ({e}); the kernel needs \
-nfnetlink_queue (CONFIG_NETFILTER_NETLINK_QUEUE)"
-                )
-            })?;
+            .map_err(LinkError::Queue)?;
         router
             .run(
                 "iptables-legacy",
@@ -150,15 +181,13 @@ nfnetlink_queue (CONFIG_NETFILTER_NETLINK_QUEUE)"
                     "--queue-bypass",
                 ],
             )
-            .map_err(|e| {
-                format!("{e}; it needs iptables-legacy with the NFQUEUE target (apt-get install iptables)")
-            })?;
+            .map_err(LinkError::Iptables)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("lab-link".into())
             .spawn(move || Link::new(shape).run(queue, &stopping))
-            .map_err(|e| format!("cannot start the link's thread: {e}"))?;
+            .map_err(LinkError::Thread)?;
         Ok(LinkQueue {
             stop,
             thread: Some(thread),

@@ -37,7 +37,7 @@ pub enum LabError {
     NoPrivilege(String),
     /// The lab's network could not be made here (a container without the privilege,
     /// a missing tool or kernel piece).
-    NoNetwork(String),
+    NoNetwork(network::NetworkError),
     /// The program cannot be started as the user it runs as: the message, and the
     /// status a shell gives (126, 127).
     CannotStart(program::CannotStart),
@@ -57,9 +57,8 @@ impl std::fmt::Display for LabError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LabError::Live(e) => e.fmt(f),
-            LabError::Other(m) | LabError::NoPrivilege(m) | LabError::NoNetwork(m) => {
-                f.write_str(m)
-            }
+            LabError::Other(m) | LabError::NoPrivilege(m) => f.write_str(m),
+            LabError::NoNetwork(e) => e.fmt(f),
             LabError::CannotStart(c) => f.write_str(&c.message),
             LabError::Save(e) => e.fmt(f),
             LabError::Privileges(e) => e.fmt(f),
@@ -76,6 +75,7 @@ impl std::error::Error for LabError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LabError::Live(e) => Some(e),
+            LabError::NoNetwork(e) => Some(e),
             LabError::Save(e) => Some(e),
             LabError::Privileges(e) => Some(e),
             _ => None,

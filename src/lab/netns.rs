@@ -17,6 +17,41 @@ pub struct Netns {
     pub role: &'static str,
 }
 
+/// A command run in a namespace that did not succeed.
+#[derive(Debug)]
+pub enum CommandError {
+    /// It could not be started (is it installed?).
+    Spawn { program: String, source: io::Error },
+    /// It ran and failed: its command line, the namespace's role, what it printed.
+    Failed {
+        line: String,
+        role: &'static str,
+        stderr: String,
+    },
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandError::Spawn { program, source } => {
+                write!(f, "cannot run {program}: {source} (is it installed?)")
+            }
+            CommandError::Failed { line, role, stderr } => {
+                write!(f, "`{line}` in the {role} namespace failed: {stderr}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CommandError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CommandError::Spawn { source, .. } => Some(source),
+            CommandError::Failed { .. } => None,
+        }
+    }
+}
+
 /// Why the lab could not make its network.
 pub fn not_permitted(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
@@ -80,22 +115,24 @@ impl Netns {
 
     /// Runs `program args` inside the namespace; an error says which command failed
     /// and what it printed.
-    pub fn run(&self, program: &str, args: &[&str]) -> Result<Output, String> {
+    pub fn run(&self, program: &str, args: &[&str]) -> Result<Output, CommandError> {
         let out = self
             .command(program)
             .args(args)
             .stdin(std::process::Stdio::null())
             .output()
-            .map_err(|e| format!("cannot run {program}: {e} (is it installed?)"))?;
+            .map_err(|source| CommandError::Spawn {
+                program: program.to_string(),
+                source,
+            })?;
         if out.status.success() {
             Ok(out)
         } else {
-            Err(format!(
-                "`{program} {}` in the {} namespace failed: {}",
-                args.join(" "),
-                self.role,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
+            Err(CommandError::Failed {
+                line: format!("{program} {}", args.join(" ")),
+                role: self.role,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
         }
     }
 

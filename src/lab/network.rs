@@ -16,7 +16,7 @@
 //! happens between the server and the client, so the server's TCP really retransmits
 //! it, and the lab records it).
 
-use super::netns::Netns;
+use super::netns::{CommandError, Netns};
 use std::net::Ipv4Addr;
 
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(10, 80, 0, 2);
@@ -189,8 +189,42 @@ impl NamedLink {
     }
 }
 
+/// A figure of the link that is not one: `--delay`/`--jitter` milliseconds, or a `--rate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadFigure {
+    /// Not milliseconds from 0 to 10,000.
+    Milliseconds(String),
+    /// A rate without its unit.
+    RateUnit(String),
+    /// A rate whose number is not one.
+    RateNumber { rate: String, number: String },
+    /// A rate outside 8kbit..100gbit.
+    RateRange(String),
+}
+
+impl std::fmt::Display for BadFigure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadFigure::Milliseconds(s) => write!(
+                f,
+                "{s}: give milliseconds from 0 to 10000, e.g. 40 or 40ms (or seconds: 0.3s)"
+            ),
+            BadFigure::RateUnit(s) => write!(
+                f,
+                "--rate {s}: give bits per second with a unit, e.g. 2mbit, 500kbit or 1gbit"
+            ),
+            BadFigure::RateNumber { rate, number } => {
+                write!(f, "--rate {rate}: '{number}' is not a number")
+            }
+            BadFigure::RateRange(s) => write!(f, "--rate {s}: choose between 8kbit and 100gbit"),
+        }
+    }
+}
+
+impl std::error::Error for BadFigure {}
+
 /// `--delay`, `--jitter`: milliseconds, "40", "40ms" or "0.3s".
-pub fn parse_ms(s: &str) -> Result<f64, String> {
+pub fn parse_ms(s: &str) -> Result<f64, BadFigure> {
     let t = s.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1.0)
@@ -201,14 +235,12 @@ pub fn parse_ms(s: &str) -> Result<f64, String> {
     };
     match num.trim().parse::<f64>() {
         Ok(v) if v >= 0.0 && v * scale <= 10_000.0 => Ok(v * scale),
-        _ => Err(format!(
-            "{s}: give milliseconds from 0 to 10000, e.g. 40 or 40ms (or seconds: 0.3s)"
-        )),
+        _ => Err(BadFigure::Milliseconds(s.to_string())),
     }
 }
 
 /// "2mbit", "500kbit", "1gbit", "64000bit" (tc's units of bits per second).
-pub fn parse_rate(s: &str) -> Result<u64, String> {
+pub fn parse_rate(s: &str) -> Result<u64, BadFigure> {
     let t = s.trim().to_ascii_lowercase();
     let (num, mult) = [
         ("gbit", 1_000_000_000u64),
@@ -218,16 +250,14 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     ]
     .iter()
     .find_map(|(unit, m)| t.strip_suffix(unit).map(|n| (n, *m)))
-    .ok_or_else(|| {
-        format!("--rate {s}: give bits per second with a unit, e.g. 2mbit, 500kbit or 1gbit")
+    .ok_or_else(|| BadFigure::RateUnit(s.to_string()))?;
+    let n: f64 = num.trim().parse().map_err(|_| BadFigure::RateNumber {
+        rate: s.to_string(),
+        number: num.to_string(),
     })?;
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("--rate {s}: '{num}' is not a number"))?;
     let bps = (n * mult as f64) as u64;
     if !(8_000..=100_000_000_000).contains(&bps) {
-        return Err(format!("--rate {s}: choose between 8kbit and 100gbit"));
+        return Err(BadFigure::RateRange(s.to_string()));
     }
     Ok(bps)
 }
@@ -318,18 +348,79 @@ pub struct LabNetwork {
     pub figures: crate::trace::LinkFigures,
 }
 
+/// Why the lab's network could not be made.
+#[derive(Debug)]
+pub enum NetworkError {
+    /// Making namespaces is not permitted (no CAP_SYS_ADMIN: not root, or a container
+    /// started without the privilege).
+    NotPermitted(std::io::Error),
+    Namespace(std::io::Error),
+    /// The kernel has no veth pairs.
+    NoVeth(CommandError),
+    /// ethtool is not installed, so offloads cannot be turned off.
+    NoEthtool,
+    /// An offload stayed on: the capture would see super-segments.
+    OffloadStaysOn {
+        feature: &'static str,
+        dev: String,
+        role: &'static str,
+    },
+    Command(CommandError),
+}
+
+impl std::fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkError::NotPermitted(e) => write!(
+                f,
+                "making network namespaces is not permitted here ({e}): it needs root \
+with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
+            ),
+            NetworkError::Namespace(e) => write!(f, "cannot make a network namespace: {e}"),
+            NetworkError::NoVeth(e) => {
+                write!(
+                    f,
+                    "{e}: this kernel has no veth pairs, so the lab cannot be built"
+                )
+            }
+            NetworkError::NoEthtool => f.write_str(
+                "the lab needs ethtool to turn segmentation offloads off: install ethtool",
+            ),
+            NetworkError::OffloadStaysOn { feature, dev, role } => write!(
+                f,
+                "{feature} stays on for {dev} in the {role} namespace: the capture would see \
+super-segments"
+            ),
+            NetworkError::Command(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for NetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NetworkError::NotPermitted(e) | NetworkError::Namespace(e) => Some(e),
+            NetworkError::NoVeth(e) | NetworkError::Command(e) => Some(e),
+            NetworkError::NoEthtool | NetworkError::OffloadStaysOn { .. } => None,
+        }
+    }
+}
+
+impl From<CommandError> for NetworkError {
+    fn from(e: CommandError) -> Self {
+        NetworkError::Command(e)
+    }
+}
+
 impl LabNetwork {
     /// Makes and configures the namespaces. Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN).
-    pub fn build(opts: &LinkOptions) -> Result<LabNetwork, String> {
+    pub fn build(opts: &LinkOptions) -> Result<LabNetwork, NetworkError> {
         let make = |role| {
             Netns::new(role).map_err(|e| {
                 if super::netns::not_permitted(&e) {
-                    format!(
-                        "making network namespaces is not permitted here ({e}): it needs root \
-with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
-                    )
+                    NetworkError::NotPermitted(e)
                 } else {
-                    format!("cannot make a network namespace: {e}")
+                    NetworkError::Namespace(e)
                 }
             })
         };
@@ -348,7 +439,7 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
         Ok(net)
     }
 
-    fn wire(&self, mtu: u32) -> Result<(), String> {
+    fn wire(&self, mtu: u32) -> Result<(), NetworkError> {
         let mtu = mtu.to_string();
         for ns in [&self.client, &self.router, &self.server] {
             // No IPv6: no router solicitations or MLD reports in the capture.
@@ -384,18 +475,21 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
                     &peer.path(),
                 ],
             )
-            .map_err(|e| {
-                if e.contains("Unknown device type") || e.contains("not supported") {
-                    format!("{e}: this kernel has no veth pairs, so the lab cannot be built")
-                } else {
-                    e
+            .map_err(|e| match &e {
+                CommandError::Failed { stderr, .. }
+                    if stderr.contains("Unknown device type")
+                        || stderr.contains("not supported") =>
+                {
+                    NetworkError::NoVeth(e)
                 }
+                _ => NetworkError::Command(e),
             })?;
         }
-        let addr = |ns: &Netns, ip: Ipv4Addr, dev: &str| -> Result<(), String> {
+        let addr = |ns: &Netns, ip: Ipv4Addr, dev: &str| -> Result<(), NetworkError> {
             ns.run("ip", &["addr", "add", &format!("{ip}/24"), "dev", dev])?;
             no_offloads(ns, dev)?;
-            ns.run("ip", &["link", "set", dev, "up"]).map(|_| ())
+            ns.run("ip", &["link", "set", dev, "up"])?;
+            Ok(())
         };
         addr(&self.client, CLIENT_IP, "eth0")?;
         addr(r, ROUTER_CLIENT_SIDE, "eth0")?;
@@ -426,7 +520,7 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
     }
 
     /// Rate (tbf), then delay, jitter, loss and reordering (the queue), in the router.
-    fn shape(&mut self, opts: &LinkOptions) -> Result<(), String> {
+    fn shape(&mut self, opts: &LinkOptions) -> Result<(), NetworkError> {
         self.figures.name = opts.name.map(str::to_string);
         if let Some(name) = opts.name {
             self.link.push(format!("the {name} link (--link {name})"));
@@ -535,7 +629,7 @@ with CAP_SYS_ADMIN (sudo; in a container, one started with that privilege)"
 
 /// Offloads off on one veth end, and checked: a capture of wire-sized segments needs
 /// TSO, GSO and GRO off.
-fn no_offloads(ns: &Netns, dev: &str) -> Result<(), String> {
+fn no_offloads(ns: &Netns, dev: &str) -> Result<(), NetworkError> {
     // ethtool exits non-zero when some feature is fixed; what matters is checked below.
     let _ = ns.run(
         "ethtool",
@@ -544,12 +638,9 @@ fn no_offloads(ns: &Netns, dev: &str) -> Result<(), String> {
             "off",
         ],
     );
-    let out = ns.run("ethtool", &["-k", dev]).map_err(|e| {
-        if e.contains("cannot run") {
-            "the lab needs ethtool to turn segmentation offloads off: install ethtool".to_string()
-        } else {
-            e
-        }
+    let out = ns.run("ethtool", &["-k", dev]).map_err(|e| match e {
+        CommandError::Spawn { .. } => NetworkError::NoEthtool,
+        e => NetworkError::Command(e),
     })?;
     let text = String::from_utf8_lossy(&out.stdout);
     for feature in [
@@ -561,11 +652,11 @@ fn no_offloads(ns: &Netns, dev: &str) -> Result<(), String> {
             .lines()
             .any(|l| l.trim_start().starts_with(feature) && l.contains(": on"));
         if on {
-            return Err(format!(
-                "{feature} stays on for {dev} in the {} namespace: the capture would see \
-super-segments",
-                ns.role
-            ));
+            return Err(NetworkError::OffloadStaysOn {
+                feature,
+                dev: dev.to_string(),
+                role: ns.role,
+            });
         }
     }
     Ok(())
@@ -582,9 +673,20 @@ mod tests {
         assert_eq!(parse_rate("2mbit"), Ok(2_000_000));
         assert_eq!(parse_rate("500kbit"), Ok(500_000));
         assert_eq!(parse_rate("1.5Mbit"), Ok(1_500_000));
-        assert!(parse_rate("2").unwrap_err().contains("unit"));
-        assert!(parse_rate("fastmbit").unwrap_err().contains("not a number"));
-        assert!(parse_rate("1bit").unwrap_err().contains("between"));
+        assert_eq!(parse_rate("2"), Err(BadFigure::RateUnit("2".into())));
+        assert!(matches!(
+            parse_rate("fastmbit"),
+            Err(BadFigure::RateNumber { .. })
+        ));
+        assert!(
+            parse_rate("1bit")
+                .unwrap_err()
+                .to_string()
+                .contains("between")
+        );
+        assert_eq!(parse_ms("40ms"), Ok(40.0));
+        assert_eq!(parse_ms("0.3s"), Ok(300.0));
+        assert_eq!(parse_ms("-1"), Err(BadFigure::Milliseconds("-1".into())));
         assert_eq!(rate_words(2_000_000), "2mbit");
     }
 

@@ -120,7 +120,7 @@ pub fn demo_lab(
         line_printer(output),
     ) {
         Ok(o) => o,
-        Err(LabError::NoNetwork(why)) => return Err(why),
+        Err(LabError::NoNetwork(why)) => return Err(why.to_string()),
         Err(e) => {
             remove_empty_capture(&save);
             return Ok(lab_fail(&e));
