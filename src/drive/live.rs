@@ -8,7 +8,7 @@ use crate::capture::Frame;
 use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats, SaveError};
 use crate::capture::privileges::{self, Dropped, Target};
 use crate::report::model::{PacketLine, Source};
-use crate::report::{Options, Report, ReportBuilder};
+use crate::report::{Options, Report, ReportBuilder, recv};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +57,37 @@ pub struct SavedCapture {
     pub path: PathBuf,
     pub file: File,
 }
+
+impl SavedCapture {
+    /// Keeps what a run adds to its saved capture: rewritten as pcapng, through the
+    /// descriptor opened before privileges were dropped, with the program's calls when
+    /// traced (a comment on every frame that carried a call's bytes, the whole trace in
+    /// its section), the link's notes on the frames it touched, and the TLS secrets in a
+    /// Decryption Secrets Block (so it opens decrypted in Wireshark and `wirelab
+    /// report`). If that fails, a line says what the file holds instead.
+    pub fn keep(&self, report: &Report, trace: Option<&crate::trace::Trace>, tls_keys: &str) {
+        let mut notes = recv::frame_notes(report);
+        crate::report::link::note_frames(report, &mut notes);
+        let section = trace.map(recv::section_notes).unwrap_or_default();
+        if let Err(e) =
+            crate::capture::annotate::rewrite_as_pcapng(&self.file, &notes, &section, tls_keys)
+        {
+            let without = if trace.is_some() {
+                "the program's calls"
+            } else {
+                "the TLS secrets"
+            };
+            eprintln!(
+                "wirelab: {} holds the frames as a classic pcap file, without {without} ({e}); \
+wirelab report and Wireshark read it by its content, whatever its name",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// Time to keep capturing after a program or a fetch ends, for the teardown's last ACK.
+pub const GRACE: Duration = Duration::from_millis(300);
 
 /// An opened session, still privileged.
 pub struct Session {

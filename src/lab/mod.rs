@@ -17,17 +17,13 @@ pub mod tls;
 
 use crate::capture::live::{LiveError, LiveOptions, interface_names};
 use crate::capture::privileges::Dropped;
-use crate::drive::live::{LiveResult, SavedCapture, Session};
+use crate::drive::live::{GRACE, LiveResult, Session};
 use crate::report::model::PacketLine;
 use crate::report::{Options, recv};
 use client::{Fetch, PreparedFetch};
 use server::Server;
 use std::net::IpAddr;
 use std::path::Path;
-use std::time::Duration;
-
-/// Time to keep capturing after the last fetch, for the teardown's last ACK.
-pub const GRACE: Duration = Duration::from_millis(300);
 
 /// Why a lab run failed.
 #[derive(Debug)]
@@ -124,37 +120,6 @@ pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<String>)
     (fetches, None)
 }
 
-/// Keeps what a run adds to its saved capture: rewritten as pcapng, through the
-/// descriptor opened before privileges were dropped, with the program's calls when
-/// traced (a comment on every frame that carried a call's bytes, the whole trace in its
-/// section), the link's notes on the frames it touched, and the TLS secrets in a
-/// Decryption Secrets Block (so it opens decrypted in Wireshark and `wirelab report`).
-/// If that fails, a line says what the file holds instead.
-pub fn keep_in_saved(
-    saved: &SavedCapture,
-    report: &crate::report::Report,
-    trace: Option<&crate::trace::Trace>,
-    tls_keys: &str,
-) {
-    let mut notes = recv::frame_notes(report);
-    crate::report::link::note_frames(report, &mut notes);
-    let section = trace.map(recv::section_notes).unwrap_or_default();
-    if let Err(e) =
-        crate::capture::annotate::rewrite_as_pcapng(&saved.file, &notes, &section, tls_keys)
-    {
-        let without = if trace.is_some() {
-            "the program's calls"
-        } else {
-            "the TLS secrets"
-        };
-        eprintln!(
-            "wirelab: {} holds the frames as a classic pcap file, without {without} ({e}); \
-wirelab report and Wireshark read it by its content, whatever its name",
-            saved.path.display()
-        );
-    }
-}
-
 /// Joins wirelab's own fetches' calls to their connections, as a traced program's, and
 /// returns them as a trace.
 pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) -> crate::trace::Trace {
@@ -201,7 +166,7 @@ pub fn capture_fetches(
     }
     let trace = join_recvs(&mut live.report, &fetches);
     if let Some(saved) = &saved {
-        keep_in_saved(saved, &live.report, Some(&trace), "");
+        saved.keep(&live.report, Some(&trace), "");
     }
     Ok(LabRun {
         live,

@@ -12,18 +12,20 @@
 //! shell's status (126, 127); Ctrl-C and SIGTERM end it at every stage within a second
 //! ([`super::interrupts`]).
 
+use super::LabError;
 use super::client::{self, Fetch, FetchOptions};
 use super::dns_server::{self, COURSE_NAMES, DnsServer};
 use super::interrupts::Interrupts;
 use super::network::{self, LabNetwork, LinkOptions};
 use super::program::{self, ResolverFiles, RunAs};
 use super::server::Server;
-use super::{GRACE, LabError};
 use crate::capture::live::LiveOptions;
 use crate::capture::privileges::{self, Dropped, Target};
+use crate::drive::live::GRACE;
 use crate::drive::live::{LiveResult, Session};
 use crate::report::Options;
 use crate::report::model::{LabInfo, PacketLine};
+use crate::trace::command::Tracer;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -205,7 +207,7 @@ pub fn run(
     let mut command = None;
     let mut program_keys = None;
     let mut prepared = Vec::new();
-    let mut cost = None;
+    let mut tracer = None;
     let command_line = match &program {
         Program::Command(typed) => {
             let argv = &program::with_lab_trust(typed, &ca.server_spki_sha256, &user);
@@ -216,12 +218,10 @@ pub fn run(
                     ""
                 );
             }
-            let filter = if opts.trace {
-                cost = crate::trace::ptrace::calibrate();
-                Some(crate::trace::ptrace::filter().map_err(setup)?)
-            } else {
-                None
-            };
+            if opts.trace {
+                tracer = Some(Tracer::prepare().map_err(setup)?);
+            }
+            let filter = tracer.as_ref().map(Tracer::filter);
             let resolver = ResolverFiles::new(server_ip, Some(&ca.ca_pem)).map_err(|e| {
                 setup(format!(
                     "the lab's resolver files in {}: {e}",
@@ -270,14 +270,12 @@ pub fn run(
     let mut trace = None;
     if let Some(started) = command {
         let mut child = started.child;
-        let waited = if opts.trace {
-            crate::trace::ptrace::trace(child.id(), || {}).map(|(s, mut t)| {
-                t.cost_us_per_call = cost;
+        let waited = match tracer {
+            Some(tracer) => tracer.follow(child.id()).map(|(s, t)| {
                 trace = Some(t);
                 s
-            })
-        } else {
-            child.wait()
+            }),
+            None => child.wait(),
         };
         interrupts.program_ended();
         let waited = waited.map_err(setup)?;
@@ -354,7 +352,7 @@ pub fn run(
     if let Some(saved) = &saved
         && (trace.is_some() || keys.sessions() > 0)
     {
-        super::keep_in_saved(saved, &live.report, trace.as_ref(), &keys.text());
+        saved.keep(&live.report, trace.as_ref(), &keys.text());
     }
     step("while the program's capture was saved")?;
     interrupts.end_at_once();

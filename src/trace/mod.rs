@@ -5,6 +5,7 @@
 //! [`ptrace`] records them from a running program; wirelab's own client records its
 //! calls in the same form. The report joins them to the captured connections.
 
+pub mod command;
 pub mod exec;
 pub mod ptrace;
 

@@ -3,13 +3,11 @@
 use crate::cli::args::Output;
 use crate::cli::failure::{Outcome, failed, live_fail};
 use crate::cli::output::{emit, line_printer, open_output};
-use std::io::{self};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use wirelab::capture::live::LiveOptions;
-use wirelab::drive::live::{Session, StopReason};
-use wirelab::lab::{self};
+use wirelab::drive::live::{GRACE, Session, StopReason};
 
 pub fn capture(
     opts: &LiveOptions,
@@ -49,7 +47,7 @@ pub fn capture(
     let result = if let Some((program, args)) = command.split_first() {
         let stop = running.stopper();
         let ran = if trace {
-            run_traced(command).map(|(status, t)| {
+            wirelab::trace::command::run(command).map(|(status, t)| {
                 traced = Some(t);
                 status
             })
@@ -68,7 +66,7 @@ pub fn capture(
                 status_code = ExitCode::from(crate::cli::failure::EXIT_FAIL);
             }
         }
-        std::thread::sleep(lab::GRACE);
+        std::thread::sleep(GRACE);
         let _ = stop.send(StopReason::Done);
         running.wait()
     } else {
@@ -78,7 +76,7 @@ pub fn capture(
     if let Some(t) = &traced {
         wirelab::report::recv::attach(&mut result.report, t);
         if let Some(saved) = &saved {
-            lab::keep_in_saved(saved, &result.report, Some(t), "");
+            saved.keep(&result.report, Some(t), "");
         }
     }
     eprintln!("wirelab: {}", result.stop);
@@ -96,24 +94,6 @@ pub fn capture(
     // The report last: the story (capture -- CMD) is what the screen ends with.
     emit(&result.report, output, out)?;
     Ok(status_code)
-}
-
-/// Runs `argv` traced to its end (see `wirelab::trace::ptrace`); a program that cannot
-/// be started is an error with the shell's reason, never a hang.
-fn run_traced(argv: &[String]) -> io::Result<(std::process::ExitStatus, wirelab::trace::Trace)> {
-    use wirelab::trace::{exec, ptrace};
-    let path = wirelab::lab::program::find_program(&argv[0]).map_err(io::Error::other)?;
-    let cost = ptrace::calibrate();
-    let mut cmd = std::process::Command::new(&path);
-    let bpf = ptrace::filter().map_err(io::Error::other)?;
-    let exec = exec::launch(&mut cmd, &path, argv, exec::environment(&[]), Some(bpf))?;
-    let child = cmd.spawn()?;
-    let (status, mut trace) = ptrace::trace(child.id(), || {})?;
-    if let Some(e) = exec.failure() {
-        return Err(e);
-    }
-    trace.cost_us_per_call = cost;
-    Ok((status, trace))
 }
 
 pub fn interfaces() -> Outcome {
