@@ -25,6 +25,24 @@ const MAX_NAME: usize = 80;
 /// A body being written: its file name, and the file while it is open.
 type OpenBody = (String, Option<BufWriter<File>>);
 
+/// A piece of a message body a protocol found (an HTTP response's), handed to the
+/// extractor as it arrives.
+#[derive(Debug)]
+pub enum BodyPiece {
+    /// A response starts: its head's stream offset (which names it) and the exchange
+    /// it belongs to (its request's target and the response's Content-Type).
+    Start {
+        offset: u64,
+        target: Option<String>,
+        content_type: Option<String>,
+    },
+    Data(Vec<u8>),
+    /// The body ended; `complete`: every byte of it arrived.
+    End {
+        complete: bool,
+    },
+}
+
 /// Writes response bodies under one directory.
 pub struct Extractor {
     dir: PathBuf,

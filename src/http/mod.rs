@@ -8,6 +8,7 @@
 pub mod message;
 pub mod upgrade;
 
+use crate::extract::BodyPiece;
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
 use std::collections::{BTreeMap, VecDeque};
@@ -68,23 +69,6 @@ pub struct HttpConnection {
     spare_events: Vec<HttpEvent>,
     /// Only paired and counted ([`HttpConnection::count_only`]).
     count_only: bool,
-}
-
-/// A piece of a response body, for `--extract`.
-#[derive(Debug)]
-pub enum BodyPiece {
-    /// A response starts: its head's stream offset (which names it) and the exchange
-    /// it belongs to (its request's target and the response's Content-Type).
-    Start {
-        offset: u64,
-        target: Option<String>,
-        content_type: Option<String>,
-    },
-    Data(Vec<u8>),
-    /// The body ended; `complete` as in [`End::complete`].
-    End {
-        complete: bool,
-    },
 }
 
 impl Default for HttpConnection {

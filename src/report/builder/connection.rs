@@ -4,7 +4,7 @@
 //! (reuse after the end, TIME_WAIT for late packets; RFC 9293 §3.6.1).
 
 use super::Limits;
-use super::protocol::{self, Setup, TcpProtocol};
+use super::protocol::{Setup, TcpProtocol};
 use crate::analysis::TcpAnalyzer;
 use crate::digest::{Digests, HashSink};
 use crate::dissect::tunnel::Stack;
@@ -123,7 +123,7 @@ impl Conn {
             ..Default::default()
         };
         let max = n.limits.pending_per_direction;
-        let protocol = protocol::for_connection(&Setup {
+        let protocol = super::registry::for_connection(&Setup {
             id: n.id,
             digests: n.digests,
             server_port: n.server.port,

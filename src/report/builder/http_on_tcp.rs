@@ -2,7 +2,8 @@
 //! with its frames, headers, body length and hash, and a preview of its body.
 
 use super::protocol::{Setup, TcpProtocol, TcpTotals};
-use crate::http::{self, BodyPiece, HttpConnection};
+use crate::extract::BodyPiece;
+use crate::http::{self, HttpConnection};
 use crate::reassembly::StreamEvent;
 use crate::report::model;
 use crate::socks::{Fed, Held, Prelude};

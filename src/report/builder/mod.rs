@@ -1,7 +1,8 @@
 //! Runs frames through dissect → flow → reassembly → the protocols above, and collects
 //! the report. This module is the frame driver; `connection` follows one connection,
-//! `protocol` is the seam for protocols above TCP and UDP (`http_on_tcp`,
-//! `dns_on_udp`), `to_model` maps to the report model, `limits` holds every bound.
+//! `protocol` is the seam for protocols above TCP and UDP, `registry` lists the
+//! protocols behind it (`http_on_tcp`, `tls_on_tcp`, `dns_on_udp`), `to_model` maps to
+//! the report model, `limits` holds the bounds.
 //! Memory is bounded (see [`Limits`]), and what a bound cut is counted in the report.
 
 mod connection;
@@ -9,6 +10,7 @@ mod dns_on_udp;
 mod http_on_tcp;
 mod limits;
 pub mod protocol;
+mod registry;
 mod tls_on_tcp;
 mod to_model;
 
@@ -20,9 +22,10 @@ use crate::analysis::SegmentInfo;
 use crate::capture::Frame;
 use crate::digest::Digests;
 use crate::dissect::{Dissector, Ip, Packet, Tcp, flags};
+use crate::extract::BodyPiece;
 use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
-use crate::http::{self, BodyPiece};
+use crate::http;
 use crate::ports;
 use crate::reassembly::{SegFlags, SeqNum};
 use connection::{Conn, NewConn, TimeWait};
@@ -129,7 +132,7 @@ impl ReportBuilder {
             listed_exchanges: 0,
             time_wait: TimeWait::new(opts.limits.ended_tuples),
             ended: std::collections::VecDeque::new(),
-            above_udp: protocol::datagram_protocols(&opts.limits),
+            above_udp: registry::datagram_protocols(&opts.limits),
             kept_bodies: 0,
             stream: None,
             pending_total: 0,

@@ -1,13 +1,12 @@
 //! The seams for protocols above the transport. A protocol above TCP reads a
 //! connection's two reassembled byte streams; a protocol above UDP reads datagrams.
-//! Today HTTP (`http_on_tcp.rs`) and DNS (`dns_on_udp.rs`); a second protocol (a
-//! WebSocket after an upgrade, SMTP or POP from the course's port list) is a sibling
-//! module and one line in [`for_connection`] or [`datagram_protocols`], not edits in the
-//! builder.
+//! The seam names no protocol: the implementations (`http_on_tcp.rs`, `tls_on_tcp.rs`,
+//! `dns_on_udp.rs`) are chosen in `registry.rs`, the one list of them; another protocol
+//! (SMTP or POP from the course's port list) is a sibling module and one line there.
 
 use super::Limits;
 use crate::digest::Digests;
-use crate::http::BodyPiece;
+use crate::extract::BodyPiece;
 use crate::reassembly::StreamEvent;
 use crate::report::model;
 use std::collections::BTreeMap;
@@ -71,13 +70,6 @@ pub trait TcpProtocol: Send {
     fn describe(self: Box<Self>, conn: &mut model::Connection, keep_bodies: bool);
 }
 
-/// The protocol that reads a connection, on every port: TLS when the client's first
-/// bytes are a handshake record (HTTP reads what it decrypts), else HTTP (which says
-/// "not HTTP" itself when the bytes are something else).
-pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
-    Box::new(super::tls_on_tcp::TlsOnTcp::new(setup))
-}
-
 /// One UDP datagram, as a protocol above UDP sees it.
 pub struct Datagram<'a> {
     pub frame: u64,
@@ -94,9 +86,4 @@ pub trait UdpProtocol: Send {
     fn datagram(&mut self, d: &Datagram<'_>);
     /// The capture ended: write what it found into the report.
     fn finish(self: Box<Self>, report: &mut model::Report);
-}
-
-/// The protocols above UDP, asked in order; a datagram goes to the first that wants it.
-pub fn datagram_protocols(limits: &Limits) -> Vec<Box<dyn UdpProtocol>> {
-    vec![Box::new(super::dns_on_udp::DnsOnUdp::new(limits))]
 }

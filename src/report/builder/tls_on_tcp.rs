@@ -4,7 +4,7 @@
 
 use super::http_on_tcp::HttpOnTcp;
 use super::protocol::{Setup, TcpProtocol, TcpTotals};
-use crate::http::BodyPiece;
+use crate::extract::BodyPiece;
 use crate::reassembly::StreamEvent;
 use crate::report::model;
 use crate::tls::{Plain, TlsConnection, starts_tls};
