@@ -8,16 +8,14 @@
 //! run one at a time. Without root these tests fail under CI (CI=1) and say why
 //! elsewhere.
 
-mod common;
 mod support;
 
-use common::check_recv_against_chunks;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::checks::{check_recv_against_chunks, sha};
 use wirelab::lab::content;
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
@@ -38,10 +36,6 @@ fn is_root() -> bool {
     );
     eprintln!("lab tests NOT RUN: they need root (sudo cargo test --release --test lab)");
     false
-}
-
-fn sha(bytes: &[u8]) -> String {
-    wirelab::http::message::hex(&Sha256::digest(bytes))
 }
 
 /// A folder the program (run as nobody) can write in, holding the course programs.

@@ -6,14 +6,13 @@
 //! recv's frames must cover exactly its byte range. Namespaces are removed even when a
 //! test fails. Without root they fail under CI (CI=1) and say why elsewhere.
 
-mod common;
+mod support;
 
-use common::check_recv_against_chunks;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::checks::{check_recv_against_chunks, sha};
 
 const WIRELAB: &str = env!("CARGO_BIN_EXE_wirelab");
 
@@ -28,10 +27,6 @@ fn can_capture() -> bool {
     );
     eprintln!("live tests NOT RUN: they need root (sudo cargo test --release --test live)");
     false
-}
-
-fn sha(bytes: &[u8]) -> String {
-    wirelab::http::message::hex(&Sha256::digest(bytes))
 }
 
 fn tmpdir(name: &str) -> PathBuf {

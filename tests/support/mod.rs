@@ -1,8 +1,10 @@
-//! Test support: the generators of crafted and hostile captures. Shared by the tests
-//! (`mod support;`) and `examples/hostile.rs` (by path); not part of wirelab itself.
+//! Test support, the one folder of helpers: the generators of crafted and hostile
+//! captures, and the checks the live and lab tests share. Used by the tests (`mod
+//! support;`) and `examples/hostile.rs` (by path); not part of wirelab itself.
 
 #![allow(dead_code)]
 
+pub mod checks;
 pub mod craft;
 pub mod hostile;
 

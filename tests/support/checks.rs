@@ -1,6 +1,13 @@
-//! Checks shared by the live test files.
+//! Checks shared by the live and lab tests: a stream's SHA-256 as the report writes it,
+//! and every recv joined to exactly the frames that carried its bytes.
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// SHA-256 in lower-case hex, as the report's `sha256` fields.
+pub fn sha(bytes: &[u8]) -> String {
+    wirelab::http::message::hex(&Sha256::digest(bytes))
+}
 
 /// Every recv's frames are exactly the frames whose delivered bytes overlap its range,
 /// and together they cover the range.
