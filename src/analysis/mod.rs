@@ -158,6 +158,26 @@ struct DirState {
     window_shift: u8,
 }
 
+/// The flags the analysis reads.
+#[derive(Clone, Copy)]
+struct Flags {
+    syn: bool,
+    fin: bool,
+    rst: bool,
+    ack: bool,
+}
+
+impl Flags {
+    fn of(bits: u8) -> Flags {
+        Flags {
+            syn: bits & flags::SYN != 0,
+            fin: bits & flags::FIN != 0,
+            rst: bits & flags::RST != 0,
+            ack: bits & flags::ACK != 0,
+        }
+    }
+}
+
 /// Per-connection analyzer.
 #[derive(Default)]
 pub struct TcpAnalyzer {
@@ -214,96 +234,22 @@ impl TcpAnalyzer {
         }
     }
 
-    /// Analyzes one segment after the reassembler took it; returns its analysis names.
+    /// Analyzes one segment after the reassembler took it; returns its analysis names,
+    /// in the order the report lists them: what its sequence numbers say (a probe, a
+    /// hole before it, bytes sent again), a copy that differs, what its window and ACK
+    /// say, then what the capture did to it.
     pub fn segment(&mut self, s: &SegmentInfo<'_>, eff: &SegmentEffect) -> Vec<Finding> {
+        let f = Flags::of(s.flags);
+        self.handshake_step(s, f.syn, f.ack);
+        self.record_history(s, f);
+        // SYN and FIN each take a sequence number (RFC 9293 §3.4).
+        let end = s.seq.plus(s.len + f.syn as u32 + f.fin as u32);
         let mut out = Vec::new();
-        let (d, p) = (s.dir.index(), s.dir.reverse().index());
-        let syn = s.flags & flags::SYN != 0;
-        let fin = s.flags & flags::FIN != 0;
-        let rst = s.flags & flags::RST != 0;
-        let ackf = s.flags & flags::ACK != 0;
-        self.handshake_step(s, syn, ackf);
-        self.mark(
-            s.dir,
-            if syn && ackf {
-                'h'
-            } else if syn {
-                's'
-            } else {
-                'a'
-            },
-        );
-        if s.len > 0 {
-            self.mark(s.dir, 'd');
-        }
-        if fin {
-            self.mark(s.dir, 'f');
-            self.first_fin.get_or_insert((s.dir, s.frame));
-        }
-        if rst {
-            self.mark(s.dir, 'r');
-            self.first_rst.get_or_insert((s.dir, s.frame));
-        }
-
-        let seglen = s.len + syn as u32 + fin as u32;
-        let end = s.seq.plus(seglen);
-        let st = &self.dirs[d];
-        let peer = &self.dirs[p];
-        let keep_alive =
-            s.len <= 1 && !syn && !fin && !rst && st.next_seq.is_some_and(|n| s.seq.plus(1) == n);
-        if keep_alive {
-            out.push(Finding::KeepAlive);
-        } else if seglen > 0
-            && !syn
-            && let Some(next) = st.next_seq
-        {
-            if s.seq > next {
-                out.push(Finding::PreviousSegmentLost);
-            }
-            if s.seq < next {
-                let fills_hole = eff.new_bytes > 0;
-                // Wireshark's threshold: the handshake's RTT, or 3 ms without one.
-                let irtt = self.handshake.rtt_us().filter(|r| *r > 0).unwrap_or(3_000);
-                // Asked for by two or more duplicate ACKs just before (within 20 ms, as
-                // Wireshark's fast retransmission): the sender resends what the receiver
-                // is missing (RFC 5681 §3.2), even when the capture never saw the
-                // original (lost before the capture point).
-                let fast = peer.dup_acks >= 2
-                    && peer.last_ack == Some(s.seq)
-                    && s.ts_us - peer.last_dup_ack_ts < 20_000;
-                if fast {
-                    out.push(Finding::Retransmission);
-                } else if fills_hole && s.ts_us - st.last_data_ts < irtt {
-                    out.push(Finding::OutOfOrder);
-                } else if peer.last_ack.is_some_and(|a| a >= end) {
-                    out.push(Finding::SpuriousRetransmission);
-                } else {
-                    out.push(Finding::Retransmission);
-                }
-            }
-        }
+        out.extend(self.sequence_finding(s, eff, f, end));
         if eff.conflict {
             out.push(Finding::OverlapConflict);
         }
-        if s.window == 0 && !syn && !fin && !rst {
-            out.push(Finding::ZeroWindow);
-        }
-        if s.len > 0
-            && let (Some(a), Some(w)) = (peer.last_ack, peer.last_window)
-            && end == a.plus(self.scaled_window(s.dir.reverse(), w, false) as u32)
-            && w > 0
-        {
-            out.push(Finding::WindowFull);
-        }
-        if ackf && seglen == 0 && !rst {
-            let outstanding = peer.next_seq.is_some_and(|n| n > s.ack);
-            if st.last_ack == Some(s.ack) && st.last_window == Some(s.window) && outstanding {
-                out.push(Finding::DuplicateAck);
-            }
-        }
-        if ackf && peer.next_seq.is_some_and(|n| s.ack > n) {
-            out.push(Finding::AckedUnseen);
-        }
+        self.window_and_ack_findings(s, f, end, &mut out);
         let peer_mss = match s.dir {
             Dir::C2S => self.handshake.server.mss,
             Dir::S2C => self.handshake.client.mss,
@@ -314,11 +260,118 @@ impl TcpAnalyzer {
         if s.payload_missing > 0 {
             out.push(Finding::Truncated);
         }
+        self.update(s, f, end, &out);
+        out
+    }
 
-        // State updates.
-        let retransmitted = out.iter().any(|a| a.is_resend());
-        let win = self.scaled_window(s.dir, s.window, syn);
-        let st = &mut self.dirs[d];
+    /// The history letters (Zeek's conn.log) and the first FIN and RST.
+    fn record_history(&mut self, s: &SegmentInfo<'_>, f: Flags) {
+        let first = if f.syn && f.ack {
+            'h'
+        } else if f.syn {
+            's'
+        } else {
+            'a'
+        };
+        self.mark(s.dir, first);
+        if s.len > 0 {
+            self.mark(s.dir, 'd');
+        }
+        if f.fin {
+            self.mark(s.dir, 'f');
+            self.first_fin.get_or_insert((s.dir, s.frame));
+        }
+        if f.rst {
+            self.mark(s.dir, 'r');
+            self.first_rst.get_or_insert((s.dir, s.frame));
+        }
+    }
+
+    /// What the segment's place in its side's sequence says: a keep-alive probe, a
+    /// hole before it, or bytes sent before (resent, reordered, or resent needlessly).
+    fn sequence_finding(
+        &self,
+        s: &SegmentInfo<'_>,
+        eff: &SegmentEffect,
+        f: Flags,
+        end: SeqNum,
+    ) -> Option<Finding> {
+        let st = &self.dirs[s.dir.index()];
+        let peer = &self.dirs[s.dir.reverse().index()];
+        let next = st.next_seq?;
+        let keep_alive = s.len <= 1 && !f.syn && !f.fin && !f.rst && s.seq.plus(1) == next;
+        if keep_alive {
+            return Some(Finding::KeepAlive);
+        }
+        if f.syn || s.len + f.fin as u32 == 0 {
+            return None;
+        }
+        if s.seq > next {
+            return Some(Finding::PreviousSegmentLost);
+        }
+        if s.seq == next {
+            return None;
+        }
+        // Wireshark's threshold: the handshake's RTT, or 3 ms without one.
+        let irtt = self.handshake.rtt_us().filter(|r| *r > 0).unwrap_or(3_000);
+        // Asked for by two or more duplicate ACKs just before (within 20 ms, as
+        // Wireshark's fast retransmission): the sender resends what the receiver is
+        // missing (RFC 5681 §3.2), even when the capture never saw the original (lost
+        // before the capture point).
+        let fast = peer.dup_acks >= 2
+            && peer.last_ack == Some(s.seq)
+            && s.ts_us - peer.last_dup_ack_ts < 20_000;
+        Some(if fast {
+            Finding::Retransmission
+        } else if eff.new_bytes > 0 && s.ts_us - st.last_data_ts < irtt {
+            Finding::OutOfOrder
+        } else if peer.last_ack.is_some_and(|a| a >= end) {
+            Finding::SpuriousRetransmission
+        } else {
+            Finding::Retransmission
+        })
+    }
+
+    /// What the segment's window and ACK say: a zero window, a segment that fills the
+    /// peer's window, a duplicate ACK, an ACK of bytes the capture never saw.
+    fn window_and_ack_findings(
+        &self,
+        s: &SegmentInfo<'_>,
+        f: Flags,
+        end: SeqNum,
+        out: &mut Vec<Finding>,
+    ) {
+        let st = &self.dirs[s.dir.index()];
+        let peer = &self.dirs[s.dir.reverse().index()];
+        if s.window == 0 && !f.syn && !f.fin && !f.rst {
+            out.push(Finding::ZeroWindow);
+        }
+        if s.len > 0
+            && let (Some(a), Some(w)) = (peer.last_ack, peer.last_window)
+            && end == a.plus(self.scaled_window(s.dir.reverse(), w, false) as u32)
+            && w > 0
+        {
+            out.push(Finding::WindowFull);
+        }
+        let seglen = s.len + f.syn as u32 + f.fin as u32;
+        if f.ack && seglen == 0 && !f.rst {
+            let outstanding = peer.next_seq.is_some_and(|n| n > s.ack);
+            if st.last_ack == Some(s.ack) && st.last_window == Some(s.window) && outstanding {
+                out.push(Finding::DuplicateAck);
+            }
+        }
+        if f.ack && peer.next_seq.is_some_and(|n| s.ack > n) {
+            out.push(Finding::AckedUnseen);
+        }
+    }
+
+    /// The side's state after the segment: its next sequence number, the data in
+    /// flight (for RTT samples, never a resent segment: Karn's rule), its ACK and
+    /// window, the smallest window, and the RTT sample its ACK gives.
+    fn update(&mut self, s: &SegmentInfo<'_>, f: Flags, end: SeqNum, found: &[Finding]) {
+        let retransmitted = found.iter().any(|a| a.is_resend());
+        let win = self.scaled_window(s.dir, s.window, f.syn);
+        let st = &mut self.dirs[s.dir.index()];
         if st.next_seq.is_none_or(|n| end > n) {
             st.next_seq = Some(end);
         }
@@ -328,8 +381,8 @@ impl TcpAnalyzer {
                 st.in_flight.push_back((end, s.frame, s.ts_us));
             }
         }
-        if ackf {
-            if out.contains(&Finding::DuplicateAck) {
+        if f.ack {
+            if found.contains(&Finding::DuplicateAck) {
                 st.dup_acks += 1;
                 st.last_dup_ack_ts = s.ts_us;
             } else if st.last_ack != Some(s.ack) {
@@ -338,14 +391,13 @@ impl TcpAnalyzer {
             st.last_ack = Some(s.ack);
             st.last_window = Some(s.window);
         }
-        let m = &mut self.min_window[d];
-        if !rst && m.is_none_or(|m| win < m) {
+        let m = &mut self.min_window[s.dir.index()];
+        if !f.rst && m.is_none_or(|m| win < m) {
             *m = Some(win);
         }
-        if ackf {
-            self.rtt_sample(p, s.ack, s.frame, s.ts_us);
+        if f.ack {
+            self.rtt_sample(s.dir.reverse().index(), s.ack, s.frame, s.ts_us);
         }
-        out
     }
 
     fn rtt_sample(&mut self, data_dir: usize, ack: SeqNum, ack_frame: FrameNo, ts: i64) {
@@ -407,3 +459,6 @@ impl TcpAnalyzer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
