@@ -47,9 +47,7 @@ fn run(mut command: Command) -> Outcome {
                 only_connection: connection,
                 limits: Limits {
                     segment_rows: segments,
-                    listed_connections: list,
-                    listed_exchanges: list.saturating_mul(20),
-                    ..Limits::default()
+                    ..Limits::default().listing(list)
                 },
                 extract: extract.map(|d| (d, force)),
                 key_log: keylog.as_deref().map(report::read_key_log).transpose()?,

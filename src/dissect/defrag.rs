@@ -35,17 +35,35 @@ impl FragKey {
     }
 }
 
-/// Datagrams being reassembled at once, at most.
+/// Datagrams being reassembled at once, at most: the default of
+/// `Limits::fragmented_datagrams`.
 pub const MAX_DATAGRAMS: usize = 256;
 
-#[derive(Default)]
 pub struct Defragmenter {
     bufs: HashMap<FragKey, IpDefragBuf>,
     order: VecDeque<FragKey>,
     dropped: u64,
+    /// Datagrams reassembled at once; beyond, the oldest is given up.
+    max_datagrams: usize,
+}
+
+impl Default for Defragmenter {
+    fn default() -> Self {
+        Defragmenter::new(MAX_DATAGRAMS)
+    }
 }
 
 impl Defragmenter {
+    /// At most `max_datagrams` datagrams waiting for their fragments at once.
+    pub fn new(max_datagrams: usize) -> Self {
+        Defragmenter {
+            bufs: HashMap::new(),
+            order: VecDeque::new(),
+            dropped: 0,
+            max_datagrams: max_datagrams.max(1),
+        }
+    }
+
     /// Datagrams abandoned (over the bound, inconsistent, or cut by the snapshot length).
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -65,7 +83,7 @@ impl Defragmenter {
             return None;
         }
         if !self.bufs.contains_key(&key) {
-            if self.bufs.len() >= MAX_DATAGRAMS
+            if self.bufs.len() >= self.max_datagrams
                 && let Some(old) = self.order.pop_front()
             {
                 self.bufs.remove(&old);
@@ -90,5 +108,30 @@ impl Defragmenter {
             return Some(buf.take_bufs().0);
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past its bound (`Limits::fragmented_datagrams`), the oldest waiting datagram is
+    /// given up and counted; the others still complete.
+    #[test]
+    fn the_bound_gives_up_the_oldest_datagram() {
+        let mut d = Defragmenter::new(2);
+        let key = |id| FragKey::v4([10, 0, 0, 1], [10, 0, 0, 2], id, 6);
+        let first = IpFragOffset::try_new(0).unwrap();
+        let second = IpFragOffset::try_new(1).unwrap(); // 8 bytes in
+        for id in 1..=3 {
+            assert_eq!(d.add(key(id), first, true, &[id as u8; 8], false), None);
+        }
+        assert_eq!(d.dropped(), 1, "datagram 1 given up for datagram 3");
+        assert_eq!(d.add(key(1), second, false, &[9; 8], false), None);
+        let whole = d
+            .add(key(3), second, false, &[9; 8], false)
+            .expect("3 completes");
+        assert_eq!(whole, [[3u8; 8], [9; 8]].concat());
+        assert_eq!(Defragmenter::default().max_datagrams, MAX_DATAGRAMS);
     }
 }

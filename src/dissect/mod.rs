@@ -158,6 +158,14 @@ impl Dissector {
         Self::default()
     }
 
+    /// A dissector that reassembles at most `max_datagrams` fragmented datagrams at
+    /// once (`Limits::fragmented_datagrams`).
+    pub fn with_fragment_bound(max_datagrams: usize) -> Self {
+        Dissector {
+            defrag: defrag::Defragmenter::new(max_datagrams),
+        }
+    }
+
     /// Frames of IP fragments that could not be completed, dropped so far.
     pub fn fragments_dropped(&self) -> u64 {
         self.defrag.dropped()

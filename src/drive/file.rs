@@ -5,7 +5,7 @@ use crate::capture::Frame;
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::file::{Chunk, offset_in};
 use crate::capture::filter::{BpfFilter, FilterError};
-use crate::dissect::{Dissector, Packet};
+use crate::dissect::Packet;
 use crate::report::builder::ListedHook;
 use crate::report::{Options, Report, ReportBuilder, model, recv};
 use std::path::Path;
@@ -249,11 +249,11 @@ fn read_in_two(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE);
     let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE + 2);
     let digests = builder.digests();
+    let mut dissector = builder.new_dissector();
     std::thread::scope(|scope| {
         let reading = std::thread::Builder::new()
             .name("wirelab-read".into())
             .spawn_scoped(scope, move || {
-                let mut dissector = Dissector::new();
                 let mut batch: Option<Decoded> = None;
                 let result = file.for_each_in_chunks(|chunk, frame| {
                     let chunk = chunk.expect("a chunked file (checked by the caller)");

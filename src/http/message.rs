@@ -8,7 +8,8 @@ use crate::reassembly::{CloseReason, FrameNo};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-/// Largest message head accepted (request/status line and headers).
+/// Largest message head accepted (request/status line and headers): the default of
+/// `Limits::head_bytes`.
 pub const MAX_HEAD: usize = 64 * 1024;
 /// Most header fields accepted in one head.
 pub const MAX_HEADERS: usize = 512;
@@ -242,6 +243,8 @@ pub struct MessageParser {
     keep_bodies: bool,
     /// Body bytes kept in each message's [`End::preview`].
     keep_bytes: usize,
+    /// Bytes of a head (`Limits::head_bytes`); a longer one is "not HTTP".
+    max_head: usize,
     hash_bodies: bool,
     /// Only what pairing and counting the messages needs is kept ([`MessageParser::count_only`]).
     count_only: bool,
@@ -347,6 +350,7 @@ impl MessageParser {
             keep_bodies: false,
             hash_bodies: true,
             keep_bytes: PREVIEW,
+            max_head: MAX_HEAD,
             count_only: false,
             digests: None,
             asks_switch: false,
@@ -366,6 +370,11 @@ impl MessageParser {
     /// the HAR's `content.text`.
     pub fn keep_body_bytes(&mut self, n: usize) {
         self.keep_bytes = n.max(PREVIEW);
+    }
+
+    /// Reads heads of at most `n` bytes (`Limits::head_bytes`; [`MAX_HEAD`] unless told).
+    pub fn max_head(&mut self, n: usize) {
+        self.max_head = n.max(16);
     }
 
     /// Do not compute `body_sha256` (the report will not list these messages).
@@ -679,7 +688,7 @@ impl MessageParser {
     /// Appends to the head buffer; parses once a blank line is in. Returns bytes used.
     fn head(&mut self, bytes: &[u8], frame: FrameNo) -> usize {
         let before = self.head_buf.len();
-        let room = MAX_HEAD - before;
+        let room = self.max_head.saturating_sub(before);
         let take = bytes.len().min(room);
         self.head_buf.extend_from_slice(&bytes[..take]);
         let search_from = before.saturating_sub(3);
@@ -696,8 +705,12 @@ impl MessageParser {
             return self.lost_start("does not start with an HTTP status line", bytes, take);
         }
         if !has_blank {
-            if self.head_buf.len() >= MAX_HEAD {
-                return self.not_http("message head larger than 64 KiB", bytes.len());
+            if self.head_buf.len() >= self.max_head {
+                let bound = match self.max_head {
+                    n if n % 1024 == 0 => format!("{} KiB", n / 1024),
+                    n => format!("{n} bytes"),
+                };
+                return self.not_http(&format!("message head larger than {bound}"), bytes.len());
             }
             if self.role == Role::Request && self.request_start_refused(before) {
                 return self.lost_start("does not start with an HTTP request line", bytes, take);

@@ -110,6 +110,12 @@ impl HttpConnection {
         self.responses.count_only();
     }
 
+    /// Reads message heads of at most `n` bytes (`Limits::head_bytes`).
+    pub fn max_head(&mut self, n: usize) {
+        self.requests.max_head(n);
+        self.responses.max_head(n);
+    }
+
     /// Lists at most `n` exchanges (the rest are counted in `omitted`).
     pub fn max_listed(&mut self, n: usize) {
         self.max_listed = n;

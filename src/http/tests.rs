@@ -444,3 +444,41 @@ fn malformed_request_lines_are_shown_with_their_lint() {
         }
     }
 }
+
+/// The head bound is `Limits::head_bytes`: a head past it is "not HTTP", said with the
+/// bound as given, and one within it is read.
+#[test]
+fn a_head_longer_than_its_bound_is_not_http() {
+    let head = |fields: usize| {
+        let mut h = b"GET / HTTP/1.0\r\n".to_vec();
+        for i in 0..fields {
+            h.extend_from_slice(format!("X-Field-{i}: {}\r\n", "v".repeat(40)).as_bytes());
+        }
+        h.extend_from_slice(b"\r\n");
+        h
+    };
+    let reasons = |max: Option<usize>, bytes: &[u8]| {
+        let mut p = MessageParser::new(Role::Request);
+        if let Some(n) = max {
+            p.max_head(n);
+        }
+        p.data(0, bytes, 1);
+        p.take_events()
+            .filter_map(|e| match e {
+                HttpEvent::NotHttp { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let big = head(40); // about 2.4 KB
+    assert!(reasons(None, &big).is_empty(), "within the default 64 KiB");
+    assert_eq!(
+        reasons(Some(2048), &big),
+        ["message head larger than 2 KiB"]
+    );
+    assert_eq!(
+        reasons(Some(1000), &big),
+        ["message head larger than 1000 bytes"]
+    );
+    assert!(reasons(Some(4096), &big).is_empty());
+}

@@ -36,10 +36,8 @@ fn report_file_streamed(
     });
     let opts = Options {
         limits: Limits {
-            listed_connections: usize::MAX,
-            listed_exchanges: usize::MAX,
             segment_rows: 0,
-            ..opts.limits
+            ..opts.limits.listing(usize::MAX)
         },
         ..opts
     };

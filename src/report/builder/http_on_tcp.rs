@@ -23,6 +23,7 @@ impl HttpOnTcp {
     pub fn new(setup: &Setup<'_>) -> Self {
         let mut http = HttpConnection::new();
         http.max_listed(setup.limits.exchanges_per_connection);
+        http.max_head(setup.limits.head_bytes);
         if setup.listed {
             http.hash_with(setup.digests, setup.id);
         } else {

@@ -6,6 +6,10 @@ use crate::dissect::defrag;
 use crate::dns;
 use crate::http;
 
+/// HTTP exchanges listed in a report per connection it lists: `--list N` lists
+/// `20 × N` exchanges.
+pub const EXCHANGES_PER_LISTED_CONNECTION: usize = 20;
+
 /// The bounds of one report. `Limits::default()` is the one place they are set;
 /// `wirelab report --help` shows them.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +64,7 @@ impl Default for Limits {
             pending_total: 48 << 20,
             segment_rows: 20_000,
             listed_connections: 1_000,
-            listed_exchanges: 20_000,
+            listed_exchanges: 1_000 * EXCHANGES_PER_LISTED_CONNECTION,
             exchanges_per_connection: http::MAX_LISTED,
             head_bytes: http::message::MAX_HEAD,
             chunks_per_stream: 20_000,
@@ -77,6 +81,16 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// `--list N`: `n` connections listed in full, and [`EXCHANGES_PER_LISTED_CONNECTION`]
+    /// times as many HTTP exchanges in the report.
+    pub fn listing(self, n: usize) -> Limits {
+        Limits {
+            listed_connections: n,
+            listed_exchanges: n.saturating_mul(EXCHANGES_PER_LISTED_CONNECTION),
+            ..self
+        }
+    }
+
     /// Each bound as (name in `limits_reached`, value, what it bounds, the option that
     /// sets it, if any), for `--help` and the report.
     pub fn table(&self) -> Vec<(&'static str, usize, &'static str, Option<&'static str>)> {

@@ -114,7 +114,7 @@ impl ReportBuilder {
         ReportBuilder {
             segment_budget: opts.limits.segment_rows,
             table: FlowTable::new(opts.limits.connections),
-            dissector: Dissector::new(),
+            dissector: Dissector::with_fragment_bound(opts.limits.fragmented_datagrams),
             next_id: 0,
             finished: Arc::new(Mutex::new(Vec::new())),
             digests: Digests::new(),
@@ -210,6 +210,12 @@ impl ReportBuilder {
     /// the pipeline.
     pub fn dissected(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) {
         self.run_packet(frame, packet, false);
+    }
+
+    /// A dissector for frames decoded elsewhere (a reading thread), bounded as this
+    /// report's limits say; hand it back with [`ReportBuilder::dissected_by`].
+    pub fn new_dissector(&self) -> Dissector {
+        Dissector::with_fragment_bound(self.opts.limits.fragmented_datagrams)
     }
 
     /// Takes the dissector that decoded the frames given to [`ReportBuilder::dissected`]
