@@ -1,21 +1,35 @@
-//! wirelab: a packet-level network lab. The modules are the pipeline, in order; each
-//! imports only those before it (see DESIGN.md).
+//! wirelab: a packet-level network lab. The modules are the pipeline, listed here in its
+//! order; each imports only those above it (docs/design.md).
 
-pub mod analysis;
-pub mod capture;
-pub mod digest;
-pub mod dissect;
-pub mod dns;
-pub mod drive;
-pub mod extract;
-pub mod flow;
+// Leaf tables every stage may use.
 pub mod glossary;
-pub mod http;
-pub mod lab;
 pub mod ports;
+
+// 1-4: frames, their headers, their connections, each direction's stream.
+pub mod capture;
+pub mod dissect;
+pub mod flow;
 pub mod reassembly;
-pub mod render;
-pub mod report;
+
+// 5: the protocols above TCP and UDP (behind one seam, report/builder/protocol.rs),
+// and the TCP analysis beside them.
+pub mod dns;
+pub mod http;
 pub mod socks;
 pub mod tls;
+
+pub mod analysis;
+
+// Beside the report: the program's calls, the hashing thread, the bodies saved.
+pub mod digest;
+pub mod extract;
 pub mod trace;
+
+// 6: the report model and its builder; 7: the renderers; 8: the drivers; 9: the lab.
+pub mod report;
+
+pub mod render;
+
+pub mod drive;
+
+pub mod lab;

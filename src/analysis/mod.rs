@@ -1,4 +1,5 @@
-//! Stage 5b: TCP analysis of each segment, the handshake, RTT samples and the history.
+//! Stage 5, beside the protocols: TCP analysis of each segment, the handshake, RTT
+//! samples and the history.
 //!
 //! Names follow DESIGN.md (and Wireshark's `tcp.analysis.*` where they overlap):
 //! retransmission, spurious-retransmission, out-of-order, duplicate-ack, zero-window,

@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Format {
     /// Layered text for the terminal.
     Table,
-    /// The JSON report (its fields are a stable contract, see DESIGN.md).
+    /// The JSON report (its fields are a stable contract, docs/json.md).
     Json,
     /// One self-contained page for the projector (inline CSS and SVG, no script).
     Html,

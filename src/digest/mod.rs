@@ -1,8 +1,9 @@
-//! SHA-256 beside the parsing: the stream and body hashes of a report are computed on a
-//! second thread (a second core), fed through a bounded queue of byte batches, so that
-//! the reassembler and the HTTP parser never wait for the hash. Nothing feeds back: a
-//! hash is wanted only when the report is written, and a job queued after the bytes
-//! (the finished connection) finds every hash of its bytes done, in queue order.
+//! Stage 6, beside the report: SHA-256 beside the parsing: the stream and body hashes of
+//! a report are computed on a second thread (a second core), fed through a bounded queue
+//! of byte batches, so that the reassembler and the HTTP parser never wait for the hash.
+//! Nothing feeds back: a hash is wanted only when the report is written, and a job queued
+//! after the bytes (the finished connection) finds every hash of its bytes done, in queue
+//! order.
 //!
 //! A hash is opened for a scope (a connection), fed, and finished into a marker string;
 //! the job that emits the connection resolves its markers into hex. What a scope left

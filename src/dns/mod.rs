@@ -1,9 +1,9 @@
-//! Stage 4, beside TCP: DNS over UDP, the lookup a program makes before its handshake
-//! (`data.pr4e.org` → an address). Messages are decoded with `hickory-proto` (RFC 1035
-//! §4.1); a query and its response are paired by the client's address and port, the
-//! server's address and the message ID, which the server copies into its reply (RFC
-//! 1035 §4.1.1). Bounded: at most [`MAX_LOOKUPS`] lookups are listed and
-//! [`MAX_PENDING`] queries wait for an answer; the rest are counted.
+//! Stage 5, a protocol above UDP: DNS over UDP, the lookup a program makes before its
+//! handshake (`data.pr4e.org` → an address). Messages are decoded with `hickory-proto`
+//! (RFC 1035 §4.1); a query and its response are paired by the client's address and port,
+//! the server's address and the message ID, which the server copies into its reply (RFC
+//! 1035 §4.1.1). Bounded: at most [`MAX_LOOKUPS`] lookups are listed and [`MAX_PENDING`]
+//! queries wait for an answer; the rest are counted.
 
 use hickory_proto::op::{Message, MessageType};
 use serde::Serialize;

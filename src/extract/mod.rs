@@ -1,6 +1,7 @@
-//! Stage 5c: `--extract DIR` saves every HTTP response body as a file, as the course
-//! saves cover3.jpg: the bytes after the blank line, with chunked coding removed and
-//! any content coding kept (so a file's SHA-256 is the report's `body_sha256`).
+//! Stage 6, beside the report: `--extract DIR` saves every HTTP response body as a file,
+//! as the course saves cover3.jpg: the bytes after the blank line, with chunked coding
+//! removed and any content coding kept (so a file's SHA-256 is the report's
+//! `body_sha256`).
 //!
 //! Whatever the URL says, a file is never written outside DIR: its name is built from
 //! the connection and response numbers and the target's last path segment reduced to

@@ -1,4 +1,4 @@
-//! Stage 5a: HTTP/1.0 and HTTP/1.1 exchanges over the reassembled streams.
+//! Stage 5, a protocol: HTTP/1.0 and HTTP/1.1 exchanges over the reassembled streams.
 //!
 //! Knows nothing of packets: it reads [`StreamEvent`]s of the two directions of one
 //! connection. Requests and responses are paired in order (RFC 9112 §9.3: responses

@@ -1,4 +1,4 @@
-//! Stage 8: the live lab: the built-in course server, the course client with its recv
+//! Stage 9: the live lab: the built-in course server, the course client with its recv
 //! log, and the sessions that capture beside them. A live report is built by the
 //! same pipeline as a file's, then the recv log is joined to it.
 

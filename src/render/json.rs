@@ -1,4 +1,4 @@
-//! The JSON report (DESIGN.md's contract): one object, pretty-printed as
+//! The JSON report (the contract of docs/json.md): one object, pretty-printed as
 //! `serde_json::to_writer_pretty` prints it, byte for byte.
 //!
 //! The connections are most of it (tens of megabytes for a big capture): they are

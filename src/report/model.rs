@@ -1,5 +1,5 @@
 //! The report model: owned, serializable, in a stable order. The JSON renderer prints
-//! it as is, so field names here are the contract of DESIGN.md ("JSON report"):
+//! it as is, so field names here are the contract of docs/json.md:
 //! fields may be added, the named ones keep their names and meaning.
 
 use serde::Serialize;

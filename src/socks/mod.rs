@@ -1,9 +1,9 @@
-//! Stage 5 (beside HTTP): a SOCKS handshake at the start of a connection (SOCKS4 and
-//! its 4a extension; SOCKS5, RFC 1928, with RFC 1929's username/password), as a client
-//! speaks it to a proxy before the protocol it tunnels (HTTP most often). Knows nothing
-//! of packets: it reads the two streams' first bytes, and hands back where each stream's
-//! tunnelled bytes begin. Nothing is lost when the bytes are not SOCKS: they are given
-//! back, in order, for the protocol above to read from offset 0.
+//! Stage 5, a protocol (before HTTP): a SOCKS handshake at the start of a connection
+//! (SOCKS4 and its 4a extension; SOCKS5, RFC 1928, with RFC 1929's username/password), as
+//! a client speaks it to a proxy before the protocol it tunnels (HTTP most often). Knows
+//! nothing of packets: it reads the two streams' first bytes, and hands back where each
+//! stream's tunnelled bytes begin. Nothing is lost when the bytes are not SOCKS: they are
+//! given back, in order, for the protocol above to read from offset 0.
 
 use crate::reassembly::FrameNo;
 use std::net::{Ipv4Addr, Ipv6Addr};

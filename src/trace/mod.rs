@@ -1,9 +1,10 @@
-//! The program's side of a connection: every system call that moved bytes on one of its
-//! TCP sockets (`recv`, `recvfrom`, `recvmsg`, `read`, `readv` and the sends), with the
-//! size asked, the size returned, the time, the process and thread, and the socket's
-//! own addresses, read from the kernel's socket table (never guessed from timing).
-//! [`ptrace`] records them from a running program; wirelab's own client records its
-//! calls in the same form. The report joins them to the captured connections.
+//! Beside the pipeline (the report joins it): the program's side of a connection: every
+//! system call that moved bytes on one of its TCP sockets (`recv`, `recvfrom`, `recvmsg`,
+//! `read`, `readv` and the sends), with the size asked, the size returned, the time, the
+//! process and thread, and the socket's own addresses, read from the kernel's socket
+//! table (never guessed from timing). [`ptrace`] records them from a running program;
+//! wirelab's own client records its calls in the same form. The report joins them to the
+//! captured connections.
 
 pub mod command;
 pub mod exec;
