@@ -68,9 +68,10 @@ impl From<&LabError> for Failure {
             LabError::Live(e) => e.into(),
             LabError::NoPrivilege(m) => Failure::Privilege(m.clone()),
             LabError::Other(m) => Failure::Failed(m.clone()),
-            LabError::NoNetwork(_) | LabError::Save(_) | LabError::Privileges(_) => {
-                Failure::Failed(e.to_string())
-            }
+            LabError::NoNetwork(_)
+            | LabError::Save(_)
+            | LabError::Privileges(_)
+            | LabError::Fetch(_) => Failure::Failed(e.to_string()),
             LabError::CannotStart(c) => Failure::Status(c.status, c.message.clone()),
             LabError::Interrupted { signal, .. } => {
                 Failure::Status((128 + signal).clamp(0, 255) as u8, e.to_string())

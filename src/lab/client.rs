@@ -76,15 +76,16 @@ impl Fetch {
 }
 
 /// Parses the URL, resolves where to connect, makes and binds the socket.
-pub fn prepare(url: &str, opts: &FetchOptions) -> Result<PreparedFetch, String> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        format!("{url:?} is not a URL ({e}); write it in full, e.g. http://data.pr4e.org/romeo.txt")
+pub fn prepare(url: &str, opts: &FetchOptions) -> Result<PreparedFetch, FetchError> {
+    let parsed = url::Url::parse(url).map_err(|source| FetchError::NotAUrl {
+        url: url.to_string(),
+        source,
     })?;
     if parsed.scheme() != "http" {
-        return Err(format!(
-            "{url}: only http:// URLs can be fetched with a plain socket ({} needs TLS)",
-            parsed.scheme()
-        ));
+        return Err(FetchError::NotHttp {
+            url: url.to_string(),
+            scheme: parsed.scheme().to_string(),
+        });
     }
     let host = parsed.host_str().unwrap_or_default().to_string();
     let port = parsed.port_or_known_default().unwrap_or(80);
@@ -92,25 +93,26 @@ pub fn prepare(url: &str, opts: &FetchOptions) -> Result<PreparedFetch, String> 
         Some(a) => a,
         None => (host.as_str(), port)
             .to_socket_addrs()
-            .map_err(|e| {
-                format!(
-                    "cannot find the address of {host} ({e}): without a network, start the \
-                     course server (`wirelab serve`) and add --connect 127.0.0.1:8080"
-                )
+            .map_err(|source| FetchError::NoAddress {
+                host: host.clone(),
+                source: Some(source),
             })?
             .next()
-            .ok_or_else(|| format!("{host} has no address"))?,
+            .ok_or_else(|| FetchError::NoAddress {
+                host: host.clone(),
+                source: None,
+            })?,
     };
     let socket = Socket::new(
         Domain::for_address(remote),
         Type::STREAM,
         Some(Protocol::TCP),
     )
-    .map_err(|e| format!("cannot make a socket: {e}"))?;
+    .map_err(|e| FetchError::Socket("make a socket".into(), e))?;
     if let Some(mss) = opts.mss {
         socket
             .set_tcp_mss(mss)
-            .map_err(|e| format!("cannot set the MSS to {mss}: {e}"))?;
+            .map_err(|e| FetchError::Socket(format!("set the MSS to {mss}"), e))?;
     }
     let any: SocketAddr = if remote.is_ipv4() {
         "0.0.0.0:0".parse().expect("literal")
@@ -119,12 +121,14 @@ pub fn prepare(url: &str, opts: &FetchOptions) -> Result<PreparedFetch, String> 
     };
     socket
         .bind(&any.into())
-        .map_err(|e| format!("cannot bind a local port: {e}"))?;
+        .map_err(|e| FetchError::Socket("bind a local port".into(), e))?;
     let local = socket
         .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .ok_or("the bound socket has no address")?;
+        .and_then(|a| {
+            a.as_socket()
+                .ok_or_else(|| io::Error::other("not an IP socket"))
+        })
+        .map_err(|e| FetchError::Socket("read the bound socket's address".into(), e))?;
     let end = if opts.bare_lf { "\n\n" } else { "\r\n\r\n" };
     let target = if opts.origin_form {
         match parsed.query() {
@@ -155,11 +159,11 @@ impl PreparedFetch {
     }
 
     /// Connects, sends the request, and receives until the server closes.
-    pub fn run(self) -> Result<Fetch, String> {
+    pub fn run(self) -> Result<Fetch, FetchError> {
         let remote = self.remote;
         self.socket
             .connect_timeout(&remote.into(), self.opts.connect_timeout)
-            .map_err(|e| connect_error(remote, &e))?;
+            .map_err(|source| FetchError::Connect { remote, source })?;
         let mut stream: TcpStream = self.socket.into();
         let local = stream.local_addr().unwrap_or(self.local);
         let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw() as u32);
@@ -181,7 +185,7 @@ impl PreparedFetch {
         while sent < self.request.len() {
             let n = (&stream)
                 .write(&self.request[sent..])
-                .map_err(|e| format!("sending the request to {remote}: {e}"))?;
+                .map_err(|source| FetchError::Send { remote, source })?;
             calls.push(call(
                 crate::trace::Way::Send,
                 "send",
@@ -192,7 +196,7 @@ impl PreparedFetch {
         }
         stream
             .set_read_timeout(Some(self.opts.recv_timeout))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FetchError::Socket("set the receive timeout".into(), e))?;
         let size = self.opts.recv_size.max(1);
         let mut buf = vec![0u8; size];
         let mut received = Vec::new();
@@ -213,13 +217,13 @@ impl PreparedFetch {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(format!(
-                        "{remote} sent nothing for {} s and did not close the connection",
-                        self.opts.recv_timeout.as_secs()
-                    ));
+                    return Err(FetchError::Silent {
+                        remote,
+                        secs: self.opts.recv_timeout.as_secs(),
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
-                Err(e) => return Err(format!("receiving from {remote}: {e}")),
+                Err(source) => return Err(FetchError::Receive { remote, source }),
             }
         }
         Ok(Fetch {
@@ -232,20 +236,105 @@ impl PreparedFetch {
     }
 }
 
-fn connect_error(remote: SocketAddr, e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => format!(
-            "connection refused by {remote}: nothing listens on port {} there (start the course \
-             server with `wirelab serve --listen {remote}`)",
-            remote.port()
-        ),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            format!("no answer from {remote}: the SYN was not answered in time")
+/// Why the course client's fetch failed, in words a student can act on.
+#[derive(Debug)]
+pub enum FetchError {
+    NotAUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    /// Only http:// goes over a plain socket.
+    NotHttp { url: String, scheme: String },
+    /// The name has no address (or could not be looked up).
+    NoAddress {
+        host: String,
+        source: Option<io::Error>,
+    },
+    /// A step of making the socket: what it was, and why.
+    Socket(String, io::Error),
+    Connect {
+        remote: SocketAddr,
+        source: io::Error,
+    },
+    Send {
+        remote: SocketAddr,
+        source: io::Error,
+    },
+    /// The server neither sent nor closed within the receive timeout.
+    Silent { remote: SocketAddr, secs: u64 },
+    Receive {
+        remote: SocketAddr,
+        source: io::Error,
+    },
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::NotAUrl { url, source } => write!(
+                f,
+                "{url:?} is not a URL ({source}); write it in full, e.g. http://data.pr4e.org/romeo.txt"
+            ),
+            FetchError::NotHttp { url, scheme } => write!(
+                f,
+                "{url}: only http:// URLs can be fetched with a plain socket ({scheme} needs TLS)"
+            ),
+            FetchError::NoAddress {
+                host,
+                source: Some(e),
+            } => write!(
+                f,
+                "cannot find the address of {host} ({e}): without a network, start the \
+                 course server (`wirelab serve`) and add --connect 127.0.0.1:8080"
+            ),
+            FetchError::NoAddress { host, source: None } => write!(f, "{host} has no address"),
+            FetchError::Socket(what, e) => write!(f, "cannot {what}: {e}"),
+            FetchError::Connect { remote, source } => match source.kind() {
+                io::ErrorKind::ConnectionRefused => write!(
+                    f,
+                    "connection refused by {remote}: nothing listens on port {} there (start \
+                     the course server with `wirelab serve --listen {remote}`)",
+                    remote.port()
+                ),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                    write!(
+                        f,
+                        "no answer from {remote}: the SYN was not answered in time"
+                    )
+                }
+                io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                    write!(
+                        f,
+                        "{remote} is unreachable from this machine (no route to it)"
+                    )
+                }
+                _ => write!(f, "cannot connect to {remote}: {source}"),
+            },
+            FetchError::Send { remote, source } => {
+                write!(f, "sending the request to {remote}: {source}")
+            }
+            FetchError::Silent { remote, secs } => write!(
+                f,
+                "{remote} sent nothing for {secs} s and did not close the connection"
+            ),
+            FetchError::Receive { remote, source } => {
+                write!(f, "receiving from {remote}: {source}")
+            }
         }
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
-            format!("{remote} is unreachable from this machine (no route to it)")
+    }
+}
+
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::NotAUrl { source, .. } => Some(source),
+            FetchError::NoAddress { source, .. } => source.as_ref().map(|e| e as _),
+            FetchError::Socket(_, e) => Some(e),
+            FetchError::Connect { source, .. }
+            | FetchError::Send { source, .. }
+            | FetchError::Receive { source, .. } => Some(source),
+            FetchError::NotHttp { .. } | FetchError::Silent { .. } => None,
         }
-        _ => format!("cannot connect to {remote}: {e}"),
     }
 }
 
@@ -311,13 +400,14 @@ mod tests {
             .unwrap()
             .run()
             .unwrap_err();
-        assert!(e.contains("refused"), "{e}");
-        assert!(
-            prepare("data.pr4e.org/romeo.txt", &opts)
-                .err()
-                .unwrap()
-                .contains("not a URL")
-        );
-        assert!(prepare("https://x/", &opts).err().unwrap().contains("TLS"));
+        assert!(matches!(e, FetchError::Connect { .. }), "{e}");
+        assert!(e.to_string().contains("refused"), "{e}");
+        assert!(matches!(
+            prepare("data.pr4e.org/romeo.txt", &opts),
+            Err(FetchError::NotAUrl { .. })
+        ));
+        let tls = prepare("https://x/", &opts).err().unwrap();
+        assert!(matches!(tls, FetchError::NotHttp { .. }), "{tls}");
+        assert!(tls.to_string().contains("TLS"));
     }
 }

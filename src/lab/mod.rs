@@ -44,6 +44,8 @@ pub enum LabError {
     },
     /// The file to save the capture in could not be made ready.
     Save(crate::capture::live::SaveError),
+    /// One of wirelab's own fetches failed.
+    Fetch(client::FetchError),
     /// wirelab could not give up root for the program's user.
     Privileges(crate::capture::privileges::DropError),
     Other(String),
@@ -57,6 +59,7 @@ impl std::fmt::Display for LabError {
             LabError::NoNetwork(e) => e.fmt(f),
             LabError::CannotStart(c) => f.write_str(&c.message),
             LabError::Save(e) => e.fmt(f),
+            LabError::Fetch(e) => e.fmt(f),
             LabError::Privileges(e) => e.fmt(f),
             LabError::Interrupted { signal, stage } => write!(
                 f,
@@ -73,6 +76,7 @@ impl std::error::Error for LabError {
             LabError::Live(e) => Some(e),
             LabError::NoNetwork(e) => Some(e),
             LabError::Save(e) => Some(e),
+            LabError::Fetch(e) => Some(e),
             LabError::Privileges(e) => Some(e),
             _ => None,
         }
@@ -109,7 +113,7 @@ pub struct LabRun {
 
 /// Runs the prepared fetches one after the other; stops at the first that fails and
 /// returns its error beside those done.
-pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<String>) {
+pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<client::FetchError>) {
     let mut fetches = Vec::new();
     for p in prepared {
         match p.run() {
@@ -162,7 +166,7 @@ pub fn capture_fetches(
     let mut live = running.stop_after(GRACE);
     drop(running_server);
     if let Some(e) = error {
-        return Err(LabError::Other(e));
+        return Err(LabError::Fetch(e));
     }
     let trace = join_recvs(&mut live.report, &fetches);
     if let Some(saved) = &saved {

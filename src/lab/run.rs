@@ -250,8 +250,7 @@ pub fn run(
             prepared = net
                 .client
                 .enter(|| prepare_fetches(list))
-                .map_err(setup)?
-                .map_err(setup)?;
+                .map_err(setup)??;
             step("before the fetches started")?;
             interrupts.end_at_once();
             vec![crate::trace::BUILTIN_CLIENT.to_string()]
@@ -304,7 +303,7 @@ pub fn run(
     });
     let mut live = running.stop_after(GRACE);
     if let Some(e) = failure {
-        return Err(setup(e));
+        return Err(LabError::Fetch(e));
     }
     let both_ends = match (server_end, &client_end) {
         (Some(server), Some(client)) => {
@@ -375,10 +374,10 @@ fn server_side_path(saved: &std::path::Path) -> PathBuf {
 }
 
 /// Looks up data.pr4e.org at the lab's name server and prepares each fetch.
-fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch>, String> {
-    let socket = UdpSocket::bind((network::CLIENT_IP, 0)).map_err(|e| e.to_string())?;
+fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch>, LabError> {
+    let socket = UdpSocket::bind((network::CLIENT_IP, 0)).map_err(setup)?;
     let name_server = SocketAddr::from((network::SERVER_IP, crate::dns::PORT));
-    let ip = dns_server::resolve(&socket, name_server, COURSE_NAMES[0])?;
+    let ip = dns_server::resolve(&socket, name_server, COURSE_NAMES[0]).map_err(setup)?;
     list.iter()
         .map(|(path, recv)| {
             let opts = FetchOptions {
@@ -387,6 +386,7 @@ fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch
                 ..Default::default()
             };
             client::prepare(&format!("http://{}{path}", COURSE_NAMES[0]), &opts)
+                .map_err(LabError::Fetch)
         })
         .collect()
 }
