@@ -56,10 +56,10 @@ impl SaveFile {
             ..PcapHeader::default()
         };
         let writer = PcapWriter::with_header(file.clone(), header)
-            .map_err(|e| LiveError::Savefile(SaveError::Start(e)))?;
+            .map_err(|e| LiveError::Savefile(SaveError::Start(io::Error::other(e))))?;
         let mut save = SaveFile { writer, file };
         save.flush()
-            .map_err(|e| LiveError::Savefile(SaveError::Stopped(e)))?;
+            .map_err(|e| LiveError::Savefile(SaveError::Start(e)))?;
         Ok(save)
     }
 
@@ -132,8 +132,8 @@ pub enum SaveError {
     GiveToUser(std::path::PathBuf, io::Error),
     /// A second descriptor of it (kept to rewrite it as pcapng) could not be made.
     KeepOpen(std::path::PathBuf, io::Error),
-    /// Its header could not be written.
-    Start(pcap_file::PcapError),
+    /// Its header could not be written (before any packet).
+    Start(io::Error),
     /// Writing failed mid-capture (a full disk): the capture stopped there.
     Stopped(io::Error),
 }
@@ -169,8 +169,8 @@ impl std::error::Error for SaveError {
             SaveError::Create(_, e)
             | SaveError::GiveToUser(_, e)
             | SaveError::KeepOpen(_, e)
+            | SaveError::Start(e)
             | SaveError::Stopped(e) => Some(e),
-            SaveError::Start(e) => Some(e),
         }
     }
 }

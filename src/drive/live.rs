@@ -59,6 +59,16 @@ pub struct SavedCapture {
 }
 
 impl SavedCapture {
+    /// A second descriptor of `file`, saved at `path`, to rewrite it later.
+    fn of(path: &Path, file: &File) -> Result<SavedCapture, SaveError> {
+        Ok(SavedCapture {
+            path: path.to_path_buf(),
+            file: file
+                .try_clone()
+                .map_err(|e| SaveError::KeepOpen(path.to_path_buf(), e))?,
+        })
+    }
+
     /// Keeps what a run adds to its saved capture: rewritten as pcapng, through the
     /// descriptor opened before privileges were dropped, with the program's calls when
     /// traced (a comment on every frame that carried a call's bytes, the whole trace in
@@ -165,12 +175,7 @@ impl Session {
         let mut saved = None;
         if let Some(path) = save {
             let file = create_for_target(path).map_err(LiveError::Savefile)?;
-            saved = Some(SavedCapture {
-                path: path.to_path_buf(),
-                file: file
-                    .try_clone()
-                    .map_err(|e| LiveError::Savefile(SaveError::KeepOpen(path.to_path_buf(), e)))?,
-            });
+            saved = Some(SavedCapture::of(path, &file).map_err(LiveError::Savefile)?);
             capture.save_to(file)?;
         }
         Ok(Session {
@@ -187,15 +192,7 @@ impl Session {
     pub fn saved_file(&self) -> Result<Option<SavedCapture>, SaveError> {
         self.saved
             .as_ref()
-            .map(|s| {
-                Ok(SavedCapture {
-                    path: s.path.clone(),
-                    file: s
-                        .file
-                        .try_clone()
-                        .map_err(|e| SaveError::KeepOpen(s.path.clone(), e))?,
-                })
-            })
+            .map(|s| SavedCapture::of(&s.path, &s.file))
             .transpose()
     }
 
