@@ -63,7 +63,10 @@ make_capture() {
   local server=$!
   ip netns exec $c tcpdump -i wlbc0 -s 0 -B 262144 -w "$out.part" 'tcp port 80' 2>"$dir/tcpdump.log" &
   local dump=$!
-  sleep 1
+  # tcpdump says "listening on" once its socket is bound: wait for it (on a loaded
+  # machine a fixed second was not enough and the first fetches were missed).
+  for _ in $(seq 100); do grep -q "listening on" "$dir/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
   # The payload received is about 0.96 of the capture's size.
   if [ -n "$mix" ]; then
     ip netns exec $c python3 scripts/bench_client.py 10.78.0.1 80 --mix 450:/big.bin,450:/image.jpg,8000:/romeo.txt 4
@@ -153,7 +156,7 @@ echo "mixed: wirelab is $(echo "${wall[m-tshark]} / ${wall[m-wirelab]}" | bc -l 
 echo "mixed: wirelab is $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab]}" | bc -l | xargs printf '%.1f')x faster than tcpflow (target 4x)"
 echo "mixed: wirelab --list all is $(echo "${wall[m-tshark]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x faster than tshark, $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x than tcpflow"
 echo "mixed: peak memory $(( peak[m-wirelab] / 1024 )) MB, $(( peak[m-wirelab-all] / 1024 )) MB with --list all (target under 100 MB)"
-hashed=$("$wirelab" report "$mixed" --format json --list all | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["connections"]; print(sum(1 for x in c if x["streams"]["s2c"]["sha256"]), "of", r["totals"]["connections"])')
+hashed=$("$wirelab" report "$mixed" --format json --list all | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["connections"]; print(sum(1 for x in c if x["http"] and x["http"][0]["response"]["body_sha256"]), "of", r["totals"]["connections"])')
 echo "mixed: connections hashed with --list all: $hashed"
 
 if [ "${BENCH_LIVE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then

@@ -34,6 +34,8 @@ fn report_of(dir: &Path, rel: &str) -> Option<Report> {
             segment_rows: 0,
             ..Default::default()
         },
+        // The streams are compared with tshark's Follow TCP Stream by their hashes.
+        stream_hash: true,
         ..Options::default()
     };
     wirelab::drive::file::from_file(&dir.join(rel), None, opts).ok()

@@ -6,7 +6,11 @@ use std::path::Path;
 use wirelab::report::{Options, Report};
 
 fn report(path: &Path) -> Report {
-    wirelab::drive::file::from_file(path, None, Options::default()).expect("the capture reads")
+    let opts = Options {
+        stream_hash: true,
+        ..Options::default()
+    };
+    wirelab::drive::file::from_file(path, None, opts).expect("the capture reads")
 }
 
 /// (capture, the stack the report must name): tshark's `frame.protocols` for the same
@@ -84,6 +88,7 @@ fn every_encapsulation_gives_the_plain_capture_connection() {
         assert_eq!(r.connections.len(), 1, "{file}");
         let c = &r.connections[0];
         assert_eq!(&c.link.stack, stack, "{file}");
+        assert_eq!(c.streams.c2s.sha256.len(), 64, "{file}");
         assert_eq!(c.streams.c2s.sha256, want.streams.c2s.sha256, "{file}");
         assert_eq!(c.streams.s2c.sha256, want.streams.s2c.sha256, "{file}");
         assert_eq!(c.streams.s2c.complete, want.streams.s2c.complete, "{file}");

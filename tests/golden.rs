@@ -139,7 +139,7 @@ diff before committing):\n{}",
     assert!(rows.len() >= 50, "only {} golden rows", rows.len());
 }
 
-/// Every capture in captures/ has its terminal, JSON and HTML rows; every file in
+/// Every capture in captures/ has its terminal, JSON (with `--stream-hash`) and HTML rows; every file in
 /// tests/golden/ is some row's.
 #[test]
 fn manifest_covers_every_capture_and_every_golden_file() {
@@ -155,6 +155,9 @@ fn manifest_covers_every_capture_and_every_golden_file() {
                 r.capture == name
                     && match format {
                         None => r.args.is_empty(),
+                        // JSON rows ask for the stream hashes too: the goldens
+                        // check them against the reassembled bytes.
+                        Some("json") => r.args == ["--format", "json", "--stream-hash"],
                         Some(f) => r.args == ["--format", f],
                     }
             });
@@ -644,4 +647,43 @@ fn frames_out_of_time_order_are_said_and_sequence_numbers_stay_small() {
         .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert_eq!(text.matches("out of time order").count(), 1, "said once");
+}
+
+/// Without `--stream-hash` the JSON report is its golden with every stream's `sha256`
+/// left `""`: the bodies' hashes, and every other field, are the same (each payload
+/// byte is hashed once unless the streams' hashes are asked for).
+#[test]
+fn json_without_stream_hash_differs_only_in_the_stream_hashes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut compared = 0;
+    for row in manifest(root) {
+        if row.args != ["--format", "json", "--stream-hash"] {
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .current_dir(root)
+            .env("TZ", "UTC")
+            .args(["report", &format!("captures/{}", row.capture)])
+            .args(["--format", "json"])
+            .output()
+            .expect("wirelab runs");
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let golden = std::fs::read(root.join("tests/golden").join(&row.expected)).unwrap();
+        let mut want: serde_json::Value = serde_json::from_slice(&golden).unwrap();
+        let mut hashed = 0;
+        for c in want["connections"].as_array_mut().unwrap() {
+            for dir in ["c2s", "s2c"] {
+                let h = &mut c["streams"][dir]["sha256"];
+                hashed += usize::from(h.as_str().is_some_and(|s| !s.is_empty()));
+                *h = serde_json::Value::from("");
+            }
+        }
+        assert!(
+            got == want,
+            "{}: differs beyond the stream hashes",
+            row.expected
+        );
+        compared += hashed;
+    }
+    assert!(compared > 50, "only {compared} stream hashes compared");
 }

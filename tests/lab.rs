@@ -191,7 +191,15 @@ fn socket1_runs_unchanged_and_prints_romeo_over_wire_sized_segments() {
     let dir = workdir("socket1");
     let out = lab(
         &dir,
-        &["--format", "json", "-o", "report.json", "-w", "class.pcap"],
+        &[
+            "--format",
+            "json",
+            "--stream-hash",
+            "-o",
+            "report.json",
+            "-w",
+            "class.pcap",
+        ],
         &[PYTHON, "socket1.py"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -215,11 +223,16 @@ fn socket1_runs_unchanged_and_prints_romeo_over_wire_sized_segments() {
     assert_eq!(r["lab"]["user"], "nobody");
     // The saved capture replays to the same streams, with no privileges needed.
     let replay = Command::new(WIRELAB)
-        .args(["report", "class.pcap", "--format", "json"])
+        .args(["report", "class.pcap", "--format", "json", "--stream-hash"])
         .current_dir(&dir)
         .output()
         .unwrap();
     let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(
+        conns[0]["streams"]["s2c"]["sha256"].as_str().map(str::len),
+        Some(64),
+        "--stream-hash hashes the stream"
+    );
     assert_eq!(
         replayed["connections"][0]["streams"]["s2c"]["sha256"],
         conns[0]["streams"]["s2c"]["sha256"]

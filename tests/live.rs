@@ -85,6 +85,7 @@ fn demo_on_loopback_reports_the_course_fetches_with_recv_logs() {
             "0",
             "--format",
             "json",
+            "--stream-hash",
             "-o",
         ])
         .arg(&report)
@@ -124,16 +125,21 @@ fn demo_on_loopback_reports_the_course_fetches_with_recv_logs() {
         vec!["200 167".to_string(), format!("200 {cover}")]
     );
     // Replaying the file gives the same streams.
-    let replay = run(Command::new(WIRELAB)
-        .arg("report")
-        .arg(&pcap)
-        .args(["--format", "json"]));
+    let replay = run(Command::new(WIRELAB).arg("report").arg(&pcap).args([
+        "--format",
+        "json",
+        "--stream-hash",
+    ]));
     let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
     for (a, b) in conns
         .iter()
         .zip(replayed["connections"].as_array().unwrap())
     {
         assert_eq!(a["streams"]["s2c"]["sha256"], b["streams"]["s2c"]["sha256"]);
+        assert_eq!(
+            b["streams"]["s2c"]["sha256"].as_str().map(str::len),
+            Some(64)
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -239,6 +245,7 @@ impl Netns {
             "tcp port 80",
             "--format",
             "json",
+            "--stream-hash",
         ];
         let mut c = self.exec(&self.client, &[WIRELAB]);
         c.args(args);

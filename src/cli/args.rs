@@ -80,6 +80,12 @@ pub struct Output {
     /// Each frame's header bytes in hex (link, IP and TCP headers; implies --verbose).
     #[arg(short = 'x', long = "hex")]
     pub hex: bool,
+    /// Also compute each listed stream's SHA-256 (the JSON's `streams.*.sha256`, ""
+    /// without it), to compare with tshark's Follow TCP Stream or with every byte a
+    /// program's recv() returned. One more pass over every byte: the bodies' own
+    /// SHA-256 (`body_sha256`, what --extract saves) is always computed.
+    #[arg(long)]
+    pub stream_hash: bool,
     /// Colours in the terminal report.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: Color,
@@ -143,6 +149,7 @@ impl Output {
     pub fn options(&self) -> Options {
         Options {
             header_hex: self.hex,
+            stream_hash: self.stream_hash,
             // HAR carries the bodies (up to 1 MiB each; text, or base64).
             keep_body_bytes: if self.format == Format::Har {
                 1 << 20
@@ -187,7 +194,7 @@ pub enum Command {
         /// Connections listed in full; the others are summed into the totals (status
         /// codes, how they ended, analysis counts), so a huge capture stays readable
         /// and its report bounded.
-        /// `all` lists (and hashes) every connection.
+        /// `all` lists (and hashes the bodies of) every connection.
         #[arg(long, value_name = "N|all", default_value_t = Limits::default().listed_connections, value_parser = parse_list)]
         list: usize,
         /// Save every HTTP response body in DIR (created if needed), as the course saves

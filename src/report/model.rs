@@ -277,7 +277,8 @@ pub struct Gap {
 pub struct Stream {
     /// Bytes captured (gaps excluded).
     pub bytes: u64,
-    /// SHA-256 of the reassembled bytes in order, gaps excluded.
+    /// SHA-256 of the reassembled bytes in order, gaps excluded, with `--stream-hash`
+    /// ([`crate::report::Options::stream_hash`]); "" without it.
     pub sha256: String,
     pub gaps: Vec<Gap>,
     /// SYN and FIN (or RST) seen and no gap between them.

@@ -20,7 +20,7 @@ pub struct StreamStats {
     pub bytes: u64,
     /// Payload bytes the snapshot length cut off this side's frames.
     pub cut_bytes: u64,
-    /// None for a connection the report will not list (its hash would be thrown away).
+    /// None unless `--stream-hash` asked and the report lists the connection.
     pub hash: Option<HashSink>,
     pub gaps: Vec<model::Gap>,
     pub chunks: Option<Vec<[u64; 3]>>,
@@ -106,6 +106,8 @@ pub struct NewConn<'a> {
     pub ts_us: i64,
     pub keep: bool,
     pub listed: bool,
+    /// Its streams are hashed (`--stream-hash`, a listed connection).
+    pub stream_hash: bool,
     pub extract: bool,
     pub keep_body_bytes: usize,
     pub limits: &'a Limits,
@@ -117,7 +119,7 @@ impl Conn {
     pub fn new(n: NewConn<'_>) -> Conn {
         let stats = || StreamStats {
             chunks: n.keep.then(Vec::new),
-            hash: n.listed.then(|| HashSink::new(Some(n.digests), n.id)),
+            hash: n.stream_hash.then(|| HashSink::new(Some(n.digests), n.id)),
             max_chunks: n.limits.chunks_per_stream,
             max_gaps: n.limits.gaps_per_stream,
             ..Default::default()

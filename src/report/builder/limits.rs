@@ -227,6 +227,9 @@ pub struct Options {
     pub idle_timeout_us: i64,
     /// Keep each kept segment's header bytes in hex (`-x`).
     pub header_hex: bool,
+    /// Hash each listed connection's two streams (`--stream-hash`): one more SHA-256
+    /// pass over every byte that carries a body, whose own hash is always computed.
+    pub stream_hash: bool,
     /// Body bytes kept per message beyond the 512-byte preview, for HAR's content
     /// (`--format har`); 0 keeps the preview only.
     pub keep_body_bytes: usize,
@@ -244,6 +247,7 @@ impl Default for Options {
             only_connection: None,
             idle_timeout_us: 600 * 1_000_000,
             header_hex: false,
+            stream_hash: false,
             keep_body_bytes: 0,
             extract: None,
             key_log: None,

@@ -508,6 +508,7 @@ impl ReportBuilder {
             ts_us: ts,
             keep,
             listed,
+            stream_hash: listed && self.opts.stream_hash,
             extract: self.extractor.is_some(),
             keep_body_bytes: self.opts.keep_body_bytes,
             limits: &self.opts.limits,
