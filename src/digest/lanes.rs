@@ -227,11 +227,19 @@ pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copie
     }
 }
 
-/// Compresses whole blocks into `state` (`sha2`'s own SHA-NI or portable code).
+/// Compresses whole blocks into `state` (`sha2`'s own SHA-NI or portable code), in one
+/// call: its SHA-NI path loads and stores the state once per call, not once per block.
 fn compress(state: &mut [u32; 8], blocks: &[u8]) {
-    for block in blocks.chunks_exact(64) {
-        sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
-    }
+    let (blocks, _) = blocks.as_chunks::<64>();
+    // SAFETY: GenericArray<u8, U64> is a [u8; 64] (repr(transparent)): the cast sha2's
+    // own compress256 makes the other way.
+    let blocks = unsafe {
+        std::slice::from_raw_parts(
+            blocks.as_ptr() as *const GenericArray<u8, sha2::digest::consts::U64>,
+            blocks.len(),
+        )
+    };
+    sha2::compress256(state, blocks);
 }
 
 /// Compresses `a` into `sa` and `b` into `sb` (whole blocks, as many of each).
