@@ -687,3 +687,58 @@ fn json_without_stream_hash_differs_only_in_the_stream_hashes() {
     }
     assert!(compared > 50, "only {compared} stream hashes compared");
 }
+
+/// `wirelab explain` (the list and every term) and `wirelab ports` fit an 80-column
+/// terminal: a student reads them in one.
+#[test]
+fn explain_and_ports_fit_80_columns() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut outputs = vec![
+        (vec!["explain"], run(&["explain"])),
+        (vec!["ports"], run(&["ports"])),
+    ];
+    for entry in wirelab::glossary::TERMS {
+        outputs.push((vec!["explain", entry.name], run(&["explain", entry.name])));
+    }
+    assert!(outputs.len() > 20);
+    for (args, text) in outputs {
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "wirelab {}: a line of {} columns: {line}",
+                args.join(" "),
+                line.chars().count()
+            );
+        }
+    }
+}
+
+/// Output into a pipe whose reader is gone (`wirelab explain | head`) ends the command
+/// quietly with 0, as a closed pipe ends `cat`: no panic, nothing on standard error.
+#[test]
+fn a_closed_pipe_ends_explain_and_ports_quietly() {
+    for args in [
+        &["explain"][..],
+        &["explain", "recv"],
+        &["ports"],
+        &["interfaces"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "wirelab {args:?}: {err}");
+        assert!(err.is_empty(), "wirelab {args:?}: {err}");
+    }
+}

@@ -42,6 +42,16 @@ impl Failure {
         ExitCode::from(code)
     }
 
+    /// Writes `text` to standard output: a reader that went away (`| head`) is
+    /// [`Failure::BrokenPipe`], not a panic.
+    pub fn print(text: &str) -> Result<(), Failure> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(Failure::writing)
+    }
+
     /// A write to the report's destination failed.
     pub fn writing(e: std::io::Error) -> Failure {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

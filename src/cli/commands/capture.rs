@@ -1,7 +1,7 @@
 //! `wirelab capture` and `wirelab interfaces`: the live driver on an interface.
 
 use crate::cli::args::Output;
-use crate::cli::failure::{Outcome, failed, live_fail};
+use crate::cli::failure::{Failure, Outcome, failed, live_fail};
 use crate::cli::output::{emit, line_printer, open_output};
 use std::path::Path;
 use std::process::ExitCode;
@@ -132,9 +132,9 @@ pub fn interfaces() -> Outcome {
             },
         ]);
     }
-    println!("{t}");
-    println!(
-        "capture on one of these with: sudo wirelab capture -i NAME (\"any\" captures on all of them)"
-    );
+    Failure::print(&format!(
+        "{t}\ncapture on one of these with: sudo wirelab capture -i NAME\n\
+         (\"any\" captures on all of them)\n"
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

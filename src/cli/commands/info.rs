@@ -1,16 +1,23 @@
 //! `wirelab explain` and `wirelab ports`: the glossary and the course's port list.
 
-use crate::cli::failure::{Outcome, input};
+use crate::cli::failure::{Failure, Outcome, input};
 use std::process::ExitCode;
 use wirelab::render;
+
+/// The columns of the terminal the glossary is written for.
+const WIDTH: usize = 80;
 
 pub fn explain(term: Option<&str>) -> Outcome {
     use wirelab::glossary;
     match term {
         Some(t) => match glossary::lookup(t) {
             Some(entry) => {
-                println!("{}: {}\n", entry.name, entry.short);
-                println!("{}", render::table::wrap(entry.long, 80, 0).join("\n"));
+                let first = format!("{}: {}", entry.name, entry.short);
+                Failure::print(&format!(
+                    "{}\n\n{}\n",
+                    render::table::wrap(&first, WIDTH, 2).join("\n"),
+                    render::table::wrap(entry.long, WIDTH, 0).join("\n")
+                ))?;
                 Ok(ExitCode::SUCCESS)
             }
             None => input(format!(
@@ -23,10 +30,15 @@ pub fn explain(term: Option<&str>) -> Outcome {
             )),
         },
         None => {
+            // The explanations in a column after the names, wrapped under it.
+            let mut text = String::new();
             for entry in glossary::TERMS {
-                println!("{:<24} {}", entry.name, entry.short);
+                let line = format!("{:<24} {}", entry.name, entry.short);
+                text += &render::table::wrap(&line, WIDTH, 25).join("\n");
+                text.push('\n');
             }
-            println!("\nwirelab explain TERM says more about one of them.");
+            text += "\nwirelab explain TERM says more about one of them.\n";
+            Failure::print(&text)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -41,10 +53,12 @@ pub fn ports() -> Outcome {
     for (port, name, what) in wirelab::ports::WELL_KNOWN {
         t.add_row(vec![port.to_string(), name.to_string(), what.to_string()]);
     }
-    println!("{t}");
-    println!(
-        "A server listens on its service's well-known port; the client's port is an ephemeral one \n\
-the operating system picks (32768-60999 on Linux). wirelab explain port says more."
-    );
+    let after = "A server listens on its service's well-known port; the client's port is an \
+ephemeral one the operating system picks (32768-60999 on Linux). wirelab explain port \
+says more.";
+    Failure::print(&format!(
+        "{t}\n{}\n",
+        render::table::wrap(after, WIDTH, 0).join("\n")
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
