@@ -412,13 +412,18 @@ fn hex_shows_the_header_bytes_of_every_frame() {
     assert_eq!(text.matches("\nframe ").count(), 12, "one block per frame");
 }
 
+/// Runs wirelab with `args`, its output captured.
+fn wirelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn explain_and_ports() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = wirelab(args);
         (
             out.status.code(),
             String::from_utf8(out.stdout).unwrap(),
@@ -693,10 +698,7 @@ fn json_without_stream_hash_differs_only_in_the_stream_hashes() {
 #[test]
 fn explain_and_ports_fit_80_columns() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = wirelab(args);
         assert!(out.status.success(), "{args:?}");
         String::from_utf8(out.stdout).unwrap()
     };
