@@ -629,10 +629,38 @@ impl ReportBuilder {
         }
     }
 
+    /// A connection ended (or the capture did): its counts go into the totals, and a
+    /// listed one is described, cut to the report's budgets, and handed to the hashing
+    /// thread, which writes it out once its hashes are done.
     fn finish_conn(&mut self, mut c: Box<Conn>, unended: Close) {
         self.pending_total = self.pending_total.saturating_sub(c.pending());
         c.finish();
         Self::extract(&mut self.extractor, &mut c);
+        let (exchanges, omitted) = self.count(&c, unended);
+        if self.opts.only_connection.is_some_and(|n| n != c.id) {
+            return;
+        }
+        if !c.listed {
+            self.connections_omitted += 1;
+            *self.reached.entry("listed_connections").or_default() += 1;
+            self.exchanges_omitted += exchanges - omitted;
+            return;
+        }
+        // Rows the budget cut, of the connections listed (the others are counted whole
+        // in `connections_omitted`).
+        self.segments_omitted += c.omitted;
+        let mut model = to_model(*c, unended, self.opts.keep_body_bytes > 0);
+        self.apply_budgets(&mut model);
+        if let Some(ex) = &self.extractor {
+            attach_extracted(&mut model, ex);
+        }
+        self.emit(model);
+    }
+
+    /// Counts an ended connection into the totals (listed or not): its analysis, how
+    /// it closed, and what the protocol above found. Gives its exchanges and those
+    /// of them its own bound left out.
+    fn count(&mut self, c: &Conn, unended: Close) -> (u64, u64) {
         for (k, v) in &c.analysis {
             *self.analysis_totals.entry(k).or_default() += v;
         }
@@ -649,20 +677,12 @@ impl ReportBuilder {
             .close_counts
             .entry(close_of(&c.tcp, unended).0.as_str())
             .or_default() += 1;
-        if self.opts.only_connection.is_some_and(|n| n != c.id) {
-            return;
-        }
-        if !c.listed {
-            self.connections_omitted += 1;
-            *self.reached.entry("listed_connections").or_default() += 1;
-            self.exchanges_omitted += exchanges - omitted;
-            return;
-        }
-        // Rows the budget cut, of the connections listed (the others are counted whole
-        // in `connections_omitted`).
-        self.segments_omitted += c.omitted;
-        let mut model = to_model(*c, unended, self.opts.keep_body_bytes > 0);
-        // Bodies kept for HAR: at most `kept_body_bytes` in the whole report.
+        (exchanges, omitted)
+    }
+
+    /// The whole report's bounds on a listed connection: the body bytes kept for HAR
+    /// (`kept_body_bytes`) and the exchanges listed (`listed_exchanges`).
+    fn apply_budgets(&mut self, model: &mut model::Connection) {
         for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
             let n = r.body.as_ref().map_or(0, Vec::len);
             if self.kept_bodies + n > self.opts.limits.kept_body_bytes {
@@ -679,9 +699,12 @@ impl ReportBuilder {
             model.http.clear();
         }
         self.listed_exchanges += model.http.len();
-        if let Some(ex) = &self.extractor {
-            attach_extracted(&mut model, ex);
-        }
+    }
+
+    /// Queues a listed connection behind its bytes on the hashing thread, which
+    /// resolves its hashes and hands it to the stream sink (JSON Lines) or the
+    /// finished list; the last of the `--list` first ones makes the listing final.
+    fn emit(&mut self, mut model: model::Connection) {
         self.listed_finished += 1;
         let done = if self.listed_finished == self.opts.limits.listed_connections as u64
             && self.opts.only_connection.is_none()
