@@ -12,7 +12,7 @@
 //! - Bodies: the report keeps the first 512 bytes of each; a text body that fits is in
 //!   `content.text`, others say in `content.comment` what was left out.
 
-use crate::report::model::{Connection, HttpExchange, Report};
+use crate::report::model::{Connection, HttpExchange, Report, Request, Response};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
@@ -174,86 +174,24 @@ fn body_content(r: &crate::report::model::Response) -> Value {
     c
 }
 
+/// One HAR entry: exchange `i` of connection `c`, with its URL, phases and bodies.
 fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
     let q = x.request.as_ref();
     let r = x.response.as_ref();
-    let host = q
-        .and_then(|q| header(&q.headers, "host"))
-        .map(str::to_string)
-        .unwrap_or_else(|| match c.server.port {
-            80 => c.server.ip.clone(),
-            p => format!("{}:{p}", c.server.ip),
-        });
-    let target = q.map(|q| q.target.as_str()).unwrap_or("");
-    // Absolute-form targets are the URL (RFC 9112 §3.2.2); origin-form ones follow the
-    // Host. The url crate escapes what a URI cannot hold, as the console shows it.
-    let absolute = target
-        .get(..7)
-        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-        || target
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-    let connect = q.is_some_and(|q| q.method == "CONNECT");
-    let url = if absolute || target.starts_with('/') || target.is_empty() {
-        let raw = if absolute {
-            target.to_string()
-        } else {
-            format!("http://{host}{target}")
-        };
-        url::Url::parse(&raw).map(String::from).unwrap_or(raw)
-    } else if connect {
-        // Authority form (RFC 9112 §3.2.3): the tunnel's far end.
-        format!("http://{target}")
-    } else {
-        // Asterisk form, or a malformed target: shown as sent, after the host.
-        format!("http://{host}/{target}")
-    };
-    // Phases, from the frames' times.
-    let h = c.handshake.as_ref();
+    let url = url_of(c, q);
     let first = i == 0;
-    let syn = first.then(|| ts(c, h.and_then(|h| h.syn_frame))).flatten();
-    let ack = first.then(|| ts(c, h.and_then(|h| h.ack_frame))).flatten();
-    let req_first = ts(c, q.map(|q| q.frame));
-    let req_last = ts(c, q.map(|q| q.last_frame));
-    let resp_first = ts(c, r.map(|r| r.frame));
-    let resp_last = ts(c, r.map(|r| r.last_frame));
-    let lookup = first
-        .then(|| {
-            report.dns.iter().rev().find(|l| {
-                l.answers
-                    .iter()
-                    .any(|a| a.ends_with(&format!(" {}", c.server.ip)))
-                    && l.ts_us + l.rtt_us.unwrap_or(0) <= syn.unwrap_or(i64::MAX)
-            })
-        })
-        .flatten();
-    let span = |a: Option<i64>, b: Option<i64>| match (a, b) {
-        (Some(a), Some(b)) if b >= a => ms(b - a),
-        _ => -1.0,
-    };
-    let dns = lookup.and_then(|l| l.rtt_us).map(ms).unwrap_or(-1.0);
-    let connect = span(syn, ack);
-    let send = span(req_first, req_last).max(0.0);
-    let wait = span(req_last, resp_first).max(0.0);
-    let receive = span(resp_first, resp_last).max(0.0);
-    let time = [dns, connect, send, wait, receive]
-        .iter()
-        .filter(|v| **v >= 0.0)
-        .sum::<f64>();
-    let started = lookup
-        .map(|l| l.ts_us)
-        .or(syn)
-        .or(req_first)
-        .unwrap_or(c.first_ts_us);
-    let mut incomplete = Vec::new();
-    if r.is_none() {
-        incomplete.push("no response in the capture");
-    } else if r.is_some_and(|r| !r.complete) {
-        incomplete.push("the response body is incomplete (a gap, or the capture ended)");
-    }
-    if q.is_none() {
-        incomplete.push("no request in the capture");
-    }
+    let h = c.handshake.as_ref();
+    let Phases {
+        dns,
+        connect,
+        send,
+        wait,
+        receive,
+        time,
+        started,
+        lookup,
+    } = phases(report, c, i, q, r);
+    let incomplete = incomplete(q, r);
     let content = r
         .map(body_content)
         .unwrap_or_else(|| json!({"size": 0, "mimeType": "x-unknown"}));
@@ -300,31 +238,158 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
             "receive": r.map(|r| json!(r.frames)),
         },
     });
-    if let Some(q) = q
-        && q.body_len > 0
-    {
-        let mime = header(&q.headers, "content-type").unwrap_or("application/octet-stream");
-        let mut post = json!({"mimeType": mime, "text": ""});
-        match q.body.as_ref().filter(|b| b.len() as u64 == q.body_len) {
-            Some(b) => {
-                post["text"] = json!(String::from_utf8_lossy(b));
-                if mime.contains("x-www-form-urlencoded") {
-                    post["params"] = json!(
-                        url::form_urlencoded::parse(b)
-                            .take(1000)
-                            .map(|(n, v)| json!({"name": n, "value": v}))
-                            .collect::<Vec<_>>()
-                    );
-                }
-            }
-            None => post["comment"] = json!(format!("{} bytes, not kept", q.body_len)),
-        }
+    if let Some(post) = q.and_then(post_data) {
         e["request"]["postData"] = post;
     }
     if !incomplete.is_empty() {
         e["_incomplete"] = json!(incomplete.join("; "));
     }
     e
+}
+
+/// The request's URL as the browser's console shows it: an absolute-form target as
+/// sent (RFC 9112 §3.2.2), an origin-form one after the Host, a CONNECT's authority
+/// (§3.2.3), anything else after the host as sent.
+fn url_of(c: &Connection, q: Option<&Request>) -> String {
+    let host = q
+        .and_then(|q| header(&q.headers, "host"))
+        .map(str::to_string)
+        .unwrap_or_else(|| match c.server.port {
+            80 => c.server.ip.clone(),
+            p => format!("{}:{p}", c.server.ip),
+        });
+    let target = q.map(|q| q.target.as_str()).unwrap_or("");
+    // Absolute-form targets are the URL (RFC 9112 §3.2.2); origin-form ones follow the
+    // Host. The url crate escapes what a URI cannot hold, as the console shows it.
+    let absolute = target
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        || target
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    let connect = q.is_some_and(|q| q.method == "CONNECT");
+    if absolute || target.starts_with('/') || target.is_empty() {
+        let raw = if absolute {
+            target.to_string()
+        } else {
+            format!("http://{host}{target}")
+        };
+        url::Url::parse(&raw).map(String::from).unwrap_or(raw)
+    } else if connect {
+        // Authority form (RFC 9112 §3.2.3): the tunnel's far end.
+        format!("http://{target}")
+    } else {
+        // Asterisk form, or a malformed target: shown as sent, after the host.
+        format!("http://{host}/{target}")
+    }
+}
+
+/// An entry's phases (HAR's timings, in ms; -1 when the capture cannot tell) from the
+/// frames' times, and when it started: the name lookup and the handshake belong to
+/// a connection's first exchange.
+struct Phases<'a> {
+    dns: f64,
+    connect: f64,
+    send: f64,
+    wait: f64,
+    receive: f64,
+    /// Their sum, over the phases known.
+    time: f64,
+    started: i64,
+    lookup: Option<&'a crate::dns::Lookup>,
+}
+
+fn phases<'a>(
+    report: &'a Report,
+    c: &Connection,
+    i: usize,
+    q: Option<&Request>,
+    r: Option<&Response>,
+) -> Phases<'a> {
+    let h = c.handshake.as_ref();
+    let first = i == 0;
+    let syn = first.then(|| ts(c, h.and_then(|h| h.syn_frame))).flatten();
+    let ack = first.then(|| ts(c, h.and_then(|h| h.ack_frame))).flatten();
+    let req_first = ts(c, q.map(|q| q.frame));
+    let req_last = ts(c, q.map(|q| q.last_frame));
+    let resp_first = ts(c, r.map(|r| r.frame));
+    let resp_last = ts(c, r.map(|r| r.last_frame));
+    let lookup = first
+        .then(|| {
+            report.dns.iter().rev().find(|l| {
+                l.answers
+                    .iter()
+                    .any(|a| a.ends_with(&format!(" {}", c.server.ip)))
+                    && l.ts_us + l.rtt_us.unwrap_or(0) <= syn.unwrap_or(i64::MAX)
+            })
+        })
+        .flatten();
+    let span = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) if b >= a => ms(b - a),
+        _ => -1.0,
+    };
+    let dns = lookup.and_then(|l| l.rtt_us).map(ms).unwrap_or(-1.0);
+    let connect = span(syn, ack);
+    let send = span(req_first, req_last).max(0.0);
+    let wait = span(req_last, resp_first).max(0.0);
+    let receive = span(resp_first, resp_last).max(0.0);
+    let time = [dns, connect, send, wait, receive]
+        .iter()
+        .filter(|v| **v >= 0.0)
+        .sum::<f64>();
+    let started = lookup
+        .map(|l| l.ts_us)
+        .or(syn)
+        .or(req_first)
+        .unwrap_or(c.first_ts_us);
+    Phases {
+        dns,
+        connect,
+        send,
+        wait,
+        receive,
+        time,
+        started,
+        lookup,
+    }
+}
+
+/// What the capture lacks of an exchange, said in HAR's `_incomplete`.
+fn incomplete(q: Option<&Request>, r: Option<&Response>) -> Vec<&'static str> {
+    let mut incomplete = Vec::new();
+    if r.is_none() {
+        incomplete.push("no response in the capture");
+    } else if r.is_some_and(|r| !r.complete) {
+        incomplete.push("the response body is incomplete (a gap, or the capture ended)");
+    }
+    if q.is_none() {
+        incomplete.push("no request in the capture");
+    }
+    incomplete
+}
+
+/// A request body as HAR's `postData` (the form's fields parsed), when it has one.
+fn post_data(q: &Request) -> Option<Value> {
+    if q.body_len == 0 {
+        return None;
+    }
+    let mime = header(&q.headers, "content-type").unwrap_or("application/octet-stream");
+    let mut post = json!({"mimeType": mime, "text": ""});
+    match q.body.as_ref().filter(|b| b.len() as u64 == q.body_len) {
+        Some(b) => {
+            post["text"] = json!(String::from_utf8_lossy(b));
+            if mime.contains("x-www-form-urlencoded") {
+                post["params"] = json!(
+                    url::form_urlencoded::parse(b)
+                        .take(1000)
+                        .map(|(n, v)| json!({"name": n, "value": v}))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+        None => post["comment"] = json!(format!("{} bytes, not kept", q.body_len)),
+    }
+    Some(post)
 }
 
 /// HAR's headersSize: the head's bytes with its blank line, as on the wire.

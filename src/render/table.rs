@@ -9,7 +9,9 @@ use super::{
     plural, port_role, recv_sentence, segment_len,
 };
 use crate::glossary;
-use crate::report::model::{Connection, Dir, HttpExchange, PacketLine, Report, Segment};
+use crate::report::model::{
+    Connection, Dir, HttpExchange, PacketLine, Report, Request, Response, Segment,
+};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use comfy_table::{LineStyle, TableStyle};
@@ -544,210 +546,232 @@ history {}",
             (None, None) => String::new(),
         };
         self.say(&format!("exchange {}: {frames}", i + 1), 4)?;
-        let bold = self.style(Style::new().bold());
         if let Some(q) = &x.request {
-            let line = q.line();
+            self.request(q, x.response.as_ref())?;
+        }
+        if let Some(r) = &x.response {
+            self.response(c, r)?;
+            self.response_segments(c, r)?;
+        }
+        Ok(())
+    }
+
+    /// The request: its line, target and query, headers, the blank line, the body,
+    /// and its lints with what the server answered.
+    fn request(&mut self, q: &Request, response: Option<&Response>) -> io::Result<()> {
+        let bold = self.style(Style::new().bold());
+        let line = q.line();
+        writeln!(
+            self.out,
+            "  {}",
+            bold.apply_to(fit(&printable(&line), self.view.width - 2))
+        )?;
+        writeln!(
+            self.out,
+            "    target      {}",
+            fit(&describe_target(&q.target), self.view.width - 16)
+        )?;
+        for (j, (k, v)) in q.query.iter().enumerate() {
+            let label = if j == 0 { "query" } else { "" };
             writeln!(
                 self.out,
-                "  {}",
-                bold.apply_to(fit(&printable(&line), self.view.width - 2))
+                "    {label:<11} {}",
+                fit(&printable(&format!("{k} = {v}")), self.view.width - 16)
             )?;
-            writeln!(
-                self.out,
-                "    target      {}",
-                fit(&describe_target(&q.target), self.view.width - 16)
-            )?;
-            for (j, (k, v)) in q.query.iter().enumerate() {
-                let label = if j == 0 { "query" } else { "" };
-                writeln!(
-                    self.out,
-                    "    {label:<11} {}",
-                    fit(&printable(&format!("{k} = {v}")), self.view.width - 16)
+        }
+        self.headers(&q.headers)?;
+        let head = if q.head_len > 0 {
+            q.head_len
+        } else {
+            q.header_len + 4
+        };
+        self.say(
+            &format!(
+                "    blank line  {}",
+                super::blank_line_words(
+                    q.header_len,
+                    head,
+                    &q.lint,
+                    &format!("; the head is {head} bytes with it")
+                )
+            ),
+            16,
+        )?;
+        if q.body_len > 0 {
+            writeln!(self.out, "    body        {} bytes", group(q.body_len))?;
+        }
+        self.request_lints(q, response)
+    }
+
+    /// A request's lints: the mistakes, and the notes (the book's absolute-form is
+    /// correct HTTP), with what the server answered.
+    fn request_lints(&mut self, q: &Request, response: Option<&Response>) -> io::Result<()> {
+        if !q.lint.is_empty() {
+            let answer = response
+                .map(|r| format!("; the server answered {}", r.answer()))
+                .unwrap_or_default();
+            // The book's absolute-form is correct HTTP: a note, not a mistake.
+            let (notes, problems): (Vec<&str>, Vec<&str>) = q
+                .lint
+                .iter()
+                .map(String::as_str)
+                .partition(|l| super::is_note(l));
+            if !problems.is_empty() {
+                self.say(
+                    &format!("    lint        {}{answer}", problems.join(", ")),
+                    16,
                 )?;
             }
-            self.headers(&q.headers)?;
-            let head = if q.head_len > 0 {
-                q.head_len
+            if !notes.is_empty() {
+                let answer = if problems.is_empty() {
+                    answer.as_str()
+                } else {
+                    ""
+                };
+                self.say(&format!("    note        {}{answer}", notes.join(", ")), 16)?;
+            }
+            self.explain(q.lint.iter().map(String::as_str))?;
+        }
+        Ok(())
+    }
+
+    /// The response: its status line and what the code means, headers, the blank
+    /// line, the body's length and type, where it was saved, and a preview.
+    fn response(&mut self, c: &Connection, r: &Response) -> io::Result<()> {
+        let status = r.status_line();
+        let color = match r.status {
+            200..=299 => Style::new().bold().green(),
+            300..=399 => Style::new().bold().yellow(),
+            _ => Style::new().bold().red(),
+        };
+        writeln!(
+            self.out,
+            "  {}",
+            self.style(color)
+                .apply_to(fit(&printable(&status), self.view.width - 2))
+        )?;
+        let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
+        if r.version == "HTTP/0.9" {
+            meaning = "none: HTTP/0.9 has no status line, so no status code".into();
+        }
+        if (300..400).contains(&r.status)
+            && let Some((_, loc)) = r
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        {
+            meaning.push_str(&format!(" Location: {loc}"));
+        }
+        for (j, line) in wrap(&meaning, self.view.width - 16, 0)
+            .into_iter()
+            .enumerate()
+        {
+            let label = if j == 0 { "status" } else { "" };
+            writeln!(self.out, "    {label:<11} {line}")?;
+        }
+        self.headers(&r.headers)?;
+        if r.version == "HTTP/0.9" {
+            self.say(
+                "    no head     the body alone, ended by the server's close",
+                16,
+            )?;
+        } else {
+            let head = if r.head_len > 0 {
+                r.head_len
             } else {
-                q.header_len + 4
+                r.header_len + 4
             };
             self.say(
                 &format!(
                     "    blank line  {}",
                     super::blank_line_words(
-                        q.header_len,
+                        r.header_len,
                         head,
-                        &q.lint,
-                        &format!("; the head is {head} bytes with it")
+                        &r.lint,
+                        &format!("; the body starts at byte {head}")
                     )
                 ),
                 16,
             )?;
-            if q.body_len > 0 {
-                writeln!(self.out, "    body        {} bytes", group(q.body_len))?;
-            }
-            if !q.lint.is_empty() {
-                let answer = x
-                    .response
-                    .as_ref()
-                    .map(|r| format!("; the server answered {}", r.answer()))
-                    .unwrap_or_default();
-                // The book's absolute-form is correct HTTP: a note, not a mistake.
-                let (notes, problems): (Vec<&str>, Vec<&str>) = q
-                    .lint
-                    .iter()
-                    .map(String::as_str)
-                    .partition(|l| super::is_note(l));
-                if !problems.is_empty() {
-                    self.say(
-                        &format!("    lint        {}{answer}", problems.join(", ")),
-                        16,
+        }
+        let kind = r
+            .content_type
+            .as_deref()
+            .map(|t| format!(" of {t}"))
+            .unwrap_or_default();
+        let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
+        let (length, _) = super::length_words(r, switched);
+        self.say(
+            &format!(
+                "    body        {} bytes{kind}; {length}{}",
+                group(r.body_len),
+                if r.complete { "" } else { "; INCOMPLETE" }
+            ),
+            16,
+        )?;
+        if let Some(f) = &r.extracted {
+            writeln!(self.out, "    saved as    {f} (in the --extract directory)")?;
+        }
+        match (&r.body_preview, &r.body_type) {
+            (Some(text), _) => {
+                for (j, line) in text.lines().take(6).enumerate() {
+                    let label = if j == 0 { "preview" } else { "" };
+                    writeln!(
+                        self.out,
+                        "    {label:<11} | {}",
+                        fit(&printable(line), self.view.width - 18)
                     )?;
                 }
-                if !notes.is_empty() {
-                    let answer = if problems.is_empty() {
-                        answer.as_str()
-                    } else {
-                        ""
-                    };
-                    self.say(&format!("    note        {}{answer}", notes.join(", ")), 16)?;
-                }
-                self.explain(q.lint.iter().map(String::as_str))?;
             }
-        }
-        if let Some(r) = &x.response {
-            let status = r.status_line();
-            let color = match r.status {
-                200..=299 => Style::new().bold().green(),
-                300..=399 => Style::new().bold().yellow(),
-                _ => Style::new().bold().red(),
-            };
-            writeln!(
-                self.out,
-                "  {}",
-                self.style(color)
-                    .apply_to(fit(&printable(&status), self.view.width - 2))
-            )?;
-            let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
-            if r.version == "HTTP/0.9" {
-                meaning = "none: HTTP/0.9 has no status line, so no status code".into();
-            }
-            if (300..400).contains(&r.status)
-                && let Some((_, loc)) = r
-                    .headers
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-            {
-                meaning.push_str(&format!(" Location: {loc}"));
-            }
-            for (j, line) in wrap(&meaning, self.view.width - 16, 0)
-                .into_iter()
-                .enumerate()
-            {
-                let label = if j == 0 { "status" } else { "" };
-                writeln!(self.out, "    {label:<11} {line}")?;
-            }
-            self.headers(&r.headers)?;
-            if r.version == "HTTP/0.9" {
-                self.say(
-                    "    no head     the body alone, ended by the server's close",
-                    16,
-                )?;
-            } else {
-                let head = if r.head_len > 0 {
-                    r.head_len
-                } else {
-                    r.header_len + 4
-                };
-                self.say(
-                    &format!(
-                        "    blank line  {}",
-                        super::blank_line_words(
-                            r.header_len,
-                            head,
-                            &r.lint,
-                            &format!("; the body starts at byte {head}")
-                        )
-                    ),
-                    16,
-                )?;
-            }
-            let kind = r
-                .content_type
-                .as_deref()
-                .map(|t| format!(" of {t}"))
-                .unwrap_or_default();
-            let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
-            let (length, _) = super::length_words(r, switched);
-            self.say(
+            (None, Some(t)) => self.say(
                 &format!(
-                    "    body        {} bytes{kind}; {length}{}",
-                    group(r.body_len),
-                    if r.complete { "" } else { "; INCOMPLETE" }
+                    "    preview     binary: {t} by its first bytes, {} bytes",
+                    group(r.body_len)
                 ),
                 16,
+            )?,
+            (None, None) if r.body_len > 0 => writeln!(self.out, "    preview     binary data")?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The segments that carried a response, with their sizes, and its lints.
+    fn response_segments(&mut self, c: &Connection, r: &Response) -> io::Result<()> {
+        let sizes: Vec<String> = r
+            .frames
+            .iter()
+            .take(12)
+            .map(|f| match segment_len(c, *f) {
+                Some(n) => format!("{f} ({n} B)"),
+                None => f.to_string(),
+            })
+            .collect();
+        let more = if r.frame_count as usize > sizes.len() {
+            format!(", ... {} more", r.frame_count as usize - sizes.len())
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "{} carried the response: frame{} {}{more}",
+            plural(r.frame_count, "TCP segment"),
+            if r.frame_count == 1 { "" } else { "s" },
+            sizes.join(", ")
+        );
+        for (j, line) in wrap(&text, self.view.width - 16, 0).into_iter().enumerate() {
+            let label = if j == 0 { "segments" } else { "" };
+            writeln!(self.out, "    {label:<11} {line}")?;
+        }
+        if !r.lint.is_empty() {
+            writeln!(
+                self.out,
+                "    {}",
+                fit(
+                    &format!("note        {}", r.lint.join("; ")),
+                    self.view.width - 4
+                )
             )?;
-            if let Some(f) = &r.extracted {
-                writeln!(self.out, "    saved as    {f} (in the --extract directory)")?;
-            }
-            match (&r.body_preview, &r.body_type) {
-                (Some(text), _) => {
-                    for (j, line) in text.lines().take(6).enumerate() {
-                        let label = if j == 0 { "preview" } else { "" };
-                        writeln!(
-                            self.out,
-                            "    {label:<11} | {}",
-                            fit(&printable(line), self.view.width - 18)
-                        )?;
-                    }
-                }
-                (None, Some(t)) => self.say(
-                    &format!(
-                        "    preview     binary: {t} by its first bytes, {} bytes",
-                        group(r.body_len)
-                    ),
-                    16,
-                )?,
-                (None, None) if r.body_len > 0 => {
-                    writeln!(self.out, "    preview     binary data")?
-                }
-                _ => {}
-            }
-            let sizes: Vec<String> = r
-                .frames
-                .iter()
-                .take(12)
-                .map(|f| match segment_len(c, *f) {
-                    Some(n) => format!("{f} ({n} B)"),
-                    None => f.to_string(),
-                })
-                .collect();
-            let more = if r.frame_count as usize > sizes.len() {
-                format!(", ... {} more", r.frame_count as usize - sizes.len())
-            } else {
-                String::new()
-            };
-            let text = format!(
-                "{} carried the response: frame{} {}{more}",
-                plural(r.frame_count, "TCP segment"),
-                if r.frame_count == 1 { "" } else { "s" },
-                sizes.join(", ")
-            );
-            for (j, line) in wrap(&text, self.view.width - 16, 0).into_iter().enumerate() {
-                let label = if j == 0 { "segments" } else { "" };
-                writeln!(self.out, "    {label:<11} {line}")?;
-            }
-            if !r.lint.is_empty() {
-                writeln!(
-                    self.out,
-                    "    {}",
-                    fit(
-                        &format!("note        {}", r.lint.join("; ")),
-                        self.view.width - 4
-                    )
-                )?;
-                self.explain(r.lint.iter().map(String::as_str))?;
-            }
+            self.explain(r.lint.iter().map(String::as_str))?;
         }
         Ok(())
     }
