@@ -181,23 +181,14 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
     let url = url_of(c, q);
     let first = i == 0;
     let h = c.handshake.as_ref();
-    let Phases {
-        dns,
-        connect,
-        send,
-        wait,
-        receive,
-        time,
-        started,
-        lookup,
-    } = phases(report, c, i, q, r);
+    let p = phases(report, c, i, q, r);
     let incomplete = incomplete(q, r);
     let content = r
         .map(body_content)
         .unwrap_or_else(|| json!({"size": 0, "mimeType": "x-unknown"}));
     let mut e = json!({
-        "startedDateTime": iso8601(started),
-        "time": (time * 1000.0).round() / 1000.0,
+        "startedDateTime": iso8601(p.started),
+        "time": (p.time * 1000.0).round() / 1000.0,
         "request": {
             "method": q.map(|q| q.method.as_str()).unwrap_or(""),
             "url": url,
@@ -223,15 +214,15 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
         },
         "cache": {},
         "timings": {
-            "blocked": -1, "dns": dns, "connect": connect, "send": send, "wait": wait,
-            "receive": receive, "ssl": -1,
+            "blocked": -1, "dns": p.dns, "connect": p.connect, "send": p.send, "wait": p.wait,
+            "receive": p.receive, "ssl": -1,
         },
         "serverIPAddress": c.server.ip,
         "connection": c.client.port.to_string(),
         "_connection_id": c.id,
-        "_started_us": started,
+        "_started_us": p.started,
         "_frames": {
-            "dns": lookup.map(|l| json!([l.query_frame, l.response_frame])),
+            "dns": p.lookup.map(|l| json!([l.query_frame, l.response_frame])),
             "connect": first.then(|| h.map(|h| json!([h.syn_frame, h.synack_frame, h.ack_frame]))).flatten(),
             "send": q.map(|q| json!([q.frame, q.last_frame])),
             "wait": json!([q.map(|q| q.last_frame), r.map(|r| r.frame)]),
