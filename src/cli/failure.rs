@@ -76,9 +76,9 @@ impl From<&LabError> for Failure {
     fn from(e: &LabError) -> Failure {
         match e {
             LabError::Live(e) => e.into(),
-            LabError::NoPrivilege(m) => Failure::Privilege(m.clone()),
-            LabError::Other(m) => Failure::Failed(m.clone()),
+            LabError::NoPrivilege(e) => Failure::Privilege(e.to_string()),
             LabError::NoNetwork(_)
+            | LabError::Setup(_)
             | LabError::Save(_)
             | LabError::Privileges(_)
             | LabError::Fetch(_) => Failure::Failed(e.to_string()),

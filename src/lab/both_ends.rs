@@ -80,20 +80,33 @@ impl ClientEnd {
     }
 }
 
+/// Why the capture at the server's end failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EndError {
+    #[error("the capture at the server's side: {0}")]
+    Open(crate::capture::live::LiveError),
+    #[error("{0}")]
+    Save(crate::capture::live::LiveError),
+    #[error("{0}")]
+    Capture(crate::capture::live::LiveError),
+    #[error("the server's capture thread failed")]
+    Thread,
+}
+
 /// The capture on the server's eth0, running in a thread of its own.
 pub struct ServerEnd {
-    thread: JoinHandle<Result<EndSeen, String>>,
+    thread: JoinHandle<Result<EndSeen, EndError>>,
     breaker: pcap::BreakLoop,
 }
 
 impl ServerEnd {
     /// Opens the capture (call in the server's namespace, with the privilege to capture)
     /// and, if `save` is given, writes every packet to it as classic pcap.
-    pub fn open(save: Option<std::fs::File>) -> Result<LiveCapture, String> {
+    pub fn open(save: Option<std::fs::File>) -> Result<LiveCapture, EndError> {
         let mut capture = LiveCapture::open(&LiveOptions::new(super::network::SERVER_IFACE))
-            .map_err(|e| format!("the capture at the server's side: {e}"))?;
+            .map_err(EndError::Open)?;
         if let Some(file) = save {
-            capture.save_to(file).map_err(|e| e.to_string())?;
+            capture.save_to(file).map_err(EndError::Save)?;
         }
         Ok(capture)
     }
@@ -109,18 +122,16 @@ impl ServerEnd {
                     end.add(frame.ts_us, super::link::segment_of(ip));
                     true
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(EndError::Capture)?;
             Ok(end)
         });
         ServerEnd { thread, breaker }
     }
 
     /// Stops the capture and gives what it saw.
-    pub fn stop(self) -> Result<EndSeen, String> {
+    pub fn stop(self) -> Result<EndSeen, EndError> {
         self.breaker.breakloop();
-        self.thread
-            .join()
-            .map_err(|_| "the server's capture thread failed".to_string())?
+        self.thread.join().map_err(|_| EndError::Thread)?
     }
 }
 

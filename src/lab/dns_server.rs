@@ -105,24 +105,59 @@ impl Drop for DnsServer {
     }
 }
 
+/// Why a lookup of the lab's name server gave no address.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{name} is not a host name: {error}")]
+    NotAName {
+        name: String,
+        error: hickory_proto::ProtoError,
+    },
+    #[error("{0}")]
+    Encode(hickory_proto::ProtoError),
+    #[error("asking {server} for {name}: {error}")]
+    Send {
+        server: SocketAddr,
+        name: String,
+        error: std::io::Error,
+    },
+    /// RFC 1035 §4.1.1 RCODE 3.
+    #[error("{0}: no such name (NXDOMAIN)")]
+    NoSuchName(String),
+    #[error("{0}: no IPv4 address")]
+    NoAddress(String),
+    #[error("{server} did not answer the lookup of {name}")]
+    NoAnswer { server: SocketAddr, name: String },
+}
+
 /// Asks the lab's name server for `name`'s IPv4 address over UDP, as a resolver does
 /// (wirelab's own client in the lab, so that its lookup is on the wire too). Call
 /// inside the client's namespace, or with a socket made there.
-pub fn resolve(socket: &UdpSocket, server: SocketAddr, name: &str) -> Result<Ipv4Addr, String> {
+pub fn resolve(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    name: &str,
+) -> Result<Ipv4Addr, LookupError> {
     use hickory_proto::op::Query;
     use hickory_proto::rr::Name;
-    let qname = Name::from_ascii(format!("{name}."))
-        .map_err(|e| format!("{name} is not a host name: {e}"))?;
+    let qname = Name::from_ascii(format!("{name}.")).map_err(|error| LookupError::NotAName {
+        name: name.into(),
+        error,
+    })?;
     let id = (std::process::id() as u16) ^ 0x5a5a;
     let mut q = Message::new(id, MessageType::Query, OpCode::Query);
     q.metadata.recursion_desired = true;
     q.add_query(Query::query(qname, RecordType::A));
-    let bytes = q.to_vec().map_err(|e| e.to_string())?;
+    let bytes = q.to_vec().map_err(LookupError::Encode)?;
     let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
     for _ in 0..3 {
         socket
             .send_to(&bytes, server)
-            .map_err(|e| format!("asking {server} for {name}: {e}"))?;
+            .map_err(|error| LookupError::Send {
+                server,
+                name: name.into(),
+                error,
+            })?;
         let mut buf = [0u8; 1500];
         let Ok((n, _)) = socket.recv_from(&mut buf) else {
             continue;
@@ -134,7 +169,7 @@ pub fn resolve(socket: &UdpSocket, server: SocketAddr, name: &str) -> Result<Ipv
             continue;
         }
         if r.metadata.response_code == ResponseCode::NXDomain {
-            return Err(format!("{name}: no such name (NXDOMAIN)"));
+            return Err(LookupError::NoSuchName(name.into()));
         }
         return r
             .answers
@@ -143,9 +178,12 @@ pub fn resolve(socket: &UdpSocket, server: SocketAddr, name: &str) -> Result<Ipv
                 RData::A(a) => Some(a.0),
                 _ => None,
             })
-            .ok_or_else(|| format!("{name}: no IPv4 address"));
+            .ok_or_else(|| LookupError::NoAddress(name.into()));
     }
-    Err(format!("{server} did not answer the lookup of {name}"))
+    Err(LookupError::NoAnswer {
+        server,
+        name: name.into(),
+    })
 }
 
 #[cfg(test)]
@@ -159,23 +197,21 @@ mod tests {
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         let at = sock.local_addr().unwrap();
         assert_eq!(
-            resolve(&client, at, "data.pr4e.org"),
-            Ok(Ipv4Addr::new(10, 80, 1, 2))
+            resolve(&client, at, "data.pr4e.org").unwrap(),
+            Ipv4Addr::new(10, 80, 1, 2)
         );
         assert_eq!(
-            resolve(&client, at, "WWW.PY4E.COM"),
-            Ok(Ipv4Addr::new(10, 80, 1, 2))
+            resolve(&client, at, "WWW.PY4E.COM").unwrap(),
+            Ipv4Addr::new(10, 80, 1, 2)
         );
         // The notes' http://dr-chuck.com/page1.html names the host without www.
         assert_eq!(
-            resolve(&client, at, "dr-chuck.com"),
-            Ok(Ipv4Addr::new(10, 80, 1, 2))
+            resolve(&client, at, "dr-chuck.com").unwrap(),
+            Ipv4Addr::new(10, 80, 1, 2)
         );
-        assert!(
-            resolve(&client, at, "data.prte.org")
-                .unwrap_err()
-                .contains("NXDOMAIN")
-        );
+        let e = resolve(&client, at, "data.prte.org").unwrap_err();
+        assert!(matches!(&e, LookupError::NoSuchName(n) if n == "data.prte.org"));
+        assert!(e.to_string().contains("NXDOMAIN"), "{e}");
         drop(server);
     }
 }

@@ -30,7 +30,7 @@ use std::path::Path;
 pub enum LabError {
     Live(LiveError),
     /// The lab needs root (namespaces), or a kernel piece it lacks.
-    NoPrivilege(String),
+    NoPrivilege(run::Unavailable),
     /// The lab's network could not be made here (a container without the privilege,
     /// a missing tool or kernel piece).
     NoNetwork(network::NetworkError),
@@ -48,14 +48,22 @@ pub enum LabError {
     Fetch(client::FetchError),
     /// wirelab could not give up root for the program's user.
     Privileges(crate::capture::privileges::DropError),
-    Other(String),
+    /// A piece of the lab could not be made, or the program could not be run in it.
+    Setup(run::SetupError),
+}
+
+impl From<run::SetupError> for LabError {
+    fn from(e: run::SetupError) -> LabError {
+        LabError::Setup(e)
+    }
 }
 
 impl std::fmt::Display for LabError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LabError::Live(e) => e.fmt(f),
-            LabError::Other(m) | LabError::NoPrivilege(m) => f.write_str(m),
+            LabError::NoPrivilege(e) => e.fmt(f),
+            LabError::Setup(e) => e.fmt(f),
             LabError::NoNetwork(e) => e.fmt(f),
             LabError::CannotStart(c) => f.write_str(&c.message),
             LabError::Save(e) => e.fmt(f),
@@ -78,6 +86,8 @@ impl std::error::Error for LabError {
             LabError::Save(e) => Some(e),
             LabError::Fetch(e) => Some(e),
             LabError::Privileges(e) => Some(e),
+            LabError::Setup(e) => Some(e),
+            LabError::NoPrivilege(e) => Some(e),
             _ => None,
         }
     }

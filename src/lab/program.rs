@@ -22,9 +22,20 @@ pub struct RunAs {
     pub home: PathBuf,
 }
 
+/// Why the lab cannot run the program as the user asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("cannot look up user {name}: {error}")]
+    Lookup { name: String, error: nix::Error },
+    #[error("there is no user {0} on this machine")]
+    NoSuchUser(String),
+    #[error("{0} is root: the lab runs programs as an ordinary user; choose one with --user")]
+    Root(String),
+}
+
 impl RunAs {
     /// `name` if given, else the user who ran sudo, else `nobody`: never root.
-    pub fn choose(name: Option<&str>) -> Result<RunAs, String> {
+    pub fn choose(name: Option<&str>) -> Result<RunAs, UserError> {
         use nix::unistd::User;
         let name = match name {
             Some(n) => n.to_string(),
@@ -34,12 +45,13 @@ impl RunAs {
                 .unwrap_or_else(|| "nobody".into()),
         };
         let user = User::from_name(&name)
-            .map_err(|e| format!("cannot look up user {name}: {e}"))?
-            .ok_or_else(|| format!("there is no user {name} on this machine"))?;
+            .map_err(|error| UserError::Lookup {
+                name: name.clone(),
+                error,
+            })?
+            .ok_or_else(|| UserError::NoSuchUser(name.clone()))?;
         if user.uid.is_root() {
-            return Err(format!(
-                "{name} is root: the lab runs programs as an ordinary user; choose one with --user"
-            ));
+            return Err(UserError::Root(name));
         }
         Ok(RunAs {
             name,
@@ -478,8 +490,8 @@ pub fn spawn(
     resolver: &ResolverFiles,
     key_log: Option<&ProgramKeyLog>,
     trace: Option<seccompiler::BpfProgram>,
-) -> Result<Started, String> {
-    let groups = user_groups(user).map_err(|e| e.to_string())?;
+) -> Result<Started, SpawnError> {
+    let groups = user_groups(user).map_err(SpawnError::Groups)?;
     let (uid, gid) = (user.uid, user.gid);
     let netns = client.raw_fd();
     let parent = std::process::id() as libc::pid_t;
@@ -559,16 +571,35 @@ pub fn spawn(
     let env = crate::trace::exec::environment(&set);
     // Last, after the change of user: the exec (traced: the program asks to be traced
     // and installs the filter that stops it only at its socket calls).
-    let exec = crate::trace::exec::launch(&mut cmd, program, argv, env, trace)
-        .map_err(|e| format!("cannot prepare {}: {e}", argv.join(" ")))?;
-    let child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot start {} in the lab as {}: {e}",
-            argv.join(" "),
-            user.name
-        )
+    let exec =
+        crate::trace::exec::launch(&mut cmd, program, argv, env, trace).map_err(|error| {
+            SpawnError::Prepare {
+                command: argv.join(" "),
+                error,
+            }
+        })?;
+    let child = cmd.spawn().map_err(|error| SpawnError::Start {
+        command: argv.join(" "),
+        user: user.name.clone(),
+        error,
     })?;
     Ok(Started { child, exec })
+}
+
+/// Why the program could not be started in the lab.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The user's groups could not be read.
+    #[error("{0}")]
+    Groups(io::Error),
+    #[error("cannot prepare {command}: {error}")]
+    Prepare { command: String, error: io::Error },
+    #[error("cannot start {command} in the lab as {user}: {error}")]
+    Start {
+        command: String,
+        user: String,
+        error: io::Error,
+    },
 }
 
 #[cfg(test)]
@@ -616,7 +647,12 @@ mod tests {
 
     #[test]
     fn root_is_refused() {
-        assert!(RunAs::choose(Some("root")).unwrap_err().contains("root"));
-        assert!(RunAs::choose(Some("no-such-user-wirelab")).is_err());
+        let e = RunAs::choose(Some("root")).unwrap_err();
+        assert!(matches!(e, UserError::Root(_)), "{e}");
+        assert!(e.to_string().contains("choose one with --user"), "{e}");
+        assert!(matches!(
+            RunAs::choose(Some("no-such-user-wirelab")),
+            Err(UserError::NoSuchUser(_))
+        ));
     }
 }

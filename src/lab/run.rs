@@ -60,16 +60,26 @@ pub struct LabOutcome {
     pub dropped: Dropped,
 }
 
+/// Why no lab network can be made here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("the lab makes network namespaces, and that needs root: run it with sudo")]
+    NotRoot,
+    #[error("this kernel has no veth pairs (CONFIG_VETH), so no lab network")]
+    NoVeth,
+    /// The Debian packages of the tools the lab runs (ip, tc, sysctl, ethtool).
+    #[error("the lab needs {}: sudo apt-get install {}", .0.join(" and "), .0.join(" "))]
+    Missing(Vec<&'static str>),
+}
+
 /// Whether a lab network can be made here at all (root, and the kernel's pieces).
-pub fn available() -> Result<(), String> {
+pub fn available() -> Result<(), Unavailable> {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
-        return Err(
-            "the lab makes network namespaces, and that needs root: run it with sudo".into(),
-        );
+        return Err(Unavailable::NotRoot);
     }
     if network::KernelSupport::probe().veth == Some(false) {
-        return Err("this kernel has no veth pairs (CONFIG_VETH), so no lab network".into());
+        return Err(Unavailable::NoVeth);
     }
     let missing: Vec<&str> = [
         ("ip", "iproute2"),
@@ -82,17 +92,48 @@ pub fn available() -> Result<(), String> {
     .map(|(_, package)| *package)
     .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "the lab needs {}: sudo apt-get install {}",
-            missing.join(" and "),
-            missing.join(" ")
-        ));
+        return Err(Unavailable::Missing(missing));
     }
     Ok(())
 }
 
-fn setup(e: impl std::fmt::Display) -> LabError {
-    LabError::Other(e.to_string())
+/// A step of making the lab's pieces, or of running the program in it, that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    User(super::program::UserError),
+    #[error("give the command to run after --, e.g. wirelab lab -- python3 socket1.py")]
+    NoCommand,
+    /// Ctrl-C and SIGTERM could not be caught.
+    #[error("{0}")]
+    Signals(std::io::Error),
+    #[error("{0}")]
+    Tls(super::tls::TlsSetupError),
+    /// Entering a lab namespace failed.
+    #[error("{0}")]
+    Namespace(std::io::Error),
+    #[error("{0}")]
+    Listen(super::server::BindError),
+    #[error("the lab's name server: {0}")]
+    NameServer(std::io::Error),
+    #[error("{0}")]
+    ServerEnd(super::both_ends::EndError),
+    #[error("{0}")]
+    Trace(crate::trace::ptrace::FilterError),
+    #[error("the lab's resolver files in {dir}: {0}", dir = program::FILES_DIR)]
+    ResolverFiles(std::io::Error),
+    #[error("the program's key log file (memfd): {0}")]
+    KeyLog(std::io::Error),
+    #[error("{0}")]
+    Spawn(program::SpawnError),
+    /// Waiting for the program (or following its trace) failed.
+    #[error("{0}")]
+    Wait(std::io::Error),
+    /// The socket for wirelab's own lookup.
+    #[error("{0}")]
+    Socket(std::io::Error),
+    #[error("{0}")]
+    Lookup(dns_server::LookupError),
 }
 
 /// Runs `program` in a fresh lab network and captures it on the client's interface.
@@ -104,12 +145,10 @@ pub fn run(
     on_line: impl FnMut(&PacketLine) + Send + 'static,
 ) -> Result<LabOutcome, LabError> {
     available().map_err(LabError::NoPrivilege)?;
-    let user = RunAs::choose(opts.user.as_deref()).map_err(setup)?;
+    let user = RunAs::choose(opts.user.as_deref()).map_err(SetupError::User)?;
     let path = match &program {
         Program::Command(argv) if argv.is_empty() => {
-            return Err(setup(
-                "give the command to run after --, e.g. wirelab lab -- python3 socket1.py",
-            ));
+            return Err(SetupError::NoCommand.into());
         }
         Program::Command(argv) => {
             let path = program::resolve_as(&argv[0], &user).map_err(LabError::CannotStart)?;
@@ -119,7 +158,7 @@ pub fn run(
         }
         Program::Fetches(_) => None,
     };
-    let interrupts = Interrupts::catch().map_err(setup)?;
+    let interrupts = Interrupts::catch().map_err(SetupError::Signals)?;
     let step = |stage: &'static str| match interrupts.pending() {
         Some(signal) => Err(LabError::Interrupted { signal, stage }),
         None => Ok(()),
@@ -137,9 +176,9 @@ pub fn run(
     step("while the lab network was made")?;
     let server_ip = network::SERVER_IP;
     // HTTPS on 443: a CA made for this run, its secrets logged for the report.
-    let ca = super::tls::LabCa::new(COURSE_NAMES, &[server_ip.into()]).map_err(setup)?;
+    let ca = super::tls::LabCa::new(COURSE_NAMES, &[server_ip.into()]).map_err(SetupError::Tls)?;
     let keys = std::sync::Arc::new(crate::tls::KeyLog::new());
-    let tls = ca.server_config(keys.clone()).map_err(setup)?;
+    let tls = ca.server_config(keys.clone()).map_err(SetupError::Tls)?;
     let (web, secure, names) = net
         .server
         .enter(|| {
@@ -149,12 +188,12 @@ pub fn run(
                 DnsServer::bind(server_ip),
             )
         })
-        .map_err(setup)?;
-    let web = web.map_err(setup)?;
-    let secure = secure.map_err(setup)?.with_tls(tls);
+        .map_err(SetupError::Namespace)?;
+    let web = web.map_err(SetupError::Listen)?;
+    let secure = secure.map_err(SetupError::Listen)?.with_tls(tls);
     let mut report_opts = report_opts;
     report_opts.key_log = Some(keys.clone());
-    let names = names.map_err(|e| setup(format!("the lab's name server: {e}")))?;
+    let names = names.map_err(SetupError::NameServer)?;
     let session = net
         .client
         .enter(|| {
@@ -163,7 +202,7 @@ pub fn run(
                 opts.save.as_deref(),
             )
         })
-        .map_err(setup)?
+        .map_err(SetupError::Namespace)?
         .map_err(LabError::Live)?
         .without_signal_stop();
     let saved = session.saved_file().map_err(LabError::Save)?;
@@ -183,8 +222,8 @@ pub fn run(
         let capture = net
             .server
             .enter(|| super::both_ends::ServerEnd::open(file))
-            .map_err(setup)?
-            .map_err(setup)?;
+            .map_err(SetupError::Namespace)?
+            .map_err(SetupError::ServerEnd)?;
         server_end = Some(super::both_ends::ServerEnd::start(capture));
     }
     let client_end = server_end
@@ -219,23 +258,18 @@ pub fn run(
                 );
             }
             if opts.trace {
-                tracer = Some(Tracer::prepare().map_err(setup)?);
+                tracer = Some(Tracer::prepare().map_err(SetupError::Trace)?);
             }
             let filter = tracer.as_ref().map(Tracer::filter);
-            let resolver = ResolverFiles::new(server_ip, Some(&ca.ca_pem)).map_err(|e| {
-                setup(format!(
-                    "the lab's resolver files in {}: {e}",
-                    program::FILES_DIR
-                ))
-            })?;
+            let resolver = ResolverFiles::new(server_ip, Some(&ca.ca_pem))
+                .map_err(SetupError::ResolverFiles)?;
             step("before the program started")?;
             let p = path.as_deref().expect("found above");
             // The program's own TLS secrets, as SSLKEYLOGFILE asks its libraries.
-            let log = program::ProgramKeyLog::new(&user)
-                .map_err(|e| setup(format!("the program's key log file (memfd): {e}")))?;
+            let log = program::ProgramKeyLog::new(&user).map_err(SetupError::KeyLog)?;
             let started =
                 program::spawn(&net.client, argv, p, &user, &resolver, Some(&log), filter)
-                    .map_err(setup)?;
+                    .map_err(SetupError::Spawn)?;
             program_keys = Some(log);
             interrupts.program_started(started.child.id());
             command = Some(started);
@@ -250,7 +284,7 @@ pub fn run(
             prepared = net
                 .client
                 .enter(|| prepare_fetches(list))
-                .map_err(setup)??;
+                .map_err(SetupError::Namespace)??;
             step("before the fetches started")?;
             interrupts.end_at_once();
             vec![crate::trace::BUILTIN_CLIENT.to_string()]
@@ -277,7 +311,7 @@ pub fn run(
             None => child.wait(),
         };
         interrupts.program_ended();
-        let waited = waited.map_err(setup)?;
+        let waited = waited.map_err(SetupError::Wait)?;
         if let Some(e) = started.exec.failure() {
             return Err(LabError::CannotStart(program::exec_failed(
                 &command_line,
@@ -307,7 +341,7 @@ pub fn run(
     }
     let both_ends = match (server_end, &client_end) {
         (Some(server), Some(client)) => {
-            let server = server.stop().map_err(setup)?;
+            let server = server.stop().map_err(SetupError::ServerEnd)?;
             let mut both = super::both_ends::compare(&client.take(), &server, server_ip);
             both.saved = server_saved.as_ref().map(|p| p.display().to_string());
             Some(both)
@@ -375,9 +409,10 @@ fn server_side_path(saved: &std::path::Path) -> PathBuf {
 
 /// Looks up data.pr4e.org at the lab's name server and prepares each fetch.
 fn prepare_fetches(list: &[(String, usize)]) -> Result<Vec<client::PreparedFetch>, LabError> {
-    let socket = UdpSocket::bind((network::CLIENT_IP, 0)).map_err(setup)?;
+    let socket = UdpSocket::bind((network::CLIENT_IP, 0)).map_err(SetupError::Socket)?;
     let name_server = SocketAddr::from((network::SERVER_IP, crate::dns::PORT));
-    let ip = dns_server::resolve(&socket, name_server, COURSE_NAMES[0]).map_err(setup)?;
+    let ip =
+        dns_server::resolve(&socket, name_server, COURSE_NAMES[0]).map_err(SetupError::Lookup)?;
     list.iter()
         .map(|(path, recv)| {
             let opts = FetchOptions {

@@ -76,32 +76,48 @@ pub struct RunningServer {
 /// One line per request served, for the `serve` command's log.
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Why the server could not listen on `addr`.
+#[derive(Debug)]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ip, port) = (self.addr.ip(), self.addr.port());
+        match self.error.kind() {
+            io::ErrorKind::AddrInUse => write!(
+                f,
+                "port {port} on {ip} is in use by another program; choose another with --listen \
+                 {ip}:8081"
+            ),
+            io::ErrorKind::PermissionDenied => write!(
+                f,
+                "binding port {port} needs privileges (ports below 1024 are reserved for root); \
+                 use a port of 1024 or more, e.g. --listen {ip}:8080"
+            ),
+            io::ErrorKind::AddrNotAvailable => write!(f, "{ip} is not an address of this machine"),
+            _ => write!(f, "cannot listen on {}: {}", self.addr, self.error),
+        }
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 impl Server {
-    /// Binds the listening socket, with a plain message for the usual failures.
-    pub fn bind(addr: SocketAddr) -> Result<Server, String> {
+    /// Binds the listening socket; the error says the usual failures plainly.
+    pub fn bind(addr: SocketAddr) -> Result<Server, BindError> {
         TcpListener::bind(addr)
             .map(|listener| Server {
                 listener,
                 tls: None,
             })
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AddrInUse => format!(
-                    "port {} on {} is in use by another program; choose another with --listen {}:8081",
-                    addr.port(),
-                    addr.ip(),
-                    addr.ip()
-                ),
-                io::ErrorKind::PermissionDenied => format!(
-                    "binding port {} needs privileges (ports below 1024 are reserved for root); \
-                     use a port of 1024 or more, e.g. --listen {}:8080",
-                    addr.port(),
-                    addr.ip()
-                ),
-                io::ErrorKind::AddrNotAvailable => {
-                    format!("{} is not an address of this machine", addr.ip())
-                }
-                _ => format!("cannot listen on {addr}: {e}"),
-            })
+            .map_err(|error| BindError { addr, error })
     }
 
     /// Speaks TLS with `config` on this port (HTTPS), then HTTP as on port 80.
@@ -798,6 +814,7 @@ mod tests {
     fn a_port_in_use_is_said_plainly() {
         let first = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let e = Server::bind(first.local_addr()).err().unwrap();
-        assert!(e.contains("in use"), "{e}");
+        assert_eq!(e.error.kind(), io::ErrorKind::AddrInUse);
+        assert!(e.to_string().contains("in use"), "{e}");
     }
 }

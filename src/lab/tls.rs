@@ -28,11 +28,20 @@ pub struct LabCa {
 /// The CA's name, as a browser or `openssl s_client` shows it.
 pub const CA_NAME: &str = "wirelab lab CA (made for one run)";
 
+/// Why the lab's HTTPS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("making the lab's certificates: {0}")]
+    Certificates(rcgen::Error),
+    #[error("the lab's TLS setup: {0}")]
+    Config(rustls::Error),
+}
+
 impl LabCa {
     /// A new CA, and a server certificate for `names` (the course's host names, and
     /// the server's address as an IP name).
-    pub fn new(names: &[&str], ips: &[std::net::IpAddr]) -> Result<LabCa, String> {
-        let err = |e: rcgen::Error| format!("making the lab's certificates: {e}");
+    pub fn new(names: &[&str], ips: &[std::net::IpAddr]) -> Result<LabCa, TlsSetupError> {
+        let err = TlsSetupError::Certificates;
         let ca_key = KeyPair::generate().map_err(err)?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -74,17 +83,20 @@ impl LabCa {
     /// The server's TLS setup: TLS 1.3 and 1.2 (rustls's ring suites: AES-GCM and
     /// ChaCha20-Poly1305, ECDHE), HTTP/1.1 and 1.0 offered by ALPN as "http/1.1",
     /// every session's secrets written into `keys`.
-    pub fn server_config(&self, keys: Arc<KeyLog>) -> Result<Arc<rustls::ServerConfig>, String> {
+    pub fn server_config(
+        &self,
+        keys: Arc<KeyLog>,
+    ) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| format!("the lab's TLS setup: {e}"))?
+            .map_err(TlsSetupError::Config)?
             .with_no_client_auth()
             .with_single_cert(
                 vec![self.server_der.clone(), self.ca_der.clone()],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone())),
             )
-            .map_err(|e| format!("the lab's TLS setup: {e}"))?;
+            .map_err(TlsSetupError::Config)?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.key_log = Arc::new(Secrets(keys));
         Ok(Arc::new(config))

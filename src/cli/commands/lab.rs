@@ -137,6 +137,7 @@ pub fn demo(port: u16, mss: u32, write: &Path, output: &Output) -> Outcome {
     let ip = std::net::Ipv4Addr::LOCALHOST;
     let server = match Server::bind((ip, port).into()).or_else(|e| {
         // Port 80 taken (or not ours to take): any free port shows the same thing.
+        let e = e.to_string();
         eprintln!(
             "wirelab demo: port {port} cannot be used ({}); the server takes a free port instead",
             e.split(';').next().unwrap_or(&e)
