@@ -208,17 +208,19 @@ impl Dissector {
             Linktype::LINUX_SLL => {
                 stack.push(Layer::Cooked);
                 cooked(data, 14, SLL_HEADER)
+                    .ok_or_else(|| "cooked-capture header cut short".to_string())
             }
             Linktype::LINUX_SLL2 => {
                 stack.push(Layer::Cooked);
                 cooked(data, 0, SLL2_HEADER)
+                    .ok_or_else(|| "cooked-capture header cut short".to_string())
             }
             Linktype::PPP | Linktype::PPP_HDLC => tunnel::ppp(data, &mut stack)
                 .ok_or_else(|| "PPP frame that carries no IP".to_string()),
             Linktype::C_HDLC => tunnel::cisco_hdlc(data, &mut stack)
                 .ok_or_else(|| "Cisco HDLC header cut short".to_string()),
-            Linktype(7) => tunnel::arcnet(data, false, &mut stack),
-            Linktype(129) => tunnel::arcnet(data, true, &mut stack),
+            Linktype(7) => tunnel::arcnet(data, false, &mut stack).map_err(|e| e.to_string()),
+            Linktype(129) => tunnel::arcnet(data, true, &mut stack).map_err(|e| e.to_string()),
             Linktype::NFLOG => tunnel::nflog(data, &mut stack)
                 .ok_or_else(|| "NFLOG record without an IP packet".to_string()),
             Linktype::IEEE802_11 => tunnel::wlan(data, &mut stack).map_err(str::to_string),
@@ -595,12 +597,12 @@ fn ether_type_name(t: u16) -> String {
 }
 
 /// Linux cooked captures: the protocol field at `proto_at`, the payload after `header`.
-fn cooked(data: &[u8], proto_at: usize, header: usize) -> Result<Next<'_>, String> {
+fn cooked(data: &[u8], proto_at: usize, header: usize) -> Option<Next<'_>> {
     if data.len() < header {
-        return Err("cooked-capture header cut short".into());
+        return None;
     }
     let proto = u16::from_be_bytes([data[proto_at], data[proto_at + 1]]);
-    Ok(Next::EtherType(proto, &data[header..]))
+    Some(Next::EtherType(proto, &data[header..]))
 }
 
 /// The encapsulated layer after what etherparse decoded, if it is one [`tunnel`] reads:

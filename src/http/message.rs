@@ -336,6 +336,15 @@ const METHODS: &[&[u8]] = &[
     b"PATCH ",
 ];
 
+/// Why a message head is not HTTP (httparse's word for it), said as the report's
+/// reason for the lost start.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {} head: {error}", if *.request { "request" } else { "response" })]
+struct HeadError {
+    request: bool,
+    error: httparse::Error,
+}
+
 impl MessageParser {
     pub fn new(role: Role) -> Self {
         MessageParser {
@@ -722,7 +731,7 @@ impl MessageParser {
             Ok(None) => return take,
             Err(e) => match self.lenient_request() {
                 Some(parsed) => parsed,
-                None => return self.lost_start(&e, bytes, take),
+                None => return self.lost_start(&e.to_string(), bytes, take),
             },
         };
         let (head_len, mut head) = parsed;
@@ -918,7 +927,7 @@ impl MessageParser {
     /// [`COMMON_HEADERS`] headers is made on the stack; a head with more is parsed again
     /// with room for [`MAX_HEADERS`] (a 16 KiB array filled for every head cost an eighth
     /// of the report's time on the course capture).
-    fn parse_head(&self) -> Result<Option<(usize, Head)>, String> {
+    fn parse_head(&self) -> Result<Option<(usize, Head)>, HeadError> {
         let mut few = [httparse::EMPTY_HEADER; COMMON_HEADERS];
         match self.parse_head_into(&mut few) {
             Err(httparse::Error::TooManyHeaders) => {
@@ -927,9 +936,9 @@ impl MessageParser {
             }
             other => other,
         }
-        .map_err(|e| match self.role {
-            Role::Request => format!("invalid request head: {e}"),
-            Role::Response => format!("invalid response head: {e}"),
+        .map_err(|error| HeadError {
+            request: matches!(self.role, Role::Request),
+            error,
         })
     }
 
