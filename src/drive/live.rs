@@ -4,9 +4,9 @@
 //! It stops on Ctrl-C or SIGTERM, after a packet count or a duration, or when the
 //! foreground says so; the savefile is flushed after every batch of packets.
 
-use crate::capture::Frame;
 use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats, SaveError};
 use crate::capture::privileges::{self, Dropped, Target};
+use crate::capture::{Frame, Linktype};
 use crate::report::model::{PacketLine, Source};
 use crate::report::{Options, Report, ReportBuilder, recv};
 use std::fs::{File, OpenOptions};
@@ -213,40 +213,15 @@ impl Session {
         opts: Options,
         count: Option<u64>,
         duration: Option<Duration>,
-        mut on_line: impl FnMut(&PacketLine) + Send + 'static,
+        on_line: impl FnMut(&PacketLine) + Send + 'static,
     ) -> Running {
         let (tx, rx) = mpsc::channel::<StopReason>();
-        let breaker = self.capture.breaker();
-        // One thread turns stop requests (signals, timer, foreground) into a breakloop.
-        let stopper = thread::spawn(move || {
-            let reason = rx.recv().unwrap_or(StopReason::Done);
-            breaker.breakloop();
-            reason
-        });
-        let signals = self
-            .stop_on_signals
-            .then(|| {
-                signal_hook::iterator::Signals::new([
-                    signal_hook::consts::SIGINT,
-                    signal_hook::consts::SIGTERM,
-                ])
-                .ok()
-            })
-            .flatten();
-        let signal_handle = signals.as_ref().map(|s| s.handle());
-        if let Some(mut signals) = signals {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let name = if sig == signal_hook::consts::SIGINT {
-                        "Ctrl-C (SIGINT)"
-                    } else {
-                        "SIGTERM"
-                    };
-                    let _ = tx.send(StopReason::Signal(name));
-                }
-            });
-        }
+        let stopper = stopper(self.capture.breaker(), rx);
+        let signal_handle = if self.stop_on_signals {
+            watch_signals(tx.clone())
+        } else {
+            None
+        };
         if let Some(d) = duration {
             let tx = tx.clone();
             thread::spawn(move || {
@@ -263,30 +238,7 @@ impl Session {
             // behind, frames are saved but not analysed live (and counted).
             let (frames_tx, frames_rx) = mpsc::channel::<OwnedFrame>();
             let backlog = Arc::new(AtomicUsize::new(0));
-            let analysis_backlog = backlog.clone();
-            let analysis = thread::spawn(move || {
-                // The capture thread comes first when the CPUs are busy: this one is
-                // niced (Linux nices threads one by one).
-                // SAFETY: setpriority on our own thread id has no memory effects.
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
-                }
-                let mut builder = ReportBuilder::new(opts);
-                for f in frames_rx {
-                    let frame = Frame {
-                        number: f.number,
-                        ts_us: f.ts_us,
-                        orig_len: f.orig_len,
-                        linktype,
-                        data: &f.data,
-                    };
-                    if let Some(line) = builder.frame_line(&frame) {
-                        on_line(&line);
-                    }
-                    analysis_backlog.fetch_sub(f.data.len(), Ordering::Relaxed);
-                }
-                builder
-            });
+            let analysis = analysis(opts, linktype, frames_rx, backlog.clone(), on_line);
             let mut seen = 0u64;
             let mut unanalysed = 0u64;
             let result = self.capture.run(|frame| {
@@ -315,18 +267,7 @@ impl Session {
             drop(frames_tx);
             let builder = analysis.join().expect("the analysis thread does not panic");
             let stats = self.capture.stats();
-            let source = Source {
-                kind: "live".into(),
-                interface: Some(self.capture.interface().to_string()),
-                format: "pcap".into(),
-                linktype: self.capture.linktype().name(),
-                filter: self.filter.clone(),
-                kernel_dropped: stats.map(|s| s.dropped),
-                interface_dropped: stats.map(|s| s.if_dropped),
-                live_unanalysed: (unanalysed > 0).then_some(unanalysed),
-                saved_to: self.saved.as_ref().map(|s| s.path.display().to_string()),
-                ..Default::default()
-            };
+            let source = self.source(stats, unanalysed);
             let error = result.err().map(|e| e.to_string());
             (builder.finish(source, error), stats)
         });
@@ -337,6 +278,92 @@ impl Session {
             signal_handle,
         }
     }
+
+    /// The report's source: the interface, the filter, the kernel's drop counts, the
+    /// frames saved but not analysed, and where the capture was saved.
+    fn source(&self, stats: Option<LiveStats>, unanalysed: u64) -> Source {
+        Source {
+            kind: "live".into(),
+            interface: Some(self.capture.interface().to_string()),
+            format: "pcap".into(),
+            linktype: self.capture.linktype().name(),
+            filter: self.filter.clone(),
+            kernel_dropped: stats.map(|s| s.dropped),
+            interface_dropped: stats.map(|s| s.if_dropped),
+            live_unanalysed: (unanalysed > 0).then_some(unanalysed),
+            saved_to: self.saved.as_ref().map(|s| s.path.display().to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The thread that turns the first stop request (a signal, the timer, the count, the
+/// foreground) into a breakloop, and gives its reason.
+fn stopper(
+    breaker: pcap::BreakLoop,
+    rx: mpsc::Receiver<StopReason>,
+) -> thread::JoinHandle<StopReason> {
+    thread::spawn(move || {
+        let reason = rx.recv().unwrap_or(StopReason::Done);
+        breaker.breakloop();
+        reason
+    })
+}
+
+/// Ctrl-C and SIGTERM stop the capture (a thread waits for them); None when they
+/// cannot be caught.
+fn watch_signals(tx: mpsc::Sender<StopReason>) -> Option<signal_hook::iterator::Handle> {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .ok()?;
+    let handle = signals.handle();
+    thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let name = if sig == signal_hook::consts::SIGINT {
+                "Ctrl-C (SIGINT)"
+            } else {
+                "SIGTERM"
+            };
+            let _ = tx.send(StopReason::Signal(name));
+        }
+    });
+    Some(handle)
+}
+
+/// The analysis thread: frames copied out by the capture thread go through the report
+/// builder, each packet's line to `on_line`; `backlog` counts the bytes not yet
+/// analysed. Niced: the capture thread comes first when the CPUs are busy.
+fn analysis(
+    opts: Options,
+    linktype: Linktype,
+    frames: mpsc::Receiver<OwnedFrame>,
+    backlog: Arc<AtomicUsize>,
+    mut on_line: impl FnMut(&PacketLine) + Send + 'static,
+) -> thread::JoinHandle<ReportBuilder> {
+    thread::spawn(move || {
+        // Linux nices threads one by one.
+        // SAFETY: setpriority on our own thread id has no memory effects.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+        }
+        let mut builder = ReportBuilder::new(opts);
+        for f in frames {
+            let frame = Frame {
+                number: f.number,
+                ts_us: f.ts_us,
+                orig_len: f.orig_len,
+                linktype,
+                data: &f.data,
+            };
+            if let Some(line) = builder.frame_line(&frame) {
+                on_line(&line);
+            }
+            backlog.fetch_sub(f.data.len(), Ordering::Relaxed);
+        }
+        builder
+    })
 }
 
 /// A session capturing in the background.
