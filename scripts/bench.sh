@@ -183,7 +183,7 @@ echo "big-first: wirelab is $(echo "${wall[m-tshark]} / ${wall[m-wirelab]}" | bc
 echo "big-first: wirelab is $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab]}" | bc -l | xargs printf '%.1f')x faster than tcpflow (target 4x)"
 echo "big-first: wirelab --list all is $(echo "${wall[m-tshark]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x faster than tshark, $(echo "${wall[m-tcpflow]} / ${wall[m-wirelab-all]}" | bc -l | xargs printf '%.1f')x than tcpflow"
 echo "big-first: peak memory $(( peak[m-wirelab] / 1024 )) MB on $(du -m "$mixed" | cut -f1) MB, $(( peak[m-wirelab-x4] / 1024 )) MB on $(du -m "$mixed4" | cut -f1) MB, $(( peak[m-wirelab-all] / 1024 )) MB with --list all (target under 100 MB, not growing)"
-hashed=$("$wirelab" report "$mixed" --format json --list all | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["connections"]; print(sum(1 for x in c if x["http"] and x["http"][0]["response"]["body_sha256"]), "of", r["totals"]["connections"])')
+hashed=$("$wirelab" report "$mixed" --format json --list all | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["connections"]; print(sum(1 for x in c if x["http"] and (x["http"][0]["response"] or {}).get("body_sha256")), "of", r["totals"]["connections"])')
 echo "big-first: bodies hashed with --list all: $hashed"
 
 if [ "${BENCH_LIVE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
