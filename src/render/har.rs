@@ -198,7 +198,7 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
             "queryString": q.map(|q| q.query.iter()
                 .map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>())
                 .unwrap_or_default(),
-            "headersSize": q.map(|q| head_size(q.header_len, q.head_len)).unwrap_or(-1),
+            "headersSize": q.map(|q| q.head_bytes() as i64).unwrap_or(-1),
             "bodySize": q.map(|q| q.body_len as i64).unwrap_or(-1),
         },
         "response": {
@@ -209,7 +209,7 @@ fn entry(report: &Report, c: &Connection, i: usize, x: &HttpExchange) -> Value {
             "headers": r.map(|r| headers(&r.headers)).unwrap_or_default(),
             "content": content,
             "redirectURL": r.and_then(|r| header(&r.headers, "location")).unwrap_or(""),
-            "headersSize": r.map(|r| head_size(r.header_len, r.head_len)).unwrap_or(-1),
+            "headersSize": r.map(|r| r.head_bytes() as i64).unwrap_or(-1),
             "bodySize": r.map(|r| r.body_len as i64).unwrap_or(-1),
         },
         "cache": {},
@@ -381,15 +381,6 @@ fn post_data(q: &Request) -> Option<Value> {
         None => post["comment"] = json!(format!("{} bytes, not kept", q.body_len)),
     }
     Some(post)
-}
-
-/// HAR's headersSize: the head's bytes with its blank line, as on the wire.
-fn head_size(header_len: u64, head_len: u64) -> i64 {
-    if head_len > 0 {
-        head_len as i64
-    } else {
-        header_len as i64 + 4
-    }
 }
 
 #[cfg(test)]

@@ -324,7 +324,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                         } } }
                     }
                     @for (k, v) in &q.headers { tr { th { (k) } td { (v) } } }
-                    @let head = if q.head_len > 0 { q.head_len } else { q.header_len + 4 };
+                    @let head = q.head_bytes();
                     tr { th { "blank line" } td { (super::blank_line_words(q.header_len, head, &q.lint, &format!("; the head is {head} bytes with it"))) } }
                     // The book's absolute-form is correct HTTP: a note, never styled as an error.
                     @let problems: Vec<&str> = q.lint.iter().map(String::as_str).filter(|l| !super::is_note(l)).collect();
@@ -346,7 +346,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                     tr { th { "frame" } td { (r.frame) } }
                     tr { th { "status" } td { (r.status) " " (glossary::status_meaning(r.status)) } }
                     @for (k, v) in &r.headers { tr { th { (k) } td { (v) } } }
-                    @let head = if r.head_len > 0 { r.head_len } else { r.header_len + 4 };
+                    @let head = r.head_bytes();
                     tr { th { "blank line" } td { (super::blank_line_words(r.header_len, head, &r.lint, &format!("; the body starts at byte {head}"))) } }
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"

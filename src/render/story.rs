@@ -516,11 +516,7 @@ fn answer_words(c: &Connection, x: &HttpExchange) -> Option<String> {
         .as_deref()
         .map(|t| format!(", {}", t.split(';').next().unwrap_or(t).trim()))
         .unwrap_or_default();
-    let head = if r.head_len > 0 {
-        r.head_len
-    } else {
-        r.header_len + 4
-    };
+    let head = r.head_bytes();
     let total = head + r.body_len;
     let segs = if r.frame_count == 1 {
         format!(

@@ -580,11 +580,7 @@ history {}",
             )?;
         }
         self.headers(&q.headers)?;
-        let head = if q.head_len > 0 {
-            q.head_len
-        } else {
-            q.header_len + 4
-        };
+        let head = q.head_bytes();
         self.say(
             &format!(
                 "    blank line  {}",
@@ -676,11 +672,7 @@ history {}",
                 16,
             )?;
         } else {
-            let head = if r.head_len > 0 {
-                r.head_len
-            } else {
-                r.header_len + 4
-            };
+            let head = r.head_bytes();
             self.say(
                 &format!(
                     "    blank line  {}",

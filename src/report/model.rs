@@ -368,7 +368,22 @@ pub struct Request {
     pub last_frame: u64,
 }
 
+/// The bytes of a head with its blank line: `head_len` when the parser said it, else
+/// `header_len` and the four bytes of `\r\n\r\n`.
+fn head_bytes(header_len: u64, head_len: u64) -> u64 {
+    if head_len > 0 {
+        head_len
+    } else {
+        header_len + 4
+    }
+}
+
 impl Request {
+    /// The head's bytes with its blank line (see [`Request::head_len`]).
+    pub fn head_bytes(&self) -> u64 {
+        head_bytes(self.header_len, self.head_len)
+    }
+
     /// The request line as its parts read, one space between them; a malformed line
     /// may lack its target or version, which are then left out.
     pub fn line(&self) -> String {
@@ -382,6 +397,11 @@ impl Request {
 }
 
 impl Response {
+    /// The head's bytes with its blank line: where the body starts.
+    pub fn head_bytes(&self) -> u64 {
+        head_bytes(self.header_len, self.head_len)
+    }
+
     /// The status line as received ("HTTP/1.0 200 OK"); for an HTTP/0.9 simple
     /// response, which has none, what stands in its place.
     pub fn status_line(&self) -> String {
