@@ -342,6 +342,7 @@ const METHODS: &[&[u8]] = &[
 #[error("invalid {} head: {error}", if *.request { "request" } else { "response" })]
 struct HeadError {
     request: bool,
+    #[source]
     error: httparse::Error,
 }
 

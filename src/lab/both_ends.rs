@@ -84,10 +84,10 @@ impl ClientEnd {
 #[derive(Debug, thiserror::Error)]
 pub enum EndError {
     #[error("the capture at the server's side: {0}")]
-    Open(crate::capture::live::LiveError),
-    #[error("{0}")]
+    Open(#[source] crate::capture::live::LiveError),
+    #[error(transparent)]
     Save(crate::capture::live::LiveError),
-    #[error("{0}")]
+    #[error(transparent)]
     Capture(crate::capture::live::LiveError),
     #[error("the server's capture thread failed")]
     Thread,

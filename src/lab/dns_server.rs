@@ -111,14 +111,16 @@ pub enum LookupError {
     #[error("{name} is not a host name: {error}")]
     NotAName {
         name: String,
+        #[source]
         error: hickory_proto::ProtoError,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Encode(hickory_proto::ProtoError),
     #[error("asking {server} for {name}: {error}")]
     Send {
         server: SocketAddr,
         name: String,
+        #[source]
         error: std::io::Error,
     },
     /// RFC 1035 §4.1.1 RCODE 3.

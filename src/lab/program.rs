@@ -26,7 +26,11 @@ pub struct RunAs {
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     #[error("cannot look up user {name}: {error}")]
-    Lookup { name: String, error: nix::Error },
+    Lookup {
+        name: String,
+        #[source]
+        error: nix::Error,
+    },
     #[error("there is no user {0} on this machine")]
     NoSuchUser(String),
     #[error("{0} is root: the lab runs programs as an ordinary user; choose one with --user")]
@@ -590,14 +594,19 @@ pub fn spawn(
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
     /// The user's groups could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Groups(io::Error),
     #[error("cannot prepare {command}: {error}")]
-    Prepare { command: String, error: io::Error },
+    Prepare {
+        command: String,
+        #[source]
+        error: io::Error,
+    },
     #[error("cannot start {command} in the lab as {user}: {error}")]
     Start {
         command: String,
         user: String,
+        #[source]
         error: io::Error,
     },
 }

@@ -100,39 +100,39 @@ pub fn available() -> Result<(), Unavailable> {
 /// A step of making the lab's pieces, or of running the program in it, that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("{0}")]
+    #[error(transparent)]
     User(super::program::UserError),
     #[error("give the command to run after --, e.g. wirelab lab -- python3 socket1.py")]
     NoCommand,
     /// Ctrl-C and SIGTERM could not be caught.
-    #[error("{0}")]
+    #[error(transparent)]
     Signals(std::io::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Tls(super::tls::TlsSetupError),
     /// Entering a lab namespace failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Namespace(std::io::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Listen(super::server::BindError),
     #[error("the lab's name server: {0}")]
-    NameServer(std::io::Error),
-    #[error("{0}")]
+    NameServer(#[source] std::io::Error),
+    #[error(transparent)]
     ServerEnd(super::both_ends::EndError),
-    #[error("{0}")]
+    #[error(transparent)]
     Trace(crate::trace::ptrace::FilterError),
     #[error("the lab's resolver files in {dir}: {0}", dir = program::FILES_DIR)]
-    ResolverFiles(std::io::Error),
+    ResolverFiles(#[source] std::io::Error),
     #[error("the program's key log file (memfd): {0}")]
-    KeyLog(std::io::Error),
-    #[error("{0}")]
+    KeyLog(#[source] std::io::Error),
+    #[error(transparent)]
     Spawn(program::SpawnError),
     /// Waiting for the program (or following its trace) failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Wait(std::io::Error),
     /// The socket for wirelab's own lookup.
-    #[error("{0}")]
+    #[error(transparent)]
     Socket(std::io::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Lookup(dns_server::LookupError),
 }
 
@@ -481,5 +481,21 @@ mod tests {
             assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
             assert!(text.contains("data.pr4e.org = 10.80.1.2"), "{text}");
         }
+    }
+
+    /// A step's error says the step and keeps its cause as the source (the chain a
+    /// caller walks), from LabError down to the system's error.
+    #[test]
+    fn setup_errors_keep_their_cause() {
+        use std::error::Error;
+        let boom = || std::io::Error::other("boom");
+        let e = SetupError::NameServer(boom());
+        assert_eq!(e.to_string(), "the lab's name server: boom");
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("boom"));
+        let e = LabError::from(SetupError::KeyLog(boom()));
+        let cause = e.source().and_then(|s| s.source()).map(|s| s.to_string());
+        assert_eq!(cause.as_deref(), Some("boom"));
+        // A step that only passes its cause on says it as the cause does.
+        assert_eq!(SetupError::Wait(boom()).to_string(), "boom");
     }
 }

@@ -32,9 +32,9 @@ pub const CA_NAME: &str = "wirelab lab CA (made for one run)";
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
     #[error("making the lab's certificates: {0}")]
-    Certificates(rcgen::Error),
+    Certificates(#[source] rcgen::Error),
     #[error("the lab's TLS setup: {0}")]
-    Config(rustls::Error),
+    Config(#[source] rustls::Error),
 }
 
 impl LabCa {
