@@ -205,14 +205,14 @@ impl Dissector {
             Linktype(12) | Linktype(14) | Linktype::RAW | Linktype::IPV4 | Linktype::IPV6 => {
                 Ok(Next::Ip(data))
             }
-            Linktype::LINUX_SLL => {
+            Linktype::LINUX_SLL | Linktype::LINUX_SLL2 => {
                 stack.push(Layer::Cooked);
-                cooked(data, 14, SLL_HEADER)
-                    .ok_or_else(|| "cooked-capture header cut short".to_string())
-            }
-            Linktype::LINUX_SLL2 => {
-                stack.push(Layer::Cooked);
-                cooked(data, 0, SLL2_HEADER)
+                let (proto_at, header) = if frame.linktype == Linktype::LINUX_SLL {
+                    (14, SLL_HEADER)
+                } else {
+                    (0, SLL2_HEADER)
+                };
+                cooked(data, proto_at, header)
                     .ok_or_else(|| "cooked-capture header cut short".to_string())
             }
             Linktype::PPP | Linktype::PPP_HDLC => tunnel::ppp(data, &mut stack)
