@@ -311,7 +311,7 @@ fn phases<'a>(
                 l.answers
                     .iter()
                     .any(|a| a.ends_with(&format!(" {}", c.server.ip)))
-                    && l.ts_us + l.rtt_us.unwrap_or(0) <= syn.unwrap_or(i64::MAX)
+                    && l.ts_us.saturating_add(l.rtt_us.unwrap_or(0)) <= syn.unwrap_or(i64::MAX)
             })
         })
         .flatten();

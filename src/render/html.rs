@@ -161,11 +161,18 @@ fn network_panel(report: &Report) -> Markup {
         .unwrap_or(0);
     let end = entries
         .iter()
-        .filter_map(|e| Some(e["_started_us"].as_i64()? + (e["time"].as_f64()? * 1000.0) as i64))
+        .filter_map(|e| {
+            Some(
+                e["_started_us"]
+                    .as_i64()?
+                    .saturating_add((e["time"].as_f64()? * 1000.0) as i64),
+            )
+        })
         .max()
-        .unwrap_or(start)
-        .max(start + 1);
-    let scale = |us: f64| us / (end - start) as f64 * 300.0;
+        .unwrap_or(start);
+    // Times saturate at i64::MAX µs (a corrupt pcapng's): the span is never below 1 µs.
+    let span = end.saturating_sub(start).max(1);
+    let scale = |us: f64| us / span as f64 * 300.0;
     html! {
         section.network {
             h2 { "Network (as the browser's console shows it, from the packets)" }

@@ -47,7 +47,7 @@ pub fn beats(report: &Report) -> Vec<Beat> {
             };
             let rcode = l.rcode.as_deref().unwrap_or("?");
             out.push(Beat {
-                ts_us: l.ts_us + l.rtt_us.unwrap_or(0),
+                ts_us: l.ts_us.saturating_add(l.rtt_us.unwrap_or(0)),
                 after_frame: 0,
                 frame: Some(f),
                 text: format!(
