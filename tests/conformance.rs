@@ -191,7 +191,7 @@ fn follow_sections(out: &str) -> Vec<Section> {
 }
 
 fn sha(b: &[u8]) -> String {
-    wirelab::http::message::hex(&Sha256::digest(b))
+    hex::encode(Sha256::digest(b))
 }
 
 #[test]

@@ -53,3 +53,58 @@ fn counting_only_gives_the_totals_of_a_full_parse() {
         "{compared} captures compared, {exchanges} HTTP exchanges"
     );
 }
+
+/// The report-wide budgets a listed connection spends from (HTTP's, spent by HTTP's
+/// adapter): past `listed_exchanges` a connection's exchanges are counted, not listed;
+/// past `kept_body_bytes` a body is dropped while its size and hash stay. Each cut is
+/// named in `limits_reached`, and the totals do not change.
+#[test]
+fn the_report_budgets_cut_listed_exchanges_and_kept_bodies_and_say_so() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/malformed-request-lines.pcap");
+    let full = from_file(&path, None, Options::default()).expect("the capture reads");
+    let first_body = full.connections[0].http[0]
+        .response
+        .as_ref()
+        .map(|r| r.body_len as usize)
+        .expect("a response");
+    let opts = Options {
+        keep_body_bytes: 1 << 20,
+        limits: Limits {
+            listed_exchanges: 2,
+            kept_body_bytes: first_body,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let cut = from_file(&path, None, opts).expect("the capture reads");
+    let listed: Vec<usize> = cut.connections.iter().map(|c| c.http.len()).collect();
+    assert_eq!(listed, [1, 1, 0, 0], "two exchanges listed, in order");
+    let omitted: Vec<u64> = cut.connections.iter().map(|c| c.http_omitted).collect();
+    assert_eq!(omitted, [0, 0, 1, 1]);
+    assert_eq!(cut.totals.http_omitted, 2);
+    assert_eq!(cut.totals.http_exchanges, full.totals.http_exchanges);
+    let r0 = cut.connections[0].http[0].response.as_ref().unwrap();
+    let r1 = cut.connections[1].http[0].response.as_ref().unwrap();
+    assert_eq!(
+        r0.body.as_ref().map(Vec::len),
+        Some(first_body),
+        "the first body fits"
+    );
+    assert_eq!(r1.body, None, "the second is past the bytes kept");
+    let full1 = full.connections[1].http[0].response.as_ref().unwrap();
+    assert_eq!(
+        (r1.body_len, &r1.body_sha256),
+        (full1.body_len, &full1.body_sha256)
+    );
+    let reached = |name: &str| {
+        cut.totals
+            .limits_reached
+            .iter()
+            .find(|l| l.limit == name)
+            .map(|l| l.cut)
+    };
+    assert_eq!(reached("listed_exchanges"), Some(2));
+    // The second, third and fourth bodies (a body is dropped before its connection's
+    // exchanges are counted out of the listing).
+    assert_eq!(reached("kept_body_bytes"), Some(3));
+}

@@ -45,7 +45,7 @@ fn responses(report: &Value) -> Vec<&Value> {
 }
 
 fn sha(path: &Path) -> String {
-    wirelab::http::message::hex(&Sha256::digest(std::fs::read(path).unwrap()))
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 #[test]

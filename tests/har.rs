@@ -140,7 +140,7 @@ fn entries_are_the_reports_exchanges_and_their_timings_add_up() {
                         .decode(content["text"].as_str().unwrap())
                         .unwrap();
                     assert_eq!(
-                        wirelab::http::message::hex(&sha2::Sha256::digest(&body)),
+                        hex::encode(sha2::Sha256::digest(&body)),
                         r["body_sha256"].as_str().unwrap(),
                         "the HAR's body is the report's"
                     );

@@ -1364,11 +1364,6 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
-}
-
 /// The request or status line that `payload` starts with, if it starts an HTTP/1.x
 /// message (a method token and a space, or `HTTP/1.`), up to 120 characters.
 pub fn first_line(payload: &[u8]) -> Option<String> {

@@ -603,6 +603,21 @@ pub struct Connection {
     pub tls: Option<Tls>,
 }
 
+impl Connection {
+    /// The hashes the hashing thread fills in once the connection's bytes are hashed:
+    /// its streams' and its response bodies'.
+    pub fn hashes_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        [&mut self.streams.c2s.sha256, &mut self.streams.s2c.sha256]
+            .into_iter()
+            .chain(
+                self.http
+                    .iter_mut()
+                    .filter_map(|x| x.response.as_mut())
+                    .map(|r| &mut r.body_sha256),
+            )
+    }
+}
+
 /// A connection's TLS (RFC 8446, RFC 5246).
 #[derive(Serialize, Debug, Clone)]
 pub struct Tls {

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// SHA-256 in lower-case hex, as the report's `sha256` fields.
 pub fn sha(bytes: &[u8]) -> String {
-    wirelab::http::message::hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Every recv's frames are exactly the frames whose delivered bytes overlap its range,

@@ -1,7 +1,7 @@
 //! HTTP/1.x above TCP (RFC 1945, RFC 9112): requests paired with responses, each
 //! with its frames, headers, body length and hash, and a preview of its body.
 
-use super::protocol::{Setup, TcpProtocol, TcpTotals};
+use super::protocol::{Budget, Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
 use crate::http::{self, HttpConnection};
 use crate::reassembly::StreamEvent;
@@ -118,16 +118,17 @@ impl TcpProtocol for HttpOnTcp {
     }
 
     fn count(&self, totals: &mut TcpTotals) {
-        totals.http_exchanges += self.0.exchanges.len() as u64 + self.0.omitted;
-        totals.http_omitted += self.0.omitted;
+        totals.exchanges += self.0.exchanges.len() as u64 + self.0.omitted;
+        totals.omitted += self.0.omitted;
         for x in &self.0.exchanges {
             if let Some(status) = x.response.as_ref().and_then(|r| r.head.status) {
-                *totals.http_status.entry(status).or_default() += 1;
+                *totals.status.entry(status).or_default() += 1;
             }
         }
     }
 
-    fn describe(self: Box<Self>, c: &mut model::Connection, keep_bodies: bool) {
+    fn describe(self: Box<Self>, c: &mut model::Connection, how: &mut Describe<'_>) {
+        let keep_bodies = how.keep_bodies;
         let ts_of = |frame: u64| {
             c.segments
                 .iter()
@@ -223,7 +224,36 @@ impl TcpProtocol for HttpOnTcp {
         c.upgrade = self.0.upgrade.as_deref().map(upgrade_model);
         c.not_http = not_http;
         c.http_omitted = self.0.omitted;
+        spend(c, &mut how.budget);
+        if let Some(ex) = how.extracted {
+            for r in c.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+                r.extracted = ex.written.get(&(c.id, r.head_offset)).cloned();
+            }
+        }
     }
+}
+
+/// Spends the report's budgets on a listed connection: a body beyond the bytes kept
+/// for HAR is dropped (its size and hash stay), and past the exchanges listed, the
+/// connection's exchanges are counted, not listed.
+fn spend(c: &mut model::Connection, budget: &mut Budget<'_>) {
+    for r in c.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+        let n = r.body.as_ref().map_or(0, Vec::len);
+        if *budget.kept_body_bytes + n > budget.limits.kept_body_bytes {
+            r.body = None;
+            budget.reached("kept_body_bytes", 1);
+        } else {
+            *budget.kept_body_bytes += n;
+        }
+    }
+    let n = c.http.len();
+    if *budget.listed_exchanges + n > budget.limits.listed_exchanges {
+        c.http_omitted += n as u64;
+        *budget.exchanges_omitted += n as u64;
+        budget.reached("listed_exchanges", n as u64);
+        c.http.clear();
+    }
+    *budget.listed_exchanges += c.http.len();
 }
 
 fn upgrade_model(u: &http::Upgrade) -> model::Upgrade {

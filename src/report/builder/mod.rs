@@ -25,14 +25,13 @@ use crate::dissect::{Dissector, Ip, Packet, Tcp, flags};
 use crate::extract::BodyPiece;
 use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
-use crate::http;
 use crate::ports;
 use crate::reassembly::{SegFlags, SeqNum};
 use connection::{Conn, NewConn, TimeWait};
-use protocol::{Datagram, TcpTotals, UdpProtocol};
+use protocol::{Budget, Datagram, Describe, TcpTotals, UdpProtocol};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use to_model::{attach_extracted, close_of, header_bytes, options_text, to_model};
+use to_model::{close_of, header_bytes, options_text, to_model};
 
 /// How long (capture time) an ended connection stays in the table before it is
 /// reported and dropped.
@@ -485,8 +484,7 @@ impl ReportBuilder {
                 df: ip.dont_fragment,
                 total_len: ip.total_len,
             },
-            header_hex: header_hex
-                .then(|| http::message::hex(header_bytes(seg.frame.data, &tcp.payload))),
+            header_hex: header_hex.then(|| hex::encode(header_bytes(seg.frame.data, &tcp.payload))),
         }
     }
 
@@ -649,11 +647,18 @@ impl ReportBuilder {
         // Rows the budget cut, of the connections listed (the others are counted whole
         // in `connections_omitted`).
         self.segments_omitted += c.omitted;
-        let mut model = to_model(*c, unended, self.opts.keep_body_bytes > 0);
-        self.apply_budgets(&mut model);
-        if let Some(ex) = &self.extractor {
-            attach_extracted(&mut model, ex);
-        }
+        let mut how = Describe {
+            keep_bodies: self.opts.keep_body_bytes > 0,
+            budget: Budget {
+                limits: &self.opts.limits,
+                kept_body_bytes: &mut self.kept_bodies,
+                listed_exchanges: &mut self.listed_exchanges,
+                exchanges_omitted: &mut self.exchanges_omitted,
+                reached: &mut self.reached,
+            },
+            extracted: self.extractor.as_ref(),
+        };
+        let model = to_model(*c, unended, &mut how);
         self.emit(model);
     }
 
@@ -665,10 +670,10 @@ impl ReportBuilder {
             *self.analysis_totals.entry(k).or_default() += v;
         }
         // Counted straight into the totals (no map of its own per connection).
-        let before = (self.above_tcp.http_exchanges, self.above_tcp.http_omitted);
+        let before = (self.above_tcp.exchanges, self.above_tcp.omitted);
         c.protocol.count(&mut self.above_tcp);
-        let exchanges = self.above_tcp.http_exchanges - before.0;
-        let omitted = self.above_tcp.http_omitted - before.1;
+        let exchanges = self.above_tcp.exchanges - before.0;
+        let omitted = self.above_tcp.omitted - before.1;
         self.exchanges_omitted += omitted;
         if omitted > 0 {
             *self.reached.entry("exchanges_per_connection").or_default() += omitted;
@@ -678,27 +683,6 @@ impl ReportBuilder {
             .entry(close_of(&c.tcp, unended).0.as_str())
             .or_default() += 1;
         (exchanges, omitted)
-    }
-
-    /// The whole report's bounds on a listed connection: the body bytes kept for HAR
-    /// (`kept_body_bytes`) and the exchanges listed (`listed_exchanges`).
-    fn apply_budgets(&mut self, model: &mut model::Connection) {
-        for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
-            let n = r.body.as_ref().map_or(0, Vec::len);
-            if self.kept_bodies + n > self.opts.limits.kept_body_bytes {
-                r.body = None;
-                *self.reached.entry("kept_body_bytes").or_default() += 1;
-            } else {
-                self.kept_bodies += n;
-            }
-        }
-        if self.listed_exchanges + model.http.len() > self.opts.limits.listed_exchanges {
-            model.http_omitted += model.http.len() as u64;
-            self.exchanges_omitted += model.http.len() as u64;
-            *self.reached.entry("listed_exchanges").or_default() += model.http.len() as u64;
-            model.http.clear();
-        }
-        self.listed_exchanges += model.http.len();
     }
 
     /// Queues a listed connection behind its bytes on the hashing thread, which
@@ -720,11 +704,8 @@ impl ReportBuilder {
         self.digests.then(
             model.id,
             Box::new(move |results| {
-                for s in [&mut model.streams.c2s, &mut model.streams.s2c] {
-                    results.resolve(&mut s.sha256);
-                }
-                for r in model.http.iter_mut().filter_map(|x| x.response.as_mut()) {
-                    results.resolve(&mut r.body_sha256);
+                for hash in model.hashes_mut() {
+                    results.resolve(hash);
                 }
                 match stream {
                     Some(sink) => (sink.lock().unwrap_or_else(|p| p.into_inner()))(model),
@@ -803,11 +784,11 @@ impl ReportBuilder {
             .collect();
         let totals = model::Totals {
             connections: self.next_id,
-            http_exchanges: self.above_tcp.http_exchanges,
+            http_exchanges: self.above_tcp.exchanges,
             connections_omitted: self.connections_omitted,
             late_packets: self.time_wait.late_packets,
             http_omitted: self.exchanges_omitted,
-            http_status: self.above_tcp.http_status.into_iter().collect(),
+            http_status: self.above_tcp.status.into_iter().collect(),
             closes: self
                 .close_counts
                 .into_iter()
@@ -859,7 +840,7 @@ fn packet_line(
             port: seg.dst.port,
         },
         service: ports::service(conn.server.port).map(str::to_string),
-        http_line: http::message::first_line(&seg.tcp.payload),
+        http_line: registry::message_line(&seg.tcp.payload),
         segment: segment.clone(),
     }
 }

@@ -6,7 +6,7 @@
 
 use super::Limits;
 use crate::digest::Digests;
-use crate::extract::BodyPiece;
+use crate::extract::{BodyPiece, Extractor};
 use crate::reassembly::StreamEvent;
 use crate::report::model;
 use std::collections::BTreeMap;
@@ -31,23 +31,54 @@ pub struct Setup<'a> {
     pub key_log: Option<&'a std::sync::Arc<crate::tls::KeyLog>>,
 }
 
-/// What the protocols above TCP found, over every connection (listed or not).
+/// What the protocols above TCP found, over every connection (listed or not): their
+/// exchanges (a request and its answer, or either alone), those a connection's own
+/// bound left out (`Limits::exchanges_per_connection`), and the answers' status codes.
 #[derive(Default)]
 pub struct TcpTotals {
-    pub http_exchanges: u64,
-    pub http_omitted: u64,
-    pub http_status: BTreeMap<u16, u64>,
+    pub exchanges: u64,
+    pub omitted: u64,
+    pub status: BTreeMap<u16, u64>,
 }
 
 impl TcpTotals {
     /// Adds one connection's counts.
     pub fn add(&mut self, other: &TcpTotals) {
-        self.http_exchanges += other.http_exchanges;
-        self.http_omitted += other.http_omitted;
-        for (status, n) in &other.http_status {
-            *self.http_status.entry(*status).or_default() += n;
+        self.exchanges += other.exchanges;
+        self.omitted += other.omitted;
+        for (status, n) in &other.status {
+            *self.status.entry(*status).or_default() += n;
         }
     }
+}
+
+/// The report-wide budgets a listed connection's protocol spends from as it describes
+/// itself: the body bytes kept for HAR (`Limits::kept_body_bytes`) and the exchanges
+/// listed (`Limits::listed_exchanges`), over every connection described before it.
+pub struct Budget<'a> {
+    pub limits: &'a Limits,
+    pub kept_body_bytes: &'a mut usize,
+    pub listed_exchanges: &'a mut usize,
+    /// Exchanges the report leaves out of its listing (its `http_omitted`).
+    pub exchanges_omitted: &'a mut u64,
+    /// Bounds reached, by their `Limits` name, with how much each cut.
+    pub reached: &'a mut BTreeMap<&'static str, u64>,
+}
+
+impl Budget<'_> {
+    /// Counts `n` cut by the bound `limit`.
+    pub fn reached(&mut self, limit: &'static str, n: u64) {
+        *self.reached.entry(limit).or_default() += n;
+    }
+}
+
+/// What a listed connection's protocol is given to describe itself with.
+pub struct Describe<'a> {
+    /// Message bodies are kept in the model (for HAR).
+    pub keep_bodies: bool,
+    pub budget: Budget<'a>,
+    /// The files `--extract` wrote, to name beside the bodies they hold.
+    pub extracted: Option<&'a Extractor>,
 }
 
 /// A protocol reading a TCP connection's two streams, as the reassembler delivers
@@ -66,8 +97,8 @@ pub trait TcpProtocol: Send {
     /// Counts what it found into the totals.
     fn count(&self, totals: &mut TcpTotals);
     /// Writes what it found into the listed connection's model (its segments are
-    /// there already, for times).
-    fn describe(self: Box<Self>, conn: &mut model::Connection, keep_bodies: bool);
+    /// there already, for times), spending from the report's budgets.
+    fn describe(self: Box<Self>, conn: &mut model::Connection, how: &mut Describe<'_>);
 }
 
 /// One UDP datagram, as a protocol above UDP sees it.

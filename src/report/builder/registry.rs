@@ -15,3 +15,9 @@ pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
 pub fn datagram_protocols(limits: &Limits) -> Vec<Box<dyn UdpProtocol>> {
     vec![Box::new(super::dns_on_udp::DnsOnUdp::new(limits))]
 }
+
+/// The line a frame's one-line summary quotes when its payload starts a message of a
+/// protocol above TCP: HTTP's request or status line.
+pub fn message_line(payload: &[u8]) -> Option<String> {
+    crate::http::message::first_line(payload)
+}

@@ -3,7 +3,7 @@
 //! (or SOCKS, then HTTP) straight above TCP.
 
 use super::http_on_tcp::HttpOnTcp;
-use super::protocol::{Setup, TcpProtocol, TcpTotals};
+use super::protocol::{Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
 use crate::reassembly::StreamEvent;
 use crate::report::model;
@@ -104,9 +104,9 @@ impl TcpProtocol for TlsOnTcp {
         self.http.count(totals);
     }
 
-    fn describe(self: Box<Self>, c: &mut model::Connection, keep_bodies: bool) {
+    fn describe(self: Box<Self>, c: &mut model::Connection, how: &mut Describe<'_>) {
         let this = *self;
-        Box::new(this.http).describe(c, keep_bodies);
+        Box::new(this.http).describe(c, how);
         if let Tls::Yes(tls) = this.tls {
             let ts_of = |frame: u64| {
                 c.segments

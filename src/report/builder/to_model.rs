@@ -2,17 +2,17 @@
 //! contract): connections, streams, segment rows.
 
 use super::connection::{Conn, StreamStats};
+use super::protocol::Describe;
 use crate::analysis::TcpAnalyzer;
 use crate::digest::HashSink;
 use crate::dissect::{TcpOptions, flags};
-use crate::extract::Extractor;
 use crate::ports;
 use crate::reassembly::StreamReassembler;
 use crate::report::model::{self, Close, Side};
 
 /// The report's view of a connection that ended (or that the capture ended): how it
 /// closed, its handshake, streams, segments, and what the protocol above found.
-pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection {
+pub fn to_model(c: Conn, unended: Close, how: &mut Describe<'_>) -> model::Connection {
     let t = &c.tcp;
     let h = &t.handshake;
     let handshake = (h.syn_frame.is_some() || h.synack_frame.is_some()).then(|| model::Handshake {
@@ -103,7 +103,7 @@ pub fn to_model(c: Conn, unended: Close, keep_bodies: bool) -> model::Connection
         tls: None,
         socks: None,
     };
-    protocol.describe(&mut conn, keep_bodies);
+    protocol.describe(&mut conn, how);
     conn
 }
 
@@ -150,15 +150,6 @@ pub fn close_of(t: &TcpAnalyzer, unended: Close) -> (Close, Option<Side>) {
         (Some((d, _)), _) => (Close::Rst, Some(Side::sending(d))),
         (None, Some((d, _))) => (Close::Fin, Some(Side::sending(d))),
         (None, None) => (unended, None),
-    }
-}
-
-/// Names the file each response body was saved to.
-pub fn attach_extracted(c: &mut model::Connection, ex: &Extractor) {
-    for x in &mut c.http {
-        if let Some(r) = &mut x.response {
-            r.extracted = ex.written.get(&(c.id, r.head_offset)).cloned();
-        }
     }
 }
 
