@@ -1,8 +1,9 @@
 //! wirelab: a packet-level network lab. The modules are the pipeline, listed here in its
 //! order; each imports only those above it (docs/design.md).
 
-// Leaf tables every stage may use.
+// Leaves every stage may use: tables of names, and the bounds of a report.
 pub mod glossary;
+pub mod limits;
 pub mod ports;
 
 // 1-4: frames, their headers, their connections, each direction's stream.
@@ -25,7 +26,10 @@ pub mod digest;
 pub mod extract;
 pub mod trace;
 
-// 6: the report model and its builder; 7: the renderers; 8: the drivers; 9: the lab.
+// The report model (the JSON contract, docs/json.md), which every stage after may use.
+pub mod model;
+
+// 6: the builder; 7: the renderers; 8: the drivers; 9: the lab.
 pub mod report;
 
 pub mod render;

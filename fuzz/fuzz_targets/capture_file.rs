@@ -8,7 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use wirelab::capture::file::CaptureFile;
 use wirelab::render::{self, View};
-use wirelab::report::{Options, ReportBuilder, model::Source};
+use wirelab::model::Source;
+use wirelab::report::{Options, ReportBuilder};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut file) = CaptureFile::from_reader(std::io::Cursor::new(data.to_vec())) else {

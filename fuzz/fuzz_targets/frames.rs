@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use wirelab::capture::{Frame, Linktype};
 use wirelab::dissect::Dissector;
 use wirelab::render::{self, View};
-use wirelab::report::{Limits, Options, ReportBuilder, model::Source};
+use wirelab::model::Source;
+use wirelab::report::{Limits, Options, ReportBuilder};
 
 const LINKTYPES: [Linktype; 5] = [
     Linktype::ETHERNET,

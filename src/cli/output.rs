@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use wirelab::model::PacketLine;
 use wirelab::render;
 use wirelab::report::Report;
-use wirelab::report::model::PacketLine;
 
 /// The report's destination, opened now (before privileges are dropped, so that the
 /// file belongs to the invoking user).

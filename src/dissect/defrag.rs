@@ -35,10 +35,6 @@ impl FragKey {
     }
 }
 
-/// Datagrams being reassembled at once, at most: the default of
-/// `Limits::fragmented_datagrams`.
-pub const MAX_DATAGRAMS: usize = 256;
-
 pub struct Defragmenter {
     bufs: HashMap<FragKey, IpDefragBuf>,
     order: VecDeque<FragKey>,
@@ -49,7 +45,7 @@ pub struct Defragmenter {
 
 impl Default for Defragmenter {
     fn default() -> Self {
-        Defragmenter::new(MAX_DATAGRAMS)
+        Defragmenter::new(crate::limits::FRAGMENTED_DATAGRAMS)
     }
 }
 
@@ -132,6 +128,9 @@ mod tests {
             .add(key(3), second, false, &[9; 8], false)
             .expect("3 completes");
         assert_eq!(whole, [[3u8; 8], [9; 8]].concat());
-        assert_eq!(Defragmenter::default().max_datagrams, MAX_DATAGRAMS);
+        assert_eq!(
+            Defragmenter::default().max_datagrams,
+            crate::limits::FRAGMENTED_DATAGRAMS
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! handshake (`data.pr4e.org` → an address). Messages are decoded with `hickory-proto`
 //! (RFC 1035 §4.1); a query and its response are paired by the client's address and port,
 //! the server's address and the message ID, which the server copies into its reply (RFC
-//! 1035 §4.1.1). Bounded: at most [`MAX_LOOKUPS`] lookups are listed and [`MAX_PENDING`]
+//! 1035 §4.1.1). Bounded: at most [`crate::limits::DNS_LOOKUPS`] lookups are listed and [`MAX_PENDING`]
 //! queries wait for an answer; the rest are counted.
 
 use hickory_proto::op::{Message, MessageType};
@@ -11,8 +11,6 @@ use std::net::IpAddr;
 
 /// The well-known port of DNS (RFC 1035 §4.2.1).
 pub const PORT: u16 = 53;
-/// Lookups listed in a report.
-pub const MAX_LOOKUPS: usize = 10_000;
 /// Queries waiting for their answer at once.
 pub const MAX_PENDING: usize = 10_000;
 
@@ -93,7 +91,7 @@ impl Default for DnsTracker {
 
 impl DnsTracker {
     pub fn new() -> Self {
-        Self::with_max_lookups(MAX_LOOKUPS)
+        Self::with_max_lookups(crate::limits::DNS_LOOKUPS)
     }
 
     /// Lists at most `max` lookups.

@@ -7,7 +7,7 @@
 use crate::capture::live::{LiveCapture, LiveError, LiveOptions, LiveStats, SaveError};
 use crate::capture::privileges::{self, Dropped, Target};
 use crate::capture::{Frame, Linktype};
-use crate::report::model::{PacketLine, Source};
+use crate::model::{PacketLine, Source};
 use crate::report::{Options, Report, ReportBuilder, recv};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};

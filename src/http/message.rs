@@ -8,9 +8,6 @@ use crate::reassembly::{CloseReason, FrameNo};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-/// Largest message head accepted (request/status line and headers): the default of
-/// `Limits::head_bytes`.
-pub const MAX_HEAD: usize = 64 * 1024;
 /// Most header fields accepted in one head.
 pub const MAX_HEADERS: usize = 512;
 /// Headers a head is first parsed with room for (more than any course or browser message).
@@ -360,7 +357,7 @@ impl MessageParser {
             keep_bodies: false,
             hash_bodies: true,
             keep_bytes: PREVIEW,
-            max_head: MAX_HEAD,
+            max_head: crate::limits::HEAD_BYTES,
             count_only: false,
             digests: None,
             asks_switch: false,
@@ -382,7 +379,7 @@ impl MessageParser {
         self.keep_bytes = n.max(PREVIEW);
     }
 
-    /// Reads heads of at most `n` bytes (`Limits::head_bytes`; [`MAX_HEAD`] unless told).
+    /// Reads heads of at most `n` bytes (`Limits::head_bytes`; [`crate::limits::HEAD_BYTES`] unless told).
     pub fn max_head(&mut self, n: usize) {
         self.max_head = n.max(16);
     }

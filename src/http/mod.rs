@@ -14,9 +14,6 @@ pub use message::{End, Head, HttpEvent, MessageParser, Role};
 use std::collections::{BTreeMap, VecDeque};
 pub use upgrade::Upgrade;
 
-/// Exchanges of one connection listed in full; later ones are counted once complete
-/// (a keep-alive connection of a million requests stays bounded).
-pub const MAX_LISTED: usize = 1_000;
 /// Requests waiting for a response at most; beyond, the oldest is given up and counted.
 const MAX_AWAITING: usize = 10_000;
 
@@ -44,7 +41,7 @@ pub struct HttpConnection {
     /// Exchanges under way or listed, by number (the order they started in).
     open: BTreeMap<usize, Box<Exchange>>,
     next: usize,
-    /// Exchanges complete but not listed (beyond [`MAX_LISTED`], or given up waiting).
+    /// Exchanges complete but not listed (beyond [`crate::limits::EXCHANGES_PER_CONNECTION`], or given up waiting).
     pub omitted: u64,
     /// Exchanges listed at most.
     max_listed: usize,
@@ -92,7 +89,7 @@ impl HttpConnection {
             not_http: [None, None],
             responses_lost: false,
             bodies: Vec::new(),
-            max_listed: MAX_LISTED,
+            max_listed: crate::limits::EXCHANGES_PER_CONNECTION,
             upgrade: None,
             switch_asked: None,
             inside: None,

@@ -11,7 +11,7 @@
 
 use super::link::SegmentSeen;
 use crate::capture::live::{LiveCapture, LiveOptions};
-use crate::report::model::{BothEnds, LinkEvent, PacketLine};
+use crate::model::{BothEnds, LinkEvent, PacketLine};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};

@@ -18,7 +18,7 @@ pub mod tls;
 use crate::capture::live::{LiveError, LiveOptions, interface_names};
 use crate::capture::privileges::Dropped;
 use crate::drive::live::{GRACE, LiveResult, Session};
-use crate::report::model::PacketLine;
+use crate::model::PacketLine;
 use crate::report::{Options, recv};
 use client::{Fetch, PreparedFetch};
 use server::Server;

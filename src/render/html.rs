@@ -9,7 +9,7 @@ use super::{
     segment_len,
 };
 use crate::glossary;
-use crate::report::model::{Connection, Dir, HttpExchange, Report, Segment, Tls};
+use crate::model::{Connection, Dir, HttpExchange, Report, Segment, Tls};
 use crate::tls::KeysState;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;

@@ -6,8 +6,8 @@
 //! output streams in bounded memory while both cores work; or they come serialised
 //! already ([`Prepared`], made while the rest of the file was read).
 
+use crate::model::Connection;
 use crate::report::Report;
-use crate::report::model::Connection;
 use serde::Serialize;
 use serde_json::ser::Formatter;
 use std::io::{self, Write};

@@ -3,7 +3,7 @@
 //! exchange after it, then a `dns` line per lookup and one `summary` line (the source
 //! and the totals). Every line has a `type`; the fields are those of the JSON report.
 
-use crate::report::model::{Connection, Report};
+use crate::model::{Connection, Report};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 

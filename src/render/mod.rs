@@ -10,9 +10,7 @@ pub mod table;
 pub mod timeline;
 pub mod tls;
 
-use crate::report::model::{
-    Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals,
-};
+use crate::model::{Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals};
 
 /// Every renderer the library has, so the binary and the fuzz targets run the same
 /// list. `Story` is what lab and demo print; `Full` the layer report; `FullThenStory`
@@ -42,7 +40,7 @@ impl Renderer {
     /// Writes `report` as this renderer does, with `view` where it applies.
     pub fn write(
         self,
-        report: &crate::report::model::Report,
+        report: &crate::model::Report,
         view: &View,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
@@ -158,7 +156,7 @@ pub enum Rung<'a> {
     Arrow(&'a Segment),
     /// A segment of the server the lab's link dropped: sent, never arrived (the capture
     /// at the program's side never saw it), drawn at the time the link took it.
-    Dropped(&'a crate::report::model::LinkEvent),
+    Dropped(&'a crate::model::LinkEvent),
     /// Rows left out of the middle: this many segments, and drops among them.
     Elided {
         segments: usize,
@@ -207,7 +205,7 @@ pub fn elided_words(segments: usize, drops: usize) -> String {
 }
 
 /// The label of a dropped segment's arrow: "seq 8689 len 1448 dropped by the link".
-pub fn dropped_label(d: &crate::report::model::LinkEvent) -> String {
+pub fn dropped_label(d: &crate::model::LinkEvent) -> String {
     match d.rel_seq {
         Some(r) => format!("seq {r} len {} dropped by the link", d.len),
         None => format!("len {} dropped by the link", d.len),
@@ -254,7 +252,7 @@ pub fn group(n: u64) -> String {
 
 /// What a connection carried after it switched protocols, in words (the terminal and
 /// the HTML say the same): the switch, then each direction's bytes and frames.
-pub fn upgrade_sentences(u: &crate::report::model::Upgrade) -> Vec<String> {
+pub fn upgrade_sentences(u: &crate::model::Upgrade) -> Vec<String> {
     let what = match (u.protocol.as_str(), &u.target) {
         ("tunnel", Some(t)) => format!("a tunnel to {t} (CONNECT, RFC 9110 section 9.3.6)"),
         ("tunnel", None) => "a tunnel (CONNECT, RFC 9110 section 9.3.6)".to_string(),
@@ -336,7 +334,7 @@ pub fn socks_sentences(h: &crate::socks::Handshake) -> Vec<String> {
 }
 
 /// One WebSocket frame in words: "frame 12  client -> server  text 5 B, masked, final".
-pub fn ws_frame_words(f: &crate::report::model::WsFrame) -> String {
+pub fn ws_frame_words(f: &crate::model::WsFrame) -> String {
     let dir = match f.dir {
         crate::flow::Dir::C2S => "client -> server",
         crate::flow::Dir::S2C => "server -> client",
@@ -353,7 +351,7 @@ pub fn ws_frame_words(f: &crate::report::model::WsFrame) -> String {
 
 /// A capture whose frames are out of time order, said once (the terminal and the HTML
 /// say the same), so that no negative time goes unexplained.
-pub fn time_order_sentence(s: &crate::report::model::Source) -> Option<String> {
+pub fn time_order_sentence(s: &crate::model::Source) -> Option<String> {
     let n = s.frames_out_of_time_order;
     if n == 0 {
         return None;
@@ -373,7 +371,7 @@ pub fn time_order_sentence(s: &crate::report::model::Source) -> Option<String> {
 
 /// One direction's stream in words (the terminal and the HTML say the same): its bytes,
 /// complete or why not, and why the bytes on the wire differ from those reassembled.
-pub fn stream_sentence(name: &str, s: &crate::report::model::Stream) -> String {
+pub fn stream_sentence(name: &str, s: &crate::model::Stream) -> String {
     let gaps: u64 = s.gaps.iter().map(|g| g.len).sum();
     let mut text = format!("{name}: {} bytes, ", group(s.bytes));
     if s.complete {
@@ -851,7 +849,7 @@ pub fn dns_sentence(l: &crate::dns::Lookup) -> String {
 
 /// Why a report has no connection, in the course's words: the names the program
 /// asked for and what it got, or the addresses it tried.
-pub fn no_connection_sentence(report: &crate::report::model::Report) -> Option<String> {
+pub fn no_connection_sentence(report: &crate::model::Report) -> Option<String> {
     if report.totals.connections > 0 {
         return None;
     }
@@ -942,7 +940,7 @@ pub fn command_line(argv: &[String]) -> String {
 
 /// What the trace cost the program, when it is enough to feel: its stops times the
 /// cost of one measured at the start, half a second or more.
-pub fn trace_cost_sentence(t: &crate::report::model::TraceInfo) -> Option<String> {
+pub fn trace_cost_sentence(t: &crate::model::TraceInfo) -> Option<String> {
     let cost = t.cost_us_per_call?;
     let added_s = t.stops as f64 * cost / 1e6;
     (t.mechanism != "wirelab" && added_s >= 0.5).then(|| {
@@ -956,7 +954,7 @@ run it again with --no-trace: the same packets, without the recv table.",
 }
 
 /// How the program's calls were recorded, and what that cost.
-pub fn trace_sentence(t: &crate::report::model::TraceInfo) -> String {
+pub fn trace_sentence(t: &crate::model::TraceInfo) -> String {
     if let Some(why) = &t.not_read {
         return format!("{why}.");
     }
@@ -1012,7 +1010,7 @@ name show no calls, and nothing the trace says is counted as a fact of the packe
 }
 
 /// One disputed call of a trace, in a line.
-pub fn dispute_line(d: &crate::report::model::TraceDispute) -> String {
+pub fn dispute_line(d: &crate::model::TraceDispute) -> String {
     format!(
         "connection {}, {} #{}: {}",
         d.connection, d.way, d.call, d.why
@@ -1020,7 +1018,7 @@ pub fn dispute_line(d: &crate::report::model::TraceDispute) -> String {
 }
 
 /// The program the lab ran: its command line, quoted as typed, or wirelab's own client.
-pub fn program_words(lab: &crate::report::model::LabInfo) -> String {
+pub fn program_words(lab: &crate::model::LabInfo) -> String {
     if lab.ran_builtin_client() {
         "wirelab's own course client".into()
     } else {
@@ -1030,14 +1028,14 @@ pub fn program_words(lab: &crate::report::model::LabInfo) -> String {
 
 /// `--capture both` in words: what each end sent against what reached the other, the
 /// segments that never arrived, the one-way times, and where the server's side is.
-pub fn both_ends_sentence(b: &crate::report::model::BothEnds) -> String {
+pub fn both_ends_sentence(b: &crate::model::BothEnds) -> String {
     let mut text = format!(
         "Seen at both ends (--capture both): the server sent {} and {} reached the \
 program",
         plural(b.server_sent, "data segment"),
         group(b.server_arrived),
     );
-    let never: Vec<&crate::report::model::LinkEvent> = b.never_arrived.iter().collect();
+    let never: Vec<&crate::model::LinkEvent> = b.never_arrived.iter().collect();
     if !never.is_empty() {
         let seqs: Vec<String> = never
             .iter()
@@ -1083,7 +1081,7 @@ middle and {most:.1} ms at most (the link's delay, and the wait in its queue)."
 }
 
 /// The lab's network in one sentence.
-pub fn lab_sentence(lab: &crate::report::model::LabInfo) -> String {
+pub fn lab_sentence(lab: &crate::model::LabInfo) -> String {
     let status = match (lab.exit_code, lab.signal) {
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => format!("ended by signal {s}"),

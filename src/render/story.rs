@@ -9,7 +9,7 @@ use super::{
     blank_line_words, call_name, group, how_it_ended, ordinal, plural, segment_len,
     unanswered_syn_sentence,
 };
-use crate::report::model::{Close, Connection, Dir, HttpExchange, RecvCall, Report, Side};
+use crate::model::{Close, Connection, Dir, HttpExchange, RecvCall, Report, Side};
 use std::io::{self, Write};
 
 /// The story's width: an 80-column terminal.
@@ -315,7 +315,7 @@ fn recv_table_lines(rows: &[Vec<String>], stream: bool, tls: bool) -> Vec<String
 }
 
 /// "`python3 socket1.py` ran as nobody in the lab: ..."
-fn lab_line(lab: &crate::report::model::LabInfo) -> String {
+fn lab_line(lab: &crate::model::LabInfo) -> String {
     let link = if lab.link.is_empty() {
         "full speed, no delay".to_string()
     } else {
@@ -333,7 +333,7 @@ link: MTU {}, {link}.",
 }
 
 /// How the program ended, and where its output went.
-fn ending(lab: &crate::report::model::LabInfo) -> String {
+fn ending(lab: &crate::model::LabInfo) -> String {
     match (lab.exit_code, lab.signal) {
         (Some(0), _) => "The program ended normally (exit status 0).".into(),
         (Some(c), _) => format!(

@@ -9,9 +9,7 @@ use super::{
     plural, port_role, recv_sentence, segment_len,
 };
 use crate::glossary;
-use crate::report::model::{
-    Connection, Dir, HttpExchange, PacketLine, Report, Request, Response, Segment,
-};
+use crate::model::{Connection, Dir, HttpExchange, PacketLine, Report, Request, Response, Segment};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use comfy_table::{LineStyle, TableStyle};
@@ -437,7 +435,7 @@ history {}",
     }
 
     /// TLS between TCP and HTTP: the handshake, what the wire shows, each record.
-    fn tls(&mut self, c: &Connection, t: &crate::report::model::Tls) -> io::Result<()> {
+    fn tls(&mut self, c: &Connection, t: &crate::model::Tls) -> io::Result<()> {
         self.title("TLS")?;
         self.say(&super::tls::handshake_sentence(c, t), 2)?;
         for line in super::tls::hello_lines(t) {
@@ -504,7 +502,7 @@ history {}",
 
     /// After a 101 or a CONNECT's 2xx: the new protocol's bytes, and WebSocket frames
     /// (the first 20, the last 5 unless `-v`).
-    fn upgrade(&mut self, u: &crate::report::model::Upgrade) -> io::Result<()> {
+    fn upgrade(&mut self, u: &crate::model::Upgrade) -> io::Result<()> {
         for (i, line) in super::upgrade_sentences(u).iter().enumerate() {
             let indent = if i == 0 { 0 } else { 2 };
             self.say(&format!("{}{line}", " ".repeat(indent)), indent + 4)?;

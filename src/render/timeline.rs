@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::report::model::{Connection, PacketLine, RecvCall, Report};
+use crate::model::{Connection, PacketLine, RecvCall, Report};
 
 /// A gap this long between two lines of the timeline is said on a line of its own.
 pub const SILENCE_US: i64 = 1_000_000;

@@ -4,7 +4,7 @@
 //! arrival of a packet held back. The router saw them; the capture at the client never
 //! saw a dropped packet, so this is how the report can say which segment the link lost.
 
-use super::model::{Connection, Dir, Finding, Report};
+use crate::model::{Connection, Dir, Finding, Report};
 use crate::trace::LinkEvent;
 
 /// Joins the lab's events (in `report.lab`) to the connections and copies each
@@ -94,7 +94,7 @@ fn join(e: &mut LinkEvent, connections: &[Connection]) {
     if let Some(s) = mine().next() {
         e.rel_seq = Some(s.rel_seq + e.seq.wrapping_sub(s.seq) as i32 as i64);
     }
-    let covers = |s: &&super::model::Segment| {
+    let covers = |s: &&crate::model::Segment| {
         s.len > 0 && (e.seq.wrapping_sub(s.seq) as i32) >= 0 && e.seq.wrapping_sub(s.seq) < s.len
     };
     e.frame = mine()

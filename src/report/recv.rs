@@ -5,7 +5,7 @@
 //! own addresses, never by timing.
 
 use super::Limits;
-use super::model::{
+use crate::model::{
     Connection, Dir, MAX_DISPUTES, RecvCall, Report, Stream, TraceDispute, TraceInfo,
 };
 use crate::trace::{Call, Trace, Way};

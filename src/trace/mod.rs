@@ -57,7 +57,7 @@ pub struct Trace {
     pub mechanism: String,
     pub processes: Vec<Process>,
     pub calls: Vec<Call>,
-    /// Calls beyond [`MAX_CALLS`], counted but not kept.
+    /// Calls beyond [`crate::limits::TRACE_CALLS`], counted but not kept.
     pub calls_omitted: u64,
     /// Extra time per traced call, measured on this machine at the start of the run.
     pub cost_us_per_call: Option<f64>,
@@ -70,12 +70,9 @@ pub struct Trace {
     pub lab: Option<LabInfo>,
 }
 
-/// Calls kept per trace.
-pub const MAX_CALLS: usize = 200_000;
-
 impl Trace {
     pub fn push(&mut self, call: Call) {
-        if self.calls.len() < MAX_CALLS {
+        if self.calls.len() < crate::limits::TRACE_CALLS {
             self.calls.push(call);
         } else {
             self.calls_omitted += 1;

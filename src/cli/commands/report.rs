@@ -6,8 +6,8 @@ use crate::cli::output::{file_report_status, finish_file_report, open_output, pr
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
+use wirelab::model::PacketLine;
 use wirelab::render;
-use wirelab::report::model::PacketLine;
 use wirelab::report::{Limits, Options};
 
 /// `report --format jsonl`: every connection written as it closes, so the memory used
@@ -26,7 +26,7 @@ fn report_file_streamed(
     };
     let writer = Arc::new(Mutex::new((writer, None::<io::Error>)));
     let sink_writer = writer.clone();
-    let sink = Box::new(move |c: wirelab::report::model::Connection| {
+    let sink = Box::new(move |c: wirelab::model::Connection| {
         let mut w = sink_writer.lock().expect("one thread writes");
         if w.1.is_none()
             && let Err(e) = render::jsonl::connection(&c, &mut w.0)
@@ -112,7 +112,7 @@ pub fn report_file(file: &Path, filter: Option<&str>, output: &Output, opts: Opt
     let prepared = std::sync::Arc::new(std::sync::Mutex::new(None));
     let hook = (output.format == Format::Json).then(|| {
         let slot = prepared.clone();
-        Box::new(move |conns: &[wirelab::report::model::Connection]| {
+        Box::new(move |conns: &[wirelab::model::Connection]| {
             let p = render::json::Prepared::of(conns);
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(p);
         }) as wirelab::report::builder::ListedHook
@@ -229,7 +229,7 @@ pub fn replay(
 }
 
 /// The time of the first frame the timeline shows: a lookup or a connection's first.
-fn first_ts(r: &wirelab::report::model::Report) -> i64 {
+fn first_ts(r: &wirelab::model::Report) -> i64 {
     r.dns
         .iter()
         .map(|l| l.ts_us)

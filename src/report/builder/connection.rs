@@ -10,8 +10,8 @@ use crate::digest::{Digests, HashSink};
 use crate::dissect::tunnel::Stack;
 use crate::dissect::{Ip, Link};
 use crate::flow::{Dir, Endpoint, FlowKey};
+use crate::model;
 use crate::reassembly::{CloseReason, SeqNum, StreamEvent, StreamReassembler, StreamSink};
-use crate::report::model;
 use std::collections::BTreeMap;
 
 /// What one direction's stream delivered.

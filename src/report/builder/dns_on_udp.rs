@@ -4,7 +4,7 @@
 use super::Limits;
 use super::protocol::{Datagram, UdpProtocol};
 use crate::dns::{self, DnsTracker};
-use crate::report::model;
+use crate::model;
 
 pub struct DnsOnUdp(DnsTracker);
 

@@ -4,8 +4,8 @@
 use super::protocol::{Budget, Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
 use crate::http::{self, HttpConnection};
+use crate::model;
 use crate::reassembly::StreamEvent;
-use crate::report::model;
 use crate::socks::{Fed, Held, Prelude};
 
 /// HTTP, possibly after a SOCKS handshake (the client's first byte tells).

@@ -2,22 +2,22 @@
 //! the report. This module is the frame driver; `connection` follows one connection,
 //! `protocol` is the seam for protocols above TCP and UDP, `registry` lists the
 //! protocols behind it (`http_on_tcp`, `tls_on_tcp`, `dns_on_udp`), `to_model` maps to
-//! the report model, `limits` holds the bounds.
+//! the report model, `options` says what is asked (its bounds: crate::limits).
 //! Memory is bounded (see [`Limits`]), and what a bound cut is counted in the report.
 
 mod connection;
 mod dns_on_udp;
 mod http_on_tcp;
-mod limits;
+mod options;
 pub mod protocol;
 mod registry;
 mod tls_on_tcp;
 mod to_model;
 
-pub use limits::{Limits, Options};
+pub use crate::limits::Limits;
+pub use options::Options;
 pub use to_model::flag_names;
 
-use super::model::{self, Close, Report};
 use crate::analysis::SegmentInfo;
 use crate::capture::Frame;
 use crate::digest::Digests;
@@ -25,6 +25,7 @@ use crate::dissect::{Dissector, Ip, Packet, Tcp, flags};
 use crate::extract::BodyPiece;
 use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
+use crate::model::{self, Close, Report};
 use crate::ports;
 use crate::reassembly::{SegFlags, SeqNum};
 use connection::{Conn, NewConn, TimeWait};

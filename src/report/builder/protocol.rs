@@ -7,8 +7,8 @@
 use super::Limits;
 use crate::digest::Digests;
 use crate::extract::{BodyPiece, Extractor};
+use crate::model;
 use crate::reassembly::StreamEvent;
-use crate::report::model;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 

@@ -5,8 +5,8 @@
 use super::http_on_tcp::HttpOnTcp;
 use super::protocol::{Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
+use crate::model;
 use crate::reassembly::StreamEvent;
-use crate::report::model;
 use crate::tls::{Plain, TlsConnection, starts_tls};
 use std::sync::Arc;
 

@@ -6,9 +6,9 @@ use super::protocol::Describe;
 use crate::analysis::TcpAnalyzer;
 use crate::digest::HashSink;
 use crate::dissect::{TcpOptions, flags};
+use crate::model::{self, Close, Side};
 use crate::ports;
 use crate::reassembly::StreamReassembler;
-use crate::report::model::{self, Close, Side};
 
 /// The report's view of a connection that ended (or that the capture ended): how it
 /// closed, its handshake, streams, segments, and what the protocol above found.

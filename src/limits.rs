@@ -1,14 +1,22 @@
 //! Every bound of a report, in one value. Each one keeps memory or the report's size
 //! bounded whatever the capture holds; what a bound cut is counted in the report, and
-//! a bound that was reached is named in `totals.limits_reached` and in words.
-
-use crate::dissect::defrag;
-use crate::dns;
-use crate::http;
+//! a bound that was reached is named in `totals.limits_reached` and in words. A leaf:
+//! the code each bound bounds reads it here (its default when it is given no `Limits`).
 
 /// HTTP exchanges listed in a report per connection it lists: `--list N` lists
 /// `20 × N` exchanges.
 pub const EXCHANGES_PER_LISTED_CONNECTION: usize = 20;
+/// HTTP exchanges of one connection listed in full; later ones are counted once
+/// complete (a keep-alive connection of a million requests stays bounded).
+pub const EXCHANGES_PER_CONNECTION: usize = 1_000;
+/// Largest message head accepted (request or status line and header fields).
+pub const HEAD_BYTES: usize = 64 * 1024;
+/// DNS lookups listed in a report.
+pub const DNS_LOOKUPS: usize = 10_000;
+/// IPv4 datagrams reassembled at once; beyond, the oldest is given up.
+pub const FRAGMENTED_DATAGRAMS: usize = 256;
+/// Calls of a program's trace kept; later ones are counted.
+pub const TRACE_CALLS: usize = 200_000;
 
 /// The bounds of one report. `Limits::default()` is the one place they are set;
 /// `wirelab report --help` shows them.
@@ -65,16 +73,16 @@ impl Default for Limits {
             segment_rows: 20_000,
             listed_connections: 1_000,
             listed_exchanges: 1_000 * EXCHANGES_PER_LISTED_CONNECTION,
-            exchanges_per_connection: http::MAX_LISTED,
-            head_bytes: http::message::MAX_HEAD,
+            exchanges_per_connection: EXCHANGES_PER_CONNECTION,
+            head_bytes: HEAD_BYTES,
             chunks_per_stream: 20_000,
             gaps_per_stream: 1_000,
             kept_body_bytes: 64 << 20,
             ended_tuples: 100_000,
-            dns_lookups: dns::MAX_LOOKUPS,
-            fragmented_datagrams: defrag::MAX_DATAGRAMS,
+            dns_lookups: DNS_LOOKUPS,
+            fragmented_datagrams: FRAGMENTED_DATAGRAMS,
             trace_bytes: 64 << 20,
-            trace_calls: crate::trace::MAX_CALLS,
+            trace_calls: TRACE_CALLS,
             trace_nesting: 8,
         }
     }
@@ -214,43 +222,5 @@ impl Limits {
             })
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-/// Focus and outputs of a report, and its bounds.
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub limits: Limits,
-    /// Report only this connection (its segments in full).
-    pub only_connection: Option<u64>,
-    /// A connection idle this long (capture time) is closed as "timeout".
-    pub idle_timeout_us: i64,
-    /// Keep each kept segment's header bytes in hex (`-x`).
-    pub header_hex: bool,
-    /// Hash each listed connection's two streams (`--stream-hash`): one more SHA-256
-    /// pass over every byte that carries a body, whose own hash is always computed.
-    pub stream_hash: bool,
-    /// Body bytes kept per message beyond the 512-byte preview, for HAR's content
-    /// (`--format har`); 0 keeps the preview only.
-    pub keep_body_bytes: usize,
-    /// Save every response body under this directory (`--extract DIR`); `true`
-    /// allows replacing existing files (`--force`).
-    pub extract: Option<(std::path::PathBuf, bool)>,
-    /// TLS secrets to open records with (`--keylog`, the capture's own, the lab's).
-    pub key_log: Option<std::sync::Arc<crate::tls::KeyLog>>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            limits: Limits::default(),
-            only_connection: None,
-            idle_timeout_us: 600 * 1_000_000,
-            header_hex: false,
-            stream_hash: false,
-            keep_body_bytes: 0,
-            extract: None,
-            key_log: None,
-        }
     }
 }
