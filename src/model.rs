@@ -136,7 +136,7 @@ pub struct LimitReached {
     pub cut: u64,
 }
 
-fn is_zero(n: &u64) -> bool {
+pub fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
@@ -344,134 +344,6 @@ pub struct Streams {
 }
 
 #[derive(Serialize, Debug, Clone)]
-pub struct Request {
-    /// Frame that carried the request line.
-    pub frame: u64,
-    pub method: String,
-    pub target: String,
-    pub version: String,
-    pub headers: Vec<(String, String)>,
-    /// The target's query string split into its parameters, percent-decoded, in order
-    /// (as a browser's developer console shows them).
-    pub query: Vec<(String, String)>,
-    pub header_len: u64,
-    /// Bytes of the head with its blank line (`header_len` + 4, or + 2 for a bare-LF
-    /// head; for a head that never ended, the bytes that arrived).
-    #[serde(skip)]
-    pub head_len: u64,
-    pub lint: Vec<String>,
-    pub body_len: u64,
-    /// The request body's first bytes, when kept for HAR (`--format har`).
-    #[serde(skip)]
-    pub body: Option<Vec<u8>>,
-    /// Frame that carried the last byte of the request.
-    pub last_frame: u64,
-}
-
-/// The bytes of a head with its blank line: `head_len` when the parser said it, else
-/// `header_len` and the four bytes of `\r\n\r\n`.
-fn head_bytes(header_len: u64, head_len: u64) -> u64 {
-    if head_len > 0 {
-        head_len
-    } else {
-        header_len + 4
-    }
-}
-
-impl Request {
-    /// The head's bytes with its blank line (see [`Request::head_len`]).
-    pub fn head_bytes(&self) -> u64 {
-        head_bytes(self.header_len, self.head_len)
-    }
-
-    /// The request line as its parts read, one space between them; a malformed line
-    /// may lack its target or version, which are then left out.
-    pub fn line(&self) -> String {
-        [&self.method, &self.target, &self.version]
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-impl Response {
-    /// The head's bytes with its blank line: where the body starts.
-    pub fn head_bytes(&self) -> u64 {
-        head_bytes(self.header_len, self.head_len)
-    }
-
-    /// The status line as received ("HTTP/1.0 200 OK"); for an HTTP/0.9 simple
-    /// response, which has none, what stands in its place.
-    pub fn status_line(&self) -> String {
-        if self.version == "HTTP/0.9" {
-            format!("HTTP/0.9 {}", self.reason)
-        } else {
-            format!("{} {} {}", self.version, self.status, self.reason)
-        }
-    }
-
-    /// What the server answered, for a sentence: "400 Bad Request".
-    pub fn answer(&self) -> String {
-        if self.version == "HTTP/0.9" {
-            "with the body alone (HTTP/0.9, no status line)".into()
-        } else {
-            format!("{} {}", self.status, self.reason)
-        }
-    }
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct Response {
-    /// Frame that carried the status line.
-    pub frame: u64,
-    pub version: String,
-    pub status: u16,
-    pub reason: String,
-    pub headers: Vec<(String, String)>,
-    pub header_len: u64,
-    /// Bytes of the head with its blank line: the body starts here.
-    #[serde(skip)]
-    pub head_len: u64,
-    pub content_type: Option<String>,
-    /// Content-Length as announced, if it was.
-    pub content_length: Option<String>,
-    /// Body bytes received, after removing chunked coding (before content coding).
-    pub body_len: u64,
-    pub body_sha256: String,
-    pub complete: bool,
-    /// Frames that carried the response, in order (at most 10,000 listed).
-    pub frames: Vec<u64>,
-    pub frame_count: u64,
-    pub last_frame: u64,
-    pub lint: Vec<String>,
-    /// The first bytes of the body, as text when they are text.
-    pub body_preview: Option<String>,
-    /// The body's first bytes as sent (coded), when kept for HAR (`--format har`).
-    #[serde(skip)]
-    pub body: Option<Vec<u8>>,
-    /// The body's type told by its first bytes (a MIME type such as "image/jpeg"), when
-    /// they say it.
-    pub body_type: Option<String>,
-    /// With `--extract DIR`: the file (in DIR) that holds the body.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extracted: Option<String>,
-    /// Stream offset of the status line.
-    #[serde(skip)]
-    pub head_offset: u64,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct HttpExchange {
-    /// Null when the capture holds the response only.
-    pub request: Option<Request>,
-    pub response: Option<Response>,
-    /// Request's first frame to the response's first frame.
-    pub response_time_us: Option<i64>,
-}
-
-#[derive(Serialize, Debug, Clone)]
 pub struct RttSample {
     pub frame: u64,
     pub ack_frame: u64,
@@ -542,7 +414,9 @@ impl std::fmt::Display for Side {
     }
 }
 
-#[derive(Serialize, Debug, Clone)]
+/// A listed connection: what TCP carried, and what the protocols above it found (their
+/// records, which this model does not name: each protocol's folder defines its own).
+#[derive(Debug, Clone)]
 pub struct Connection {
     pub id: u64,
     pub client: Endpoint,
@@ -565,12 +439,6 @@ pub struct Connection {
     pub segments: Vec<Segment>,
     pub segments_omitted: u64,
     pub streams: Streams,
-    pub http: Vec<HttpExchange>,
-    /// Exchanges of this connection counted but not listed (beyond 1,000 per
-    /// connection, or beyond the report's budget).
-    pub http_omitted: u64,
-    /// Why a direction is not HTTP, if one was tried and is not.
-    pub not_http: Option<String>,
     pub analysis_totals: Vec<(String, u64)>,
     pub rtt_samples: Vec<RttSample>,
     pub rtt_estimated_us: Option<f64>,
@@ -578,110 +446,129 @@ pub struct Connection {
     pub min_window: [Option<u64>; 2],
     /// The program's recv calls on this connection, joined to the server's stream.
     pub recv: Option<Vec<RecvCall>>,
-    /// Its send calls, joined to the client's stream.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Its send calls, joined to the client's stream (not written when none).
     pub send: Option<Vec<RecvCall>>,
-    /// The traced program that owned the socket.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The traced program that owned the socket (not written when none).
     pub process: Option<crate::trace::Process>,
     /// The segments of this connection the lab's link dropped (the capture never saw
-    /// them), each with the frame of its retransmission.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// them), each with the frame of its retransmission (not written when none).
     pub link_drops: Vec<crate::trace::LinkEvent>,
-    /// Holes of this connection given up because of the total bound (see Totals).
-    #[serde(skip_serializing_if = "is_zero")]
+    /// Holes of this connection given up because of the total bound (see Totals; not
+    /// written when 0).
     pub total_bound_gaps: u64,
-    /// A SOCKS handshake before the protocol it tunnels (SOCKS4, 4a, 5).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub socks: Option<crate::socks::Handshake>,
-    /// What the connection carried after HTTP handed it over (101, CONNECT 2xx).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgrade: Option<Upgrade>,
-    /// TLS between TCP and HTTP: the handshake, the records, and whether the HTTP
-    /// above was decrypted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<Tls>,
+    /// What the protocols above found, in the order they wrote their fields.
+    pub records: Vec<Box<dyn Record>>,
+}
+
+/// Where a record's fields stand in its connection's JSON object: after `streams`
+/// (a connection's main protocol: HTTP's `http`, `http_omitted`, `not_http`) or last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    AfterStreams,
+    Last,
+}
+
+/// What a protocol above TCP found on a connection, kept in the model. The protocol's
+/// folder defines it and reads it back (`Connection::record`); the JSON contract of its
+/// fields is the protocol's (docs/json.md).
+pub trait Record: std::any::Any + std::fmt::Debug + Send + Sync {
+    /// Writes its fields that stand at `place`, in order, each with `field`.
+    fn fields(
+        &self,
+        place: Place,
+        field: &mut dyn FnMut(&'static str, &dyn erased_serde::Serialize),
+    );
+    /// The hashes the hashing thread fills in (markers of `HashSink::finish`).
+    fn hashes_mut(&mut self) -> Vec<&mut String> {
+        Vec::new()
+    }
+    fn clone_record(&self) -> Box<dyn Record>;
+}
+
+impl Clone for Box<dyn Record> {
+    fn clone(&self) -> Self {
+        self.clone_record()
+    }
 }
 
 impl Connection {
     /// The hashes the hashing thread fills in once the connection's bytes are hashed:
-    /// its streams' and its response bodies'.
+    /// its streams' and its records'.
     pub fn hashes_mut(&mut self) -> impl Iterator<Item = &mut String> {
         [&mut self.streams.c2s.sha256, &mut self.streams.s2c.sha256]
             .into_iter()
-            .chain(
-                self.http
-                    .iter_mut()
-                    .filter_map(|x| x.response.as_mut())
-                    .map(|r| &mut r.body_sha256),
-            )
+            .chain(self.records.iter_mut().flat_map(|r| r.hashes_mut()))
+    }
+
+    /// The record of type `T` a protocol wrote, if it wrote one.
+    pub fn record<T: Record>(&self) -> Option<&T> {
+        self.records
+            .iter()
+            .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
+    }
+
+    /// The same, to change (the builder's budgets, the hashes, tests).
+    pub fn record_mut<T: Record>(&mut self) -> Option<&mut T> {
+        self.records
+            .iter_mut()
+            .find_map(|r| (r.as_mut() as &mut dyn std::any::Any).downcast_mut::<T>())
     }
 }
 
-/// A connection's TLS (RFC 8446, RFC 5246).
-#[derive(Serialize, Debug, Clone)]
-pub struct Tls {
-    /// The version the server chose ("TLS 1.3").
-    pub version: Option<String>,
-    /// From the ClientHello's frame to the client's Finished.
-    pub handshake_us: Option<i64>,
-    /// The frame of the first record of application data.
-    pub first_data_frame: Option<u64>,
-    pub client_hello: Option<crate::tls::hello::ClientHello>,
-    pub server_hello: Option<crate::tls::hello::ServerHello>,
-    /// TLS 1.2: the sizes of the certificates the server sent in clear.
-    pub certificates: Option<Vec<usize>>,
-    /// "no_key_log", "missing", "decrypted", "failed" or "unsupported".
-    pub keys: crate::tls::KeysState,
-    pub records: Vec<crate::tls::Record>,
-    pub records_omitted: u64,
-    /// Why a direction's records stopped being read.
-    pub problems: Vec<String>,
-}
-
-/// The protocol a connection switched to (RFC 9110 §15.2.2, §9.3.6) and its bytes.
-#[derive(Serialize, Debug, Clone)]
-pub struct Upgrade {
-    /// "websocket", "h2c", ... or "tunnel" after CONNECT.
-    pub protocol: String,
-    /// The CONNECT target, for a tunnel.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// Frame of the response that switched (null when the capture lacks it).
-    pub frame: Option<u64>,
-    pub c2s: UpgradedSide,
-    pub s2c: UpgradedSide,
-    /// WebSocket frames (RFC 6455 §5.2), both directions in stream order of decoding.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub websocket: Vec<WsFrame>,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub websocket_omitted: u64,
-    /// Exchanges found inside a CONNECT tunnel in clear: the last ones of `http`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub http_inside: u64,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct UpgradedSide {
-    /// Stream offset of the first byte after the switch (null: none sent).
-    pub offset: Option<u64>,
-    pub bytes: u64,
-    pub gap_bytes: u64,
-    pub websocket_frames: u64,
-    /// Why WebSocket frames could not be followed past some point.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lost: Option<String>,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct WsFrame {
-    pub frame: u64,
-    pub dir: Dir,
-    pub offset: u64,
-    pub opcode: String,
-    pub fin: bool,
-    pub masked: bool,
-    pub len: u64,
+impl Serialize for Connection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let mut map = serializer.serialize_map(None)?;
+        let records = |map: &mut S::SerializeMap, place: Place| -> Result<(), S::Error> {
+            let mut failed = None;
+            for r in &self.records {
+                r.fields(place, &mut |name, value| {
+                    if failed.is_none()
+                        && let Err(e) = map.serialize_entry(name, value)
+                    {
+                        failed = Some(e.to_string());
+                    }
+                });
+            }
+            failed.map_or(Ok(()), |e| Err(S::Error::custom(e)))
+        };
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("client", &self.client)?;
+        map.serialize_entry("server", &self.server)?;
+        map.serialize_entry("ip", &self.ip)?;
+        map.serialize_entry("link", &self.link)?;
+        map.serialize_entry("handshake", &self.handshake)?;
+        map.serialize_entry("close", &self.close)?;
+        map.serialize_entry("closed_by", &self.closed_by)?;
+        map.serialize_entry("first_ts_us", &self.first_ts_us)?;
+        map.serialize_entry("duration_us", &self.duration_us)?;
+        map.serialize_entry("packets", &self.packets)?;
+        map.serialize_entry("payload_bytes", &self.payload_bytes)?;
+        map.serialize_entry("history", &self.history)?;
+        map.serialize_entry("segments", &self.segments)?;
+        map.serialize_entry("segments_omitted", &self.segments_omitted)?;
+        map.serialize_entry("streams", &self.streams)?;
+        records(&mut map, Place::AfterStreams)?;
+        map.serialize_entry("analysis_totals", &self.analysis_totals)?;
+        map.serialize_entry("rtt_samples", &self.rtt_samples)?;
+        map.serialize_entry("rtt_estimated_us", &self.rtt_estimated_us)?;
+        map.serialize_entry("min_window", &self.min_window)?;
+        map.serialize_entry("recv", &self.recv)?;
+        if self.send.is_some() {
+            map.serialize_entry("send", &self.send)?;
+        }
+        if self.process.is_some() {
+            map.serialize_entry("process", &self.process)?;
+        }
+        if !self.link_drops.is_empty() {
+            map.serialize_entry("link_drops", &self.link_drops)?;
+        }
+        if self.total_bound_gaps != 0 {
+            map.serialize_entry("total_bound_gaps", &self.total_bound_gaps)?;
+        }
+        records(&mut map, Place::Last)?;
+        map.end()
+    }
 }
 
 /// One captured packet described as it arrives (live capture's running lines).

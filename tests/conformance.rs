@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wirelab::http::ConnectionHttp;
 use wirelab::report::{Options, Report};
 
 fn corpus() -> Option<PathBuf> {
@@ -85,7 +86,7 @@ fn http_exchanges_match_tshark() {
         let mut ours: Vec<Ours> = Vec::new();
         if let Some(rep) = report_of(&dir, path) {
             for c in &rep.connections {
-                for x in &c.http {
+                for x in c.http() {
                     ours.push((
                         x.request.as_ref().map(|q| q.method.clone()),
                         x.request.as_ref().map(|q| q.target.clone()),
@@ -337,12 +338,12 @@ fn websocket_frames_after_an_upgrade_match_tshark() {
     let rep = report_of(&dir, "zeek/http/websocket.pcap").expect("report");
     let c = &rep.connections[0];
     assert_eq!(
-        c.http.len(),
+        c.http().len(),
         1,
         "one exchange: the upgrade, nothing after it"
     );
-    assert!(c.not_http.is_none(), "{:?}", c.not_http);
-    let up = c.upgrade.as_ref().expect("the connection switched");
+    assert!(c.not_http().is_none(), "{:?}", c.not_http());
+    let up = c.upgrade().expect("the connection switched");
     assert_eq!(up.protocol, "websocket");
     let code = |name: &str| match name {
         "continuation" => 0,

@@ -8,6 +8,7 @@ mod support;
 
 use std::path::Path;
 use wirelab::drive::file::from_file;
+use wirelab::http::ConnectionHttp;
 use wirelab::report::{Limits, Options};
 
 /// The totals that do not depend on how many connections are listed.
@@ -62,7 +63,7 @@ fn counting_only_gives_the_totals_of_a_full_parse() {
 fn the_report_budgets_cut_listed_exchanges_and_kept_bodies_and_say_so() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/malformed-request-lines.pcap");
     let full = from_file(&path, None, Options::default()).expect("the capture reads");
-    let first_body = full.connections[0].http[0]
+    let first_body = full.connections[0].http()[0]
         .response
         .as_ref()
         .map(|r| r.body_len as usize)
@@ -77,21 +78,21 @@ fn the_report_budgets_cut_listed_exchanges_and_kept_bodies_and_say_so() {
         ..Options::default()
     };
     let cut = from_file(&path, None, opts).expect("the capture reads");
-    let listed: Vec<usize> = cut.connections.iter().map(|c| c.http.len()).collect();
+    let listed: Vec<usize> = cut.connections.iter().map(|c| c.http().len()).collect();
     assert_eq!(listed, [1, 1, 0, 0], "two exchanges listed, in order");
-    let omitted: Vec<u64> = cut.connections.iter().map(|c| c.http_omitted).collect();
+    let omitted: Vec<u64> = cut.connections.iter().map(|c| c.http_omitted()).collect();
     assert_eq!(omitted, [0, 0, 1, 1]);
     assert_eq!(cut.totals.http_omitted, 2);
     assert_eq!(cut.totals.http_exchanges, full.totals.http_exchanges);
-    let r0 = cut.connections[0].http[0].response.as_ref().unwrap();
-    let r1 = cut.connections[1].http[0].response.as_ref().unwrap();
+    let r0 = cut.connections[0].http()[0].response.as_ref().unwrap();
+    let r1 = cut.connections[1].http()[0].response.as_ref().unwrap();
     assert_eq!(
         r0.body.as_ref().map(Vec::len),
         Some(first_body),
         "the first body fits"
     );
     assert_eq!(r1.body, None, "the second is past the bytes kept");
-    let full1 = full.connections[1].http[0].response.as_ref().unwrap();
+    let full1 = full.connections[1].http()[0].response.as_ref().unwrap();
     assert_eq!(
         (r1.body_len, &r1.body_sha256),
         (full1.body_len, &full1.body_sha256)

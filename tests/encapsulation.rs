@@ -3,6 +3,7 @@
 //! same bytes and the same exchange as the plain capture, and names its layers.
 
 use std::path::Path;
+use wirelab::http::ConnectionHttp;
 use wirelab::report::{Options, Report};
 
 fn report(path: &Path) -> Report {
@@ -92,8 +93,8 @@ fn every_encapsulation_gives_the_plain_capture_connection() {
         assert_eq!(c.streams.c2s.sha256, want.streams.c2s.sha256, "{file}");
         assert_eq!(c.streams.s2c.sha256, want.streams.s2c.sha256, "{file}");
         assert_eq!(c.streams.s2c.complete, want.streams.s2c.complete, "{file}");
-        assert_eq!(c.http.len(), 1, "{file}");
-        let (x, y) = (&c.http[0], &want.http[0]);
+        assert_eq!(c.http().len(), 1, "{file}");
+        let (x, y) = (&c.http()[0], &want.http()[0]);
         assert_eq!(
             x.request.as_ref().map(|q| &q.target),
             y.request.as_ref().map(|q| &q.target),
@@ -129,7 +130,7 @@ fn a_recorded_vxlan_tunnel_decodes_as_tshark_decodes_it() {
         c.link.stack,
         "Ethernet / IPv4 / UDP / VXLAN 42 / Ethernet / IPv4 / TCP"
     );
-    let s = c.http[0].response.as_ref().unwrap();
+    let s = c.http()[0].response.as_ref().unwrap();
     assert_eq!((s.status, s.body_len, s.complete), (200, 167, true));
     assert!(c.streams.c2s.complete && c.streams.s2c.complete);
     let Ok(out) = std::process::Command::new("tshark")

@@ -5,7 +5,9 @@
 //! malformed request is shown with the server's answer.
 
 use std::path::Path;
+use wirelab::http::ConnectionHttp;
 use wirelab::report::{Options, Report};
+use wirelab::socks::ConnectionSocks;
 
 fn report(name: &str) -> Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,10 +20,10 @@ fn report(name: &str) -> Report {
 fn websocket_after_101_is_frames_not_http() {
     let r = report("websocket.pcap");
     let c = &r.connections[0];
-    assert_eq!(c.http.len(), 1, "the upgrade only: no phantom exchange");
-    assert!(c.not_http.is_none(), "{:?}", c.not_http);
-    assert_eq!(c.http[0].response.as_ref().unwrap().status, 101);
-    let u = c.upgrade.as_ref().expect("switched");
+    assert_eq!(c.http().len(), 1, "the upgrade only: no phantom exchange");
+    assert!(c.not_http().is_none(), "{:?}", c.not_http());
+    assert_eq!(c.http()[0].response.as_ref().unwrap().status, 101);
+    let u = c.upgrade().expect("switched");
     assert_eq!(u.protocol, "websocket");
     let frames: Vec<(&str, &str, bool, u64)> = u
         .websocket
@@ -64,12 +66,12 @@ fn websocket_after_101_is_frames_not_http() {
 fn connect_tunnel_in_clear_carries_http_again() {
     let r = report("connect-tunnel.pcap");
     let c = &r.connections[0];
-    let u = c.upgrade.as_ref().expect("a tunnel");
+    let u = c.upgrade().expect("a tunnel");
     assert_eq!(u.protocol, "tunnel");
     assert_eq!(u.target.as_deref(), Some("data.pr4e.org:80"));
     assert_eq!(u.http_inside, 1);
     let q: Vec<(&str, &str, u16)> = c
-        .http
+        .http()
         .iter()
         .map(|x| {
             let q = x.request.as_ref().unwrap();
@@ -87,10 +89,10 @@ fn connect_tunnel_in_clear_carries_http_again() {
             ("GET", "/romeo.txt", 200)
         ]
     );
-    let inner = c.http[1].response.as_ref().unwrap();
+    let inner = c.http()[1].response.as_ref().unwrap();
     assert!(inner.complete && inner.body_len == 167);
     assert_eq!(
-        c.http[0].response.as_ref().unwrap().body_len,
+        c.http()[0].response.as_ref().unwrap().body_len,
         0,
         "a tunnel is no body"
     );
@@ -112,15 +114,15 @@ fn http_after_socks5_and_socks4a_handshakes_is_parsed() {
     ];
     assert_eq!(r.connections.len(), 2);
     for (c, (version, variant, dest, reply, target, status)) in r.connections.iter().zip(want) {
-        let h = c.socks.as_ref().expect("a SOCKS handshake");
+        let h = c.socks().expect("a SOCKS handshake");
         assert_eq!(h.version, version);
         assert_eq!(h.variant.as_deref(), variant);
         assert_eq!(h.destination.as_deref(), Some(dest));
         assert_eq!(h.reply.as_deref(), Some(reply));
         assert!(h.granted);
-        assert!(c.not_http.is_none(), "{:?}", c.not_http);
-        assert_eq!(c.http.len(), 1);
-        let x = &c.http[0];
+        assert!(c.not_http().is_none(), "{:?}", c.not_http());
+        assert_eq!(c.http().len(), 1);
+        let x = &c.http()[0];
         assert_eq!(x.request.as_ref().unwrap().target, target);
         assert_eq!(x.response.as_ref().unwrap().status, status);
         assert!(x.response.as_ref().unwrap().complete);
@@ -134,9 +136,9 @@ fn malformed_request_lines_are_shown_with_the_servers_answer() {
         .connections
         .iter()
         .map(|c| {
-            assert_eq!(c.http.len(), 1, "connection {}", c.id);
-            let q = c.http[0].request.as_ref().expect("the request is shown");
-            let s = c.http[0].response.as_ref().expect("and the answer");
+            assert_eq!(c.http().len(), 1, "connection {}", c.id);
+            let q = c.http()[0].request.as_ref().expect("the request is shown");
+            let s = c.http()[0].response.as_ref().expect("and the answer");
             (q.line(), q.lint[0].clone(), s.version.clone())
         })
         .collect();
@@ -167,7 +169,7 @@ fn malformed_request_lines_are_shown_with_the_servers_answer() {
         ))
     );
     // An HTTP/0.9 answer is the body alone, up to the server's close.
-    let s = r.connections[0].http[0].response.as_ref().unwrap();
+    let s = r.connections[0].http()[0].response.as_ref().unwrap();
     assert_eq!(s.body_len, r.connections[0].streams.s2c.bytes);
     assert!(s.complete);
 }
@@ -176,9 +178,9 @@ fn malformed_request_lines_are_shown_with_the_servers_answer() {
 fn a_capture_begun_mid_message_keeps_every_later_exchange() {
     let r = report("midstream-keepalive-probe.pcap");
     let c = &r.connections[0];
-    assert!(c.not_http.is_none(), "{:?}", c.not_http);
+    assert!(c.not_http().is_none(), "{:?}", c.not_http());
     let rows: Vec<(&str, u16, bool)> = c
-        .http
+        .http()
         .iter()
         .map(|x| {
             let s = x.response.as_ref().unwrap();
@@ -190,13 +192,13 @@ fn a_capture_begun_mid_message_keeps_every_later_exchange() {
         })
         .collect();
     assert_eq!(rows, [("/romeo.txt", 200, true), ("/chunked/2", 200, true)]);
-    let q = c.http[0].request.as_ref().unwrap();
+    let q = c.http()[0].request.as_ref().unwrap();
     assert_eq!(
         q.lint,
         ["re-synchronised: 1 byte before this message was not HTTP"],
         "the keep-alive probe's byte"
     );
-    let s = c.http[0].response.as_ref().unwrap();
+    let s = c.http()[0].response.as_ref().unwrap();
     assert!(
         s.lint[0].starts_with("re-synchronised: 37 bytes"),
         "{:?}",

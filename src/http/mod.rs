@@ -6,11 +6,13 @@
 //! gets a row of its own and leaves its request waiting for the final one.
 
 pub mod message;
+pub mod record;
 pub mod upgrade;
 
 use crate::extract::BodyPiece;
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
+pub use record::ConnectionHttp;
 use std::collections::{BTreeMap, VecDeque};
 pub use upgrade::Upgrade;
 

@@ -12,7 +12,9 @@
 //! - Bodies: the report keeps the first 512 bytes of each; a text body that fits is in
 //!   `content.text`, others say in `content.comment` what was left out.
 
-use crate::model::{Connection, HttpExchange, Report, Request, Response};
+use crate::http::ConnectionHttp;
+use crate::http::record::{HttpExchange, Request, Response};
+use crate::model::{Connection, Report};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
@@ -27,7 +29,7 @@ pub fn har(report: &Report) -> Value {
         .connections
         .iter()
         .flat_map(|c| {
-            c.http
+            c.http()
                 .iter()
                 .enumerate()
                 .map(move |(i, x)| entry(report, c, i, x))
@@ -111,7 +113,7 @@ fn is_text(mime: &str) -> bool {
 
 /// HAR's `content`: the body with its content coding undone, as text, or base64 for
 /// others; what was not kept is said in `comment`.
-fn body_content(r: &crate::model::Response) -> Value {
+fn body_content(r: &crate::http::record::Response) -> Value {
     use base64::Engine;
     let mime = r.content_type.clone().unwrap_or_else(|| "x-unknown".into());
     let coding = header(&r.headers, "content-encoding").map(|c| c.trim().to_ascii_lowercase());

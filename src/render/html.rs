@@ -9,8 +9,13 @@ use super::{
     segment_len,
 };
 use crate::glossary;
-use crate::model::{Connection, Dir, HttpExchange, Report, Segment, Tls};
+use crate::http::ConnectionHttp;
+use crate::http::record::HttpExchange;
+use crate::model::{Connection, Dir, Report, Segment};
+use crate::socks::ConnectionSocks;
+use crate::tls::ConnectionTls;
 use crate::tls::KeysState;
+use crate::tls::record::Tls;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -230,11 +235,11 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
             }
             @if let Some(text) = super::unanswered_syn_sentence(c) { p.error { (text) } }
-            @if let (true, Some(h)) = (l.http, &c.socks) {
+            @if let (true, Some(h)) = (l.http, c.socks()) {
                 section.socks { h3 { "SOCKS" } @for line in super::socks_sentences(h) { p { (line) } } }
             }
-            @if let (true, Some(t)) = (l.http || l.tcp, &c.tls) { (tls(c, t, view, &mut terms)) }
-            @if l.http && !c.http.is_empty() { (http(c, &mut terms)) }
+            @if let (true, Some(t)) = (l.http || l.tcp, c.tls()) { (tls(c, t, view, &mut terms)) }
+            @if l.http && !c.http().is_empty() { (http(c, &mut terms)) }
             @if l.tcp { (tcp(c, view, &mut terms)) }
             @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }
             @if l.ip { (ip(c, &mut terms)) }
@@ -296,8 +301,8 @@ fn http(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
     html! {
         section.http {
             h3 { "HTTP" }
-            @for (i, x) in c.http.iter().enumerate() { (exchange(c, i, x, terms)) }
-            @if let Some(u) = &c.upgrade {
+            @for (i, x) in c.http().iter().enumerate() { (exchange(c, i, x, terms)) }
+            @if let Some(u) = c.upgrade() {
                 div.upgrade {
                     @for line in super::upgrade_sentences(u) { p { (line) } }
                     @if !u.websocket.is_empty() {
@@ -358,7 +363,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"
                         @if let Some(t) = &r.content_type { " of " code { (t) } }
-                        @let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
+                        @let switched = c.upgrade().and_then(|u| u.frame) == Some(r.frame);
                         @let (length, mismatch) = super::length_words(r, switched);
                         @if mismatch { span.mark { "; " (length) } } @else { "; " (length) }
                         @if !r.complete { span.mark { " (incomplete)" } }
@@ -533,12 +538,12 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
             }
             table {
                 tr { th { "#" } th { "call" } th { "returned" } th { "stream bytes" } th { "frames (segment sizes) that carried them" }
-                     @if c.tls.is_some() { th { "TLS record" } } }
+                     @if c.tls().is_some() { th { "TLS record" } } }
                 @for r in calls {
                     tr { td.n { (r.call) } td { code { (super::call_name(r)) } } td.n { (r.bytes) }
                          td.n { @if r.bytes == 0 { "end of stream" } @else { (r.stream_offset) ".." (r.stream_offset + r.bytes) } }
                          td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } }
-                         @if let Some(t) = &c.tls { td { (super::tls::read_cell(t, r)) } } }
+                         @if let Some(t) = c.tls() { td { (super::tls::read_cell(t, r)) } } }
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! exchange after it, then a `dns` line per lookup and one `summary` line (the source
 //! and the totals). Every line has a `type`; the fields are those of the JSON report.
 
+use crate::http::ConnectionHttp;
 use crate::model::{Connection, Report};
 use serde_json::{Value, json};
 use std::io::{self, Write};
@@ -14,7 +15,7 @@ pub fn connection(c: &Connection, out: &mut dyn Write) -> io::Result<()> {
     if let Some(o) = v.as_object_mut() {
         o.remove("http");
         o.insert("type".into(), json!("connection"));
-        o.insert("http_exchanges".into(), json!(c.http.len()));
+        o.insert("http_exchanges".into(), json!(c.http().len()));
     }
     for d in ["c2s", "s2c"] {
         if let Some(s) = v["streams"][d].as_object_mut() {
@@ -22,7 +23,7 @@ pub fn connection(c: &Connection, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     line(&v, out)?;
-    for (i, x) in c.http.iter().enumerate() {
+    for (i, x) in c.http().iter().enumerate() {
         let mut e = serde_json::to_value(x)?;
         if let Some(o) = e.as_object_mut() {
             o.insert("type".into(), json!("http"));

@@ -10,7 +10,10 @@ pub mod table;
 pub mod timeline;
 pub mod tls;
 
-use crate::model::{Close, Connection, Dir, Finding, RecvCall, Response, Segment, Side, Totals};
+use crate::http::ConnectionHttp;
+use crate::http::record::Response;
+use crate::model::{Close, Connection, Dir, Finding, RecvCall, Segment, Side, Totals};
+use crate::tls::ConnectionTls;
 
 /// Every renderer the library has, so the binary and the fuzz targets run the same
 /// list. `Story` is what lab and demo print; `Full` the layer report; `FullThenStory`
@@ -252,7 +255,7 @@ pub fn group(n: u64) -> String {
 
 /// What a connection carried after it switched protocols, in words (the terminal and
 /// the HTML say the same): the switch, then each direction's bytes and frames.
-pub fn upgrade_sentences(u: &crate::model::Upgrade) -> Vec<String> {
+pub fn upgrade_sentences(u: &crate::http::record::Upgrade) -> Vec<String> {
     let what = match (u.protocol.as_str(), &u.target) {
         ("tunnel", Some(t)) => format!("a tunnel to {t} (CONNECT, RFC 9110 section 9.3.6)"),
         ("tunnel", None) => "a tunnel (CONNECT, RFC 9110 section 9.3.6)".to_string(),
@@ -334,7 +337,7 @@ pub fn socks_sentences(h: &crate::socks::Handshake) -> Vec<String> {
 }
 
 /// One WebSocket frame in words: "frame 12  client -> server  text 5 B, masked, final".
-pub fn ws_frame_words(f: &crate::model::WsFrame) -> String {
+pub fn ws_frame_words(f: &crate::http::record::WsFrame) -> String {
     let dir = match f.dir {
         crate::flow::Dir::C2S => "client -> server",
         crate::flow::Dir::S2C => "server -> client",
@@ -679,9 +682,9 @@ arrived in {}. recv returns what has arrived, never waiting to fill the buffer."
         ));
     }
     // On a TLS socket the calls read records: the HTTP's offsets are the plaintext's.
-    if let Some(t) = &c.tls {
+    if let Some(t) = c.tls() {
         out.push(tls::reads_sentence(t, calls));
-    } else if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref()) {
+    } else if let Some(resp) = c.http().first().and_then(|x| x.response.as_ref()) {
         let at = resp.head_offset + resp.header_len;
         if let Some(r) = calls
             .iter()

@@ -9,7 +9,10 @@ use super::{
     blank_line_words, call_name, group, how_it_ended, ordinal, plural, segment_len,
     unanswered_syn_sentence,
 };
-use crate::model::{Close, Connection, Dir, HttpExchange, RecvCall, Report, Side};
+use crate::http::ConnectionHttp;
+use crate::http::record::HttpExchange;
+use crate::model::{Close, Connection, Dir, RecvCall, Report, Side};
+use crate::tls::ConnectionTls;
 use std::io::{self, Write};
 
 /// The story's width: an 80-column terminal.
@@ -213,7 +216,7 @@ impl Story {
         }
         self.full += 1;
         self.labelled("connect", &connect_words(c));
-        if let Some(t) = &c.tls {
+        if let Some(t) = c.tls() {
             self.labelled("TLS", &super::tls::handshake_sentence(c, t));
             self.labelled("", &super::tls::observer_sentence(c, t));
             self.labelled("", &super::tls::keys_sentence(t));
@@ -221,7 +224,7 @@ impl Story {
         if let Some(w) = send_words(c) {
             self.labelled("sent", &w);
         }
-        for (i, x) in c.http.iter().enumerate().take(3) {
+        for (i, x) in c.http().iter().enumerate().take(3) {
             if let Some(w) = request_words(c, x, i) {
                 self.labelled("request", &w);
             }
@@ -229,12 +232,12 @@ impl Story {
                 self.labelled("answer", &w);
             }
         }
-        if c.http.len() > 3 {
+        if c.http().len() > 3 {
             self.labelled(
                 "",
                 &format!(
                     "and {} more (--full lists them)",
-                    plural((c.http.len() - 3) as u64, "exchange")
+                    plural((c.http().len() - 3) as u64, "exchange")
                 ),
             );
         }
@@ -255,7 +258,7 @@ impl Story {
     fn recv_table(&mut self, c: &Connection) {
         let calls = c.recv.as_deref().unwrap_or_default();
         let rows = recv_rows(c, calls);
-        let tls = c.tls.is_some();
+        let tls = c.tls().is_some();
         // The stream offsets go first when the table would not fit: nothing is cut.
         let mut lines = recv_table_lines(&rows, true, tls);
         if lines.iter().any(|l| l.chars().count() > WIDTH) {
@@ -618,7 +621,7 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
         ]);
     }
     // The folded rows have no TLS cell.
-    if c.tls.is_some() {
+    if c.tls().is_some() {
         for row in &mut rows {
             row.resize(6, String::new());
         }
@@ -638,7 +641,7 @@ fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
         },
         frames_sizes(c, &r.frames),
     ];
-    if let Some(t) = &c.tls {
+    if let Some(t) = c.tls() {
         row.push(super::tls::read_cell(t, r));
     }
     row
@@ -767,12 +770,12 @@ arrived so far.",
             group(r.bytes)
         ));
     }
-    if let Some(t) = &c.tls {
+    if let Some(t) = c.tls() {
         // The calls read records, not HTTP: the HTTP's offsets are in the plaintext.
         out.push(super::tls::reads_sentence(t, calls));
         return out;
     }
-    if let Some(resp) = c.http.first().and_then(|x| x.response.as_ref())
+    if let Some(resp) = c.http().first().and_then(|x| x.response.as_ref())
         && resp.head_len != resp.header_len + 2
     {
         let at = resp.head_offset + resp.header_len;
@@ -895,7 +898,7 @@ them again (frames {}){whole}.",
 
 /// A connection in one line, past the ones told in full.
 fn one_line(c: &Connection) -> String {
-    let first = c.http.first().and_then(|x| {
+    let first = c.http().first().and_then(|x| {
         let q = x.request.as_ref().map(|q| q.line());
         let r = x.response.as_ref().map(|r| r.answer());
         match (q, r) {
@@ -905,8 +908,8 @@ fn one_line(c: &Connection) -> String {
             _ => None,
         }
     });
-    let more = if c.http.len() > 1 {
-        format!(" (+{} more)", c.http.len() - 1)
+    let more = if c.http().len() > 1 {
+        format!(" (+{} more)", c.http().len() - 1)
     } else {
         String::new()
     };
@@ -921,7 +924,7 @@ fn one_line(c: &Connection) -> String {
 /// what to change, in one sentence each.
 pub fn mistakes(report: &Report, c: &Connection) -> Vec<String> {
     let mut out = Vec::new();
-    for x in &c.http {
+    for x in c.http() {
         let Some(q) = &x.request else { continue };
         let has = |l: &str| q.lint.iter().any(|x| x == l);
         let answer = x.response.as_ref();
@@ -983,14 +986,14 @@ so the program got ConnectionRefusedError.",
                 .find(|s| s.dir == Dir::C2S && s.flags.contains("RST"))
                 .map(|s| format!(", frame {}", s.frame))
                 .unwrap_or_default();
-            let goodbye = c.tls.as_ref().is_some_and(|t| {
+            let goodbye = c.tls().is_some_and(|t| {
                 t.records
                     .iter()
                     .filter(|r| r.dir == "s2c" && r.stream_offset >= read)
                     .all(|r| r.messages.contains(&"close_notify"))
             });
             let whole = c
-                .http
+                .http()
                 .last()
                 .and_then(|x| x.response.as_ref())
                 .is_some_and(|r| r.complete);

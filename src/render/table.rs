@@ -9,7 +9,11 @@ use super::{
     plural, port_role, recv_sentence, segment_len,
 };
 use crate::glossary;
-use crate::model::{Connection, Dir, HttpExchange, PacketLine, Report, Request, Response, Segment};
+use crate::http::ConnectionHttp;
+use crate::http::record::{HttpExchange, Request, Response};
+use crate::model::{Connection, Dir, PacketLine, Report, Segment};
+use crate::socks::ConnectionSocks;
+use crate::tls::ConnectionTls;
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use comfy_table::{LineStyle, TableStyle};
@@ -398,7 +402,7 @@ history {}",
         }
         let l = self.view.layers;
         if l.http
-            && let Some(h) = &c.socks
+            && let Some(h) = c.socks()
         {
             self.title("SOCKS")?;
             for line in super::socks_sentences(h) {
@@ -406,7 +410,7 @@ history {}",
             }
         }
         if (l.http || l.tcp)
-            && let Some(t) = &c.tls
+            && let Some(t) = c.tls()
         {
             self.tls(c, t)?;
         }
@@ -435,7 +439,7 @@ history {}",
     }
 
     /// TLS between TCP and HTTP: the handshake, what the wire shows, each record.
-    fn tls(&mut self, c: &Connection, t: &crate::model::Tls) -> io::Result<()> {
+    fn tls(&mut self, c: &Connection, t: &crate::tls::record::Tls) -> io::Result<()> {
         self.title("TLS")?;
         self.say(&super::tls::handshake_sentence(c, t), 2)?;
         for line in super::tls::hello_lines(t) {
@@ -477,24 +481,24 @@ history {}",
     }
 
     fn http(&mut self, c: &Connection) -> io::Result<()> {
-        if c.http.is_empty() && c.not_http.is_none() && c.http_omitted == 0 {
+        if c.http().is_empty() && c.not_http().is_none() && c.http_omitted() == 0 {
             return Ok(());
         }
         self.title("HTTP")?;
-        if let Some(n) = &c.not_http {
+        if let Some(n) = c.not_http() {
             writeln!(self.out, "not HTTP: {}", fit(n, self.view.width - 10))?;
         }
-        for (i, x) in c.http.iter().enumerate() {
+        for (i, x) in c.http().iter().enumerate() {
             self.exchange(c, i, x)?;
         }
-        if c.http_omitted > 0 {
+        if c.http_omitted() > 0 {
             writeln!(
                 self.out,
                 "... and {} more exchanges, counted but not listed",
-                group(c.http_omitted)
+                group(c.http_omitted())
             )?;
         }
-        if let Some(u) = &c.upgrade {
+        if let Some(u) = c.upgrade() {
             self.upgrade(u)?;
         }
         Ok(())
@@ -502,7 +506,7 @@ history {}",
 
     /// After a 101 or a CONNECT's 2xx: the new protocol's bytes, and WebSocket frames
     /// (the first 20, the last 5 unless `-v`).
-    fn upgrade(&mut self, u: &crate::model::Upgrade) -> io::Result<()> {
+    fn upgrade(&mut self, u: &crate::http::record::Upgrade) -> io::Result<()> {
         for (i, line) in super::upgrade_sentences(u).iter().enumerate() {
             let indent = if i == 0 { 0 } else { 2 };
             self.say(&format!("{}{line}", " ".repeat(indent)), indent + 4)?;
@@ -689,7 +693,7 @@ history {}",
             .as_deref()
             .map(|t| format!(" of {t}"))
             .unwrap_or_default();
-        let switched = c.upgrade.as_ref().and_then(|u| u.frame) == Some(r.frame);
+        let switched = c.upgrade().and_then(|u| u.frame) == Some(r.frame);
         let (length, _) = super::length_words(r, switched);
         self.say(
             &format!(
@@ -1180,7 +1184,7 @@ by {}), EstimatedRTT {}",
             "frames (segment sizes) that carried them",
         ];
         // On a TLS socket the calls read records: which one, and what it held.
-        if c.tls.is_some() {
+        if c.tls().is_some() {
             header.push("TLS record");
         }
         let columns = header.len();
@@ -1206,7 +1210,7 @@ by {}), EstimatedRTT {}",
                 },
                 frames.join(", "),
             ];
-            if let Some(tls) = &c.tls {
+            if let Some(tls) = c.tls() {
                 row.push(super::tls::read_cell(tls, r));
             }
             t.add_row(row);

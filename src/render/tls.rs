@@ -3,7 +3,8 @@
 //! HTTP inside was decrypted (or what would decrypt it).
 
 use super::{call_name, group, ordinal, plural};
-use crate::model::{Connection, RecvCall, Tls};
+use crate::model::{Connection, RecvCall};
+use crate::tls::record::Tls;
 use crate::tls::{KeysState, Record};
 
 /// The time of `frame` in `c`, if its segment is listed.

@@ -376,3 +376,33 @@ fn method_name(m: u8) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// SOCKS's record in the report model: the handshake before the protocol it tunnels.
+/// Its JSON field is `socks`, last in the connection's object (before HTTP's `upgrade`).
+impl crate::model::Record for Handshake {
+    fn fields(
+        &self,
+        place: crate::model::Place,
+        field: &mut dyn FnMut(&'static str, &dyn erased_serde::Serialize),
+    ) {
+        if place == crate::model::Place::Last {
+            field("socks", self);
+        }
+    }
+
+    fn clone_record(&self) -> Box<dyn crate::model::Record> {
+        Box::new(self.clone())
+    }
+}
+
+/// SOCKS's record read from a connection of the model.
+pub trait ConnectionSocks {
+    /// The SOCKS handshake the connection began with.
+    fn socks(&self) -> Option<&Handshake>;
+}
+
+impl ConnectionSocks for crate::model::Connection {
+    fn socks(&self) -> Option<&Handshake> {
+        self.record::<Handshake>()
+    }
+}

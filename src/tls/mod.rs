@@ -9,6 +9,8 @@ pub mod connection;
 pub mod hello;
 pub mod keylog;
 pub mod keys;
+pub mod record;
 
 pub use connection::{KeysState, Plain, Record, TlsConnection, starts_tls};
 pub use keylog::KeyLog;
+pub use record::ConnectionTls;

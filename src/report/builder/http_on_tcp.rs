@@ -3,6 +3,7 @@
 
 use super::protocol::{Budget, Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
+use crate::http::record::{self, HttpRecord};
 use crate::http::{self, HttpConnection};
 use crate::model;
 use crate::reassembly::StreamEvent;
@@ -140,7 +141,7 @@ impl TcpProtocol for HttpOnTcp {
             .exchanges
             .iter()
             .map(|x| {
-                let request = x.request.as_ref().map(|m| model::Request {
+                let request = x.request.as_ref().map(|m| record::Request {
                     frame: m.head.frame,
                     method: m.head.method.clone().unwrap_or_default(),
                     target: m.head.target.clone().unwrap_or_default(),
@@ -164,7 +165,7 @@ impl TcpProtocol for HttpOnTcp {
                 });
                 let response = x.response.as_ref().map(|m| {
                     let end = m.end.clone().unwrap_or_default();
-                    model::Response {
+                    record::Response {
                         frame: m.head.frame,
                         version: m.head.version.to_string(),
                         status: m.head.status.unwrap_or(0),
@@ -203,7 +204,7 @@ impl TcpProtocol for HttpOnTcp {
                     (Some(q), Some(r)) => ts_of(q.frame).zip(ts_of(r.frame)).map(|(a, b)| b - a),
                     _ => None,
                 };
-                model::HttpExchange {
+                record::HttpExchange {
                     request,
                     response,
                     response_time_us,
@@ -215,29 +216,37 @@ impl TcpProtocol for HttpOnTcp {
             [None, Some(b)] => Some(format!("server: {b}")),
             _ => None,
         };
-        c.http = http;
-        if let Socks::Prelude(p) = &self.1
-            && p.is_socks()
-        {
-            c.socks = Some(p.handshake.clone());
-        }
-        c.upgrade = self.0.upgrade.as_deref().map(upgrade_model);
-        c.not_http = not_http;
-        c.http_omitted = self.0.omitted;
-        spend(c, &mut how.budget);
+        let mut record = HttpRecord {
+            exchanges: http,
+            omitted: self.0.omitted,
+            not_http,
+            upgrade: self.0.upgrade.as_deref().map(upgrade_model),
+        };
+        spend(&mut record, &mut how.budget);
         if let Some(ex) = how.extracted {
-            for r in c.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+            for r in record
+                .exchanges
+                .iter_mut()
+                .filter_map(|x| x.response.as_mut())
+            {
                 r.extracted = ex.written.get(&(c.id, r.head_offset)).cloned();
             }
         }
+        // SOCKS first: its field comes before HTTP's `upgrade` at the end.
+        if let Socks::Prelude(p) = &self.1
+            && p.is_socks()
+        {
+            c.records.push(Box::new(p.handshake.clone()));
+        }
+        c.records.push(Box::new(record));
     }
 }
 
 /// Spends the report's budgets on a listed connection: a body beyond the bytes kept
 /// for HAR is dropped (its size and hash stay), and past the exchanges listed, the
 /// connection's exchanges are counted, not listed.
-fn spend(c: &mut model::Connection, budget: &mut Budget<'_>) {
-    for r in c.http.iter_mut().filter_map(|x| x.response.as_mut()) {
+fn spend(c: &mut HttpRecord, budget: &mut Budget<'_>) {
+    for r in c.exchanges.iter_mut().filter_map(|x| x.response.as_mut()) {
         let n = r.body.as_ref().map_or(0, Vec::len);
         if *budget.kept_body_bytes + n > budget.limits.kept_body_bytes {
             r.body = None;
@@ -246,25 +255,25 @@ fn spend(c: &mut model::Connection, budget: &mut Budget<'_>) {
             *budget.kept_body_bytes += n;
         }
     }
-    let n = c.http.len();
+    let n = c.exchanges.len();
     if *budget.listed_exchanges + n > budget.limits.listed_exchanges {
-        c.http_omitted += n as u64;
+        c.omitted += n as u64;
         *budget.exchanges_omitted += n as u64;
         budget.reached("listed_exchanges", n as u64);
-        c.http.clear();
+        c.exchanges.clear();
     }
-    *budget.listed_exchanges += c.http.len();
+    *budget.listed_exchanges += c.exchanges.len();
 }
 
-fn upgrade_model(u: &http::Upgrade) -> model::Upgrade {
-    let side = |s: &http::upgrade::UpgradedSide| model::UpgradedSide {
+fn upgrade_model(u: &http::Upgrade) -> record::Upgrade {
+    let side = |s: &http::upgrade::UpgradedSide| record::UpgradedSide {
         offset: s.offset,
         bytes: s.bytes,
         gap_bytes: s.gap_bytes,
         websocket_frames: s.ws_frames,
         lost: s.lost.clone(),
     };
-    model::Upgrade {
+    record::Upgrade {
         protocol: u.protocol.clone(),
         target: u.target.clone(),
         frame: u.frame,
@@ -273,7 +282,7 @@ fn upgrade_model(u: &http::Upgrade) -> model::Upgrade {
         websocket: u
             .frames
             .iter()
-            .map(|f| model::WsFrame {
+            .map(|f| record::WsFrame {
                 frame: f.frame,
                 dir: if f.client {
                     crate::flow::Dir::C2S

@@ -118,7 +118,7 @@ impl TcpProtocol for TlsOnTcp {
             let done = tls.finished[0].and_then(ts_of);
             let mut records = tls.records;
             records.sort_by_key(|r| r.frames.first().copied());
-            c.tls = Some(model::Tls {
+            c.records.push(Box::new(crate::tls::record::Tls {
                 version: tls.server_hello.as_ref().map(|s| s.version.clone()),
                 handshake_us: started.zip(done).map(|(a, b)| b - a),
                 first_data_frame: tls.first_data_frame,
@@ -129,7 +129,7 @@ impl TcpProtocol for TlsOnTcp {
                 records,
                 records_omitted: tls.records_omitted,
                 problems: tls.problems,
-            });
+            }));
         }
     }
 }

@@ -74,9 +74,6 @@ pub fn to_model(c: Conn, unended: Close, how: &mut Describe<'_>) -> model::Conne
         segments: c.segments,
         segments_omitted: c.omitted,
         streams,
-        http: Vec::new(),
-        not_http: None,
-        http_omitted: 0,
         analysis_totals: c
             .analysis
             .iter()
@@ -99,9 +96,7 @@ pub fn to_model(c: Conn, unended: Close, how: &mut Describe<'_>) -> model::Conne
         process: None,
         link_drops: Vec::new(),
         total_bound_gaps: c.total_bound_gaps,
-        upgrade: None,
-        tls: None,
-        socks: None,
+        records: Vec::new(),
     };
     protocol.describe(&mut conn, how);
     conn
