@@ -3,21 +3,16 @@
 
 // Leaves every stage may use: tables of names, and the bounds of a report.
 pub mod glossary;
+pub mod keylog;
 pub mod limits;
 pub mod ports;
 
-// 1-4: frames, their headers, their connections, each direction's stream.
+// 1-4: frames, their headers, their connections, each direction's stream; the TCP
+// analysis beside them.
 pub mod capture;
 pub mod dissect;
 pub mod flow;
 pub mod reassembly;
-
-// 5: the protocols above TCP and UDP (behind one seam, report/builder/protocol.rs),
-// and the TCP analysis beside them.
-pub mod dns;
-pub mod http;
-pub mod socks;
-pub mod tls;
 
 pub mod analysis;
 
@@ -26,10 +21,22 @@ pub mod digest;
 pub mod extract;
 pub mod trace;
 
-// The report model (the JSON contract, docs/json.md), which every stage after may use.
-pub mod model;
+// DNS over UDP (its lookups are the report's, not a connection's).
+pub mod dns;
 
-// 6: the builder; 7: the renderers; 8: the drivers; 9: the lab.
+// The report model (the JSON contract, docs/json.md), and the seams above TCP and UDP
+// (naming no protocol), which every stage after may use.
+pub mod model;
+pub mod protocol;
+
+// 5: the protocols above TCP, one folder each: the parser, its record in the model,
+// its adapter to the seam (on_tcp.rs).
+pub mod http;
+pub mod socks;
+pub mod tls;
+
+// 6: the builder (its registry picks the protocols); 7: the renderers; 8: the
+// drivers; 9: the lab.
 pub mod report;
 
 pub mod render;

@@ -6,6 +6,7 @@
 //! gets a row of its own and leaves its request waiting for the final one.
 
 pub mod message;
+pub mod on_tcp;
 pub mod record;
 pub mod upgrade;
 

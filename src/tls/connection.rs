@@ -4,8 +4,8 @@
 //! handed on as a stream of its own (the HTTP inside reads it as it reads TCP's).
 
 use super::hello::{self, ClientHello, ServerHello};
-use super::keylog::{KeyLog, Secrets};
 use super::keys::{self, RecordKeys};
+use crate::keylog::{KeyLog, Secrets};
 use crate::reassembly::{CloseReason, FrameNo, StreamEvent};
 use serde::Serialize;
 use std::collections::VecDeque;

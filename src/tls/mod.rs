@@ -7,10 +7,10 @@
 
 pub mod connection;
 pub mod hello;
-pub mod keylog;
 pub mod keys;
+pub mod on_tcp;
 pub mod record;
 
+pub use crate::keylog::KeyLog;
 pub use connection::{KeysState, Plain, Record, TlsConnection, starts_tls};
-pub use keylog::KeyLog;
 pub use record::ConnectionTls;

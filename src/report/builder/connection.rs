@@ -4,13 +4,13 @@
 //! (reuse after the end, TIME_WAIT for late packets; RFC 9293 §3.6.1).
 
 use super::Limits;
-use super::protocol::{Setup, TcpProtocol};
 use crate::analysis::TcpAnalyzer;
 use crate::digest::{Digests, HashSink};
 use crate::dissect::tunnel::Stack;
 use crate::dissect::{Ip, Link};
 use crate::flow::{Dir, Endpoint, FlowKey};
 use crate::model;
+use crate::protocol::{Setup, TcpProtocol};
 use crate::reassembly::{CloseReason, SeqNum, StreamEvent, StreamReassembler, StreamSink};
 use std::collections::BTreeMap;
 

@@ -1,10 +1,10 @@
 //! DNS above UDP (RFC 1035 §4.2.1, port 53): queries paired with their answers,
 //! listed before the connections they led to.
 
-use super::Limits;
-use super::protocol::{Datagram, UdpProtocol};
 use crate::dns::{self, DnsTracker};
+use crate::limits::Limits;
 use crate::model;
+use crate::protocol::{Datagram, UdpProtocol};
 
 pub struct DnsOnUdp(DnsTracker);
 

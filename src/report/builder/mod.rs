@@ -1,17 +1,13 @@
 //! Runs frames through dissect → flow → reassembly → the protocols above, and collects
 //! the report. This module is the frame driver; `connection` follows one connection,
-//! `protocol` is the seam for protocols above TCP and UDP, `registry` lists the
-//! protocols behind it (`http_on_tcp`, `tls_on_tcp`, `dns_on_udp`), `to_model` maps to
-//! the report model, `options` says what is asked (its bounds: crate::limits).
+//! `registry` lists the protocols behind the seams of `crate::protocol` (`http::on_tcp`,
+//! `tls::on_tcp`, `dns_on_udp`), `to_model` maps to the report model, `options` says what is asked (its bounds: crate::limits).
 //! Memory is bounded (see [`Limits`]), and what a bound cut is counted in the report.
 
 mod connection;
 mod dns_on_udp;
-mod http_on_tcp;
 mod options;
-pub mod protocol;
 mod registry;
-mod tls_on_tcp;
 mod to_model;
 
 pub use crate::limits::Limits;
@@ -27,9 +23,9 @@ use crate::extract::Extractor;
 use crate::flow::{self, Dir, Endpoint, FlowKey, FlowTable};
 use crate::model::{self, Close, Report};
 use crate::ports;
+use crate::protocol::{Budget, Datagram, Describe, TcpTotals, UdpProtocol};
 use crate::reassembly::{SegFlags, SeqNum};
 use connection::{Conn, NewConn, TimeWait};
-use protocol::{Budget, Datagram, Describe, TcpTotals, UdpProtocol};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use to_model::{close_of, header_bytes, options_text, to_model};

@@ -1,14 +1,14 @@
 //! The one registry of the protocols above TCP and UDP: which implementation of the
 //! seams in `protocol.rs` reads a connection or a datagram.
 
-use super::Limits;
-use super::protocol::{Setup, TcpProtocol, UdpProtocol};
+use crate::limits::Limits;
+use crate::protocol::{Setup, TcpProtocol, UdpProtocol};
 
 /// The protocol that reads a connection, on every port: TLS when the client's first
 /// bytes are a handshake record (HTTP reads what it decrypts), else HTTP (which says
 /// "not HTTP" itself when the bytes are something else).
 pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
-    Box::new(super::tls_on_tcp::TlsOnTcp::new(setup))
+    Box::new(crate::tls::on_tcp::TlsOnTcp::new(setup))
 }
 
 /// The protocols above UDP, asked in order; a datagram goes to the first that wants it.

@@ -2,12 +2,12 @@
 //! contract): connections, streams, segment rows.
 
 use super::connection::{Conn, StreamStats};
-use super::protocol::Describe;
 use crate::analysis::TcpAnalyzer;
 use crate::digest::HashSink;
 use crate::dissect::{TcpOptions, flags};
 use crate::model::{self, Close, Side};
 use crate::ports;
+use crate::protocol::Describe;
 use crate::reassembly::StreamReassembler;
 
 /// The report's view of a connection that ended (or that the capture ended): how it

@@ -2,10 +2,10 @@
 //! port), with HTTP above it reading the plaintext the key log opens; otherwise HTTP
 //! (or SOCKS, then HTTP) straight above TCP.
 
-use super::http_on_tcp::HttpOnTcp;
-use super::protocol::{Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
+use crate::http::on_tcp::HttpOnTcp;
 use crate::model;
+use crate::protocol::{Describe, Setup, TcpProtocol, TcpTotals};
 use crate::reassembly::StreamEvent;
 use crate::tls::{Plain, TlsConnection, starts_tls};
 use std::sync::Arc;

@@ -1,11 +1,11 @@
 //! HTTP/1.x above TCP (RFC 1945, RFC 9112): requests paired with responses, each
 //! with its frames, headers, body length and hash, and a preview of its body.
 
-use super::protocol::{Budget, Describe, Setup, TcpProtocol, TcpTotals};
 use crate::extract::BodyPiece;
 use crate::http::record::{self, HttpRecord};
 use crate::http::{self, HttpConnection};
 use crate::model;
+use crate::protocol::{Budget, Describe, Setup, TcpProtocol, TcpTotals};
 use crate::reassembly::StreamEvent;
 use crate::socks::{Fed, Held, Prelude};
 

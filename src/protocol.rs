@@ -1,12 +1,13 @@
 //! The seams for protocols above the transport. A protocol above TCP reads a
 //! connection's two reassembled byte streams; a protocol above UDP reads datagrams.
-//! The seam names no protocol: the implementations (`http_on_tcp.rs`, `tls_on_tcp.rs`,
-//! `dns_on_udp.rs`) are chosen in `registry.rs`, the one list of them; another protocol
-//! (SMTP or POP from the course's port list) is a sibling module and one line there.
+//! The seam names no protocol: the implementations (`http/on_tcp.rs`, `tls/on_tcp.rs`,
+//! `report/builder/dns_on_udp.rs`) are chosen in `report/builder/registry.rs`, the one
+//! list of them; another protocol (SMTP or POP from the course's port list) is a folder
+//! of its own (its parser, its `model::Record`, its adapter) and one line there.
 
-use super::Limits;
 use crate::digest::Digests;
 use crate::extract::{BodyPiece, Extractor};
+use crate::limits::Limits;
 use crate::model;
 use crate::reassembly::StreamEvent;
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ pub struct Setup<'a> {
     pub digests: &'a Digests,
     /// The TLS secrets known (`--keylog`, a capture's Decryption Secrets Block, the
     /// lab's server).
-    pub key_log: Option<&'a std::sync::Arc<crate::tls::KeyLog>>,
+    pub key_log: Option<&'a std::sync::Arc<crate::keylog::KeyLog>>,
 }
 
 /// What the protocols above TCP found, over every connection (listed or not): their
