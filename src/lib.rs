@@ -21,16 +21,14 @@ pub mod digest;
 pub mod extract;
 pub mod trace;
 
-// DNS over UDP (its lookups are the report's, not a connection's).
-pub mod dns;
-
 // The report model (the JSON contract, docs/json.md), and the seams above TCP and UDP
 // (naming no protocol), which every stage after may use.
 pub mod model;
 pub mod protocol;
 
-// 5: the protocols above TCP, one folder each: the parser, its record in the model,
-// its adapter to the seam (on_tcp.rs).
+// 5: the protocols above TCP and UDP, one folder each: the parser, its record in the
+// model, its adapter to the seam (on_tcp.rs, on_udp.rs).
+pub mod dns;
 pub mod http;
 pub mod socks;
 pub mod tls;

@@ -7,21 +7,69 @@ use serde::Serialize;
 pub use crate::analysis::Finding;
 pub use crate::flow::Dir;
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Report {
     pub wirelab_report: u32,
     pub source: Source,
     pub connections: Vec<Connection>,
     pub totals: Totals,
-    /// DNS lookups (UDP port 53), in capture order: the step before the handshake.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dns: Vec<crate::dns::Lookup>,
-    /// The lab's network, when the report comes from `wirelab lab`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the protocols above UDP found over the whole capture (DNS's lookups), their
+    /// fields after `totals`.
+    pub records: Vec<Box<dyn Record>>,
+    /// The lab's network, when the report comes from `wirelab lab` (not written when
+    /// none).
     pub lab: Option<LabInfo>,
-    /// The program's calls, when they were recorded (traced, or wirelab's own client).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The program's calls, when they were recorded (traced, or wirelab's own client;
+    /// not written when none).
     pub trace: Option<TraceInfo>,
+}
+
+impl Report {
+    /// The record of type `T` a protocol above UDP wrote, if it wrote one.
+    pub fn record<T: Record>(&self) -> Option<&T> {
+        self.records
+            .iter()
+            .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("wirelab_report", &self.wirelab_report)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("connections", &self.connections)?;
+        map.serialize_entry("totals", &self.totals)?;
+        record_fields::<S>(&mut map, &self.records, Place::AfterTotals)?;
+        if self.lab.is_some() {
+            map.serialize_entry("lab", &self.lab)?;
+        }
+        if self.trace.is_some() {
+            map.serialize_entry("trace", &self.trace)?;
+        }
+        map.end()
+    }
+}
+
+/// Writes the records' fields that stand at `place` into a JSON object.
+fn record_fields<S: serde::Serializer>(
+    map: &mut S::SerializeMap,
+    records: &[Box<dyn Record>],
+    place: Place,
+) -> Result<(), S::Error> {
+    use serde::ser::{Error, SerializeMap};
+    let mut failed = None;
+    for r in records {
+        r.fields(place, &mut |name, value| {
+            if failed.is_none()
+                && let Err(e) = map.serialize_entry(name, value)
+            {
+                failed = Some(e.to_string());
+            }
+        });
+    }
+    failed.map_or(Ok(()), |e| Err(S::Error::custom(e)))
 }
 
 pub use crate::trace::{BothEnds, LabInfo, LinkEvent};
@@ -460,15 +508,18 @@ pub struct Connection {
     pub records: Vec<Box<dyn Record>>,
 }
 
-/// Where a record's fields stand in its connection's JSON object: after `streams`
-/// (a connection's main protocol: HTTP's `http`, `http_omitted`, `not_http`) or last.
+/// Where a record's fields stand in the JSON: in a connection's object after `streams`
+/// (a connection's main protocol: HTTP's `http`, `http_omitted`, `not_http`) or last;
+/// in the report's object after `totals` (DNS's `dns`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     AfterStreams,
     Last,
+    AfterTotals,
 }
 
-/// What a protocol above TCP found on a connection, kept in the model. The protocol's
+/// What a protocol above TCP found on a connection (or one above UDP over the whole
+/// capture), kept in the model. The protocol's
 /// folder defines it and reads it back (`Connection::record`); the JSON contract of its
 /// fields is the protocol's (docs/json.md).
 pub trait Record: std::any::Any + std::fmt::Debug + Send + Sync {
@@ -517,21 +568,8 @@ impl Connection {
 
 impl Serialize for Connection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeMap};
+        use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        let records = |map: &mut S::SerializeMap, place: Place| -> Result<(), S::Error> {
-            let mut failed = None;
-            for r in &self.records {
-                r.fields(place, &mut |name, value| {
-                    if failed.is_none()
-                        && let Err(e) = map.serialize_entry(name, value)
-                    {
-                        failed = Some(e.to_string());
-                    }
-                });
-            }
-            failed.map_or(Ok(()), |e| Err(S::Error::custom(e)))
-        };
         map.serialize_entry("id", &self.id)?;
         map.serialize_entry("client", &self.client)?;
         map.serialize_entry("server", &self.server)?;
@@ -548,7 +586,7 @@ impl Serialize for Connection {
         map.serialize_entry("segments", &self.segments)?;
         map.serialize_entry("segments_omitted", &self.segments_omitted)?;
         map.serialize_entry("streams", &self.streams)?;
-        records(&mut map, Place::AfterStreams)?;
+        record_fields::<S>(&mut map, &self.records, Place::AfterStreams)?;
         map.serialize_entry("analysis_totals", &self.analysis_totals)?;
         map.serialize_entry("rtt_samples", &self.rtt_samples)?;
         map.serialize_entry("rtt_estimated_us", &self.rtt_estimated_us)?;
@@ -566,7 +604,7 @@ impl Serialize for Connection {
         if self.total_bound_gaps != 0 {
             map.serialize_entry("total_bound_gaps", &self.total_bound_gaps)?;
         }
-        records(&mut map, Place::Last)?;
+        record_fields::<S>(&mut map, &self.records, Place::Last)?;
         map.end()
     }
 }

@@ -1,7 +1,7 @@
 //! The seams for protocols above the transport. A protocol above TCP reads a
 //! connection's two reassembled byte streams; a protocol above UDP reads datagrams.
 //! The seam names no protocol: the implementations (`http/on_tcp.rs`, `tls/on_tcp.rs`,
-//! `report/builder/dns_on_udp.rs`) are chosen in `report/builder/registry.rs`, the one
+//! `dns/on_udp.rs`) are chosen in `report/builder/registry.rs`, the one
 //! list of them; another protocol (SMTP or POP from the course's port list) is a folder
 //! of its own (its parser, its `model::Record`, its adapter) and one line there.
 

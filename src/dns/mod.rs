@@ -5,7 +5,11 @@
 //! 1035 §4.1.1). Bounded: at most [`crate::limits::DNS_LOOKUPS`] lookups are listed and [`MAX_PENDING`]
 //! queries wait for an answer; the rest are counted.
 
+pub mod on_udp;
+pub mod record;
+
 use hickory_proto::op::{Message, MessageType};
+pub use record::ReportDns;
 use serde::Serialize;
 use std::net::IpAddr;
 

@@ -37,6 +37,7 @@ impl model::Record for HttpRecord {
                     field("upgrade", u);
                 }
             }
+            Place::AfterTotals => {}
         }
     }
 

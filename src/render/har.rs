@@ -12,6 +12,7 @@
 //! - Bodies: the report keeps the first 512 bytes of each; a text body that fits is in
 //!   `content.text`, others say in `content.comment` what was left out.
 
+use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::{HttpExchange, Request, Response};
 use crate::model::{Connection, Report};
@@ -309,7 +310,7 @@ fn phases<'a>(
     let resp_last = ts(c, r.map(|r| r.last_frame));
     let lookup = first
         .then(|| {
-            report.dns.iter().rev().find(|l| {
+            report.dns().iter().rev().find(|l| {
                 l.answers
                     .iter()
                     .any(|a| a.ends_with(&format!(" {}", c.server.ip)))

@@ -8,6 +8,7 @@ use super::{
     Rung, View, arrow_label, describe_target, group, ladder, opt, plural, port_role, recv_sentence,
     segment_len,
 };
+use crate::dns::ReportDns;
 use crate::glossary;
 use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
@@ -94,21 +95,21 @@ fn page(report: &Report, view: &View) -> Markup {
                         ul.disputed { @for d in &t.disputed { li { (super::dispute_line(d)) } } }
                     }
                 }
-                @if !report.dns.is_empty() {
+                @if !report.dns().is_empty() {
                     section.dns {
                         h2 { "DNS (UDP port 53): the names looked up before connecting" }
-                        ul { @for l in report.dns.iter().take(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                        ul { @for l in report.dns().iter().take(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
                         // A browser's background lookups fold into one line with a count.
-                        @if report.dns.len() > super::story::LOOKUPS {
+                        @if report.dns().len() > super::story::LOOKUPS {
                             details.more-dns {
-                                summary { "and " (super::plural((report.dns.len() - super::story::LOOKUPS) as u64, "more lookup")) }
-                                ul { @for l in report.dns.iter().skip(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                                summary { "and " (super::plural((report.dns().len() - super::story::LOOKUPS) as u64, "more lookup")) }
+                                ul { @for l in report.dns().iter().skip(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
                             }
                         }
                     }
                 }
                 @if let Some(text) = super::no_connection_sentence(report) {
-                    @if report.lab.is_some() || !report.dns.is_empty() { p.error { (text) } }
+                    @if report.lab.is_some() || !report.dns().is_empty() { p.error { (text) } }
                 }
                 @for c in &report.connections { (connection(c, view)) }
             }

@@ -52,7 +52,7 @@ pub fn write_prepared(
         source: report.source.clone(),
         connections: Vec::new(),
         totals: report.totals.clone(),
-        dns: report.dns.clone(),
+        records: report.records.clone(),
         lab: report.lab.clone(),
         trace: report.trace.clone(),
     };

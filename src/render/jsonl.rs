@@ -3,6 +3,7 @@
 //! exchange after it, then a `dns` line per lookup and one `summary` line (the source
 //! and the totals). Every line has a `type`; the fields are those of the JSON report.
 
+use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::model::{Connection, Report};
 use serde_json::{Value, json};
@@ -39,7 +40,7 @@ pub fn connection(c: &Connection, out: &mut dyn Write) -> io::Result<()> {
 
 /// The lines after the connections: the DNS lookups and the summary.
 pub fn tail(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for l in &report.dns {
+    for l in report.dns() {
         let mut v = serde_json::to_value(l)?;
         v["type"] = json!("dns");
         line(&v, out)?;

@@ -10,6 +10,7 @@ pub mod table;
 pub mod timeline;
 pub mod tls;
 
+use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::Response;
 use crate::model::{Close, Connection, Dir, Finding, RecvCall, Segment, Side, Totals};
@@ -857,17 +858,17 @@ pub fn no_connection_sentence(report: &crate::model::Report) -> Option<String> {
         return None;
     }
     let failed: Vec<String> = report
-        .dns
+        .dns()
         .iter()
         .filter(|l| l.rcode.as_deref() != Some("NOERROR") || l.answers.is_empty())
         .map(|l| format!("{} ({})", l.name, l.rcode.as_deref().unwrap_or("no answer")))
         .collect();
     let ended_well = report.lab.as_ref().is_some_and(|l| l.exit_code == Some(0));
-    Some(if report.dns.is_empty() && ended_well {
+    Some(if report.dns().is_empty() && ended_well {
         "No TCP connection was made, and no name was looked up: the program did not use \
 the network."
             .to_string()
-    } else if report.dns.is_empty() {
+    } else if report.dns().is_empty() {
         "No TCP connection was made, and no name was looked up: the program did not reach \
 the network (see its own error above)."
             .to_string()

@@ -9,6 +9,7 @@ use super::{
     blank_line_words, call_name, group, how_it_ended, ordinal, plural, segment_len,
     unanswered_syn_sentence,
 };
+use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
 use crate::model::{Close, Connection, Dir, RecvCall, Report, Side};
@@ -60,7 +61,7 @@ pub fn lines(report: &Report) -> Vec<String> {
         .iter()
         .map(|c| (c.first_ts_us, Item::Conn(c)))
         .collect();
-    let mut lookups: Vec<&crate::dns::Lookup> = report.dns.iter().collect();
+    let mut lookups: Vec<&crate::dns::Lookup> = report.dns().iter().collect();
     lookups.sort_by_key(|l| l.ts_us);
     // Lookups before each connection go together; a crowd folds into one line.
     let mut group_start: Option<(i64, Vec<&crate::dns::Lookup>)> = None;
@@ -402,7 +403,7 @@ fn ms(us: i64) -> String {
 /// The name the program looked up for `ip`, if the capture holds the lookup.
 fn server_name<'a>(report: &'a Report, ip: &str) -> Option<&'a str> {
     report
-        .dns
+        .dns()
         .iter()
         .find(|l| {
             l.answers
@@ -1041,7 +1042,7 @@ fn no_connection(report: &Report) -> Option<String> {
         return None;
     }
     let failed: Vec<&crate::dns::Lookup> = report
-        .dns
+        .dns()
         .iter()
         .filter(|l| l.rcode.as_deref() != Some("NOERROR") || l.answers.is_empty())
         .collect();

@@ -8,6 +8,7 @@ use super::{
     Rung, View, arrow_label, describe_target, dropped_label, elided_words, group, ladder, opt,
     plural, port_role, recv_sentence, segment_len,
 };
+use crate::dns::ReportDns;
 use crate::glossary;
 use crate::http::ConnectionHttp;
 use crate::http::record::{HttpExchange, Request, Response};
@@ -333,15 +334,15 @@ replay the saved file for the whole report",
                 )?;
             }
         }
-        if !report.dns.is_empty() {
+        if !report.dns().is_empty() {
             self.title("DNS (UDP port 53): the names looked up before connecting")?;
-            for l in &report.dns {
+            for l in report.dns() {
                 self.say(&format!("  {}", super::dns_sentence(l)), 6)?;
             }
             self.explain(["dns"])?;
         }
         if let Some(text) = super::no_connection_sentence(report)
-            && (report.lab.is_some() || !report.dns.is_empty())
+            && (report.lab.is_some() || !report.dns().is_empty())
         {
             writeln!(self.out)?;
             self.say(&text, 2)?;

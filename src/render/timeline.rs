@@ -6,6 +6,7 @@
 //! A recv call is shown after the last frame whose bytes it returned (it cannot return
 //! bytes that have not arrived), a send before the frame that carried its bytes.
 
+use crate::dns::ReportDns;
 use std::collections::VecDeque;
 
 use crate::model::{Connection, PacketLine, RecvCall, Report};
@@ -27,7 +28,7 @@ pub struct Beat {
 /// The DNS messages and the program's calls of a report, in time order.
 pub fn beats(report: &Report) -> Vec<Beat> {
     let mut out = Vec::new();
-    for l in &report.dns {
+    for l in report.dns() {
         if let Some(f) = l.query_frame {
             out.push(Beat {
                 ts_us: l.ts_us,

@@ -230,7 +230,8 @@ pub fn replay(
 
 /// The time of the first frame the timeline shows: a lookup or a connection's first.
 fn first_ts(r: &wirelab::model::Report) -> i64 {
-    r.dns
+    use wirelab::dns::ReportDns;
+    r.dns()
         .iter()
         .map(|l| l.ts_us)
         .chain(r.connections.iter().map(|c| c.first_ts_us))

@@ -1,11 +1,10 @@
 //! Runs frames through dissect → flow → reassembly → the protocols above, and collects
 //! the report. This module is the frame driver; `connection` follows one connection,
 //! `registry` lists the protocols behind the seams of `crate::protocol` (`http::on_tcp`,
-//! `tls::on_tcp`, `dns_on_udp`), `to_model` maps to the report model, `options` says what is asked (its bounds: crate::limits).
+//! `tls::on_tcp`, `dns::on_udp`), `to_model` maps to the report model, `options` says what is asked (its bounds: crate::limits).
 //! Memory is bounded (see [`Limits`]), and what a bound cut is counted in the report.
 
 mod connection;
-mod dns_on_udp;
 mod options;
 mod registry;
 mod to_model;
@@ -809,7 +808,7 @@ impl ReportBuilder {
             source,
             connections: finished,
             totals,
-            dns: Vec::new(),
+            records: Vec::new(),
             lab: None,
             trace: None,
         };

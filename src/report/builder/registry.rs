@@ -13,7 +13,7 @@ pub fn for_connection(setup: &Setup<'_>) -> Box<dyn TcpProtocol> {
 
 /// The protocols above UDP, asked in order; a datagram goes to the first that wants it.
 pub fn datagram_protocols(limits: &Limits) -> Vec<Box<dyn UdpProtocol>> {
-    vec![Box::new(super::dns_on_udp::DnsOnUdp::new(limits))]
+    vec![Box::new(crate::dns::on_udp::DnsOnUdp::new(limits))]
 }
 
 /// The line a frame's one-line summary quotes when its payload starts a message of a

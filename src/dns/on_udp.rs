@@ -1,7 +1,7 @@
 //! DNS above UDP (RFC 1035 §4.2.1, port 53): queries paired with their answers,
 //! listed before the connections they led to.
 
-use crate::dns::{self, DnsTracker};
+use crate::dns::{self, DnsTracker, record::Lookups};
 use crate::limits::Limits;
 use crate::model;
 use crate::protocol::{Datagram, UdpProtocol};
@@ -26,6 +26,6 @@ impl UdpProtocol for DnsOnUdp {
     fn finish(self: Box<Self>, report: &mut model::Report) {
         report.totals.dns_omitted = self.0.omitted;
         report.totals.dns_undecodable = self.0.undecodable;
-        report.dns = self.0.finish();
+        report.records.push(Box::new(Lookups(self.0.finish())));
     }
 }
