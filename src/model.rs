@@ -27,10 +27,15 @@ pub struct Report {
 impl Report {
     /// The record of type `T` a protocol above UDP wrote, if it wrote one.
     pub fn record<T: Record>(&self) -> Option<&T> {
-        self.records
-            .iter()
-            .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
+        find_record(&self.records)
     }
+}
+
+/// The record of type `T` among `records`.
+fn find_record<T: Record>(records: &[Box<dyn Record>]) -> Option<&T> {
+    records
+        .iter()
+        .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
 }
 
 impl Serialize for Report {
@@ -553,16 +558,7 @@ impl Connection {
 
     /// The record of type `T` a protocol wrote, if it wrote one.
     pub fn record<T: Record>(&self) -> Option<&T> {
-        self.records
-            .iter()
-            .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
-    }
-
-    /// The same, to change (the builder's budgets, the hashes, tests).
-    pub fn record_mut<T: Record>(&mut self) -> Option<&mut T> {
-        self.records
-            .iter_mut()
-            .find_map(|r| (r.as_mut() as &mut dyn std::any::Any).downcast_mut::<T>())
+        find_record(&self.records)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Runs frames through dissect → flow → reassembly → the protocols above, and collects
 //! the report. This module is the frame driver; `connection` follows one connection,
 //! `registry` lists the protocols behind the seams of `crate::protocol` (`http::on_tcp`,
-//! `tls::on_tcp`, `dns::on_udp`), `to_model` maps to the report model, `options` says what is asked (its bounds: crate::limits).
+//! `tls::on_tcp`, `dns::on_udp`), `to_model` maps to the report model, `options` says
+//! what is asked (its bounds: `crate::limits`).
 //! Memory is bounded (see [`Limits`]), and what a bound cut is counted in the report.
 
 mod connection;
