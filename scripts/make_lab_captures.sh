@@ -20,6 +20,7 @@ declare -A program=(
   [lab-typo]=socket_typo.py
   [lab-urljpeg-full]=urljpeg.py
   [lab-socket-https]=socket_https.py
+  [lab-urllib-https]=urllib_https.py
 )
 # Options of the lab for some of them: cover3.jpg at full speed, where the program
 # reads behind the arrivals (the HTML's time chart shows the gap).

@@ -2,6 +2,7 @@
 //! it as is, so field names here are the contract of docs/json.md:
 //! fields may be added, the named ones keep their names and meaning.
 
+use crate::section::Section;
 use serde::Serialize;
 
 pub use crate::analysis::Finding;
@@ -539,6 +540,44 @@ pub trait Record: std::any::Any + std::fmt::Debug + Send + Sync {
         Vec::new()
     }
     fn clone_record(&self) -> Box<dyn Record>;
+
+    /// What it tells the reader in the full report (text and HTML), between the
+    /// connection's summary and HTTP's exchanges. None: nothing (HTTP's exchanges,
+    /// which the renderers tell themselves).
+    fn section(&self, _c: &Connection) -> Option<Section> {
+        None
+    }
+
+    /// Its sentences in a connection's story, after "connect": the margin's label and
+    /// the sentences. None: nothing to add.
+    fn story(&self, _c: &Connection) -> Option<(&'static str, Vec<String>)> {
+        None
+    }
+
+    /// The column it adds to the recv table, when the program's calls read its units
+    /// rather than the stream's bytes (TLS: "TLS record"): the heading.
+    fn recv_column(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Its cell in the recv table's row of call `r` (with `recv_column`).
+    fn recv_cell(&self, _r: &RecvCall) -> String {
+        String::new()
+    }
+
+    /// What the program's calls read, when this protocol's library made them under the
+    /// program's own (TLS: the ssl library's). It replaces the sentences on where the
+    /// HTTP's headers ended, whose offsets are then another stream's.
+    fn reads_sentence(&self, _calls: &[RecvCall]) -> Option<String> {
+        None
+    }
+
+    /// What the server's bytes after stream byte `read` were, when they were only this
+    /// protocol's goodbye, which a library may leave unread at its close (TLS's
+    /// close_notify): the words that name them.
+    fn unread_goodbye(&self, _read: u64) -> Option<&'static str> {
+        None
+    }
 }
 
 impl Clone for Box<dyn Record> {
@@ -559,6 +598,13 @@ impl Connection {
     /// The record of type `T` a protocol wrote, if it wrote one.
     pub fn record<T: Record>(&self) -> Option<&T> {
         find_record(&self.records)
+    }
+
+    /// The record whose units the program's calls read (its recv column's heading).
+    pub fn recv_column(&self) -> Option<(&dyn Record, &'static str)> {
+        self.records
+            .iter()
+            .find_map(|r| r.recv_column().map(|h| (r.as_ref(), h)))
     }
 }
 

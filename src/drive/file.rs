@@ -116,7 +116,7 @@ fn read_file(
     let mut opts = opts;
     let keys = opts
         .key_log
-        .get_or_insert_with(|| Arc::new(crate::tls::KeyLog::new()))
+        .get_or_insert_with(|| Arc::new(crate::keylog::KeyLog::new()))
         .clone();
     file.on_secrets(Box::new(move |text| {
         keys.add_text(&String::from_utf8_lossy(text));

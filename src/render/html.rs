@@ -13,10 +13,7 @@ use crate::glossary;
 use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
 use crate::model::{Connection, Dir, Report, Segment};
-use crate::socks::ConnectionSocks;
-use crate::tls::ConnectionTls;
-use crate::tls::KeysState;
-use crate::tls::record::Tls;
+use crate::section::{Align, Block, Row, Section, Table as SectionTable};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -236,10 +233,9 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 (group(c.payload_bytes[1])) " bytes from the server; history " code { (c.history) }
             }
             @if let Some(text) = super::unanswered_syn_sentence(c) { p.error { (text) } }
-            @if let (true, Some(h)) = (l.http, c.socks()) {
-                section.socks { h3 { "SOCKS" } @for line in super::socks_sentences(h) { p { (line) } } }
+            @for s in c.records.iter().filter_map(|r| r.section(c)) {
+                @if l.http || (s.with_tcp && l.tcp) { (section(&s, view, &mut terms)) }
             }
-            @if let (true, Some(t)) = (l.http || l.tcp, c.tls()) { (tls(c, t, view, &mut terms)) }
             @if l.http && !c.http().is_empty() { (http(c, &mut terms)) }
             @if l.tcp { (tcp(c, view, &mut terms)) }
             @if (l.tcp || l.http) && c.recv.as_ref().is_some_and(|r| !r.is_empty()) { (recv(c, &mut terms)) }
@@ -259,41 +255,49 @@ fn connection(c: &Connection, view: &View) -> Markup {
     }
 }
 
-/// TLS between TCP and HTTP: the handshake in words, what the wire shows, whether the
-/// HTTP was decrypted, and each record with the frames that carried it.
-fn tls(c: &Connection, t: &Tls, view: &View, terms: &mut BTreeSet<String>) -> Markup {
-    terms.extend(["tls", "record", "sni"].map(String::from));
-    if t.keys == KeysState::Decrypted {
-        terms.insert("key log".into());
+/// A protocol's section (TLS's, SOCKS's): its sentences, and its table with the
+/// middle of a long one cut as the other tables are.
+fn section(s: &Section, view: &View, terms: &mut BTreeSet<String>) -> Markup {
+    terms.extend(s.terms.iter().map(|t| t.to_string()));
+    html! {
+        section class=(s.title.to_lowercase()) {
+            h3 { (s.title) }
+            @for block in &s.blocks {
+                @match block {
+                    Block::Sentence(text) => p.sentence { (text) },
+                    Block::List(lines) => ul { @for line in lines { li { (line) } } },
+                    Block::Note { text, warn: false } | Block::Aligned(text) => p { (text) },
+                    Block::Note { text, warn: true } | Block::Problem(text) => p.error { (text) },
+                }
+            }
+            @if let Some(t) = &s.table { (section_table(t, view)) }
+        }
     }
-    let (head, elided, tail) = super::cut(&t.records, view.verbose);
-    let tail_from = t.records.len() - tail.len();
-    let row = |n: usize, r: &crate::tls::Record| {
-        let cells = super::tls::record_row(n, r);
+}
+
+fn section_table(t: &SectionTable, view: &View) -> Markup {
+    let (head, elided, tail) = super::cut(&t.rows, view.verbose);
+    let row = |r: &Row| {
         html! {
-            tr class=(r.dir) {
-                td.n { (cells[0]) } td { (cells[1]) } td { (if r.dir == "c2s" { "→" } else { "←" }) } td { (cells[3]) }
-                td.n { (cells[4]) } td { (cells[5]) }
+            tr class=(r.class) {
+                @for (cell, column) in r.cells.iter().zip(&t.columns) {
+                    @match column.align {
+                        Align::Left => td { (cell) },
+                        Align::Right | Align::Number => td.n { (cell) },
+                        Align::Arrow => td { (if cell == "->" { "→" } else { "←" }) },
+                    }
+                }
             }
         }
     };
     html! {
-        section.tls {
-            h3 { "TLS" }
-            p.sentence { (super::tls::handshake_sentence(c, t)) }
-            ul { @for line in super::tls::hello_lines(t) { li { (line) } } }
-            p.sentence { (super::tls::observer_sentence(c, t)) }
-            @let keys = super::tls::keys_sentence(t);
-            @if matches!(t.keys, KeysState::Decrypted | KeysState::NoKeyLog) { p { (keys) } } @else { p.error { (keys) } }
-            @for p in &t.problems { p.error { (p) } }
-            table.records {
-                tr { th { "#" } th { "frames" } th { "" } th { "record" } th { "length" } th { "inside" } }
-                @for (i, r) in head.iter().enumerate() { (row(i + 1, r)) }
-                @if elided > 0 || t.records_omitted > 0 {
-                    tr { td colspan="6" { "… " (group(elided as u64 + t.records_omitted)) " records left out (-v shows them all)" } }
-                }
-                @for (i, r) in tail.iter().enumerate() { (row(tail_from + i + 1, r)) }
+        table class=(t.noun) {
+            tr { @for column in &t.columns { th { (column.name) } } }
+            @for r in head { (row(r)) }
+            @if elided > 0 || t.omitted > 0 {
+                tr { td colspan=(t.columns.len()) { "… " (group(elided as u64 + t.omitted)) " " (t.noun) " left out (-v shows them all)" } }
             }
+            @for r in tail { (row(r)) }
         }
     }
 }
@@ -539,12 +543,12 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
             }
             table {
                 tr { th { "#" } th { "call" } th { "returned" } th { "stream bytes" } th { "frames (segment sizes) that carried them" }
-                     @if c.tls().is_some() { th { "TLS record" } } }
+                     @if let Some((_, heading)) = c.recv_column() { th { (heading) } } }
                 @for r in calls {
                     tr { td.n { (r.call) } td { code { (super::call_name(r)) } } td.n { (r.bytes) }
                          td.n { @if r.bytes == 0 { "end of stream" } @else { (r.stream_offset) ".." (r.stream_offset + r.bytes) } }
                          td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } }
-                         @if let Some(t) = c.tls() { td { (super::tls::read_cell(t, r)) } } }
+                         @if let Some((record, _)) = c.recv_column() { td { (record.recv_cell(r)) } } }
                 }
             }
         }

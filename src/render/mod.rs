@@ -8,13 +8,12 @@ pub mod jsonl;
 pub mod story;
 pub mod table;
 pub mod timeline;
-pub mod tls;
 
 use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::Response;
-use crate::model::{Close, Connection, Dir, Finding, RecvCall, Segment, Side, Totals};
-use crate::tls::ConnectionTls;
+use crate::model::{Close, Connection, Dir, Finding, Segment, Side, Totals};
+pub use crate::words::{call_name, group, ordinal, plural};
 
 /// Every renderer the library has, so the binary and the fuzz targets run the same
 /// list. `Story` is what lab and demo print; `Full` the layer report; `FullThenStory`
@@ -241,19 +240,6 @@ pub fn arrow_label(s: &Segment) -> String {
     t
 }
 
-/// 230241 -> "230,241".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// What a connection carried after it switched protocols, in words (the terminal and
 /// the HTML say the same): the switch, then each direction's bytes and frames.
 pub fn upgrade_sentences(u: &crate::http::record::Upgrade) -> Vec<String> {
@@ -296,44 +282,6 @@ pub fn upgrade_sentences(u: &crate::http::record::Upgrade) -> Vec<String> {
         }
         lines.push(line);
     }
-    lines
-}
-
-/// A SOCKS handshake in words (the terminal and the HTML say the same).
-pub fn socks_sentences(h: &crate::socks::Handshake) -> Vec<String> {
-    let name = match (h.version, h.variant.as_deref()) {
-        (5, _) => "SOCKS5 (RFC 1928)".to_string(),
-        (4, Some(v)) => format!("SOCKS{v} (the proxy resolves the name)"),
-        (v, _) => format!("SOCKS{v}"),
-    };
-    let mut lines = vec![format!(
-        "{name} handshake before the tunnelled bytes, frames {} to {}: the client talks to a \
-         proxy, which connects on its behalf",
-        h.frames.0, h.frames.1
-    )];
-    if !h.offered.is_empty() {
-        lines.push(format!(
-            "client offers {}; the proxy chose {}",
-            h.offered.join(", "),
-            h.method.as_deref().unwrap_or("(no answer in the capture)")
-        ));
-    }
-    if let Some(u) = &h.user {
-        lines.push(format!("user      {u}"));
-    }
-    lines.push(format!(
-        "asks to   {} {}",
-        h.command.as_deref().unwrap_or("?"),
-        h.destination.as_deref().unwrap_or("?")
-    ));
-    lines.push(format!(
-        "proxy     {}",
-        h.reply.as_deref().unwrap_or("no answer in the capture")
-    ));
-    lines.push(format!(
-        "then      the tunnelled stream: client bytes from {}, server bytes from {}",
-        h.bytes[0], h.bytes[1]
-    ));
     lines
 }
 
@@ -612,27 +560,6 @@ pub fn recv_sentence(c: &Connection) -> Option<String> {
     ))
 }
 
-/// "recv(512)": a call as the program wrote it.
-pub fn call_name(r: &RecvCall) -> String {
-    match (&r.syscall, r.asked) {
-        (Some(s), Some(n)) => format!("{s}({n})"),
-        (Some(s), None) => format!("{s}()"),
-        _ => "recv()".into(),
-    }
-}
-
-/// "1st", "2nd", "3rd", "11th".
-pub fn ordinal(n: u64) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
-}
-
 /// "frame 9" or "frames 9 and 11" or "frames 9, 10 and 11".
 fn frames_words(frames: &[u64]) -> String {
     match frames {
@@ -683,8 +610,8 @@ arrived in {}. recv returns what has arrived, never waiting to fill the buffer."
         ));
     }
     // On a TLS socket the calls read records: the HTTP's offsets are the plaintext's.
-    if let Some(t) = c.tls() {
-        out.push(tls::reads_sentence(t, calls));
+    if let Some(reads) = c.records.iter().find_map(|r| r.reads_sentence(calls)) {
+        out.push(reads);
     } else if let Some(resp) = c.http().first().and_then(|x| x.response.as_ref()) {
         let at = resp.head_offset + resp.header_len;
         if let Some(r) = calls
@@ -788,11 +715,6 @@ byte {header_len}{after}"
 /// correct HTTP, which origin servers must accept (RFC 9112 §3.2.2).
 pub fn is_note(lint: &str) -> bool {
     lint == "absolute-form"
-}
-
-/// "1 segment", "2 segments".
-pub fn plural(n: u64, noun: &str) -> String {
-    format!("{} {noun}{}", group(n), if n == 1 { "" } else { "s" })
 }
 
 /// The payload length of the segment in `frame`, if it is listed.

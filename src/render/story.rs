@@ -13,7 +13,6 @@ use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
 use crate::model::{Close, Connection, Dir, RecvCall, Report, Side};
-use crate::tls::ConnectionTls;
 use std::io::{self, Write};
 
 /// The story's width: an 80-column terminal.
@@ -217,10 +216,10 @@ impl Story {
         }
         self.full += 1;
         self.labelled("connect", &connect_words(c));
-        if let Some(t) = c.tls() {
-            self.labelled("TLS", &super::tls::handshake_sentence(c, t));
-            self.labelled("", &super::tls::observer_sentence(c, t));
-            self.labelled("", &super::tls::keys_sentence(t));
+        for (label, sentences) in c.records.iter().filter_map(|r| r.story(c)) {
+            for (i, s) in sentences.iter().enumerate() {
+                self.labelled(if i == 0 { label } else { "" }, s);
+            }
         }
         if let Some(w) = send_words(c) {
             self.labelled("sent", &w);
@@ -259,11 +258,11 @@ impl Story {
     fn recv_table(&mut self, c: &Connection) {
         let calls = c.recv.as_deref().unwrap_or_default();
         let rows = recv_rows(c, calls);
-        let tls = c.tls().is_some();
+        let units = c.recv_column().map(|(_, heading)| heading);
         // The stream offsets go first when the table would not fit: nothing is cut.
-        let mut lines = recv_table_lines(&rows, true, tls);
+        let mut lines = recv_table_lines(&rows, true, units);
         if lines.iter().any(|l| l.chars().count() > WIDTH) {
-            lines = recv_table_lines(&rows, false, tls);
+            lines = recv_table_lines(&rows, false, units);
         }
         self.lines.extend(lines);
         for w in recv_words(c, calls) {
@@ -273,8 +272,9 @@ impl Story {
 }
 
 /// The compact recv table's lines, labelled "recv" in the story's margin; without the
-/// "stream bytes" column when `stream` is false; with a "TLS record" column when `tls`.
-fn recv_table_lines(rows: &[Vec<String>], stream: bool, tls: bool) -> Vec<String> {
+/// "stream bytes" column when `stream` is false; with the column of the protocol whose
+/// units the calls read ("TLS record") when `units` names it.
+fn recv_table_lines(rows: &[Vec<String>], stream: bool, units: Option<&str>) -> Vec<String> {
     let mut t = comfy_table::Table::new();
     let keep = |row: &[String]| -> Vec<String> {
         row.iter()
@@ -292,8 +292,8 @@ fn recv_table_lines(rows: &[Vec<String>], stream: bool, tls: bool) -> Vec<String
     ]
     .map(String::from)
     .to_vec();
-    if tls {
-        header.push("TLS record".into());
+    if let Some(heading) = units {
+        header.push(heading.into());
     }
     t.load_style(comfy_table::presets::NOTHING)
         .force_no_tty()
@@ -621,8 +621,8 @@ fn recv_rows(c: &Connection, calls: &[RecvCall]) -> Vec<Vec<String>> {
             String::new(),
         ]);
     }
-    // The folded rows have no TLS cell.
-    if c.tls().is_some() {
+    // The folded rows have no cell in the protocol's column.
+    if c.recv_column().is_some() {
         for row in &mut rows {
             row.resize(6, String::new());
         }
@@ -642,8 +642,8 @@ fn call_row(c: &Connection, r: &RecvCall) -> Vec<String> {
         },
         frames_sizes(c, &r.frames),
     ];
-    if let Some(t) = c.tls() {
-        row.push(super::tls::read_cell(t, r));
+    if let Some((record, _)) = c.recv_column() {
+        row.push(record.recv_cell(r));
     }
     row
 }
@@ -771,9 +771,10 @@ arrived so far.",
             group(r.bytes)
         ));
     }
-    if let Some(t) = c.tls() {
-        // The calls read records, not HTTP: the HTTP's offsets are in the plaintext.
-        out.push(super::tls::reads_sentence(t, calls));
+    // The calls read a protocol's units (TLS's records), not HTTP: the HTTP's offsets
+    // are in the plaintext.
+    if let Some(reads) = c.records.iter().find_map(|r| r.reads_sentence(calls)) {
+        out.push(reads);
         return out;
     }
     if let Some(resp) = c.http().first().and_then(|x| x.response.as_ref())
@@ -987,21 +988,15 @@ so the program got ConnectionRefusedError.",
                 .find(|s| s.dir == Dir::C2S && s.flags.contains("RST"))
                 .map(|s| format!(", frame {}", s.frame))
                 .unwrap_or_default();
-            let goodbye = c.tls().is_some_and(|t| {
-                t.records
-                    .iter()
-                    .filter(|r| r.dir == "s2c" && r.stream_offset >= read)
-                    .all(|r| r.messages.contains(&"close_notify"))
-            });
+            let goodbye = c.records.iter().find_map(|r| r.unread_goodbye(read));
             let whole = c
                 .http()
                 .last()
                 .and_then(|x| x.response.as_ref())
                 .is_some_and(|r| r.complete);
-            if goodbye && whole {
+            if let (Some(goodbye), true) = (goodbye, whole) {
                 out.push(format!(
-                    "The {} left unread were the server's TLS close_notify (its encrypted \
-goodbye): the ssl library closed without reading it, so the kernel reset the connection \
+                    "The {} left unread were {goodbye}, so the kernel reset the connection \
 (RST{rst}) instead of closing it with FIN. Harmless here: the whole response had arrived.",
                     plural(unread, "byte"),
                 ));

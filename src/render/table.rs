@@ -13,8 +13,7 @@ use crate::glossary;
 use crate::http::ConnectionHttp;
 use crate::http::record::{HttpExchange, Request, Response};
 use crate::model::{Connection, Dir, PacketLine, Report, Segment};
-use crate::socks::ConnectionSocks;
-use crate::tls::ConnectionTls;
+use crate::section::{Align, Block, Section};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use comfy_table::{LineStyle, TableStyle};
@@ -402,18 +401,10 @@ history {}",
             self.say(&format!("   {text}"), 3)?;
         }
         let l = self.view.layers;
-        if l.http
-            && let Some(h) = c.socks()
-        {
-            self.title("SOCKS")?;
-            for line in super::socks_sentences(h) {
-                self.say(&line, 10)?;
+        for section in c.records.iter().filter_map(|r| r.section(c)) {
+            if l.http || (section.with_tcp && l.tcp) {
+                self.section(&section)?;
             }
-        }
-        if (l.http || l.tcp)
-            && let Some(t) = c.tls()
-        {
-            self.tls(c, t)?;
         }
         if l.http {
             self.http(c)?;
@@ -439,46 +430,52 @@ history {}",
         Ok(())
     }
 
-    /// TLS between TCP and HTTP: the handshake, what the wire shows, each record.
-    fn tls(&mut self, c: &Connection, t: &crate::tls::record::Tls) -> io::Result<()> {
-        self.title("TLS")?;
-        self.say(&super::tls::handshake_sentence(c, t), 2)?;
-        for line in super::tls::hello_lines(t) {
-            self.say(&format!("  {line}"), 4)?;
+    /// A protocol's section (TLS's, SOCKS's): its sentences, its table cut as the
+    /// others are, the terms it used.
+    fn section(&mut self, section: &Section) -> io::Result<()> {
+        self.title(section.title)?;
+        for block in &section.blocks {
+            match block {
+                Block::Sentence(text) | Block::Note { text, .. } => self.say(text, 2)?,
+                Block::List(lines) => {
+                    for line in lines {
+                        self.say(&format!("  {line}"), 4)?;
+                    }
+                }
+                Block::Problem(text) => self.say(&format!("! {text}"), 2)?,
+                Block::Aligned(text) => self.say(text, 10)?,
+            }
         }
-        self.say(&super::tls::observer_sentence(c, t), 2)?;
-        self.say(&super::tls::keys_sentence(t), 2)?;
-        for p in &t.problems {
-            self.say(&format!("! {p}"), 2)?;
+        if let Some(st) = &section.table {
+            let mut table = self.table(st.columns.iter().map(|c| c.text_name()).collect());
+            let (head, elided, tail) = super::cut(&st.rows, self.view.verbose);
+            for row in head {
+                table.add_row(row.cells.clone());
+            }
+            if elided > 0 {
+                table.add_row(elided_row(st.columns.len()));
+            }
+            for row in tail {
+                table.add_row(row.cells.clone());
+            }
+            for (i, column) in st.columns.iter().enumerate() {
+                if column.align == Align::Right
+                    && let Some(col) = table.column_mut(i)
+                {
+                    col.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            writeln!(self.out, "{}", self.table_text(&table))?;
+            if elided > 0 || st.omitted > 0 {
+                writeln!(
+                    self.out,
+                    "  ... {} {} left out (-v shows them all)",
+                    group(elided as u64 + st.omitted),
+                    st.noun
+                )?;
+            }
         }
-        let mut table = self.table(vec!["#", "frames", "", "record", "len", "inside"]);
-        let (head, elided, tail) = super::cut(&t.records, self.view.verbose);
-        let tail_from = t.records.len() - tail.len();
-        for (i, r) in head.iter().enumerate() {
-            table.add_row(super::tls::record_row(i + 1, r));
-        }
-        if elided > 0 {
-            table.add_row(elided_row(6));
-        }
-        for (i, r) in tail.iter().enumerate() {
-            table.add_row(super::tls::record_row(tail_from + i + 1, r));
-        }
-        if let Some(col) = table.column_mut(4) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-        writeln!(self.out, "{}", self.table_text(&table))?;
-        if elided > 0 || t.records_omitted > 0 {
-            writeln!(
-                self.out,
-                "  ... {} records left out (-v shows them all)",
-                group(elided as u64 + t.records_omitted)
-            )?;
-        }
-        self.explain(["tls", "record", "sni"])?;
-        if t.keys == crate::tls::KeysState::Decrypted {
-            self.explain(["key log"])?;
-        }
-        Ok(())
+        self.explain(section.terms.iter().copied())
     }
 
     fn http(&mut self, c: &Connection) -> io::Result<()> {
@@ -1184,9 +1181,11 @@ by {}), EstimatedRTT {}",
             "stream bytes",
             "frames (segment sizes) that carried them",
         ];
-        // On a TLS socket the calls read records: which one, and what it held.
-        if c.tls().is_some() {
-            header.push("TLS record");
+        // The calls may read a protocol's units (TLS's records): which one, and what
+        // it held.
+        let units = c.recv_column();
+        if let Some((_, heading)) = units {
+            header.push(heading);
         }
         let columns = header.len();
         let mut t = self.table(header);
@@ -1211,8 +1210,8 @@ by {}), EstimatedRTT {}",
                 },
                 frames.join(", "),
             ];
-            if let Some(tls) = c.tls() {
-                row.push(super::tls::read_cell(tls, r));
+            if let Some((record, _)) = units {
+                row.push(record.recv_cell(r));
             }
             t.add_row(row);
         }

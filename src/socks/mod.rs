@@ -374,6 +374,44 @@ fn method_name(m: u8) -> String {
     }
 }
 
+/// A SOCKS handshake in words (the terminal and the HTML say the same).
+fn sentences(h: &Handshake) -> Vec<String> {
+    let name = match (h.version, h.variant.as_deref()) {
+        (5, _) => "SOCKS5 (RFC 1928)".to_string(),
+        (4, Some(v)) => format!("SOCKS{v} (the proxy resolves the name)"),
+        (v, _) => format!("SOCKS{v}"),
+    };
+    let mut lines = vec![format!(
+        "{name} handshake before the tunnelled bytes, frames {} to {}: the client talks to a \
+         proxy, which connects on its behalf",
+        h.frames.0, h.frames.1
+    )];
+    if !h.offered.is_empty() {
+        lines.push(format!(
+            "client offers {}; the proxy chose {}",
+            h.offered.join(", "),
+            h.method.as_deref().unwrap_or("(no answer in the capture)")
+        ));
+    }
+    if let Some(u) = &h.user {
+        lines.push(format!("user      {u}"));
+    }
+    lines.push(format!(
+        "asks to   {} {}",
+        h.command.as_deref().unwrap_or("?"),
+        h.destination.as_deref().unwrap_or("?")
+    ));
+    lines.push(format!(
+        "proxy     {}",
+        h.reply.as_deref().unwrap_or("no answer in the capture")
+    ));
+    lines.push(format!(
+        "then      the tunnelled stream: client bytes from {}, server bytes from {}",
+        h.bytes[0], h.bytes[1]
+    ));
+    lines
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -392,6 +430,20 @@ impl crate::model::Record for Handshake {
 
     fn clone_record(&self) -> Box<dyn crate::model::Record> {
         Box::new(self.clone())
+    }
+
+    /// SOCKS's section, shown with the layers above TCP.
+    fn section(&self, _c: &crate::model::Connection) -> Option<crate::section::Section> {
+        Some(crate::section::Section {
+            title: "SOCKS",
+            with_tcp: false,
+            blocks: sentences(self)
+                .into_iter()
+                .map(crate::section::Block::Aligned)
+                .collect(),
+            table: None,
+            terms: Vec::new(),
+        })
     }
 }
 

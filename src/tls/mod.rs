@@ -10,6 +10,7 @@ pub mod hello;
 pub mod keys;
 pub mod on_tcp;
 pub mod record;
+pub mod sentences;
 
 pub use crate::keylog::KeyLog;
 pub use connection::{KeysState, Plain, Record, TlsConnection, starts_tls};

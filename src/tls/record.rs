@@ -1,24 +1,9 @@
 //! TLS's record in the report model: a connection's handshake, records and keys. Its
-//! JSON field is `tls`, last in the connection's object.
+//! JSON field is `tls`, last in the connection's object (sentences.rs says where, and
+//! what the record tells the reader).
 
-use crate::model::{self, Connection, Place};
+use crate::model::Connection;
 use serde::Serialize;
-
-impl model::Record for Tls {
-    fn fields(
-        &self,
-        place: Place,
-        field: &mut dyn FnMut(&'static str, &dyn erased_serde::Serialize),
-    ) {
-        if place == Place::Last {
-            field("tls", self);
-        }
-    }
-
-    fn clone_record(&self) -> Box<dyn model::Record> {
-        Box::new(self.clone())
-    }
-}
 
 /// TLS's record read from a connection of the model.
 pub trait ConnectionTls {

@@ -112,7 +112,7 @@ pub struct NewConn<'a> {
     pub keep_body_bytes: usize,
     pub limits: &'a Limits,
     pub digests: &'a Digests,
-    pub key_log: Option<&'a std::sync::Arc<crate::tls::KeyLog>>,
+    pub key_log: Option<&'a std::sync::Arc<crate::keylog::KeyLog>>,
 }
 
 impl Conn {

@@ -22,7 +22,7 @@ pub struct Options {
     /// allows replacing existing files (`--force`).
     pub extract: Option<(std::path::PathBuf, bool)>,
     /// TLS secrets to open records with (`--keylog`, the capture's own, the lab's).
-    pub key_log: Option<std::sync::Arc<crate::tls::KeyLog>>,
+    pub key_log: Option<std::sync::Arc<crate::keylog::KeyLog>>,
 }
 
 impl Default for Options {

@@ -1,11 +1,128 @@
-//! The sentences every renderer says about a connection's TLS: the handshake in course
-//! words, what an observer on the wire learns and what it does not, and whether the
-//! HTTP inside was decrypted (or what would decrypt it).
+//! What TLS tells the reader about a connection, for every renderer: the handshake in
+//! course words, what an observer on the wire learns and what it does not, whether the
+//! HTTP inside was decrypted (or what would decrypt it), each record, and which record
+//! each of the program's reads took. Its record's place in the model (`model::Record`)
+//! is here too: its JSON field, `tls`, and these.
 
-use super::{call_name, group, ordinal, plural};
-use crate::model::{Connection, RecvCall};
+use crate::model::{self, Connection, Place, RecvCall};
+use crate::section::{Align, Block, Column, Row, Section, Table};
 use crate::tls::record::Tls;
 use crate::tls::{KeysState, Record};
+use crate::words::{call_name, group, ordinal, plural};
+
+/// TLS's record in the model: its JSON field, and what it tells the reader.
+impl model::Record for Tls {
+    fn fields(
+        &self,
+        place: Place,
+        field: &mut dyn FnMut(&'static str, &dyn erased_serde::Serialize),
+    ) {
+        if place == Place::Last {
+            field("tls", self);
+        }
+    }
+
+    fn clone_record(&self) -> Box<dyn model::Record> {
+        Box::new(self.clone())
+    }
+
+    fn section(&self, c: &Connection) -> Option<Section> {
+        Some(section(c, self))
+    }
+
+    fn story(&self, c: &Connection) -> Option<(&'static str, Vec<String>)> {
+        Some(("TLS", story(c, self)))
+    }
+
+    /// On a TLS socket the calls read records: which one, and what it held.
+    fn recv_column(&self) -> Option<&'static str> {
+        Some("TLS record")
+    }
+
+    fn recv_cell(&self, r: &RecvCall) -> String {
+        read_cell(self, r)
+    }
+
+    /// The calls read records, not HTTP: the HTTP's offsets are in the plaintext.
+    fn reads_sentence(&self, calls: &[RecvCall]) -> Option<String> {
+        Some(reads_sentence(self, calls))
+    }
+
+    fn unread_goodbye(&self, read: u64) -> Option<&'static str> {
+        only_goodbye_after(self, read).then_some(
+            "the server's TLS close_notify (its encrypted goodbye): the ssl library closed \
+without reading it",
+        )
+    }
+}
+
+/// TLS's section of the full report: between TCP and HTTP.
+pub fn section(c: &Connection, t: &Tls) -> Section {
+    let mut blocks = vec![
+        Block::Sentence(handshake_sentence(c, t)),
+        Block::List(hello_lines(t)),
+        Block::Sentence(observer_sentence(c, t)),
+        Block::Note {
+            text: keys_sentence(t),
+            warn: !matches!(t.keys, KeysState::Decrypted | KeysState::NoKeyLog),
+        },
+    ];
+    blocks.extend(t.problems.iter().cloned().map(Block::Problem));
+    let mut terms = vec!["tls", "record", "sni"];
+    if t.keys == KeysState::Decrypted {
+        terms.push("key log");
+    }
+    let columns = vec![
+        Column::new("#", Align::Number),
+        Column::new("frames", Align::Left),
+        Column::new("", Align::Arrow),
+        Column::new("record", Align::Left),
+        Column {
+            short: Some("len"),
+            ..Column::new("length", Align::Right)
+        },
+        Column::new("inside", Align::Left),
+    ];
+    let rows = t
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Row {
+            class: r.dir,
+            cells: record_row(i + 1, r),
+        })
+        .collect();
+    Section {
+        title: "TLS",
+        with_tcp: true,
+        blocks,
+        table: Some(Table {
+            columns,
+            rows,
+            noun: "records",
+            omitted: t.records_omitted,
+        }),
+        terms,
+    }
+}
+
+/// TLS's sentences in a connection's story.
+pub fn story(c: &Connection, t: &Tls) -> Vec<String> {
+    vec![
+        handshake_sentence(c, t),
+        observer_sentence(c, t),
+        keys_sentence(t),
+    ]
+}
+
+/// Whether the server's records after stream byte `read` are all close_notify alerts
+/// (true when there are none).
+pub fn only_goodbye_after(t: &Tls, read: u64) -> bool {
+    t.records
+        .iter()
+        .filter(|r| r.dir == "s2c" && r.stream_offset >= read)
+        .all(|r| r.messages.contains(&"close_notify"))
+}
 
 /// The time of `frame` in `c`, if its segment is listed.
 fn ts_of(c: &Connection, frame: u64) -> Option<i64> {
@@ -35,7 +152,7 @@ fn client_first_encrypted(t: &Tls) -> Option<&Record> {
 
 /// Round trips of the handshake: the server's flights before the client's first
 /// encrypted record (TLS 1.3: one; TLS 1.2: two; a resumed TLS 1.2 session: one).
-pub fn round_trips(t: &Tls) -> Option<usize> {
+fn round_trips(t: &Tls) -> Option<usize> {
     let end = client_first_encrypted(t)?.frames.first().copied()?;
     let mut flights = 0;
     let mut last = "c2s";
@@ -54,7 +171,7 @@ pub fn round_trips(t: &Tls) -> Option<usize> {
 
 /// "TLS 1.3 (TLS_AES_256_GCM_SHA384), name data.pr4e.org in clear (SNI); 1 round trip,
 /// 0.9 ms from ClientHello to the first encrypted byte of the client".
-pub fn handshake_sentence(c: &Connection, t: &Tls) -> String {
+fn handshake_sentence(c: &Connection, t: &Tls) -> String {
     let mut parts = Vec::new();
     let version = t.version.clone().unwrap_or_else(|| "TLS".into());
     match &t.server_hello {
@@ -85,7 +202,7 @@ pub fn handshake_sentence(c: &Connection, t: &Tls) -> String {
 }
 
 /// What the client offered and the server chose, for the full report.
-pub fn hello_lines(t: &Tls) -> Vec<String> {
+fn hello_lines(t: &Tls) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(ch) = &t.client_hello {
         let mut s = format!(
@@ -132,7 +249,7 @@ handshake keys)"
 }
 
 /// What an observer on the wire learns, and what it does not.
-pub fn observer_sentence(c: &Connection, t: &Tls) -> String {
+fn observer_sentence(c: &Connection, t: &Tls) -> String {
     let records = t.records.len() as u64 + t.records_omitted;
     let bytes: usize = t.records.iter().map(|r| 5 + r.len).sum();
     let name = t
@@ -156,7 +273,7 @@ their sizes and times; not {hidden}.",
 }
 
 /// Whether the HTTP inside was decrypted, or why not and what would.
-pub fn keys_sentence(t: &Tls) -> String {
+fn keys_sentence(t: &Tls) -> String {
     let suite = t
         .server_hello
         .as_ref()
@@ -318,7 +435,7 @@ records, each a 5-byte header and the rest."
 
 /// A record's row for a table: its number (1-based), frames, direction, type, length,
 /// what it held.
-pub fn record_row(n: usize, r: &Record) -> Vec<String> {
+fn record_row(n: usize, r: &Record) -> Vec<String> {
     let frames = match r.frames.as_slice() {
         [] => String::new(),
         [f] => f.to_string(),

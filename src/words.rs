@@ -1,0 +1,44 @@
+//! Numbers and calls in the report's words, for every sentence a student reads: the
+//! renderers' and the protocols' (which write their own sentences). A leaf after the
+//! model.
+
+use crate::model::RecvCall;
+
+/// 230241 -> "230,241".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// "1 segment", "2 segments".
+pub fn plural(n: u64, noun: &str) -> String {
+    format!("{} {noun}{}", group(n), if n == 1 { "" } else { "s" })
+}
+
+/// "1st", "2nd", "3rd", "11th".
+pub fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// "recv(512)": a call as the program wrote it.
+pub fn call_name(r: &RecvCall) -> String {
+    match (&r.syscall, r.asked) {
+        (Some(s), Some(n)) => format!("{s}({n})"),
+        (Some(s), None) => format!("{s}()"),
+        _ => "recv()".into(),
+    }
+}
