@@ -146,150 +146,40 @@ pub fn run(
 ) -> Result<LabOutcome, LabError> {
     available().map_err(LabError::NoPrivilege)?;
     let user = RunAs::choose(opts.user.as_deref()).map_err(SetupError::User)?;
-    let path = match &program {
-        Program::Command(argv) if argv.is_empty() => {
-            return Err(SetupError::NoCommand.into());
-        }
-        Program::Command(argv) => {
-            let path = program::resolve_as(&argv[0], &user).map_err(LabError::CannotStart)?;
-            // Short lines (an 80-column terminal): the story says the rest at the end.
-            eprintln!("{}", running_line(argv));
-            Some(path)
-        }
-        Program::Fetches(_) => None,
-    };
+    let path = program_path(&program, &user)?;
     let interrupts = Interrupts::catch().map_err(SetupError::Signals)?;
-    let step = |stage: &'static str| match interrupts.pending() {
-        Some(signal) => Err(LabError::Interrupted { signal, stage }),
-        None => Ok(()),
-    };
-    for left in program::sweep_leftovers() {
-        eprintln!(
-            "wirelab lab: removed {} left by an earlier run that was killed",
-            left.display()
-        );
-    }
-    let mut net = LabNetwork::build(&opts.link).map_err(LabError::NoNetwork)?;
-    for line in &net.missing {
-        eprintln!("wirelab lab: {line}");
-    }
-    step("while the lab network was made")?;
-    let server_ip = network::SERVER_IP;
-    // HTTPS on 443: a CA made for this run, its secrets logged for the report.
-    let ca = super::tls::LabCa::new(COURSE_NAMES, &[server_ip.into()]).map_err(SetupError::Tls)?;
-    let keys = std::sync::Arc::new(crate::tls::KeyLog::new());
-    let tls = ca.server_config(keys.clone()).map_err(SetupError::Tls)?;
-    let (web, secure, names) = net
-        .server
-        .enter(|| {
-            (
-                Server::bind((server_ip, 80).into()),
-                Server::bind((server_ip, 443).into()),
-                DnsServer::bind(server_ip),
-            )
-        })
-        .map_err(SetupError::Namespace)?;
-    let web = web.map_err(SetupError::Listen)?;
-    let secure = secure.map_err(SetupError::Listen)?.with_tls(tls);
+    let mut net = make_network(&opts.link)?;
+    step(&interrupts, "while the lab network was made")?;
+    let Servers {
+        web,
+        secure,
+        names,
+        ca,
+        keys,
+    } = Servers::bind(&net)?;
     let mut report_opts = report_opts;
     report_opts.key_log = Some(keys.clone());
-    let names = names.map_err(SetupError::NameServer)?;
-    let session = net
-        .client
-        .enter(|| {
-            Session::open(
-                &LiveOptions::new(network::CLIENT_IFACE),
-                opts.save.as_deref(),
-            )
-        })
-        .map_err(SetupError::Namespace)?
-        .map_err(LabError::Live)?
-        .without_signal_stop();
+    let session = open_capture(&net, opts.save.as_deref())?;
     let saved = session.saved_file().map_err(LabError::Save)?;
-    // --capture both: the server's eth0 too, saved beside the program's capture.
-    let mut server_end = None;
-    let mut server_saved = None;
-    if opts.link.capture_both {
-        let file = match &opts.save {
-            Some(p) => {
-                let path = crate::drive::live::fresh_path(&server_side_path(p));
-                let file = crate::drive::live::create_for_target(&path).map_err(LabError::Save)?;
-                server_saved = Some(path);
-                Some(file)
-            }
-            None => None,
-        };
-        let capture = net
-            .server
-            .enter(|| super::both_ends::ServerEnd::open(file))
-            .map_err(SetupError::Namespace)?
-            .map_err(SetupError::ServerEnd)?;
-        server_end = Some(super::both_ends::ServerEnd::start(capture));
-    }
+    let server_end = ServerSide::open(opts, &net)?;
     let client_end = server_end
         .as_ref()
         .map(|_| super::both_ends::ClientEnd::default());
-    let mut on_line = on_line;
-    let on_line = {
-        let client_end = client_end.clone();
-        move |line: &PacketLine| {
-            if let Some(end) = &client_end {
-                end.note(line);
-            }
-            on_line(line)
-        }
-    };
+    let on_line = noting_client_end(on_line, client_end.clone());
+    // Serving until the run ends (each stops when dropped).
     let _web = web.spawn(None);
     let _secure = secure.spawn(None);
-    let _dns = DnsServer::spawn(names, server_ip);
-    step("while the lab's servers started")?;
-    let mut command = None;
-    let mut program_keys = None;
-    let mut prepared = Vec::new();
-    let mut tracer = None;
-    let command_line = match &program {
-        Program::Command(typed) => {
-            let argv = &program::with_lab_trust(typed, &ca.server_spki_sha256, &user);
-            if argv != typed {
-                // Two short lines (an 80-column terminal); the report has the command.
-                eprintln!(
-                    "wirelab lab: Chromium reads no CA bundle: the lab added a flag that names\n{:13}its HTTPS certificate (--ignore-certificate-errors-spki-list)",
-                    ""
-                );
-            }
-            if opts.trace {
-                tracer = Some(Tracer::prepare().map_err(SetupError::Trace)?);
-            }
-            let filter = tracer.as_ref().map(Tracer::filter);
-            let resolver = ResolverFiles::new(server_ip, Some(&ca.ca_pem))
-                .map_err(SetupError::ResolverFiles)?;
-            step("before the program started")?;
-            let p = path.as_deref().expect("found above");
-            // The program's own TLS secrets, as SSLKEYLOGFILE asks its libraries.
-            let log = program::ProgramKeyLog::new(&user).map_err(SetupError::KeyLog)?;
-            let started =
-                program::spawn(&net.client, argv, p, &user, &resolver, Some(&log), filter)
-                    .map_err(SetupError::Spawn)?;
-            program_keys = Some(log);
-            interrupts.program_started(started.child.id());
-            command = Some(started);
-            // Mounted in the program's namespace now: the files themselves can go.
-            drop(resolver);
-            argv.clone()
-        }
-        Program::Fetches(list) => {
-            // Sockets are made in the client's namespace now, while wirelab may still
-            // enter it; the lookup goes on the wire to the lab's name server, like a
-            // program's, and is captured (the capture is open already).
-            prepared = net
-                .client
-                .enter(|| prepare_fetches(list))
-                .map_err(SetupError::Namespace)??;
-            step("before the fetches started")?;
-            interrupts.end_at_once();
-            vec![crate::trace::BUILTIN_CLIENT.to_string()]
-        }
-    };
+    let _dns = DnsServer::spawn(names, network::SERVER_IP);
+    step(&interrupts, "while the lab's servers started")?;
+    let started = start_program(
+        &program,
+        opts,
+        &net,
+        &ca,
+        &user,
+        path.as_deref(),
+        &interrupts,
+    )?;
     let target = Target::SudoUser {
         name: user.name.clone(),
         uid: user.uid,
@@ -297,55 +187,35 @@ pub fn run(
     };
     let dropped = privileges::drop_privileges(&target).map_err(LabError::Privileges)?;
     let running = session.start(report_opts, None, None, on_line);
-    let mut fetches = Vec::new();
-    let mut status = None;
-    let mut failure = None;
-    let mut trace = None;
-    if let Some(started) = command {
-        let mut child = started.child;
-        let waited = match tracer {
-            Some(tracer) => tracer.follow(child.id()).map(|(s, t)| {
-                trace = Some(t);
-                s
-            }),
-            None => child.wait(),
-        };
-        interrupts.program_ended();
-        let waited = waited.map_err(SetupError::Wait)?;
-        if let Some(e) = started.exec.failure() {
-            return Err(LabError::CannotStart(program::exec_failed(
-                &command_line,
-                path.as_deref().expect("found above"),
+    let (status, mut trace) = match started.command {
+        Some(command) => {
+            let path = path.as_deref().expect("found with the command");
+            let (status, trace) = wait_for(
+                command,
+                started.tracer,
+                &interrupts,
+                &started.command_line,
+                path,
                 &user,
-                &e,
-            )));
+            )?;
+            (Some(status), trace)
         }
-        status = Some(waited);
-    }
-    if !prepared.is_empty() {
-        (fetches, failure) = super::run_fetches(prepared);
-    }
-    // The program's secrets join the server's (the same sessions, logged by both ends
-    // for the lab's own server; a program's other TLS peers only by it).
-    let program_tls_sessions = program_keys.map(|log| {
-        let text = log.take();
-        let _ = keys.add_text(&text);
-        text.lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .collect::<std::collections::HashSet<&str>>()
-            .len()
-    });
+        None => (None, None),
+    };
+    let (fetches, failure) = if started.prepared.is_empty() {
+        (Vec::new(), None)
+    } else {
+        super::run_fetches(started.prepared)
+    };
+    let program_tls_sessions = started
+        .program_keys
+        .map(|log| join_program_keys(log, &keys));
     let mut live = running.stop_after(GRACE);
     if let Some(e) = failure {
         return Err(LabError::Fetch(e));
     }
     let both_ends = match (server_end, &client_end) {
-        (Some(server), Some(client)) => {
-            let server = server.stop().map_err(SetupError::ServerEnd)?;
-            let mut both = super::both_ends::compare(&client.take(), &server, server_ip);
-            both.saved = server_saved.as_ref().map(|p| p.display().to_string());
-            Some(both)
-        }
+        (Some(server), Some(client)) => Some(server.compare(client)?),
         _ => None,
     };
     if let Some(t) = &trace {
@@ -353,29 +223,9 @@ pub fn run(
     } else if !fetches.is_empty() {
         trace = Some(super::join_recvs(&mut live.report, &fetches));
     }
-    // The link stops once the capture has: what it held leaves, what it did is told.
-    let (figures, record) = net.stop_link();
-    let lab = LabInfo {
-        command: command_line,
-        exit_code: status.and_then(|s| s.code()),
-        signal: status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
-        user: user.name.clone(),
-        client_ip: network::CLIENT_IP.to_string(),
-        router: Some([
-            network::ROUTER_CLIENT_SIDE.to_string(),
-            network::ROUTER_SERVER_SIDE.to_string(),
-        ]),
-        server_ip: server_ip.to_string(),
-        mtu: opts.link.mtu,
-        link: net.link.clone(),
-        names: COURSE_NAMES.iter().map(|s| s.to_string()).collect(),
-        link_figures: Some(figures),
-        drops: record.drops,
-        reordered: record.reordered,
-        link_events_omitted: record.omitted,
-        program_tls_sessions,
-        both_ends,
-    };
+    let mut lab = lab_info(opts, &mut net, &user, started.command_line, status);
+    lab.program_tls_sessions = program_tls_sessions;
+    lab.both_ends = both_ends;
     live.report.lab = Some(lab);
     crate::report::link::attach(&mut live.report);
     if let Some(t) = &mut trace {
@@ -387,7 +237,7 @@ pub fn run(
     {
         saved.keep(&live.report, trace.as_ref(), &keys.text());
     }
-    step("while the program's capture was saved")?;
+    step(&interrupts, "while the program's capture was saved")?;
     interrupts.end_at_once();
     Ok(LabOutcome {
         live,
@@ -395,6 +245,297 @@ pub fn run(
         fetches,
         dropped,
     })
+}
+
+/// The capture on the client's eth0, opened in its namespace (saved where asked).
+fn open_capture(net: &LabNetwork, save: Option<&std::path::Path>) -> Result<Session, LabError> {
+    Ok(net
+        .client
+        .enter(|| Session::open(&LiveOptions::new(network::CLIENT_IFACE), save))
+        .map_err(SetupError::Namespace)?
+        .map_err(LabError::Live)?
+        .without_signal_stop())
+}
+
+/// What the report says of the lab: the command and how it ended, the network, the
+/// link's figures and what it did (the link stops here).
+fn lab_info(
+    opts: &LabOptions,
+    net: &mut LabNetwork,
+    user: &RunAs,
+    command: Vec<String>,
+    status: Option<ExitStatus>,
+) -> LabInfo {
+    // The link stops once the capture has: what it held leaves, what it did is told.
+    let (figures, record) = net.stop_link();
+    LabInfo {
+        command,
+        exit_code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+        user: user.name.clone(),
+        client_ip: network::CLIENT_IP.to_string(),
+        router: Some([
+            network::ROUTER_CLIENT_SIDE.to_string(),
+            network::ROUTER_SERVER_SIDE.to_string(),
+        ]),
+        server_ip: network::SERVER_IP.to_string(),
+        mtu: opts.link.mtu,
+        link: net.link.clone(),
+        names: COURSE_NAMES.iter().map(|s| s.to_string()).collect(),
+        link_figures: Some(figures),
+        drops: record.drops,
+        reordered: record.reordered,
+        link_events_omitted: record.omitted,
+        program_tls_sessions: None,
+        both_ends: None,
+    }
+}
+
+/// Ends the run if Ctrl-C or SIGTERM came, saying at which `stage`.
+fn step(interrupts: &Interrupts, stage: &'static str) -> Result<(), LabError> {
+    match interrupts.pending() {
+        Some(signal) => Err(LabError::Interrupted { signal, stage }),
+        None => Ok(()),
+    }
+}
+
+/// The command's executable as its user finds it (before anything is made: a program
+/// the user may not run ends the run at once), and the line that says what runs.
+fn program_path(program: &Program, user: &RunAs) -> Result<Option<PathBuf>, LabError> {
+    match program {
+        Program::Command(argv) if argv.is_empty() => Err(SetupError::NoCommand.into()),
+        Program::Command(argv) => {
+            let path = program::resolve_as(&argv[0], user).map_err(LabError::CannotStart)?;
+            // Short lines (an 80-column terminal): the story says the rest at the end.
+            eprintln!("{}", running_line(argv));
+            Ok(Some(path))
+        }
+        Program::Fetches(_) => Ok(None),
+    }
+}
+
+/// The lab network, after removing what a killed earlier run left.
+fn make_network(link: &LinkOptions) -> Result<LabNetwork, LabError> {
+    for left in program::sweep_leftovers() {
+        eprintln!(
+            "wirelab lab: removed {} left by an earlier run that was killed",
+            left.display()
+        );
+    }
+    let net = LabNetwork::build(link).map_err(LabError::NoNetwork)?;
+    for line in &net.missing {
+        eprintln!("wirelab lab: {line}");
+    }
+    Ok(net)
+}
+
+/// The course server on 80 and 443 and the name server, bound in the server's
+/// namespace; HTTPS with a CA made for this run, its secrets logged for the report.
+struct Servers {
+    web: Server,
+    secure: Server,
+    names: UdpSocket,
+    ca: super::tls::LabCa,
+    keys: std::sync::Arc<crate::keylog::KeyLog>,
+}
+
+impl Servers {
+    fn bind(net: &LabNetwork) -> Result<Servers, LabError> {
+        let ip = network::SERVER_IP;
+        let ca = super::tls::LabCa::new(COURSE_NAMES, &[ip.into()]).map_err(SetupError::Tls)?;
+        let keys = std::sync::Arc::new(crate::keylog::KeyLog::new());
+        let tls = ca.server_config(keys.clone()).map_err(SetupError::Tls)?;
+        let (web, secure, names) = net
+            .server
+            .enter(|| {
+                (
+                    Server::bind((ip, 80).into()),
+                    Server::bind((ip, 443).into()),
+                    DnsServer::bind(ip),
+                )
+            })
+            .map_err(SetupError::Namespace)?;
+        Ok(Servers {
+            web: web.map_err(SetupError::Listen)?,
+            secure: secure.map_err(SetupError::Listen)?.with_tls(tls),
+            names: names.map_err(SetupError::NameServer)?,
+            ca,
+            keys,
+        })
+    }
+}
+/// `--capture both`: the server's eth0 captured too, saved beside the program's capture.
+struct ServerSide {
+    end: super::both_ends::ServerEnd,
+    saved: Option<PathBuf>,
+}
+
+impl ServerSide {
+    fn open(opts: &LabOptions, net: &LabNetwork) -> Result<Option<ServerSide>, LabError> {
+        if !opts.link.capture_both {
+            return Ok(None);
+        }
+        let (file, saved) = match &opts.save {
+            Some(p) => {
+                let path = crate::drive::live::fresh_path(&server_side_path(p));
+                let file = crate::drive::live::create_for_target(&path).map_err(LabError::Save)?;
+                (Some(file), Some(path))
+            }
+            None => (None, None),
+        };
+        let capture = net
+            .server
+            .enter(|| super::both_ends::ServerEnd::open(file))
+            .map_err(SetupError::Namespace)?
+            .map_err(SetupError::ServerEnd)?;
+        Ok(Some(ServerSide {
+            end: super::both_ends::ServerEnd::start(capture),
+            saved,
+        }))
+    }
+
+    /// Stops the server's capture and compares what each end saw.
+    fn compare(
+        self,
+        client: &super::both_ends::ClientEnd,
+    ) -> Result<crate::model::BothEnds, LabError> {
+        let server = self.end.stop().map_err(SetupError::ServerEnd)?;
+        let mut both = super::both_ends::compare(&client.take(), &server, network::SERVER_IP);
+        both.saved = self.saved.as_ref().map(|p| p.display().to_string());
+        Ok(both)
+    }
+}
+
+/// The report's line callback, which also notes each line for the client's end of
+/// `--capture both`.
+fn noting_client_end(
+    mut on_line: impl FnMut(&PacketLine) + Send + 'static,
+    client_end: Option<super::both_ends::ClientEnd>,
+) -> impl FnMut(&PacketLine) + Send + 'static {
+    move |line: &PacketLine| {
+        if let Some(end) = &client_end {
+            end.note(line);
+        }
+        on_line(line)
+    }
+}
+
+/// What runs in the client's namespace, started.
+struct Started {
+    command: Option<program::Started>,
+    tracer: Option<Tracer>,
+    /// The program's own TLS secrets, as SSLKEYLOGFILE asks its libraries.
+    program_keys: Option<program::ProgramKeyLog>,
+    /// wirelab's own fetches, their sockets made.
+    prepared: Vec<client::PreparedFetch>,
+    /// The command as it ran (with the lab's trust added), for the report.
+    command_line: Vec<String>,
+}
+
+/// Starts the command as its user (traced when asked, trusting the lab's CA, resolving
+/// with the lab's name server), or prepares wirelab's own fetches.
+fn start_program(
+    program: &Program,
+    opts: &LabOptions,
+    net: &LabNetwork,
+    ca: &super::tls::LabCa,
+    user: &RunAs,
+    path: Option<&std::path::Path>,
+    interrupts: &Interrupts,
+) -> Result<Started, LabError> {
+    let mut started = Started {
+        command: None,
+        tracer: None,
+        program_keys: None,
+        prepared: Vec::new(),
+        command_line: Vec::new(),
+    };
+    match program {
+        Program::Command(typed) => {
+            let argv = &program::with_lab_trust(typed, &ca.server_spki_sha256, user);
+            if argv != typed {
+                // Two short lines (an 80-column terminal); the report has the command.
+                eprintln!(
+                    "wirelab lab: Chromium reads no CA bundle: the lab added a flag that names\n{:13}its HTTPS certificate (--ignore-certificate-errors-spki-list)",
+                    ""
+                );
+            }
+            if opts.trace {
+                started.tracer = Some(Tracer::prepare().map_err(SetupError::Trace)?);
+            }
+            let filter = started.tracer.as_ref().map(Tracer::filter);
+            let resolver = ResolverFiles::new(network::SERVER_IP, Some(&ca.ca_pem))
+                .map_err(SetupError::ResolverFiles)?;
+            step(interrupts, "before the program started")?;
+            let p = path.expect("found before the network was made");
+            let log = program::ProgramKeyLog::new(user).map_err(SetupError::KeyLog)?;
+            let command = program::spawn(&net.client, argv, p, user, &resolver, Some(&log), filter)
+                .map_err(SetupError::Spawn)?;
+            started.program_keys = Some(log);
+            interrupts.program_started(command.child.id());
+            started.command = Some(command);
+            // Mounted in the program's namespace now: the files themselves can go.
+            drop(resolver);
+            started.command_line = argv.clone();
+        }
+        Program::Fetches(list) => {
+            // Sockets are made in the client's namespace now, while wirelab may still
+            // enter it; the lookup goes on the wire to the lab's name server, like a
+            // program's, and is captured (the capture is open already).
+            started.prepared = net
+                .client
+                .enter(|| prepare_fetches(list))
+                .map_err(SetupError::Namespace)??;
+            step(interrupts, "before the fetches started")?;
+            interrupts.end_at_once();
+            started.command_line = vec![crate::trace::BUILTIN_CLIENT.to_string()];
+        }
+    }
+    Ok(started)
+}
+
+/// Waits for the command to end (following its calls when traced); a command whose
+/// exec failed is said as the shell says it.
+fn wait_for(
+    started: program::Started,
+    tracer: Option<Tracer>,
+    interrupts: &Interrupts,
+    command_line: &[String],
+    path: &std::path::Path,
+    user: &RunAs,
+) -> Result<(ExitStatus, Option<crate::trace::Trace>), LabError> {
+    let mut child = started.child;
+    let mut trace = None;
+    let waited = match tracer {
+        Some(tracer) => tracer.follow(child.id()).map(|(s, t)| {
+            trace = Some(t);
+            s
+        }),
+        None => child.wait(),
+    };
+    interrupts.program_ended();
+    let waited = waited.map_err(SetupError::Wait)?;
+    if let Some(e) = started.exec.failure() {
+        return Err(LabError::CannotStart(program::exec_failed(
+            command_line,
+            path,
+            user,
+            &e,
+        )));
+    }
+    Ok((waited, trace))
+}
+
+/// Joins the program's TLS secrets to the server's (the same sessions, logged by both
+/// ends for the lab's own server; a program's other TLS peers only by it): how many
+/// sessions the program logged.
+fn join_program_keys(log: program::ProgramKeyLog, keys: &crate::keylog::KeyLog) -> usize {
+    let text = log.take();
+    let _ = keys.add_text(&text);
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect::<std::collections::HashSet<&str>>()
+        .len()
 }
 
 /// Where `--capture both` saves the server's side: `class-server.pcap` beside
