@@ -14,8 +14,8 @@ pub struct Report {
     pub source: Source,
     pub connections: Vec<Connection>,
     pub totals: Totals,
-    /// What the protocols above UDP found over the whole capture (DNS's lookups), their
-    /// fields after `totals`.
+    /// What the protocols found over the whole capture (DNS's lookups, HTTP's counts),
+    /// their fields after `totals` and inside it.
     pub records: Vec<Box<dyn Record>>,
     /// The lab's network, when the report comes from `wirelab lab` (not written when
     /// none).
@@ -26,7 +26,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// The record of type `T` a protocol above UDP wrote, if it wrote one.
+    /// The totals as the JSON contract writes them, with the protocols' counts.
+    pub fn totals_json(&self) -> TotalsJson<'_> {
+        TotalsJson {
+            totals: &self.totals,
+            records: &self.records,
+        }
+    }
+
+    /// The record of type `T` a protocol wrote over the whole capture, if it wrote one.
     pub fn record<T: Record>(&self) -> Option<&T> {
         find_record(&self.records)
     }
@@ -46,7 +54,7 @@ impl Serialize for Report {
         map.serialize_entry("wirelab_report", &self.wirelab_report)?;
         map.serialize_entry("source", &self.source)?;
         map.serialize_entry("connections", &self.connections)?;
-        map.serialize_entry("totals", &self.totals)?;
+        map.serialize_entry("totals", &self.totals_json())?;
         record_fields::<S>(&mut map, &self.records, Place::AfterTotals)?;
         if self.lab.is_some() {
             map.serialize_entry("lab", &self.lab)?;
@@ -137,10 +145,13 @@ pub struct Source {
     pub saved_to: Option<String>,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+/// The counts over the whole capture (listed connections or not). Written with the
+/// fields the protocols' records give at the places inside it (`Place::InTotals...`:
+/// HTTP's `http_exchanges`, `http_omitted`, `http_status`; DNS's `dns_omitted`,
+/// `dns_undecodable`), by [`Report::totals_json`].
+#[derive(Debug, Clone, Default)]
 pub struct Totals {
     pub connections: u64,
-    pub http_exchanges: u64,
     /// Connections pushed out of the bounded table before they ended.
     pub evicted_connections: u64,
     /// Connections counted here but not listed (beyond `--list`).
@@ -148,10 +159,6 @@ pub struct Totals {
     /// Packets that arrived after their connection had ended and been reported (a last
     /// ACK or a retransmitted FIN more than 2 s late).
     pub late_packets: u64,
-    /// HTTP exchanges counted in `http_exchanges` but not listed.
-    pub http_omitted: u64,
-    /// Responses by status code, over every connection.
-    pub http_status: Vec<(u16, u64)>,
     /// Connections by how they ended ("fin", "rst", "open", "timeout", "evicted").
     pub closes: Vec<(String, u64)>,
     /// Segment rows left out to keep the report bounded (see `--segments`).
@@ -162,17 +169,43 @@ pub struct Totals {
     pub analysis: Vec<(String, u64)>,
     /// Holes given up because out-of-order data across all connections reached its
     /// bound (`max_pending_total`).
-    #[serde(skip_serializing_if = "is_zero")]
     pub total_bound_gaps: u64,
-    /// DNS lookups beyond the listed ones, and UDP port-53 datagrams that were not DNS.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub dns_omitted: u64,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub dns_undecodable: u64,
     /// The bounds of the report (see `wirelab report --help`) that were reached, and
     /// what each cut.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limits_reached: Vec<LimitReached>,
+}
+
+/// The totals with the fields the report's records write inside them, in the JSON
+/// contract's order.
+pub struct TotalsJson<'a> {
+    totals: &'a Totals,
+    records: &'a [Box<dyn Record>],
+}
+
+impl Serialize for TotalsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let t = self.totals;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("connections", &t.connections)?;
+        record_fields::<S>(&mut map, self.records, Place::InTotalsAfterConnections)?;
+        map.serialize_entry("evicted_connections", &t.evicted_connections)?;
+        map.serialize_entry("connections_omitted", &t.connections_omitted)?;
+        map.serialize_entry("late_packets", &t.late_packets)?;
+        record_fields::<S>(&mut map, self.records, Place::InTotalsAfterLatePackets)?;
+        map.serialize_entry("closes", &t.closes)?;
+        map.serialize_entry("segments_omitted", &t.segments_omitted)?;
+        map.serialize_entry("fragments_dropped", &t.fragments_dropped)?;
+        map.serialize_entry("analysis", &t.analysis)?;
+        if t.total_bound_gaps != 0 {
+            map.serialize_entry("total_bound_gaps", &t.total_bound_gaps)?;
+        }
+        record_fields::<S>(&mut map, self.records, Place::InTotalsLast)?;
+        if !t.limits_reached.is_empty() {
+            map.serialize_entry("limits_reached", &t.limits_reached)?;
+        }
+        map.end()
+    }
 }
 
 /// A bound of the report that was reached.
@@ -519,9 +552,18 @@ pub struct Connection {
 /// in the report's object after `totals` (DNS's `dns`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
+    /// In a connection: after its `streams`.
     AfterStreams,
+    /// In a connection: last.
     Last,
+    /// In the report: after `totals`.
     AfterTotals,
+    /// In the report's totals: after `connections`.
+    InTotalsAfterConnections,
+    /// In the report's totals: after `late_packets`.
+    InTotalsAfterLatePackets,
+    /// In the report's totals: before `limits_reached`.
+    InTotalsLast,
 }
 
 /// What a protocol above TCP found on a connection (or one above UDP over the whole

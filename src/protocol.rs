@@ -116,6 +116,9 @@ pub trait UdpProtocol: Send {
     /// Whether a datagram between these ports is its.
     fn wants(&self, src_port: u16, dst_port: u16) -> bool;
     fn datagram(&mut self, d: &Datagram<'_>);
+    /// The capture ended: what its bounds cut, by their `Limits` name (said in the
+    /// report's `limits_reached`).
+    fn cuts(&self, _reached: &mut BTreeMap<&'static str, u64>) {}
     /// The capture ended: write what it found into the report.
     fn finish(self: Box<Self>, report: &mut model::Report);
 }

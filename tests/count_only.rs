@@ -8,7 +8,7 @@ mod support;
 
 use std::path::Path;
 use wirelab::drive::file::from_file;
-use wirelab::http::ConnectionHttp;
+use wirelab::http::{ConnectionHttp, ReportHttp};
 use wirelab::report::{Limits, Options};
 
 /// The totals that do not depend on how many connections are listed.
@@ -21,7 +21,7 @@ fn counts(path: &Path, listed: usize) -> Option<serde_json::Value> {
         ..Options::default()
     };
     let report = from_file(path, None, opts).ok()?;
-    let t = serde_json::to_value(&report.totals).expect("totals serialise");
+    let t = serde_json::to_value(report.totals_json()).expect("totals serialise");
     let keep = [
         "connections",
         "http_exchanges",
@@ -82,8 +82,8 @@ fn the_report_budgets_cut_listed_exchanges_and_kept_bodies_and_say_so() {
     assert_eq!(listed, [1, 1, 0, 0], "two exchanges listed, in order");
     let omitted: Vec<u64> = cut.connections.iter().map(|c| c.http_omitted()).collect();
     assert_eq!(omitted, [0, 0, 1, 1]);
-    assert_eq!(cut.totals.http_omitted, 2);
-    assert_eq!(cut.totals.http_exchanges, full.totals.http_exchanges);
+    assert_eq!(cut.http_totals().omitted, 2);
+    assert_eq!(cut.http_totals().exchanges, full.http_totals().exchanges);
     let r0 = cut.connections[0].http()[0].response.as_ref().unwrap();
     let r1 = cut.connections[1].http()[0].response.as_ref().unwrap();
     assert_eq!(
@@ -108,4 +108,63 @@ fn the_report_budgets_cut_listed_exchanges_and_kept_bodies_and_say_so() {
     // The second, third and fourth bodies (a body is dropped before its connection's
     // exchanges are counted out of the listing).
     assert_eq!(reached("kept_body_bytes"), Some(3));
+}
+
+/// DNS's counts sit inside the report's totals, written by DNS's record (the model
+/// names no protocol): `dns_omitted` (lookups past the listed ones) and
+/// `dns_undecodable` (port-53 datagrams that are not DNS) after `analysis`, before
+/// `limits_reached`, and HTTP's `http_exchanges` after `connections`.
+#[test]
+fn dns_counts_are_written_inside_the_totals_in_the_contracts_order() {
+    // A query for data.pr4e.org (RFC 1035 §4.1): id, RD, one question, A IN.
+    let query = |id: u8| {
+        let mut q = vec![0, id, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend(b"\x04data\x04pr4e\x03org\x00\x00\x01\x00\x01");
+        q
+    };
+    let frames = vec![
+        support::craft::udp(0, 40001, 53, &query(1)),
+        support::craft::udp(1_000, 40002, 53, &query(2)),
+        support::craft::udp(2_000, 40003, 53, &query(3)),
+        support::craft::udp(3_000, 40004, 53, b"not dns"),
+    ];
+    let dir = std::env::temp_dir().join(format!("wirelab-dns-totals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dns.pcap");
+    support::craft::write_pcap(std::fs::File::create(&path).unwrap(), &frames).unwrap();
+    let opts = Options {
+        limits: Limits {
+            dns_lookups: 1,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let report = from_file(&path, None, opts).unwrap();
+    let text = serde_json::to_string(&report).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let t = &v["totals"];
+    assert_eq!(t["dns_omitted"], 2, "{t}");
+    assert_eq!(t["dns_undecodable"], 1, "{t}");
+    assert_eq!(t["http_exchanges"], 0, "{t}");
+    assert_eq!(v["dns"].as_array().map(Vec::len), Some(1), "{v}");
+    // The bound that cut them is said, as every bound reached is.
+    let reached = t["limits_reached"].as_array().expect("limits_reached");
+    assert!(
+        reached
+            .iter()
+            .any(|l| l["limit"] == "dns_lookups" && l["cut"] == 2 && l["value"] == 1),
+        "{t}"
+    );
+    let at = |key: &str| {
+        text.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    };
+    assert!(at("connections") < at("http_exchanges"));
+    assert!(at("http_exchanges") < at("evicted_connections"));
+    assert!(at("late_packets") < at("http_omitted"));
+    assert!(at("http_status") < at("closes"));
+    assert!(at("analysis") < at("dns_omitted"));
+    assert!(at("dns_omitted") < at("dns_undecodable"));
+    assert!(at("dns_undecodable") < at("limits_reached"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         for c in &mut connections {
             (c.recv, c.send, c.process) = (None, None, None);
         }
-        serde_json::to_string(&(&connections, &a.totals, stopped)).unwrap()
+        serde_json::to_string(&(&connections, a.totals_json(), stopped)).unwrap()
     };
     assert_eq!(same(&one), same(&driven), "the file driver differs");
     let view = View {

@@ -23,9 +23,19 @@ impl UdpProtocol for DnsOnUdp {
         self.0.datagram(d.frame, d.ts_us, d.src, d.dst, d.payload);
     }
 
+    /// Lookups past `Limits::dns_lookups` are counted, not listed.
+    fn cuts(&self, reached: &mut std::collections::BTreeMap<&'static str, u64>) {
+        if self.0.omitted > 0 {
+            *reached.entry("dns_lookups").or_default() += self.0.omitted;
+        }
+    }
+
     fn finish(self: Box<Self>, report: &mut model::Report) {
-        report.totals.dns_omitted = self.0.omitted;
-        report.totals.dns_undecodable = self.0.undecodable;
-        report.records.push(Box::new(Lookups(self.0.finish())));
+        let (omitted, undecodable) = (self.0.omitted, self.0.undecodable);
+        report.records.push(Box::new(Lookups {
+            lookups: self.0.finish(),
+            omitted,
+            undecodable,
+        }));
     }
 }

@@ -13,7 +13,7 @@ pub mod upgrade;
 use crate::extract::BodyPiece;
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
-pub use record::ConnectionHttp;
+pub use record::{ConnectionHttp, ReportHttp};
 use std::collections::{BTreeMap, VecDeque};
 pub use upgrade::Upgrade;
 

@@ -1,7 +1,8 @@
-//! HTTP's record in the report model: a listed connection's exchanges (RFC 9112: each
+//! HTTP's records in the report model: a listed connection's exchanges (RFC 9112: each
 //! request with its response), those counted but not listed, why a direction is not
-//! HTTP, and the protocol the connection switched to. Its JSON fields are `http`,
-//! `http_omitted` and `not_http` after the connection's `streams`, and `upgrade` last.
+//! HTTP, and the protocol the connection switched to (JSON fields `http`,
+//! `http_omitted` and `not_http` after the connection's `streams`, and `upgrade` last);
+//! and its counts over the whole capture, in the report's totals.
 
 use crate::model::{self, Connection, Dir, Place, is_zero};
 use serde::Serialize;
@@ -37,7 +38,7 @@ impl model::Record for HttpRecord {
                     field("upgrade", u);
                 }
             }
-            Place::AfterTotals => {}
+            _ => {}
         }
     }
 
@@ -78,6 +79,51 @@ impl ConnectionHttp for Connection {
     }
     fn upgrade(&self) -> Option<&Upgrade> {
         self.record::<HttpRecord>()?.upgrade.as_ref()
+    }
+}
+
+/// HTTP's counts over the whole capture, in the report's totals: `http_exchanges`
+/// after `connections`, `http_omitted` and `http_status` after `late_packets`.
+#[derive(Debug, Clone, Default)]
+pub struct HttpTotals {
+    /// Exchanges over every connection, listed or not.
+    pub exchanges: u64,
+    /// Exchanges counted but not listed.
+    pub omitted: u64,
+    /// Responses by status code.
+    pub status: Vec<(u16, u64)>,
+}
+
+impl model::Record for HttpTotals {
+    fn fields(
+        &self,
+        place: Place,
+        field: &mut dyn FnMut(&'static str, &dyn erased_serde::Serialize),
+    ) {
+        match place {
+            Place::InTotalsAfterConnections => field("http_exchanges", &self.exchanges),
+            Place::InTotalsAfterLatePackets => {
+                field("http_omitted", &self.omitted);
+                field("http_status", &self.status);
+            }
+            _ => {}
+        }
+    }
+
+    fn clone_record(&self) -> Box<dyn model::Record> {
+        Box::new(self.clone())
+    }
+}
+
+/// HTTP's counts read from a report.
+pub trait ReportHttp {
+    /// The counts (zero when HTTP wrote none).
+    fn http_totals(&self) -> HttpTotals;
+}
+
+impl ReportHttp for model::Report {
+    fn http_totals(&self) -> HttpTotals {
+        self.record::<HttpTotals>().cloned().unwrap_or_default()
     }
 }
 

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::dns::ReportDns;
 use crate::glossary;
-use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
+use crate::http::{ConnectionHttp, ReportHttp};
 use crate::model::{Connection, Dir, Report, Segment};
 use crate::section::{Align, Block, Row, Section, Table as SectionTable};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -70,7 +70,7 @@ fn page(report: &Report, view: &View) -> Markup {
                     (group(s.packets)) " frames, " (group(s.bytes)) " bytes (" (s.format)
                     ", link type " (s.linktype) "): "
                     (report.totals.connections) " TCP connections, "
-                    (report.totals.http_exchanges) " HTTP exchanges"
+                    (report.http_totals().exchanges) " HTTP exchanges"
                     @if s.non_tcp > 0 { "; " (s.non_tcp) " frames not TCP" (super::kinds_words(&s.non_tcp_kinds)) }
                     @if s.undecoded > 0 { "; " (s.undecoded) " frames undecodable" }
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }

@@ -49,7 +49,7 @@ pub fn tail(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "type": "summary",
         "wirelab_report": report.wirelab_report,
         "source": report.source,
-        "totals": report.totals,
+        "totals": report.totals_json(),
     });
     line(&summary, out)
 }

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::dns::ReportDns;
 use crate::glossary;
-use crate::http::ConnectionHttp;
 use crate::http::record::{HttpExchange, Request, Response};
+use crate::http::{ConnectionHttp, ReportHttp};
 use crate::model::{Connection, Dir, PacketLine, Report, Segment};
 use crate::section::{Align, Block, Section};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
@@ -243,7 +243,7 @@ impl Writer<'_> {
             &format!(
                 "{}, {}; {} frames not TCP{}, {} undecodable",
                 plural(report.totals.connections, "TCP connection"),
-                plural(report.totals.http_exchanges, "HTTP exchange"),
+                plural(report.http_totals().exchanges, "HTTP exchange"),
                 s.non_tcp,
                 super::kinds_words(&s.non_tcp_kinds),
                 s.undecoded
@@ -251,9 +251,9 @@ impl Writer<'_> {
             4,
         )?;
         let t = &report.totals;
-        if !t.http_status.is_empty() {
-            let parts: Vec<String> = t
-                .http_status
+        let status = report.http_totals().status;
+        if !status.is_empty() {
+            let parts: Vec<String> = status
                 .iter()
                 .map(|(code, n)| format!("{code} x {}", group(*n)))
                 .collect();

@@ -197,6 +197,18 @@ pub fn fetches(
     frames
 }
 
+/// A UDP datagram from 10.0.0.1:`src_port` to 10.0.0.2:`dst_port` at `ts_us`.
+pub fn udp(ts_us: i64, src_port: u16, dst_port: u16, payload: &[u8]) -> CraftedFrame {
+    let builder = PacketBuilder::ethernet2(CLIENT_MAC, SERVER_MAC)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(src_port, dst_port);
+    let mut data = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut data, payload)
+        .expect("a crafted datagram serialises");
+    CraftedFrame { ts_us, data }
+}
+
 /// Writes frames as a classic pcap (Ethernet link type), in the order given. The frames
 /// may be borrowed or made one by one (a million SYNs need not sit in memory).
 pub fn write_pcap<W: Write, F: Borrow<CraftedFrame>>(

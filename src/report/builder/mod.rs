@@ -756,6 +756,9 @@ impl ReportBuilder {
             source.extract_error = ex.error.clone();
         }
         let mut reached = self.reached;
+        for p in &self.above_udp {
+            p.cuts(&mut reached);
+        }
         let bounds = self.opts.limits.table();
         for (name, cut) in [
             ("connections", evicted),
@@ -781,11 +784,8 @@ impl ReportBuilder {
             .collect();
         let totals = model::Totals {
             connections: self.next_id,
-            http_exchanges: self.above_tcp.exchanges,
             connections_omitted: self.connections_omitted,
             late_packets: self.time_wait.late_packets,
-            http_omitted: self.exchanges_omitted,
-            http_status: self.above_tcp.status.into_iter().collect(),
             closes: self
                 .close_counts
                 .into_iter()
@@ -800,8 +800,6 @@ impl ReportBuilder {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             total_bound_gaps: self.total_bound_gaps,
-            dns_omitted: 0,
-            dns_undecodable: 0,
             limits_reached,
         };
         let mut report = Report {
@@ -809,7 +807,10 @@ impl ReportBuilder {
             source,
             connections: finished,
             totals,
-            records: Vec::new(),
+            records: vec![registry::totals_above_tcp(
+                self.above_tcp,
+                self.exchanges_omitted,
+            )],
             lab: None,
             trace: None,
         };

@@ -2,7 +2,8 @@
 //! seams in `protocol.rs` reads a connection or a datagram.
 
 use crate::limits::Limits;
-use crate::protocol::{Setup, TcpProtocol, UdpProtocol};
+use crate::model::Record;
+use crate::protocol::{Setup, TcpProtocol, TcpTotals, UdpProtocol};
 
 /// The protocol that reads a connection, on every port: TLS when the client's first
 /// bytes are a handshake record (HTTP reads what it decrypts), else HTTP (which says
@@ -20,4 +21,15 @@ pub fn datagram_protocols(limits: &Limits) -> Vec<Box<dyn UdpProtocol>> {
 /// protocol above TCP: HTTP's request or status line.
 pub fn message_line(payload: &[u8]) -> Option<String> {
     crate::http::message::first_line(payload)
+}
+
+/// The record that writes the counts of the protocols above TCP into the report's
+/// totals (HTTP's `http_exchanges`, `http_omitted`, `http_status`): `omitted` is the
+/// exchanges the report left out of its listing.
+pub fn totals_above_tcp(totals: TcpTotals, omitted: u64) -> Box<dyn Record> {
+    Box::new(crate::http::record::HttpTotals {
+        exchanges: totals.exchanges,
+        omitted,
+        status: totals.status.into_iter().collect(),
+    })
 }
