@@ -42,3 +42,14 @@ pub fn call_name(r: &RecvCall) -> String {
         _ => "recv()".into(),
     }
 }
+
+/// A time in ms (three decimals below 10 ms, one up to 10 s) or in s.
+pub fn duration(us: i64) -> String {
+    if us >= 10_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else if us >= 10_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.3} ms", us as f64 / 1000.0)
+    }
+}

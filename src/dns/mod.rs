@@ -7,6 +7,7 @@
 
 pub mod on_udp;
 pub mod record;
+pub mod sentences;
 
 use hickory_proto::op::{Message, MessageType};
 pub use record::ReportDns;

@@ -8,6 +8,7 @@
 pub mod message;
 pub mod on_tcp;
 pub mod record;
+pub mod sentences;
 pub mod upgrade;
 
 use crate::extract::BodyPiece;

@@ -95,12 +95,12 @@ fn page(report: &Report, view: &View) -> Markup {
                 @if !report.dns().is_empty() {
                     section.dns {
                         h2 { "DNS (UDP port 53): the names looked up before connecting" }
-                        ul { @for l in report.dns().iter().take(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                        ul { @for l in report.dns().iter().take(super::story::LOOKUPS) { li { (crate::dns::sentences::report_line(l)) } } }
                         // A browser's background lookups fold into one line with a count.
                         @if report.dns().len() > super::story::LOOKUPS {
                             details.more-dns {
                                 summary { "and " (super::plural((report.dns().len() - super::story::LOOKUPS) as u64, "more lookup")) }
-                                ul { @for l in report.dns().iter().skip(super::story::LOOKUPS) { li { (super::dns_sentence(l)) } } }
+                                ul { @for l in report.dns().iter().skip(super::story::LOOKUPS) { li { (crate::dns::sentences::report_line(l)) } } }
                             }
                         }
                     }

@@ -13,6 +13,7 @@ use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
 use crate::http::record::HttpExchange;
 use crate::model::{Close, Connection, Dir, RecvCall, Report, Side};
+use crate::words::duration;
 use std::io::{self, Write};
 
 /// The story's width: an 80-column terminal.
@@ -171,7 +172,7 @@ impl Story {
     fn lookups(&mut self, g: &[&crate::dns::Lookup]) {
         self.blank();
         for l in g.iter().take(LOOKUPS) {
-            self.labelled("DNS", &lookup_words(l));
+            self.labelled("DNS", &crate::dns::sentences::story_line(l));
         }
         if g.len() > LOOKUPS {
             let names: std::collections::BTreeSet<&str> =
@@ -362,44 +363,6 @@ fn signal_name(s: i32) -> String {
     }
 }
 
-/// "data.pr4e.org? 10.80.1.2, in 0.258 ms (frames 3, 4)"
-fn lookup_words(l: &crate::dns::Lookup) -> String {
-    let frames = match (l.query_frame, l.response_frame) {
-        (Some(q), Some(r)) => format!(" (frames {q}, {r})"),
-        (Some(q), None) => format!(" (frame {q})"),
-        (None, Some(r)) => format!(" (frame {r})"),
-        _ => String::new(),
-    };
-    let rtt = l
-        .rtt_us
-        .map(|us| format!(", in {}", ms(us)))
-        .unwrap_or_default();
-    let answer = match l.rcode.as_deref() {
-        None => "no answer".to_string(),
-        Some("NXDOMAIN") => "no such name (NXDOMAIN)".to_string(),
-        Some("NOERROR") if l.answers.is_empty() => format!("no {} record", l.qtype),
-        Some("NOERROR") => l
-            .answers
-            .iter()
-            .map(|a| a.split_once(' ').map_or(a.as_str(), |(_, v)| v))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(rc) => rc.to_string(),
-    };
-    format!("{}? ({}) -> {answer}{rtt}{frames}", l.name, l.qtype)
-}
-
-/// A time in ms (three decimals below 10 ms, one up to 10 s) or in s.
-fn ms(us: i64) -> String {
-    if us >= 10_000_000 {
-        format!("{:.1} s", us as f64 / 1e6)
-    } else if us >= 10_000 {
-        format!("{:.1} ms", us as f64 / 1000.0)
-    } else {
-        format!("{:.3} ms", us as f64 / 1000.0)
-    }
-}
-
 /// The name the program looked up for `ip`, if the capture holds the lookup.
 fn server_name<'a>(report: &'a Report, ip: &str) -> Option<&'a str> {
     report
@@ -440,7 +403,7 @@ fn connect_words(c: &Connection) -> String {
                 .collect();
             let rtt = h
                 .rtt_us
-                .map(|us| format!(": open after {} (the handshake's RTT)", ms(us)))
+                .map(|us| format!(": open after {} (the handshake's RTT)", duration(us)))
                 .unwrap_or_default();
             format!("SYN, SYN-ACK, ACK in frames {}{rtt}", frames.join(", "))
         }
@@ -541,7 +504,7 @@ fn answer_words(c: &Connection, x: &HttpExchange) -> Option<String> {
     };
     let after = x
         .response_time_us
-        .map(|t| format!(", {} after the request", ms(t)))
+        .map(|t| format!(", {} after the request", duration(t)))
         .unwrap_or_default();
     let blank = if head == r.header_len + 4 {
         format!("find(b\"\\r\\n\\r\\n\") = {}", r.header_len)
@@ -933,7 +896,7 @@ pub fn mistakes(report: &Report, c: &Connection) -> Vec<String> {
         if has("no-blank-line") {
             let waited = x
                 .response_time_us
-                .map(|t| format!(" waited {} and", ms(t)))
+                .map(|t| format!(" waited {} and", duration(t)))
                 .unwrap_or_default();
             let what = match answer {
                 Some(r) => format!("answered {}", r.answer()),

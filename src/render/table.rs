@@ -336,7 +336,7 @@ replay the saved file for the whole report",
         if !report.dns().is_empty() {
             self.title("DNS (UDP port 53): the names looked up before connecting")?;
             for l in report.dns() {
-                self.say(&format!("  {}", super::dns_sentence(l)), 6)?;
+                self.say(&format!("  {}", crate::dns::sentences::report_line(l)), 6)?;
             }
             self.explain(["dns"])?;
         }
