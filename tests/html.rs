@@ -361,3 +361,25 @@ fn the_time_chart_draws_every_segment_and_every_call_of_cover3() {
     let small = run("lab-socket1.pcapng", "html");
     assert!(small.contains("<svg class=\"timechart\"") && small.contains("<svg class=\"chart\""));
 }
+
+/// The page's first line counts in words a student reads as English: "1 TCP
+/// connection, 1 HTTP exchange", never "1 TCP connections".
+#[test]
+fn the_summary_line_says_one_connection_and_one_exchange_in_the_singular() {
+    let out = succeed(
+        Command::new(WIRELAB)
+            .args(["report", "captures/romeo.pcap", "--format", "html"])
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    let summary = html
+        .split("<p class=\"summary\">")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .expect("a summary line");
+    assert!(
+        summary.contains("1 TCP connection, 1 HTTP exchange")
+            && !summary.contains("1 TCP connections"),
+        "{summary}"
+    );
+}

@@ -69,10 +69,10 @@ fn page(report: &Report, view: &View) -> Markup {
                 p.summary {
                     (group(s.packets)) " frames, " (group(s.bytes)) " bytes (" (s.format)
                     ", link type " (s.linktype) "): "
-                    (report.totals.connections) " TCP connections, "
-                    (report.http_totals().exchanges) " HTTP exchanges"
-                    @if s.non_tcp > 0 { "; " (s.non_tcp) " frames not TCP" (super::kinds_words(&s.non_tcp_kinds)) }
-                    @if s.undecoded > 0 { "; " (s.undecoded) " frames undecodable" }
+                    (plural(report.totals.connections, "TCP connection")) ", "
+                    (plural(report.http_totals().exchanges, "HTTP exchange"))
+                    @if s.non_tcp > 0 { "; " (plural(s.non_tcp, "frame")) " not TCP" (super::kinds_words(&s.non_tcp_kinds)) }
+                    @if s.undecoded > 0 { "; " (plural(s.undecoded, "frame")) " undecodable" }
                     @if let Some(k) = s.kernel_dropped { "; dropped by the kernel: " (k) }
                 }
                 @if let Some(e) = &s.read_error { p.error { "Warning: " (e) } }
