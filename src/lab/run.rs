@@ -421,6 +421,7 @@ fn noting_client_end(
 }
 
 /// What runs in the client's namespace, started.
+#[derive(Default)]
 struct Started {
     command: Option<program::Started>,
     tracer: Option<Tracer>,
@@ -443,13 +444,7 @@ fn start_program(
     path: Option<&std::path::Path>,
     interrupts: &Interrupts,
 ) -> Result<Started, LabError> {
-    let mut started = Started {
-        command: None,
-        tracer: None,
-        program_keys: None,
-        prepared: Vec::new(),
-        command_line: Vec::new(),
-    };
+    let mut started = Started::default();
     match program {
         Program::Command(typed) => {
             let argv = &program::with_lab_trust(typed, &ca.server_spki_sha256, user);

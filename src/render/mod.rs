@@ -74,6 +74,19 @@ pub struct Layers {
     pub recv: bool,
 }
 
+impl Layers {
+    /// The sections the protocols above TCP give connection `c` (TLS's, SOCKS's) that
+    /// these layers show: all with the layers above TCP, those that sit on TCP with
+    /// TCP's too.
+    pub fn sections(&self, c: &Connection) -> Vec<crate::section::Section> {
+        c.records
+            .iter()
+            .filter_map(|r| r.section(c))
+            .filter(|s| self.http || (s.with_tcp && self.tcp))
+            .collect()
+    }
+}
+
 /// A name `--layers` does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownLayer(pub String);

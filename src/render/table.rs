@@ -401,10 +401,8 @@ history {}",
             self.say(&format!("   {text}"), 3)?;
         }
         let l = self.view.layers;
-        for section in c.records.iter().filter_map(|r| r.section(c)) {
-            if l.http || (section.with_tcp && l.tcp) {
-                self.section(&section)?;
-            }
+        for section in l.sections(c) {
+            self.section(&section)?;
         }
         if l.http {
             self.http(c)?;
