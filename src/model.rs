@@ -629,6 +629,14 @@ impl Clone for Box<dyn Record> {
 }
 
 impl Connection {
+    /// The payload length of the segment in `frame`, if it is listed.
+    pub fn segment_len(&self, frame: u64) -> Option<u32> {
+        self.segments
+            .iter()
+            .find(|s| s.frame == frame)
+            .map(|s| s.len)
+    }
+
     /// The hashes the hashing thread fills in once the connection's bytes are hashed:
     /// its streams' and its records'.
     pub fn hashes_mut(&mut self) -> impl Iterator<Item = &mut String> {

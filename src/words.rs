@@ -53,3 +53,23 @@ pub fn duration(us: i64) -> String {
         format!("{:.3} ms", us as f64 / 1000.0)
     }
 }
+
+/// Shows control characters and non-ASCII bytes of a text line as escapes.
+pub fn printable_line(s: &str) -> String {
+    printable(s)
+}
+
+/// Shows control characters and non-ASCII bytes of a text line as escapes.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c == '\t' || (' '..='~').contains(&c) {
+                vec![c]
+            } else if c.is_control() || c == '\u{feff}' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}

@@ -713,7 +713,7 @@ fn explain_and_ports_fit_80_columns() {
         (vec!["explain"], run(&["explain"])),
         (vec!["ports"], run(&["ports"])),
     ];
-    for entry in wirelab::glossary::TERMS {
+    for entry in wirelab::report::DICTIONARY.terms() {
         outputs.push((vec!["explain", entry.name], run(&["explain", entry.name])));
     }
     assert!(outputs.len() > 20);

@@ -5,6 +5,7 @@
 //! 1035 §4.1.1). Bounded: at most [`crate::limits::DNS_LOOKUPS`] lookups are listed and [`MAX_PENDING`]
 //! queries wait for an answer; the rest are counted.
 
+pub mod glossary;
 pub mod on_udp;
 pub mod record;
 pub mod sentences;

@@ -5,6 +5,7 @@
 //! come in the order of the requests, also when pipelined); an interim 1xx response
 //! gets a row of its own and leaves its request waiting for the final one.
 
+pub mod glossary;
 pub mod message;
 pub mod on_tcp;
 pub mod record;

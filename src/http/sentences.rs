@@ -1,10 +1,12 @@
-//! HTTP's sentences that every renderer shares: an upgrade and its WebSocket frames, a
-//! response's length against its body, where the headers' blank line fell, a request
-//! target. The rest of HTTP's telling (the exchanges' tables, the story's request and
-//! answer lines, HAR) is still the renderers' own.
+//! HTTP's sentences, which the renderers lay out their own way: an exchange's frames,
+//! a request's target and lints, a response's status, body, length and segments, where
+//! the headers' blank line fell, an upgrade and its WebSocket frames, the story's
+//! request and answer lines, the course's mistakes in a request. The renderers say
+//! where each goes (a labelled line, a table's cell); the words are here.
 
-use crate::http::record::{Response, Upgrade, WsFrame};
-use crate::words::group;
+use crate::http::record::{HttpExchange, Request, Response, Upgrade, WsFrame};
+use crate::model::Connection;
+use crate::words::{duration, group, plural, printable_line};
 
 /// What a connection carried after it switched protocols, in words (the terminal and
 /// the HTML say the same): the switch, then each direction's bytes and frames.
@@ -163,4 +165,315 @@ pub fn describe_target(target: &str) -> String {
         ),
         _ => format!("path {}", target.split('?').next().unwrap_or_default()),
     }
+}
+
+/// What an HTTP status code means, in one sentence (RFC 9110 §15).
+pub fn status_meaning(code: u16) -> &'static str {
+    let known = match code {
+        100 => "Continue: the server will take the request body; send it.",
+        101 => "Switching Protocols: the connection now speaks another protocol.",
+        200 => "OK: the server found the document and sends it in the body.",
+        201 => "Created: the request made a new resource.",
+        204 => "No Content: it worked, and there is no body.",
+        206 => "Partial Content: the body is the byte range the client asked for.",
+        301 => "Moved Permanently: the document lives at the Location URL from now on.",
+        302 => {
+            "Found: the document is for now at the Location URL; a browser fetches it from there."
+        }
+        303 => "See Other: fetch the Location URL with GET.",
+        304 => "Not Modified: the copy the client has (If-Modified-Since) is still good; no body.",
+        307 => "Temporary Redirect: repeat the same request at the Location URL.",
+        308 => "Permanent Redirect: repeat the same request at the Location URL, from now on.",
+        400 => "Bad Request: the server could not understand the request.",
+        401 => "Unauthorized: the request needs credentials.",
+        403 => "Forbidden: the server understood and refuses.",
+        404 => "Not Found: there is no document at this path on this server.",
+        405 => "Method Not Allowed: this resource does not take this method.",
+        408 => "Request Timeout: the request did not arrive in full in time.",
+        411 => "Length Required: a body needs a Content-Length.",
+        413 => "Content Too Large: the request body is too large.",
+        414 => "URI Too Long: the target is too long.",
+        431 => "Request Header Fields Too Large: the request head is too large.",
+        500 => "Internal Server Error: the server failed.",
+        501 => "Not Implemented: the server does not know this method.",
+        502 => "Bad Gateway: a proxy got a bad answer from the server behind it.",
+        503 => "Service Unavailable: the server cannot answer now.",
+        505 => "HTTP Version Not Supported.",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known;
+    }
+    match code / 100 {
+        1 => "an interim answer; the final one follows.",
+        2 => "success.",
+        3 => "a redirection: look at the Location header.",
+        4 => "a client error: the request was wrong.",
+        _ => "a server error.",
+    }
+}
+
+/// "request in frame 4, response in frame 6, 0.512 ms after the request": where an
+/// exchange's two messages are, the full report's first line of it.
+pub fn exchange_frames(x: &HttpExchange) -> String {
+    match (&x.request, &x.response) {
+        (Some(q), Some(r)) => format!(
+            "request in frame {}, response in frame {}{}",
+            q.frame,
+            r.frame,
+            x.response_time_us
+                .map(|t| format!(", {:.3} ms after the request", t as f64 / 1000.0))
+                .unwrap_or_default()
+        ),
+        (Some(q), None) => format!("request in frame {}, no response captured", q.frame),
+        (None, Some(r)) => format!(
+            "response in frame {} (its request is not captured)",
+            r.frame
+        ),
+        (None, None) => String::new(),
+    }
+}
+
+/// "... and 3 more exchanges, counted but not listed".
+pub fn more_exchanges(omitted: u64) -> String {
+    format!(
+        "... and {} more exchanges, counted but not listed",
+        group(omitted)
+    )
+}
+
+/// A request's lints split into the mistakes and the notes (the book's absolute-form
+/// is correct HTTP, RFC 9112 §3.2.2), each in the order the parser gave them.
+pub fn lints(q: &Request) -> (Vec<&str>, Vec<&str>) {
+    q.lint.iter().map(String::as_str).partition(|l| !is_note(l))
+}
+
+/// A request's lints as labelled lines ("lint", "note"), with what the server
+/// answered after the first of them.
+pub fn lint_lines(q: &Request, response: Option<&Response>) -> Vec<(&'static str, String)> {
+    let answer = response
+        .map(|r| format!("; the server answered {}", r.answer()))
+        .unwrap_or_default();
+    let (problems, notes) = lints(q);
+    let mut out = Vec::new();
+    if !problems.is_empty() {
+        out.push(("lint", format!("{}{answer}", problems.join(", "))));
+    }
+    if !notes.is_empty() {
+        let answer = if problems.is_empty() {
+            answer.as_str()
+        } else {
+            ""
+        };
+        out.push(("note", format!("{}{answer}", notes.join(", "))));
+    }
+    out
+}
+
+/// What a response's status code means (RFC 9110 §15), with the Location of a
+/// redirection; HTTP/0.9's answer has none.
+pub fn status_words(r: &Response) -> String {
+    if r.version == "HTTP/0.9" {
+        return "none: HTTP/0.9 has no status line, so no status code".into();
+    }
+    let mut meaning = format!("{} {}", r.status, status_meaning(r.status));
+    if (300..400).contains(&r.status)
+        && let Some((_, loc)) = r
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+    {
+        meaning.push_str(&format!(" Location: {loc}"));
+    }
+    meaning
+}
+
+/// "535 bytes of text/plain; Content-Length 535 = the bytes received": a response's
+/// body, its type and its length against its Content-Length.
+pub fn body_words(r: &Response, switched: bool) -> String {
+    let kind = r
+        .content_type
+        .as_deref()
+        .map(|t| format!(" of {t}"))
+        .unwrap_or_default();
+    let (length, _) = length_words(r, switched);
+    format!(
+        "{} bytes{kind}; {length}{}",
+        group(r.body_len),
+        if r.complete { "" } else { "; INCOMPLETE" }
+    )
+}
+
+/// What a body that is not text is, when it has one: "binary: image/jpeg by its first
+/// bytes, 230,210 bytes".
+pub fn binary_words(r: &Response) -> Option<String> {
+    match (&r.body_preview, &r.body_type) {
+        (Some(_), _) => None,
+        (None, Some(t)) => Some(format!(
+            "binary: {t} by its first bytes, {} bytes",
+            group(r.body_len)
+        )),
+        (None, None) if r.body_len > 0 => Some("binary data".into()),
+        _ => None,
+    }
+}
+
+/// "3 TCP segments carried the response: frames 6 (1448 B), 7 (1448 B), 9 (12 B)":
+/// the first twelve, with their payload sizes when the segments are listed.
+pub fn segments_words(c: &Connection, r: &Response) -> String {
+    let sizes: Vec<String> = r
+        .frames
+        .iter()
+        .take(12)
+        .map(|f| match c.segment_len(*f) {
+            Some(n) => format!("{f} ({n} B)"),
+            None => f.to_string(),
+        })
+        .collect();
+    let more = if r.frame_count as usize > sizes.len() {
+        format!(", ... {} more", r.frame_count as usize - sizes.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "{} carried the response: frame{} {}{more}",
+        plural(r.frame_count, "TCP segment"),
+        if r.frame_count == 1 { "" } else { "s" },
+        sizes.join(", ")
+    )
+}
+
+/// The story's request in one line, with its ending shown as bytes:
+/// `GET ... HTTP/1.0\r\n\r\n (45 bytes, frame 4)`; `sent_told` when the story's "sent"
+/// line has already said its bytes and frame.
+pub fn request_story(q: &Request, sent_told: bool) -> String {
+    let lint = |l: &str| q.lint.iter().any(|x| x == l);
+    let ending = if !q.headers.is_empty() {
+        format!(" + {}", plural(q.headers.len() as u64, "header line"))
+    } else if lint("no-blank-line") {
+        "\\r\\n (no blank line)".to_string()
+    } else if lint("bare-lf") {
+        "\\n\\n".to_string()
+    } else {
+        "\\r\\n\\r\\n".to_string()
+    };
+    let line = printable_line(&q.line());
+    let sent = if sent_told {
+        String::new()
+    } else {
+        format!(
+            " ({}, frame {})",
+            plural(q.head_len.max(q.header_len), "byte"),
+            q.frame
+        )
+    };
+    format!("{line}{ending}{sent}")
+}
+
+/// The story's answer in one line: "HTTP/1.1 200 OK, text/plain, 0.512 ms after the
+/// request: 535 bytes in 1 segment (frame 10); the head is 300 bytes
+/// (find(b"\r\n\r\n") = 296), the body 235".
+pub fn answer_story(c: &Connection, x: &HttpExchange) -> Option<String> {
+    let r = x.response.as_ref()?;
+    let kind = r
+        .content_type
+        .as_deref()
+        .map(|t| format!(", {}", t.split(';').next().unwrap_or(t).trim()))
+        .unwrap_or_default();
+    let head = r.head_bytes();
+    let total = head + r.body_len;
+    let segs = if r.frame_count == 1 {
+        format!(
+            "1 segment (frame {}{})",
+            r.frame,
+            c.segment_len(r.frame)
+                .filter(|&n| u64::from(n) != total)
+                .map(|n| format!(", {n} B"))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "{} (frames {}-{})",
+            plural(r.frame_count, "segment"),
+            r.frame,
+            r.last_frame
+        )
+    };
+    let after = x
+        .response_time_us
+        .map(|t| format!(", {} after the request", duration(t)))
+        .unwrap_or_default();
+    let blank = if head == r.header_len + 4 {
+        format!("find(b\"\\r\\n\\r\\n\") = {}", r.header_len)
+    } else {
+        blank_line_words(r.header_len, head, &r.lint, "")
+    };
+    Some(format!(
+        "{}{kind}{after}: {} in {segs}; the head is {head} bytes ({blank}), the body {}",
+        r.status_line(),
+        plural(total, "byte"),
+        group(r.body_len)
+    ))
+}
+
+/// An exchange in a few words, for a connection told in one line: "GET /romeo.txt
+/// HTTP/1.0 -> 200 OK".
+pub fn exchange_in_brief(x: &HttpExchange) -> Option<String> {
+    let q = x.request.as_ref().map(|q| q.line());
+    let r = x.response.as_ref().map(|r| r.answer());
+    match (q, r) {
+        (Some(q), Some(r)) => Some(format!("{q} -> {r}")),
+        (Some(q), None) => Some(q),
+        (None, Some(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// The course's usual mistakes in a request, when it shows one: what happened and
+/// what to change, one sentence each (the request that never ended, lines ended by
+/// `\n` alone, a method in the wrong case).
+pub fn request_mistakes(x: &HttpExchange) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(q) = &x.request else {
+        return out;
+    };
+    let has = |l: &str| q.lint.iter().any(|x| x == l);
+    let answer = x.response.as_ref();
+    if has("no-blank-line") {
+        let waited = x
+            .response_time_us
+            .map(|t| format!(" waited {} and", duration(t)))
+            .unwrap_or_default();
+        let what = match answer {
+            Some(r) => format!("answered {}", r.answer()),
+            None => "closed".to_string(),
+        };
+        out.push(format!(
+            "The request never ended: after `{}\\r\\n` the blank line (\\r\\n) never came, \
+so the server{waited} {what}. End the request with \\r\\n\\r\\n.",
+            printable_line(&q.line())
+        ));
+    } else if has("bare-lf") {
+        let head = q.head_len.max(q.header_len + 2);
+        let what = match answer {
+            Some(r) => format!("this server answered {} anyway", r.answer()),
+            None => "no answer came".to_string(),
+        };
+        out.push(format!(
+            "The request's lines end with \\n, not \\r\\n: on its {} find(b\"\\r\\n\\r\\n\") \
+returns -1; {what}, but HTTP needs \\r\\n (a strict server waits or answers 400).",
+            plural(head, "byte")
+        ));
+    }
+    if has("method-case") {
+        let what = answer
+            .map(|r| format!("; the server answered {}", r.answer()))
+            .unwrap_or_default();
+        out.push(format!(
+            "Methods are case-sensitive: `{}` is not `{}`{what}.",
+            q.method,
+            q.method.to_ascii_uppercase()
+        ));
+    }
+    out
 }

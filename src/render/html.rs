@@ -6,13 +6,12 @@
 
 use super::{
     Rung, View, arrow_label, describe_target, group, ladder, opt, plural, port_role, recv_sentence,
-    segment_len,
 };
 use crate::dns::ReportDns;
-use crate::glossary;
 use crate::http::record::HttpExchange;
 use crate::http::{ConnectionHttp, ReportHttp};
 use crate::model::{Connection, Dir, Report, Segment};
+use crate::report::DICTIONARY;
 use crate::section::{Align, Block, Row, Section, Table as SectionTable};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
@@ -243,7 +242,7 @@ fn connection(c: &Connection, view: &View) -> Markup {
                 section.terms {
                     h3 { "What the marks mean" }
                     dl.terms {
-                        @for t in terms.iter().filter_map(|t| glossary::lookup(t)) {
+                        @for t in terms.iter().filter_map(|t| DICTIONARY.lookup(t)) {
                             dt { (t.name) } dd { (t.short) }
                         }
                     }
@@ -359,7 +358,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                 p class=(class) { (r.status_line()) }
                 table {
                     tr { th { "frame" } td { (r.frame) } }
-                    tr { th { "status" } td { (r.status) " " (glossary::status_meaning(r.status)) } }
+                    tr { th { "status" } td { (r.status) " " (crate::http::sentences::status_meaning(r.status)) } }
                     @for (k, v) in &r.headers { tr { th { (k) } td { (v) } } }
                     @let head = r.head_bytes();
                     tr { th { "blank line" } td { (super::blank_line_words(r.header_len, head, &r.lint, &format!("; the body starts at byte {head}"))) } }
@@ -375,7 +374,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                         (plural(r.frame_count, "TCP segment")) " carried the response: "
                         @for (j, f) in r.frames.iter().take(40).enumerate() {
                             @if j > 0 { ", " }
-                            "frame " (f) @if let Some(n) = segment_len(c, *f) { " (" (n) " B)" }
+                            "frame " (f) @if let Some(n) = c.segment_len(*f) { " (" (n) " B)" }
                         }
                         @if r.frame_count > 40 { ", …" }
                     } }
@@ -545,7 +544,7 @@ fn recv(c: &Connection, terms: &mut BTreeSet<String>) -> Markup {
                 @for r in calls {
                     tr { td.n { (r.call) } td { code { (super::call_name(r)) } } td.n { (r.bytes) }
                          td.n { @if r.bytes == 0 { "end of stream" } @else { (r.stream_offset) ".." (r.stream_offset + r.bytes) } }
-                         td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(segment_len(c, *f))) ")" } }
+                         td { @for (j, f) in r.frames.iter().enumerate() { @if j > 0 { ", " } (f) " (" (opt(c.segment_len(*f))) ")" } }
                          @if let Some((record, _)) = c.recv_column() { td { (record.recv_cell(r)) } } }
                 }
             }

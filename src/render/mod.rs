@@ -599,11 +599,6 @@ pub fn send_story(c: &Connection) -> Option<String> {
     ))
 }
 
-/// The payload length of the segment in `frame`, if it is listed.
-pub fn segment_len(c: &Connection, frame: u64) -> Option<u32> {
-    c.segments.iter().find(|s| s.frame == frame).map(|s| s.len)
-}
-
 /// Why a report has no connection, in the course's words: the names the program
 /// asked for and what it got, or the addresses it tried.
 pub fn no_connection_sentence(report: &crate::model::Report) -> Option<String> {

@@ -5,13 +5,10 @@
 //! mistakes, one sentence saying what happened and what to change. Every line fits
 //! [`WIDTH`] columns (an 80-column terminal); the full report is `--full`.
 
-use super::{
-    blank_line_words, call_name, group, how_it_ended, ordinal, plural, segment_len,
-    unanswered_syn_sentence,
-};
+use super::{call_name, group, how_it_ended, ordinal, plural, unanswered_syn_sentence};
 use crate::dns::ReportDns;
 use crate::http::ConnectionHttp;
-use crate::http::record::HttpExchange;
+use crate::http::sentences as http;
 use crate::model::{Close, Connection, Dir, RecvCall, Report, Side};
 use crate::words::duration;
 use std::io::{self, Write};
@@ -226,10 +223,11 @@ impl Story {
             self.labelled("sent", &w);
         }
         for (i, x) in c.http().iter().enumerate().take(3) {
-            if let Some(w) = request_words(c, x, i) {
-                self.labelled("request", &w);
+            if let Some(q) = &x.request {
+                let sent_told = c.send.is_some() && i == 0;
+                self.labelled("request", &http::request_story(q, sent_told));
             }
-            if let Some(w) = answer_words(c, x) {
+            if let Some(w) = http::answer_story(c, x) {
                 self.labelled("answer", &w);
             }
         }
@@ -449,76 +447,6 @@ fn send_words(c: &Connection) -> Option<String> {
     })
 }
 
-/// The request in one line, with its ending shown as bytes: `GET ... HTTP/1.0\r\n\r\n`.
-fn request_words(c: &Connection, x: &HttpExchange, i: usize) -> Option<String> {
-    let q = x.request.as_ref()?;
-    let lint = |l: &str| q.lint.iter().any(|x| x == l);
-    let ending = if !q.headers.is_empty() {
-        format!(" + {}", plural(q.headers.len() as u64, "header line"))
-    } else if lint("no-blank-line") {
-        "\\r\\n (no blank line)".to_string()
-    } else if lint("bare-lf") {
-        "\\n\\n".to_string()
-    } else {
-        "\\r\\n\\r\\n".to_string()
-    };
-    let line = super::table::printable_line(&q.line());
-    let sent = if c.send.is_some() && i == 0 {
-        String::new()
-    } else {
-        format!(
-            " ({}, frame {})",
-            plural(q.head_len.max(q.header_len), "byte"),
-            q.frame
-        )
-    };
-    Some(format!("{line}{ending}{sent}"))
-}
-
-/// "HTTP/1.1 200 OK, text/plain: 535 bytes in 1 segment (frame 10); ..."
-fn answer_words(c: &Connection, x: &HttpExchange) -> Option<String> {
-    let r = x.response.as_ref()?;
-    let kind = r
-        .content_type
-        .as_deref()
-        .map(|t| format!(", {}", t.split(';').next().unwrap_or(t).trim()))
-        .unwrap_or_default();
-    let head = r.head_bytes();
-    let total = head + r.body_len;
-    let segs = if r.frame_count == 1 {
-        format!(
-            "1 segment (frame {}{})",
-            r.frame,
-            segment_len(c, r.frame)
-                .filter(|&n| u64::from(n) != total)
-                .map(|n| format!(", {n} B"))
-                .unwrap_or_default()
-        )
-    } else {
-        format!(
-            "{} (frames {}-{})",
-            plural(r.frame_count, "segment"),
-            r.frame,
-            r.last_frame
-        )
-    };
-    let after = x
-        .response_time_us
-        .map(|t| format!(", {} after the request", duration(t)))
-        .unwrap_or_default();
-    let blank = if head == r.header_len + 4 {
-        format!("find(b\"\\r\\n\\r\\n\") = {}", r.header_len)
-    } else {
-        blank_line_words(r.header_len, head, &r.lint, "")
-    };
-    Some(format!(
-        "{}{kind}{after}: {} in {segs}; the head is {head} bytes ({blank}), the body {}",
-        r.status_line(),
-        plural(total, "byte"),
-        group(r.body_len)
-    ))
-}
-
 /// The rows of the compact recv table: the first calls, every call that returned less
 /// than it asked (up to [`SHORT_ROWS`]), the last calls; runs of calls left out, and of
 /// zero-byte calls after the end, fold into one row each.
@@ -619,7 +547,7 @@ fn frames_sizes(c: &Connection, frames: &[u64]) -> String {
     let (Some(first), Some(last)) = (frames.iter().min(), frames.iter().max()) else {
         return String::new();
     };
-    let sizes: Vec<u32> = frames.iter().filter_map(|&f| segment_len(c, f)).collect();
+    let sizes: Vec<u32> = frames.iter().filter_map(|&f| c.segment_len(f)).collect();
     let range = if first == last {
         first.to_string()
     } else {
@@ -680,7 +608,7 @@ fn recv_words(c: &Connection, calls: &[RecvCall]) -> Vec<String> {
     frames.dedup();
     let carried: u64 = frames
         .iter()
-        .filter_map(|&f| segment_len(c, f))
+        .filter_map(|&f| c.segment_len(f))
         .map(u64::from)
         .sum();
     let segs = if carried > total && frames.len() == 1 {
@@ -863,16 +791,7 @@ them again (frames {}){whole}.",
 
 /// A connection in one line, past the ones told in full.
 fn one_line(c: &Connection) -> String {
-    let first = c.http().first().and_then(|x| {
-        let q = x.request.as_ref().map(|q| q.line());
-        let r = x.response.as_ref().map(|r| r.answer());
-        match (q, r) {
-            (Some(q), Some(r)) => Some(format!("{q} -> {r}")),
-            (Some(q), None) => Some(q),
-            (None, Some(r)) => Some(r),
-            _ => None,
-        }
-    });
+    let first = c.http().first().and_then(http::exchange_in_brief);
     let more = if c.http().len() > 1 {
         format!(" (+{} more)", c.http().len() - 1)
     } else {
@@ -890,45 +809,7 @@ fn one_line(c: &Connection) -> String {
 pub fn mistakes(report: &Report, c: &Connection) -> Vec<String> {
     let mut out = Vec::new();
     for x in c.http() {
-        let Some(q) = &x.request else { continue };
-        let has = |l: &str| q.lint.iter().any(|x| x == l);
-        let answer = x.response.as_ref();
-        if has("no-blank-line") {
-            let waited = x
-                .response_time_us
-                .map(|t| format!(" waited {} and", duration(t)))
-                .unwrap_or_default();
-            let what = match answer {
-                Some(r) => format!("answered {}", r.answer()),
-                None => "closed".to_string(),
-            };
-            out.push(format!(
-                "The request never ended: after `{}\\r\\n` the blank line (\\r\\n) never came, \
-so the server{waited} {what}. End the request with \\r\\n\\r\\n.",
-                super::table::printable_line(&q.line())
-            ));
-        } else if has("bare-lf") {
-            let head = q.head_len.max(q.header_len + 2);
-            let what = match answer {
-                Some(r) => format!("this server answered {} anyway", r.answer()),
-                None => "no answer came".to_string(),
-            };
-            out.push(format!(
-                "The request's lines end with \\n, not \\r\\n: on its {} find(b\"\\r\\n\\r\\n\") \
-returns -1; {what}, but HTTP needs \\r\\n (a strict server waits or answers 400).",
-                plural(head, "byte")
-            ));
-        }
-        if has("method-case") {
-            let what = answer
-                .map(|r| format!("; the server answered {}", r.answer()))
-                .unwrap_or_default();
-            out.push(format!(
-                "Methods are case-sensitive: `{}` is not `{}`{what}.",
-                q.method,
-                q.method.to_ascii_uppercase()
-            ));
-        }
+        out.extend(http::request_mistakes(x));
     }
     if refused(c) {
         let name = server_name(report, &c.server.ip)

@@ -6,13 +6,15 @@
 
 use super::{
     Rung, View, arrow_label, describe_target, dropped_label, elided_words, group, ladder, opt,
-    plural, port_role, recv_sentence, segment_len,
+    plural, port_role, recv_sentence,
 };
 use crate::dns::ReportDns;
-use crate::glossary;
+use crate::glossary::Term;
 use crate::http::record::{HttpExchange, Request, Response};
+use crate::http::sentences as http;
 use crate::http::{ConnectionHttp, ReportHttp};
 use crate::model::{Connection, Dir, PacketLine, Report, Segment};
+use crate::report::DICTIONARY;
 use crate::section::{Align, Block, Section};
 use comfy_table::presets::{ASCII_BORDERS_ONLY_CONDENSED, UTF8_BORDERS_ONLY};
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
@@ -107,25 +109,7 @@ fn fit(s: &str, max: usize) -> String {
     }
 }
 
-/// Shows control characters and non-ASCII bytes of a text line as escapes.
-pub fn printable_line(s: &str) -> String {
-    printable(s)
-}
-
-/// Shows control characters and non-ASCII bytes of a text line as escapes.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c == '\t' || (' '..='~').contains(&c) {
-                vec![c]
-            } else if c.is_control() || c == '\u{feff}' {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+pub use crate::words::{printable, printable_line};
 
 impl Writer<'_> {
     /// Writes `text` wrapped to [`WIDTH`], continuation lines indented by `indent`.
@@ -195,12 +179,12 @@ impl Writer<'_> {
 
     /// One-sentence explanations of the terms not explained before in this report.
     fn explain<'t>(&mut self, terms: impl IntoIterator<Item = &'t str>) -> io::Result<()> {
-        let mut new: Vec<&glossary::Term> = Vec::new();
+        let mut new: Vec<&Term> = Vec::new();
         for t in terms {
             // A lint may say more after its name: "malformed-request-line: no target".
             let name = t.split(": ").next().unwrap_or(t);
             if self.explained.insert(name.to_string())
-                && let Some(entry) = glossary::lookup(name)
+                && let Some(entry) = DICTIONARY.lookup(name)
             {
                 new.push(entry);
             }
@@ -488,11 +472,7 @@ history {}",
             self.exchange(c, i, x)?;
         }
         if c.http_omitted() > 0 {
-            writeln!(
-                self.out,
-                "... and {} more exchanges, counted but not listed",
-                group(c.http_omitted())
-            )?;
+            writeln!(self.out, "{}", http::more_exchanges(c.http_omitted()))?;
         }
         if let Some(u) = c.upgrade() {
             self.upgrade(u)?;
@@ -527,23 +507,10 @@ history {}",
     }
 
     fn exchange(&mut self, c: &Connection, i: usize, x: &HttpExchange) -> io::Result<()> {
-        let frames = match (&x.request, &x.response) {
-            (Some(q), Some(r)) => format!(
-                "request in frame {}, response in frame {}{}",
-                q.frame,
-                r.frame,
-                x.response_time_us
-                    .map(|t| format!(", {} after the request", ms(t)))
-                    .unwrap_or_default()
-            ),
-            (Some(q), None) => format!("request in frame {}, no response captured", q.frame),
-            (None, Some(r)) => format!(
-                "response in frame {} (its request is not captured)",
-                r.frame
-            ),
-            (None, None) => String::new(),
-        };
-        self.say(&format!("exchange {}: {frames}", i + 1), 4)?;
+        self.say(
+            &format!("exchange {}: {}", i + 1, http::exchange_frames(x)),
+            4,
+        )?;
         if let Some(q) = &x.request {
             self.request(q, x.response.as_ref())?;
         }
@@ -601,28 +568,8 @@ history {}",
     /// correct HTTP), with what the server answered.
     fn request_lints(&mut self, q: &Request, response: Option<&Response>) -> io::Result<()> {
         if !q.lint.is_empty() {
-            let answer = response
-                .map(|r| format!("; the server answered {}", r.answer()))
-                .unwrap_or_default();
-            // The book's absolute-form is correct HTTP: a note, not a mistake.
-            let (notes, problems): (Vec<&str>, Vec<&str>) = q
-                .lint
-                .iter()
-                .map(String::as_str)
-                .partition(|l| super::is_note(l));
-            if !problems.is_empty() {
-                self.say(
-                    &format!("    lint        {}{answer}", problems.join(", ")),
-                    16,
-                )?;
-            }
-            if !notes.is_empty() {
-                let answer = if problems.is_empty() {
-                    answer.as_str()
-                } else {
-                    ""
-                };
-                self.say(&format!("    note        {}{answer}", notes.join(", ")), 16)?;
+            for (label, text) in http::lint_lines(q, response) {
+                self.say(&format!("    {label:<11} {text}"), 16)?;
             }
             self.explain(q.lint.iter().map(String::as_str))?;
         }
@@ -644,19 +591,7 @@ history {}",
             self.style(color)
                 .apply_to(fit(&printable(&status), self.view.width - 2))
         )?;
-        let mut meaning = format!("{} {}", r.status, glossary::status_meaning(r.status));
-        if r.version == "HTTP/0.9" {
-            meaning = "none: HTTP/0.9 has no status line, so no status code".into();
-        }
-        if (300..400).contains(&r.status)
-            && let Some((_, loc)) = r
-                .headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-        {
-            meaning.push_str(&format!(" Location: {loc}"));
-        }
-        for (j, line) in wrap(&meaning, self.view.width - 16, 0)
+        for (j, line) in wrap(&http::status_words(r), self.view.width - 16, 0)
             .into_iter()
             .enumerate()
         {
@@ -684,70 +619,32 @@ history {}",
                 16,
             )?;
         }
-        let kind = r
-            .content_type
-            .as_deref()
-            .map(|t| format!(" of {t}"))
-            .unwrap_or_default();
         let switched = c.upgrade().and_then(|u| u.frame) == Some(r.frame);
-        let (length, _) = super::length_words(r, switched);
         self.say(
-            &format!(
-                "    body        {} bytes{kind}; {length}{}",
-                group(r.body_len),
-                if r.complete { "" } else { "; INCOMPLETE" }
-            ),
+            &format!("    body        {}", http::body_words(r, switched)),
             16,
         )?;
         if let Some(f) = &r.extracted {
             writeln!(self.out, "    saved as    {f} (in the --extract directory)")?;
         }
-        match (&r.body_preview, &r.body_type) {
-            (Some(text), _) => {
-                for (j, line) in text.lines().take(6).enumerate() {
-                    let label = if j == 0 { "preview" } else { "" };
-                    writeln!(
-                        self.out,
-                        "    {label:<11} | {}",
-                        fit(&printable(line), self.view.width - 18)
-                    )?;
-                }
+        if let Some(text) = &r.body_preview {
+            for (j, line) in text.lines().take(6).enumerate() {
+                let label = if j == 0 { "preview" } else { "" };
+                writeln!(
+                    self.out,
+                    "    {label:<11} | {}",
+                    fit(&printable(line), self.view.width - 18)
+                )?;
             }
-            (None, Some(t)) => self.say(
-                &format!(
-                    "    preview     binary: {t} by its first bytes, {} bytes",
-                    group(r.body_len)
-                ),
-                16,
-            )?,
-            (None, None) if r.body_len > 0 => writeln!(self.out, "    preview     binary data")?,
-            _ => {}
+        } else if let Some(words) = http::binary_words(r) {
+            self.say(&format!("    preview     {words}"), 16)?;
         }
         Ok(())
     }
 
     /// The segments that carried a response, with their sizes, and its lints.
     fn response_segments(&mut self, c: &Connection, r: &Response) -> io::Result<()> {
-        let sizes: Vec<String> = r
-            .frames
-            .iter()
-            .take(12)
-            .map(|f| match segment_len(c, *f) {
-                Some(n) => format!("{f} ({n} B)"),
-                None => f.to_string(),
-            })
-            .collect();
-        let more = if r.frame_count as usize > sizes.len() {
-            format!(", ... {} more", r.frame_count as usize - sizes.len())
-        } else {
-            String::new()
-        };
-        let text = format!(
-            "{} carried the response: frame{} {}{more}",
-            plural(r.frame_count, "TCP segment"),
-            if r.frame_count == 1 { "" } else { "s" },
-            sizes.join(", ")
-        );
+        let text = http::segments_words(c, r);
         for (j, line) in wrap(&text, self.view.width - 16, 0).into_iter().enumerate() {
             let label = if j == 0 { "segments" } else { "" };
             writeln!(self.out, "    {label:<11} {line}")?;
@@ -1195,7 +1092,7 @@ by {}), EstimatedRTT {}",
             let frames: Vec<String> = r
                 .frames
                 .iter()
-                .map(|f| format!("{f} ({})", opt(segment_len(c, *f))))
+                .map(|f| format!("{f} ({})", opt(c.segment_len(*f))))
                 .collect();
             let mut row = vec![
                 r.call.to_string(),

@@ -6,4 +6,4 @@ pub mod link;
 pub mod recv;
 
 pub use crate::model::Report;
-pub use builder::{Limits, Options, ReportBuilder};
+pub use builder::{DICTIONARY, Limits, Options, ReportBuilder};

@@ -6,6 +6,7 @@
 //! its own, for HTTP to read as it reads TCP's.
 
 pub mod connection;
+pub mod glossary;
 pub mod hello;
 pub mod keys;
 pub mod on_tcp;

@@ -8,9 +8,9 @@ use wirelab::render;
 const WIDTH: usize = 80;
 
 pub fn explain(term: Option<&str>) -> Outcome {
-    use wirelab::glossary;
+    use wirelab::report::DICTIONARY;
     match term {
-        Some(t) => match glossary::lookup(t) {
+        Some(t) => match DICTIONARY.lookup(t) {
             Some(entry) => {
                 let first = format!("{}: {}", entry.name, entry.short);
                 Failure::print(&format!(
@@ -22,7 +22,8 @@ pub fn explain(term: Option<&str>) -> Outcome {
             }
             None => input(format!(
                 "no explanation of '{t}'; the terms are: {}",
-                glossary::TERMS
+                DICTIONARY
+                    .terms()
                     .iter()
                     .map(|t| t.name)
                     .collect::<Vec<_>>()
@@ -32,7 +33,7 @@ pub fn explain(term: Option<&str>) -> Outcome {
         None => {
             // The explanations in a column after the names, wrapped under it.
             let mut text = String::new();
-            for entry in glossary::TERMS {
+            for entry in DICTIONARY.terms() {
                 let line = format!("{:<24} {}", entry.name, entry.short);
                 text += &render::table::wrap(&line, WIDTH, 25).join("\n");
                 text.push('\n');

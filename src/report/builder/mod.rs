@@ -12,6 +12,7 @@ mod to_model;
 
 pub use crate::limits::Limits;
 pub use options::Options;
+pub use registry::DICTIONARY;
 pub use to_model::flag_names;
 
 use crate::analysis::SegmentInfo;
