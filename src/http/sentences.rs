@@ -477,3 +477,87 @@ returns -1; {what}, but HTTP needs \\r\\n (a strict server waits or answers 400)
     }
     out
 }
+
+/// "the response began 0.512 ms after the request": the page's words after an
+/// exchange's heading.
+pub fn response_began(x: &HttpExchange) -> Option<String> {
+    x.response_time_us.map(|t| {
+        format!(
+            "the response began {:.3} ms after the request",
+            t as f64 / 1000.0
+        )
+    })
+}
+
+/// A request's lints in the page's cells: the mistakes ("lint", marked) and the notes
+/// ("note"), with what the server answered after the first of them.
+pub fn lint_cells(q: &Request, response: Option<&Response>) -> Vec<(&'static str, String, bool)> {
+    let answer = response
+        .map(|r| format!("; the server answered {} {}", r.status, r.reason))
+        .unwrap_or_default();
+    let (problems, notes) = lints(q);
+    let mut out = Vec::new();
+    if !problems.is_empty() {
+        out.push(("lint", format!("{}{answer}", problems.join(", ")), true));
+    }
+    if !notes.is_empty() {
+        let answer = if problems.is_empty() {
+            answer.as_str()
+        } else {
+            ""
+        };
+        out.push((
+            "note",
+            format!(
+                "{}: correct HTTP, which servers must accept (RFC 9112 §3.2.2){answer}",
+                notes.join(", ")
+            ),
+            false,
+        ));
+    }
+    out
+}
+
+/// The page's "segments" cell: "2 TCP segments carried the response: frame 6 (1448 B),
+/// frame 7 (12 B)", the first forty.
+pub fn segments_cell(c: &Connection, r: &Response) -> String {
+    let frames: Vec<String> = r
+        .frames
+        .iter()
+        .take(40)
+        .map(|f| match c.segment_len(*f) {
+            Some(n) => format!("frame {f} ({n} B)"),
+            None => format!("frame {f}"),
+        })
+        .collect();
+    format!(
+        "{} carried the response: {}{}",
+        plural(r.frame_count, "TCP segment"),
+        frames.join(", "),
+        if r.frame_count > 40 { ", …" } else { "" }
+    )
+}
+
+/// Where a request's head ended: "at byte 43 (find(b"\r\n\r\n") = 43); the head is 47
+/// bytes with it".
+pub fn request_blank_line(q: &Request) -> String {
+    let head = q.head_bytes();
+    blank_line_words(
+        q.header_len,
+        head,
+        &q.lint,
+        &format!("; the head is {head} bytes with it"),
+    )
+}
+
+/// Where a response's head ended: "at byte 296 (find(b"\r\n\r\n") = 296); the body
+/// starts at byte 300".
+pub fn response_blank_line(r: &Response) -> String {
+    let head = r.head_bytes();
+    blank_line_words(
+        r.header_len,
+        head,
+        &r.lint,
+        &format!("; the body starts at byte {head}"),
+    )
+}

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::dns::ReportDns;
 use crate::http::record::HttpExchange;
+use crate::http::sentences as http;
 use crate::http::{ConnectionHttp, ReportHttp};
 use crate::model::{Connection, Dir, Report, Segment};
 use crate::report::DICTIONARY;
@@ -325,8 +326,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
     }
     html! {
         div.exchange {
-            p { strong { "Exchange " (i + 1) } @if let Some(t) = x.response_time_us {
-                ": the response began " (format!("{:.3}", t as f64 / 1000.0)) " ms after the request" } }
+            p { strong { "Exchange " (i + 1) } @if let Some(t) = http::response_began(x) { ": " (t) } }
             @if let Some(q) = &x.request {
                 p.line { (q.line()) }
                 table {
@@ -338,18 +338,10 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                         } } }
                     }
                     @for (k, v) in &q.headers { tr { th { (k) } td { (v) } } }
-                    @let head = q.head_bytes();
-                    tr { th { "blank line" } td { (super::blank_line_words(q.header_len, head, &q.lint, &format!("; the head is {head} bytes with it"))) } }
+                    tr { th { "blank line" } td { (http::request_blank_line(q)) } }
                     // The book's absolute-form is correct HTTP: a note, never styled as an error.
-                    @let problems: Vec<&str> = q.lint.iter().map(String::as_str).filter(|l| !super::is_note(l)).collect();
-                    @let notes: Vec<&str> = q.lint.iter().map(String::as_str).filter(|l| super::is_note(l)).collect();
-                    @if !problems.is_empty() {
-                        tr { th { "lint" } td.mark { (problems.join(", "))
-                            @if let Some(r) = &x.response { "; the server answered " (r.status) " " (r.reason) } } }
-                    }
-                    @if !notes.is_empty() {
-                        tr { th { "note" } td { (notes.join(", ")) ": correct HTTP, which servers must accept (RFC 9112 §3.2.2)"
-                            @if problems.is_empty() { @if let Some(r) = &x.response { "; the server answered " (r.status) " " (r.reason) } } } }
+                    @for (label, text, problem) in http::lint_cells(q, x.response.as_ref()) {
+                        tr { th { (label) } @if problem { td.mark { (text) } } @else { td { (text) } } }
                     }
                 }
             }
@@ -358,10 +350,9 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                 p class=(class) { (r.status_line()) }
                 table {
                     tr { th { "frame" } td { (r.frame) } }
-                    tr { th { "status" } td { (r.status) " " (crate::http::sentences::status_meaning(r.status)) } }
+                    tr { th { "status" } td { (r.status) " " (http::status_meaning(r.status)) } }
                     @for (k, v) in &r.headers { tr { th { (k) } td { (v) } } }
-                    @let head = r.head_bytes();
-                    tr { th { "blank line" } td { (super::blank_line_words(r.header_len, head, &r.lint, &format!("; the body starts at byte {head}"))) } }
+                    tr { th { "blank line" } td { (http::response_blank_line(r)) } }
                     tr { th { "body" } td {
                         (group(r.body_len)) " bytes"
                         @if let Some(t) = &r.content_type { " of " code { (t) } }
@@ -370,14 +361,7 @@ fn exchange(c: &Connection, i: usize, x: &HttpExchange, terms: &mut BTreeSet<Str
                         @if mismatch { span.mark { "; " (length) } } @else { "; " (length) }
                         @if !r.complete { span.mark { " (incomplete)" } }
                     } }
-                    tr { th { "segments" } td {
-                        (plural(r.frame_count, "TCP segment")) " carried the response: "
-                        @for (j, f) in r.frames.iter().take(40).enumerate() {
-                            @if j > 0 { ", " }
-                            "frame " (f) @if let Some(n) = c.segment_len(*f) { " (" (n) " B)" }
-                        }
-                        @if r.frame_count > 40 { ", …" }
-                    } }
+                    tr { th { "segments" } td { (http::segments_cell(c, r)) } }
                 }
                 @if let Some(p) = &r.body_preview { pre.preview { (p.lines().take(12).collect::<Vec<_>>().join("\n")) } }
                 @else if let Some(t) = &r.body_type { p { "Binary body: " code { (t) } " by its first bytes." } }

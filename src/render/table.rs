@@ -545,17 +545,8 @@ history {}",
             )?;
         }
         self.headers(&q.headers)?;
-        let head = q.head_bytes();
         self.say(
-            &format!(
-                "    blank line  {}",
-                super::blank_line_words(
-                    q.header_len,
-                    head,
-                    &q.lint,
-                    &format!("; the head is {head} bytes with it")
-                )
-            ),
+            &format!("    blank line  {}", http::request_blank_line(q)),
             16,
         )?;
         if q.body_len > 0 {
@@ -605,17 +596,8 @@ history {}",
                 16,
             )?;
         } else {
-            let head = r.head_bytes();
             self.say(
-                &format!(
-                    "    blank line  {}",
-                    super::blank_line_words(
-                        r.header_len,
-                        head,
-                        &r.lint,
-                        &format!("; the body starts at byte {head}")
-                    )
-                ),
+                &format!("    blank line  {}", http::response_blank_line(r)),
                 16,
             )?;
         }
