@@ -205,6 +205,12 @@ impl Limits {
 
     /// The bounds in words, one per line, for `wirelab report --help`.
     pub fn help(&self) -> String {
+        self.help_with(true)
+    }
+
+    /// The bounds one per line, as [`Limits::help`], naming the options that set them
+    /// only when `options` (the commands other than `report` have none of them).
+    pub fn help_with(&self, options: bool) -> String {
         self.table()
             .into_iter()
             .map(|(_, v, what, opt)| {
@@ -215,7 +221,7 @@ impl Limits {
                 } else {
                     v.to_string()
                 };
-                match opt {
+                match opt.filter(|_| options) {
                     Some(o) => format!("  {v:>8}  {what} ({o})"),
                     None => format!("  {v:>8}  {what}"),
                 }

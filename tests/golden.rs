@@ -751,3 +751,38 @@ fn a_closed_pipe_ends_explain_and_ports_quietly() {
         assert!(err.is_empty(), "wirelab {args:?}: {err}");
     }
 }
+
+/// Every command that makes a report says, in its `--help`, the bounds it applies
+/// (issue 26: the same `Limits` as `report --help`), each with its figure; only
+/// `report`, which has the options, names them.
+#[test]
+fn every_command_that_reports_shows_its_bounds_in_help() {
+    let limits = wirelab::report::Limits::default();
+    for command in ["report", "capture", "fetch", "replay", "lab", "demo"] {
+        let out = wirelab(&[command, "--help"]);
+        assert!(out.status.success(), "wirelab {command} --help");
+        let help = String::from_utf8(out.stdout).unwrap();
+        let bounds = help
+            .split_once("\nBounds")
+            .unwrap_or_else(|| panic!("wirelab {command} --help names no bounds"))
+            .1;
+        for (_, value, what, option) in limits.table() {
+            let line = bounds
+                .lines()
+                .find(|l| l.contains(what))
+                .unwrap_or_else(|| panic!("wirelab {command} --help: no bound '{what}'"));
+            let figure = line.split_whitespace().next().unwrap();
+            assert!(
+                value.to_string() == figure || (value >= 1024 && line.contains("iB")),
+                "wirelab {command} --help: '{line}' is not {value}"
+            );
+            if let Some(option) = option {
+                assert_eq!(
+                    line.contains(option),
+                    command == "report",
+                    "wirelab {command} --help: '{line}' and its option {option}"
+                );
+            }
+        }
+    }
+}

@@ -214,11 +214,7 @@ pub enum Command {
     /// Replay a saved capture at the pace it was captured (or faster, or one packet per
     /// key press), one line per packet, so a class watches the handshake happen; then
     /// print the report.
-    #[command(
-        after_help = "Examples:\n  wirelab replay captures/romeo.pcap --step\n  \
-wirelab replay captures/cover3.pcap --speed 0.01\n\n\
-With --step: Enter or Space shows the next packet, q shows the rest at once."
-    )]
+    #[command(after_help = replay_after_help())]
     Replay {
         /// The capture file.
         file: PathBuf,
@@ -248,11 +244,7 @@ With --step: Enter or Space shows the next packet, q shows the rest at once."
     /// report when the capture stops (Ctrl-C, SIGTERM, -c, --duration, or the end of
     /// COMMAND). Needs capture privileges (sudo); they are dropped before the first
     /// packet is read, and COMMAND runs as the user who ran sudo.
-    #[command(
-        after_help = "Examples:\n  sudo wirelab capture -i lo -f 'tcp port 8080'\n  \
-sudo wirelab capture -i lo -f 'tcp port 8080' -w fetch.pcap -- python3 socket1.py\n  \
-sudo wirelab capture -i eth0 -c 50 --format json -o report.json"
-    )]
+    #[command(after_help = capture_after_help())]
     Capture {
         /// Interface to capture on (see `wirelab interfaces`).
         #[arg(short = 'i', long = "interface", value_name = "IFACE")]
@@ -332,10 +324,7 @@ or tshark -o tls.keylog_file:keys.txt.")]
     /// recv() until the server closes, while capturing the connection; then report it
     /// with every recv() joined to the segments that carried its bytes. Needs capture
     /// privileges (sudo).
-    #[command(
-        after_help = "Examples:\n  sudo wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080\n  \
-sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --recv 5120 --mss 1000 --save-body cover3.jpg"
-    )]
+    #[command(after_help = fetch_after_help())]
     Fetch {
         /// The URL; it is sent as is in the request line, as the course does.
         url: String,
@@ -452,6 +441,46 @@ the report, with what it cut):\n{}",
     )
 }
 
+/// The report's bounds, for the `--help` of the commands that report what they capture
+/// (capture, fetch, replay, lab, demo): the same as `report`'s, set by no option.
+fn bounds_help() -> String {
+    format!(
+        "Bounds of the report (memory stays bounded however long it runs; a bound that is \
+reached is named in the report, with what it cut; `wirelab report FILE` sets the listing \
+ones with --list and --segments):\n{}",
+        Limits::default().help_with(false)
+    )
+}
+
+/// `wirelab replay --help`: examples, keys, bounds.
+fn replay_after_help() -> String {
+    format!(
+        "Examples:\n  wirelab replay captures/romeo.pcap --step\n  \
+wirelab replay captures/cover3.pcap --speed 0.01\n\n\
+With --step: Enter or Space shows the next packet, q shows the rest at once.\n\n{}",
+        bounds_help()
+    )
+}
+
+/// `wirelab capture --help`: examples, bounds.
+fn capture_after_help() -> String {
+    format!(
+        "Examples:\n  sudo wirelab capture -i lo -f 'tcp port 8080'\n  \
+sudo wirelab capture -i lo -f 'tcp port 8080' -w fetch.pcap -- python3 socket1.py\n  \
+sudo wirelab capture -i eth0 -c 50 --format json -o report.json\n\n{}",
+        bounds_help()
+    )
+}
+
+/// `wirelab fetch --help`: examples, bounds.
+fn fetch_after_help() -> String {
+    format!(
+        "Examples:\n  sudo wirelab fetch http://data.pr4e.org/romeo.txt --connect 127.0.0.1:8080\n  \
+sudo wirelab fetch http://data.pr4e.org/cover3.jpg --connect 127.0.0.1:8080 --recv 5120 --mss 1000 --save-body cover3.jpg\n\n{}",
+        bounds_help()
+    )
+}
+
 /// The examples and what this kernel supports, for `wirelab lab --help`.
 fn lab_after_help() -> String {
     format!(
@@ -467,9 +496,10 @@ The network: the program at 10.80.0.2 (eth0, where the capture runs), a router a
 and 10.80.1.1, the course server at 10.80.1.2 (web on port 80, DNS on port 53). Other names \
 than the course's get NXDOMAIN. The exit status is the program's.\n\n\
 The links (--link NAME):\n{}\n\n\
-This kernel:\n{}",
+This kernel:\n{}\n\n{}",
         links_help(),
-        wirelab::lab::network::KernelSupport::probe().help()
+        wirelab::lab::network::KernelSupport::probe().help(),
+        bounds_help()
     )
 }
 
@@ -479,8 +509,9 @@ fn demo_after_help() -> String {
         "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --link satellite\n  \
 sudo wirelab demo --rate 500kbit --drop-every 20\n  \
 sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback\n\n\
-The links (--link NAME):\n{}",
-        links_help()
+The links (--link NAME):\n{}\n\n{}",
+        links_help(),
+        bounds_help()
     )
 }
 
