@@ -251,13 +251,27 @@ pub fn lints(q: &Request) -> (Vec<&str>, Vec<&str>) {
 /// A request's lints as labelled lines ("lint", "note"), with what the server
 /// answered after the first of them.
 pub fn lint_lines(q: &Request, response: Option<&Response>) -> Vec<(&'static str, String)> {
-    let answer = response
-        .map(|r| format!("; the server answered {}", r.answer()))
+    let answer = response.map(|r| r.answer());
+    lint_parts(q, answer, "")
+        .into_iter()
+        .map(|(label, text, _)| (label, text))
+        .collect()
+}
+
+/// The lints' labelled lines, each with whether it is a mistake: the mistakes, then
+/// the notes followed by `note_tail`, the server's `answer` after the first line.
+fn lint_parts(
+    q: &Request,
+    answer: Option<String>,
+    note_tail: &str,
+) -> Vec<(&'static str, String, bool)> {
+    let answer = answer
+        .map(|a| format!("; the server answered {a}"))
         .unwrap_or_default();
     let (problems, notes) = lints(q);
     let mut out = Vec::new();
     if !problems.is_empty() {
-        out.push(("lint", format!("{}{answer}", problems.join(", "))));
+        out.push(("lint", format!("{}{answer}", problems.join(", ")), true));
     }
     if !notes.is_empty() {
         let answer = if problems.is_empty() {
@@ -265,7 +279,11 @@ pub fn lint_lines(q: &Request, response: Option<&Response>) -> Vec<(&'static str
         } else {
             ""
         };
-        out.push(("note", format!("{}{answer}", notes.join(", "))));
+        out.push((
+            "note",
+            format!("{}{note_tail}{answer}", notes.join(", ")),
+            false,
+        ));
     }
     out
 }
@@ -492,30 +510,12 @@ pub fn response_began(x: &HttpExchange) -> Option<String> {
 /// A request's lints in the page's cells: the mistakes ("lint", marked) and the notes
 /// ("note"), with what the server answered after the first of them.
 pub fn lint_cells(q: &Request, response: Option<&Response>) -> Vec<(&'static str, String, bool)> {
-    let answer = response
-        .map(|r| format!("; the server answered {} {}", r.status, r.reason))
-        .unwrap_or_default();
-    let (problems, notes) = lints(q);
-    let mut out = Vec::new();
-    if !problems.is_empty() {
-        out.push(("lint", format!("{}{answer}", problems.join(", ")), true));
-    }
-    if !notes.is_empty() {
-        let answer = if problems.is_empty() {
-            answer.as_str()
-        } else {
-            ""
-        };
-        out.push((
-            "note",
-            format!(
-                "{}: correct HTTP, which servers must accept (RFC 9112 §3.2.2){answer}",
-                notes.join(", ")
-            ),
-            false,
-        ));
-    }
-    out
+    let answer = response.map(|r| format!("{} {}", r.status, r.reason));
+    lint_parts(
+        q,
+        answer,
+        ": correct HTTP, which servers must accept (RFC 9112 §3.2.2)",
+    )
 }
 
 /// The page's "segments" cell: "2 TCP segments carried the response: frame 6 (1448 B),
