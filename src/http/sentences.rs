@@ -1,12 +1,13 @@
 //! HTTP's sentences, which the renderers lay out their own way: an exchange's frames,
 //! a request's target and lints, a response's status, body, length and segments, where
-//! the headers' blank line fell, an upgrade and its WebSocket frames, the story's
+//! the headers' blank line fell and which recv() returned it, an upgrade and its
+//! WebSocket frames, the story's
 //! request and answer lines, the course's mistakes in a request. The renderers say
 //! where each goes (a labelled line, a table's cell); the words are here.
 
 use crate::http::record::{HttpExchange, Request, Response, Upgrade, WsFrame};
-use crate::model::Connection;
-use crate::words::{duration, group, plural, printable_line};
+use crate::model::{Connection, RecvCall};
+use crate::words::{call_name, duration, group, ordinal, plural, printable_line};
 
 /// What a connection carried after it switched protocols, in words (the terminal and
 /// the HTML say the same): the switch, then each direction's bytes and frames.
@@ -560,4 +561,25 @@ pub fn response_blank_line(r: &Response) -> String {
         &r.lint,
         &format!("; the body starts at byte {head}"),
     )
+}
+
+/// "The blank line ending the headers (stream byte 296) came back in your 1st
+/// recv(512).": which of the program's calls returned the response's blank line, when
+/// the head has one (HTTP/0.9's has none).
+pub fn blank_line_read<'a>(
+    resp: &Response,
+    calls: impl IntoIterator<Item = &'a RecvCall>,
+) -> Option<String> {
+    if resp.head_len == resp.header_len + 2 {
+        return None;
+    }
+    let at = resp.head_offset + resp.header_len;
+    let r = calls
+        .into_iter()
+        .find(|r| r.stream_offset <= at && at < r.stream_offset + r.bytes)?;
+    Some(format!(
+        "The blank line ending the headers (stream byte {at}) came back in your {} {}.",
+        ordinal(r.call),
+        call_name(r)
+    ))
 }

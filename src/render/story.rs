@@ -669,20 +669,9 @@ arrived so far.",
         return out;
     }
     if let Some(resp) = c.http().first().and_then(|x| x.response.as_ref())
-        && resp.head_len != resp.header_len + 2
+        && let Some(read) = http::blank_line_read(resp, data.iter().copied())
     {
-        let at = resp.head_offset + resp.header_len;
-        if let Some(r) = data
-            .iter()
-            .find(|r| r.stream_offset <= at && at < r.stream_offset + r.bytes)
-        {
-            out.push(format!(
-                "The blank line ending the headers (stream byte {at}) came back in your {} \
-{}.",
-                ordinal(r.call),
-                call_name(r)
-            ));
-        }
+        out.push(read);
     }
     out
 }
