@@ -1,9 +1,9 @@
 //! HTTP's sentences, which the renderers lay out their own way: an exchange's frames,
 //! a request's target and lints, a response's status, body, length and segments, where
 //! the headers' blank line fell and which recv() returned it, an upgrade and its
-//! WebSocket frames, the story's
-//! request and answer lines, the course's mistakes in a request. The renderers say
-//! where each goes (a labelled line, a table's cell); the words are here.
+//! WebSocket frames, the story's request and answer lines, the course's mistakes in a
+//! request. The renderers say where each goes (a labelled line, a table's cell); the
+//! words are here.
 
 use crate::http::record::{HttpExchange, Request, Response, Upgrade, WsFrame};
 use crate::model::{Connection, RecvCall};
