@@ -11,6 +11,15 @@ pub const EXCHANGES_PER_LISTED_CONNECTION: usize = 20;
 pub const EXCHANGES_PER_CONNECTION: usize = 1_000;
 /// Largest message head accepted (request or status line and header fields).
 pub const HEAD_BYTES: usize = 64 * 1024;
+/// Header fields of one HTTP message head; a head with more is not HTTP.
+pub const HEADER_FIELDS: usize = 512;
+/// Frames listed per HTTP message (its `frames`; `frame_count` counts them all).
+pub const FRAMES_PER_MESSAGE: usize = 10_000;
+/// HTTP requests of one connection waiting for their response at once; beyond, the
+/// oldest is given up and counted.
+pub const AWAITING_REQUESTS: usize = 10_000;
+/// WebSocket frames listed per connection; later ones are counted.
+pub const WEBSOCKET_FRAMES: usize = 200;
 /// DNS lookups listed in a report.
 pub const DNS_LOOKUPS: usize = 10_000;
 /// IPv4 datagrams reassembled at once; beyond, the oldest is given up.
@@ -42,6 +51,14 @@ pub struct Limits {
     pub exchanges_per_connection: usize,
     /// Bytes of an HTTP message head (request or status line and header fields).
     pub head_bytes: usize,
+    /// Header fields of an HTTP message head; a head with more is not HTTP.
+    pub header_fields: usize,
+    /// Frames listed per HTTP message.
+    pub frames_per_message: usize,
+    /// HTTP requests of one connection awaiting their response at once.
+    pub awaiting_requests: usize,
+    /// WebSocket frames listed per connection.
+    pub websocket_frames: usize,
     /// Provenance pieces (which frame gave which bytes) kept per stream.
     pub chunks_per_stream: usize,
     /// Gap rows listed per stream.
@@ -50,6 +67,9 @@ pub struct Limits {
     pub kept_body_bytes: usize,
     /// Ended 4-tuples remembered for TIME_WAIT (late packets, reuse).
     pub ended_tuples: usize,
+    /// Ended connections held for late ACKs during their 2 s linger; past it, the first
+    /// to end are reported at once (nothing is cut).
+    pub lingering_connections: usize,
     /// DNS lookups listed.
     pub dns_lookups: usize,
     /// IPv4 datagrams waiting for their fragments at once.
@@ -62,6 +82,11 @@ pub struct Limits {
     /// Depth of nested JSON arrays and objects in a trace read from a file (a real
     /// one has 3).
     pub trace_nesting: usize,
+    /// A trace's calls the packets contradict, listed (all are counted).
+    pub disputed_calls: usize,
+    /// Kinds of frames that are not TCP (and reasons a frame was not decoded) counted
+    /// by name; the rest are counted as "other".
+    pub frame_kinds: usize,
 }
 
 impl Default for Limits {
@@ -75,15 +100,22 @@ impl Default for Limits {
             listed_exchanges: 1_000 * EXCHANGES_PER_LISTED_CONNECTION,
             exchanges_per_connection: EXCHANGES_PER_CONNECTION,
             head_bytes: HEAD_BYTES,
+            header_fields: HEADER_FIELDS,
+            frames_per_message: FRAMES_PER_MESSAGE,
+            awaiting_requests: AWAITING_REQUESTS,
+            websocket_frames: WEBSOCKET_FRAMES,
             chunks_per_stream: 20_000,
             gaps_per_stream: 1_000,
             kept_body_bytes: 64 << 20,
             ended_tuples: 100_000,
+            lingering_connections: 1024,
             dns_lookups: DNS_LOOKUPS,
             fragmented_datagrams: FRAGMENTED_DATAGRAMS,
             trace_bytes: 64 << 20,
             trace_calls: TRACE_CALLS,
             trace_nesting: 8,
+            disputed_calls: 20,
+            frame_kinds: 20,
         }
     }
 }
@@ -152,6 +184,30 @@ impl Limits {
                 None,
             ),
             (
+                "header_fields",
+                self.header_fields,
+                "header fields of an HTTP message head",
+                None,
+            ),
+            (
+                "frames_per_message",
+                self.frames_per_message,
+                "frames listed per HTTP message",
+                None,
+            ),
+            (
+                "awaiting_requests",
+                self.awaiting_requests,
+                "HTTP requests awaiting their response per connection",
+                None,
+            ),
+            (
+                "websocket_frames",
+                self.websocket_frames,
+                "WebSocket frames listed per connection",
+                None,
+            ),
+            (
                 "chunks_per_stream",
                 self.chunks_per_stream,
                 "provenance pieces kept per stream",
@@ -173,6 +229,12 @@ impl Limits {
                 "ended_tuples",
                 self.ended_tuples,
                 "ended 4-tuples remembered (TIME_WAIT)",
+                None,
+            ),
+            (
+                "lingering_connections",
+                self.lingering_connections,
+                "ended connections held for late ACKs (then reported at once)",
                 None,
             ),
             ("dns_lookups", self.dns_lookups, "DNS lookups listed", None),
@@ -198,6 +260,18 @@ impl Limits {
                 "trace_nesting",
                 self.trace_nesting,
                 "nesting depth of a trace read from a file",
+                None,
+            ),
+            (
+                "disputed_calls",
+                self.disputed_calls,
+                "calls of a trace the packets contradict, listed",
+                None,
+            ),
+            (
+                "frame_kinds",
+                self.frame_kinds,
+                "kinds of frames not TCP counted by name",
                 None,
             ),
         ]

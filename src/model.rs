@@ -765,9 +765,6 @@ pub struct TraceInfo {
     pub not_read: Option<String>,
 }
 
-/// Disputed calls listed in a report (all are counted).
-pub const MAX_DISPUTES: usize = 20;
-
 /// A call of a trace that the packets contradict, and why.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct TraceDispute {

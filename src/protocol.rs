@@ -33,20 +33,33 @@ pub struct Setup<'a> {
 }
 
 /// What the protocols above TCP found, over every connection (listed or not): their
-/// exchanges (a request and its answer, or either alone), those a connection's own
-/// bound left out (`Limits::exchanges_per_connection`), and the answers' status codes.
+/// exchanges (a request and its answer, or either alone), those the connection's own
+/// bounds left out, the answers' status codes, and what each bound reached cut.
 #[derive(Default)]
 pub struct TcpTotals {
     pub exchanges: u64,
     pub omitted: u64,
     pub status: BTreeMap<u16, u64>,
+    /// Bounds reached, by their `Limits` name, with how much each cut (the builder
+    /// moves them into the report's `limits_reached` as each connection is counted).
+    pub cuts: BTreeMap<&'static str, u64>,
 }
 
 impl TcpTotals {
+    /// Counts `n` cut by the bound `limit` (nothing when `n` is 0).
+    pub fn cut(&mut self, limit: &'static str, n: u64) {
+        if n > 0 {
+            *self.cuts.entry(limit).or_default() += n;
+        }
+    }
+
     /// Adds one connection's counts.
     pub fn add(&mut self, other: &TcpTotals) {
         self.exchanges += other.exchanges;
         self.omitted += other.omitted;
+        for (limit, n) in &other.cuts {
+            self.cut(limit, *n);
+        }
         for (status, n) in &other.status {
             *self.status.entry(*status).or_default() += n;
         }

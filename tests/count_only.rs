@@ -168,3 +168,84 @@ fn dns_counts_are_written_inside_the_totals_in_the_contracts_order() {
     assert!(at("dns_undecodable") < at("limits_reached"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// HTTP's bounds are `Limits`' (issue 26: the only home of every bound), each read by
+/// HTTP and said in `limits_reached` when reached: the frames listed per message, the
+/// requests awaiting their response, the header fields of a head (said in the reason
+/// the head is not HTTP, as `head_bytes` is).
+#[test]
+fn https_bounds_are_limits_and_said_when_reached() {
+    use support::craft::{Conversation, ok_response};
+    let dir = std::env::temp_dir().join(format!("wirelab-http-bounds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two pipelined requests, then the first one's answer in 5 segments.
+    let mut c = Conversation::new(40000, 80, [1000, 5000]);
+    c.handshake();
+    c.send(
+        true,
+        b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        1460,
+    );
+    c.send(false, &ok_response(&[b'a'; 4000]), 1000);
+    c.close();
+    // A request of three header fields.
+    let mut d = Conversation::new(40001, 80, [2000, 6000]);
+    d.handshake();
+    d.send(
+        true,
+        b"GET /c HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n",
+        1460,
+    );
+    d.close();
+    let path = dir.join("bounds.pcap");
+    let frames: Vec<_> = c.frames.iter().chain(d.frames.iter()).collect();
+    support::craft::write_pcap(std::fs::File::create(&path).unwrap(), frames).unwrap();
+    let report = |limits: Limits| {
+        let opts = Options {
+            limits,
+            ..Options::default()
+        };
+        let report = from_file(&path, None, opts).unwrap();
+        serde_json::to_value(&report).unwrap()
+    };
+    let cut = |v: &serde_json::Value, name: &str| {
+        v["totals"]["limits_reached"]
+            .as_array()
+            .and_then(|a| a.iter().find(|l| l["limit"] == name))
+            .map(|l| l["cut"].as_u64().unwrap())
+    };
+    let full = report(Limits::default());
+    assert_eq!(cut(&full, "frames_per_message"), None, "{}", full["totals"]);
+    assert_eq!(cut(&full, "awaiting_requests"), None);
+    let r = &full["connections"][0]["http"][0]["response"];
+    assert_eq!(r["frame_count"], 5, "{r}");
+    assert!(full["connections"][1]["http"][0]["request"].is_object());
+
+    let bounded = report(Limits {
+        frames_per_message: 2,
+        awaiting_requests: 1,
+        header_fields: 2,
+        ..Limits::default()
+    });
+    let t = &bounded["totals"];
+    assert_eq!(cut(&bounded, "frames_per_message"), Some(3), "{t}");
+    assert_eq!(cut(&bounded, "awaiting_requests"), Some(1), "{t}");
+    assert_eq!(cut(&bounded, "exchanges_per_connection"), None, "{t}");
+    let listed = &bounded["connections"][0]["http"];
+    let r = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|x| x["response"].as_object())
+        .expect("a response");
+    assert_eq!(r["frames"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(r["frame_count"], 5);
+    assert_eq!(t["http_omitted"], 1, "the request given up is counted");
+    let not_http = bounded["connections"][1]["not_http"].as_str().unwrap_or("");
+    assert!(
+        not_http.contains("more than 2 header fields"),
+        "{}",
+        bounded["connections"][1]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -190,7 +190,7 @@ fn read_file(
     // It is a claim: checked against the packets (recv::attach), bounded by the limits.
     match recv::from_comments(&info.section_comments, &opts.limits) {
         Some(Ok(trace)) => {
-            recv::attach(&mut report, &trace);
+            recv::attach(&mut report, &trace, &opts.limits);
             report.lab = trace.lab;
             crate::report::link::attach(&mut report);
         }

@@ -8,12 +8,8 @@ use crate::reassembly::{CloseReason, FrameNo};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-/// Most header fields accepted in one head.
-pub const MAX_HEADERS: usize = 512;
 /// Headers a head is first parsed with room for (more than any course or browser message).
 const COMMON_HEADERS: usize = 64;
-/// Most frames listed for one message (counted beyond that).
-pub const MAX_FRAMES: usize = 10_000;
 /// Bytes of each body kept for a preview.
 pub const PREVIEW: usize = 512;
 /// Bytes searched for the next message start after a side stopped making sense (a
@@ -169,7 +165,7 @@ pub struct End {
     /// Every body byte was captured and the framing ended where it should.
     pub complete: bool,
     pub gap_bytes: u64,
-    /// Frames that carried bytes of the message, in order (at most [`MAX_FRAMES`]).
+    /// Frames that carried bytes of the message, in order (at most `Limits::frames_per_message`).
     pub frames: Vec<FrameNo>,
     pub frame_count: u64,
     pub last_frame: FrameNo,
@@ -242,6 +238,10 @@ pub struct MessageParser {
     keep_bytes: usize,
     /// Bytes of a head (`Limits::head_bytes`); a longer one is "not HTTP".
     max_head: usize,
+    /// Header fields of a head (`Limits::header_fields`); a head with more is "not HTTP".
+    max_headers: usize,
+    /// Frames listed per message (`Limits::frames_per_message`).
+    max_frames: usize,
     hash_bodies: bool,
     /// Only what pairing and counting the messages needs is kept ([`MessageParser::count_only`]).
     count_only: bool,
@@ -267,7 +267,8 @@ struct BodyState {
     gap_bytes: u64,
     frames: Vec<FrameNo>,
     frame_count: u64,
-    /// Frames listed at most: [`MAX_FRAMES`], none when only counting (nor counted).
+    /// Frames listed at most: `Limits::frames_per_message`, none when only counting
+    /// (nor counted).
     max_frames: usize,
     preview: Vec<u8>,
     /// Body bytes kept: [`PREVIEW`], or more when asked ([`MessageParser::keep_body_bytes`]).
@@ -291,7 +292,7 @@ impl BodyState {
             gap_bytes: 0,
             frames: head_frames.to_vec(),
             frame_count: head_frames.len() as u64,
-            max_frames: MAX_FRAMES,
+            max_frames: crate::limits::FRAMES_PER_MESSAGE,
             preview: Vec::new(),
             keep: keep.max(PREVIEW),
             lint: Vec::new(),
@@ -333,14 +334,34 @@ const METHODS: &[&[u8]] = &[
     b"PATCH ",
 ];
 
-/// Why a message head is not HTTP (httparse's word for it), said as the report's
-/// reason for the lost start.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid {} head: {error}", if *.request { "request" } else { "response" })]
+/// Why a message head is not HTTP (httparse's word for it, or the bound on its header
+/// fields), said as the report's reason for the lost start.
+#[derive(Debug)]
 struct HeadError {
     request: bool,
-    #[source]
+    /// `Limits::header_fields`, said when a head has more.
+    fields: usize,
     error: httparse::Error,
+}
+
+impl std::fmt::Display for HeadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = if self.request { "request" } else { "response" };
+        match self.error {
+            httparse::Error::TooManyHeaders => write!(
+                f,
+                "invalid {role} head: more than {} header fields",
+                self.fields
+            ),
+            e => write!(f, "invalid {role} head: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for HeadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }
 
 impl MessageParser {
@@ -358,6 +379,8 @@ impl MessageParser {
             hash_bodies: true,
             keep_bytes: PREVIEW,
             max_head: crate::limits::HEAD_BYTES,
+            max_headers: crate::limits::HEADER_FIELDS,
+            max_frames: crate::limits::FRAMES_PER_MESSAGE,
             count_only: false,
             digests: None,
             asks_switch: false,
@@ -382,6 +405,16 @@ impl MessageParser {
     /// Reads heads of at most `n` bytes (`Limits::head_bytes`; [`crate::limits::HEAD_BYTES`] unless told).
     pub fn max_head(&mut self, n: usize) {
         self.max_head = n.max(16);
+    }
+
+    /// Reads heads of at most `n` header fields (`Limits::header_fields`).
+    pub fn max_headers(&mut self, n: usize) {
+        self.max_headers = n.max(1);
+    }
+
+    /// Lists at most `n` frames of each message (`Limits::frames_per_message`).
+    pub fn max_frames(&mut self, n: usize) {
+        self.max_frames = n;
     }
 
     /// Do not compute `body_sha256` (the report will not list these messages).
@@ -727,7 +760,12 @@ impl MessageParser {
         let parsed = match self.parse_head() {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return take,
-            Err(e) => match self.lenient_request() {
+            // A head with more fields than the bound is not read leniently: its line
+            // is not what is wrong.
+            Err(e) => match (e.error != httparse::Error::TooManyHeaders)
+                .then(|| self.lenient_request())
+                .flatten()
+            {
                 Some(parsed) => parsed,
                 None => return self.lost_start(&e.to_string(), bytes, take),
             },
@@ -756,6 +794,7 @@ impl MessageParser {
             self.digests.as_ref(),
             self.keep_bytes,
         );
+        body.max_frames = self.max_frames;
         if self.count_only {
             body.max_frames = 0;
             body.keep = 0;
@@ -923,19 +962,21 @@ impl MessageParser {
     /// Ok(None): incomplete. Err: not a valid head.
     /// Parses the head gathered so far: `Ok(None)` while it is incomplete. Room for
     /// [`COMMON_HEADERS`] headers is made on the stack; a head with more is parsed again
-    /// with room for [`MAX_HEADERS`] (a 16 KiB array filled for every head cost an eighth
-    /// of the report's time on the course capture).
+    /// with room for `Limits::header_fields` (a 16 KiB array filled for every head cost
+    /// an eighth of the report's time on the course capture).
     fn parse_head(&self) -> Result<Option<(usize, Head)>, HeadError> {
         let mut few = [httparse::EMPTY_HEADER; COMMON_HEADERS];
-        match self.parse_head_into(&mut few) {
-            Err(httparse::Error::TooManyHeaders) => {
-                let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+        let first = self.max_headers.min(COMMON_HEADERS);
+        match self.parse_head_into(&mut few[..first]) {
+            Err(httparse::Error::TooManyHeaders) if self.max_headers > first => {
+                let mut many = vec![httparse::EMPTY_HEADER; self.max_headers];
                 self.parse_head_into(&mut many)
             }
             other => other,
         }
         .map_err(|error| HeadError {
             request: matches!(self.role, Role::Request),
+            fields: self.max_headers,
             error,
         })
     }

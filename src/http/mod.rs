@@ -13,14 +13,12 @@ pub mod sentences;
 pub mod upgrade;
 
 use crate::extract::BodyPiece;
+use crate::limits::Limits;
 use crate::reassembly::{FrameNo, StreamEvent};
 pub use message::{End, Head, HttpEvent, MessageParser, Role};
 pub use record::{ConnectionHttp, ReportHttp};
 use std::collections::{BTreeMap, VecDeque};
 pub use upgrade::Upgrade;
-
-/// Requests waiting for a response at most; beyond, the oldest is given up and counted.
-const MAX_AWAITING: usize = 10_000;
 
 /// One message: its head, and how its body ended (None while the body is under way
 /// or when the capture ended first).
@@ -46,8 +44,15 @@ pub struct HttpConnection {
     /// Exchanges under way or listed, by number (the order they started in).
     open: BTreeMap<usize, Box<Exchange>>,
     next: usize,
-    /// Exchanges complete but not listed (beyond [`crate::limits::EXCHANGES_PER_CONNECTION`], or given up waiting).
+    /// Exchanges complete but not listed (beyond `Limits::exchanges_per_connection`,
+    /// or given up waiting).
     pub omitted: u64,
+    /// Of the omitted, requests given up waiting for their response (beyond
+    /// `Limits::awaiting_requests`).
+    pub given_up: u64,
+    /// The bounds it reads within; the default ones unless told ([`HttpConnection::bounds`]),
+    /// kept for the HTTP inside a CONNECT tunnel.
+    limits: Option<Box<Limits>>,
     /// Exchanges listed at most.
     max_listed: usize,
     /// Exchanges whose request is waiting for a response, oldest first.
@@ -88,6 +93,8 @@ impl HttpConnection {
             open: BTreeMap::new(),
             next: 0,
             omitted: 0,
+            given_up: 0,
+            limits: None,
             awaiting: VecDeque::new(),
             current_request: None,
             current_response: None,
@@ -110,6 +117,19 @@ impl HttpConnection {
         self.count_only = true;
         self.requests.count_only();
         self.responses.count_only();
+    }
+
+    /// Reads within `limits`' bounds on HTTP: a head's bytes and fields, the frames
+    /// listed per message, the requests awaiting, the exchanges and WebSocket frames
+    /// listed.
+    pub fn bounds(&mut self, limits: &Limits) {
+        self.max_listed = limits.exchanges_per_connection;
+        for p in [&mut self.requests, &mut self.responses] {
+            p.max_head(limits.head_bytes);
+            p.max_headers(limits.header_fields);
+            p.max_frames(limits.frames_per_message);
+        }
+        self.limits = Some(Box::new(limits.clone()));
     }
 
     /// Reads message heads of at most `n` bytes (`Limits::head_bytes`).
@@ -218,7 +238,11 @@ impl HttpConnection {
         let asked = &self.switch_asked;
         self.upgrade.get_or_insert_with(|| {
             let (protocol, target) = asked.clone().unwrap_or(("unknown".into(), None));
-            Box::new(Upgrade::new(&protocol, target, None))
+            let mut up = Upgrade::new(&protocol, target, None);
+            if let Some(l) = &self.limits {
+                up.max_frames = l.websocket_frames;
+            }
+            Box::new(up)
         })
     }
 
@@ -241,12 +265,19 @@ impl HttpConnection {
         };
         if protocol == "tunnel" {
             let mut inside = HttpConnection::new();
+            if let Some(l) = &self.limits {
+                inside.bounds(l);
+            }
             if self.count_only {
                 inside.count_only();
             }
             self.inside = Some(Box::new(inside));
         }
-        self.upgrade = Some(Box::new(Upgrade::new(&protocol, target, Some(head.frame))));
+        let mut up = Upgrade::new(&protocol, target, Some(head.frame));
+        if let Some(l) = &self.limits {
+            up.max_frames = l.websocket_frames;
+        }
+        self.upgrade = Some(Box::new(up));
         self.requests.tunnel();
     }
 
@@ -277,6 +308,7 @@ impl HttpConnection {
             }
             self.exchanges.append(&mut inside.exchanges);
             self.omitted += inside.omitted;
+            self.given_up += inside.given_up;
         }
         self.awaiting.clear();
         self.current_request = None;
@@ -363,11 +395,16 @@ impl HttpConnection {
                         response: None,
                     });
                     self.awaiting.push_back(i);
-                    if self.awaiting.len() > MAX_AWAITING
+                    let max_awaiting = self
+                        .limits
+                        .as_ref()
+                        .map_or(crate::limits::AWAITING_REQUESTS, |l| l.awaiting_requests);
+                    if self.awaiting.len() > max_awaiting
                         && let Some(old) = self.awaiting.pop_front()
                         && self.open.remove(&old).is_some()
                     {
                         self.omitted += 1;
+                        self.given_up += 1;
                     }
                     self.current_request = Some(i);
                 }

@@ -23,8 +23,7 @@ enum Socks {
 impl HttpOnTcp {
     pub fn new(setup: &Setup<'_>) -> Self {
         let mut http = HttpConnection::new();
-        http.max_listed(setup.limits.exchanges_per_connection);
-        http.max_head(setup.limits.head_bytes);
+        http.bounds(setup.limits);
         if setup.listed {
             http.hash_with(setup.digests, setup.id);
         } else {
@@ -121,6 +120,9 @@ impl TcpProtocol for HttpOnTcp {
     fn count(&self, totals: &mut TcpTotals) {
         totals.exchanges += self.0.exchanges.len() as u64 + self.0.omitted;
         totals.omitted += self.0.omitted;
+        let given_up = self.0.given_up;
+        totals.cut("awaiting_requests", given_up);
+        totals.cut("exchanges_per_connection", self.0.omitted - given_up);
         for x in &self.0.exchanges {
             if let Some(status) = x.response.as_ref().and_then(|r| r.head.status) {
                 *totals.status.entry(status).or_default() += 1;
@@ -263,6 +265,20 @@ fn spend(c: &mut HttpRecord, budget: &mut Budget<'_>) {
         c.exchanges.clear();
     }
     *budget.listed_exchanges += c.exchanges.len();
+    let frames_cut: u64 = c
+        .exchanges
+        .iter()
+        .filter_map(|x| x.response.as_ref())
+        .map(|r| r.frame_count.saturating_sub(r.frames.len() as u64))
+        .sum();
+    if frames_cut > 0 {
+        budget.reached("frames_per_message", frames_cut);
+    }
+    if let Some(u) = &c.upgrade
+        && u.websocket_omitted > 0
+    {
+        budget.reached("websocket_frames", u.websocket_omitted);
+    }
 }
 
 fn upgrade_model(u: &http::Upgrade) -> record::Upgrade {

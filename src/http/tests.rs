@@ -319,7 +319,7 @@ fn head_cut_by_snaplen_is_reported_incomplete() {
 }
 
 /// A head with more headers than the first parse makes room for (64) is parsed again
-/// with room for MAX_HEADERS; one with more than MAX_HEADERS is not HTTP.
+/// with room for `Limits::header_fields` (512); one with more is not HTTP.
 #[test]
 fn heads_with_many_headers_are_parsed_whole() {
     let head = |n: usize| {

@@ -10,9 +10,6 @@ use std::io::Cursor;
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
-/// WebSocket frames listed per connection (counted beyond).
-pub const MAX_LISTED_FRAMES: usize = 200;
-
 /// The protocol a connection switched to, and its bytes since the switch.
 #[derive(Clone, Debug)]
 pub struct Upgrade {
@@ -27,8 +24,10 @@ pub struct Upgrade {
     pub sides: [UpgradedSide; 2],
     /// WebSocket frames of both sides in the order they were decoded.
     pub frames: Vec<WsFrame>,
-    /// WebSocket frames beyond [`MAX_LISTED_FRAMES`], counted.
+    /// WebSocket frames beyond [`Upgrade::max_frames`], counted.
     pub frames_omitted: u64,
+    /// WebSocket frames listed at most (`Limits::websocket_frames`).
+    pub max_frames: usize,
     /// HTTP exchanges carried inside a CONNECT tunnel in clear (a proxy's tunnel to
     /// port 80), as Suricata follows them; added to the connection's exchanges.
     pub http_inside: u64,
@@ -83,6 +82,7 @@ impl Upgrade {
             sides: Default::default(),
             frames: Vec::new(),
             frames_omitted: 0,
+            max_frames: crate::limits::WEBSOCKET_FRAMES,
             http_inside: 0,
         }
     }
@@ -127,7 +127,7 @@ impl Upgrade {
                     let (offset, first) = ws.head_at;
                     ws.head.clear();
                     side.ws_frames += 1;
-                    if self.frames.len() < MAX_LISTED_FRAMES {
+                    if self.frames.len() < self.max_frames {
                         self.frames.push(WsFrame {
                             client,
                             frame: first,

@@ -136,7 +136,11 @@ pub fn run_fetches(prepared: Vec<PreparedFetch>) -> (Vec<Fetch>, Option<client::
 
 /// Joins wirelab's own fetches' calls to their connections, as a traced program's, and
 /// returns them as a trace.
-pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) -> crate::trace::Trace {
+pub fn join_recvs(
+    report: &mut crate::report::Report,
+    fetches: &[Fetch],
+    limits: &crate::report::Limits,
+) -> crate::trace::Trace {
     let me = std::process::id();
     let trace = crate::trace::Trace {
         mechanism: "wirelab".into(),
@@ -148,7 +152,7 @@ pub fn join_recvs(report: &mut crate::report::Report, fetches: &[Fetch]) -> crat
         calls: fetches.iter().flat_map(|f| f.calls.clone()).collect(),
         ..Default::default()
     };
-    recv::attach(report, &trace);
+    recv::attach(report, &trace, limits);
     trace
 }
 
@@ -171,6 +175,7 @@ pub fn capture_fetches(
     let saved = session.saved_file().map_err(LabError::Save)?;
     let dropped = session.drop_privileges().map_err(LabError::Privileges)?;
     let running_server = server.map(|s| s.spawn(None));
+    let limits = opts.limits.clone();
     let running = session.start(opts, None, None, on_line);
     let (fetches, error) = run_fetches(prepared);
     let mut live = running.stop_after(GRACE);
@@ -178,7 +183,7 @@ pub fn capture_fetches(
     if let Some(e) = error {
         return Err(LabError::Fetch(e));
     }
-    let trace = join_recvs(&mut live.report, &fetches);
+    let trace = join_recvs(&mut live.report, &fetches, &limits);
     if let Some(saved) = &saved {
         saved.keep(&live.report, Some(&trace), "");
     }

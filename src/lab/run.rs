@@ -159,6 +159,7 @@ pub fn run(
     } = Servers::bind(&net)?;
     let mut report_opts = report_opts;
     report_opts.key_log = Some(keys.clone());
+    let limits = report_opts.limits.clone();
     let session = open_capture(&net, opts.save.as_deref())?;
     let saved = session.saved_file().map_err(LabError::Save)?;
     let server_end = ServerSide::open(opts, &net)?;
@@ -219,9 +220,9 @@ pub fn run(
         _ => None,
     };
     if let Some(t) = &trace {
-        crate::report::recv::attach(&mut live.report, t);
+        crate::report::recv::attach(&mut live.report, t, &limits);
     } else if !fetches.is_empty() {
-        trace = Some(super::join_recvs(&mut live.report, &fetches));
+        trace = Some(super::join_recvs(&mut live.report, &fetches, &limits));
     }
     let mut lab = lab_info(opts, &mut net, &user, started.command_line, status);
     lab.program_tls_sessions = program_tls_sessions;

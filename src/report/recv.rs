@@ -5,9 +5,7 @@
 //! own addresses, never by timing.
 
 use super::Limits;
-use crate::model::{
-    Connection, Dir, MAX_DISPUTES, RecvCall, Report, Stream, TraceDispute, TraceInfo,
-};
+use crate::model::{Connection, Dir, RecvCall, Report, Stream, TraceDispute, TraceInfo};
 use crate::trace::{Call, Trace, Way};
 use std::collections::BTreeMap;
 
@@ -15,7 +13,7 @@ use std::collections::BTreeMap;
 /// calls of each connection are first checked against its packets
 /// ([`contradictions`]); a connection whose calls the packets contradict keeps none
 /// of them, and the disputes are listed in the trace's note instead.
-pub fn attach(report: &mut Report, trace: &Trace) {
+pub fn attach(report: &mut Report, trace: &Trace, limits: &Limits) {
     let mut matched = 0u64;
     let mut disputed = Vec::new();
     let mut calls_disputed = 0u64;
@@ -50,7 +48,7 @@ pub fn attach(report: &mut Report, trace: &Trace) {
         }
         if !wrong.is_empty() {
             calls_disputed += wrong.len() as u64;
-            let room = MAX_DISPUTES.saturating_sub(disputed.len());
+            let room = limits.disputed_calls.saturating_sub(disputed.len());
             disputed.extend(wrong.into_iter().take(room));
             continue;
         }

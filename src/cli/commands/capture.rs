@@ -41,7 +41,9 @@ pub fn capture(
         dropped.description
     );
     let duration = duration.map(Duration::from_secs_f64);
-    let running = session.start(output.options(), count, duration, line_printer(output));
+    let report_opts = output.options();
+    let limits = report_opts.limits.clone();
+    let running = session.start(report_opts, count, duration, line_printer(output));
     let mut status_code = ExitCode::SUCCESS;
     let mut traced = None;
     let result = if let Some((program, args)) = command.split_first() {
@@ -74,7 +76,7 @@ pub fn capture(
     };
     let mut result = result;
     if let Some(t) = &traced {
-        wirelab::report::recv::attach(&mut result.report, t);
+        wirelab::report::recv::attach(&mut result.report, t, &limits);
         if let Some(saved) = &saved {
             saved.keep(&result.report, Some(t), "");
         }

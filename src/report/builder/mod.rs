@@ -34,12 +34,6 @@ use to_model::{close_of, header_bytes, options_text, to_model};
 /// How long (capture time) an ended connection stays in the table before it is
 /// reported and dropped.
 const CLOSED_LINGER_US: i64 = 2_000_000;
-/// Ended connections that wait out [`CLOSED_LINGER_US`] at most: past it the ones
-/// that ended first are reported at once (a fast network ends thousands of connections
-/// a second, each holding its parsers). What still comes for them is counted as late.
-const MAX_LINGERING: usize = 1024;
-/// Distinct "undecoded" reasons listed.
-const MAX_REASONS: usize = 20;
 
 /// Builds a report from frames, one at a time.
 pub struct ReportBuilder {
@@ -318,7 +312,7 @@ impl ReportBuilder {
                 let n = self.reasons.len();
                 if let Some(c) = self.reasons.get_mut(reason) {
                     *c += 1;
-                } else if n < MAX_REASONS {
+                } else if n < self.opts.limits.frame_kinds {
                     self.reasons.insert(reason.clone(), 1);
                 }
             }
@@ -330,12 +324,13 @@ impl ReportBuilder {
         }
     }
 
-    /// Counts a frame that is not TCP by what it carries (at most [`MAX_REASONS`] kinds).
+    /// Counts a frame that is not TCP by what it carries (at most `Limits::frame_kinds`
+    /// kinds; the rest as "other").
     fn count_kind(&mut self, kind: String) {
         let n = self.other_kinds.len();
         if let Some(c) = self.other_kinds.get_mut(&kind) {
             *c += 1;
-        } else if n < MAX_REASONS {
+        } else if n < self.opts.limits.frame_kinds {
             self.other_kinds.insert(kind, 1);
         } else {
             *self.other_kinds.entry("other".into()).or_default() += 1;
@@ -569,14 +564,18 @@ impl ReportBuilder {
         self.time_wait.remember(ended, now);
     }
 
-    /// Past [`MAX_LINGERING`] ended connections, the first to end are reported (down
-    /// to three quarters of it) and their 4-tuples remembered as ended.
+    /// Ended connections wait out [`CLOSED_LINGER_US`] for late ACKs, but past
+    /// `Limits::lingering_connections` of them the first to end are reported (down to
+    /// three quarters of it) and their 4-tuples remembered as ended: a fast network
+    /// ends thousands of connections a second, each holding its parsers. What still
+    /// comes for them is counted as late.
     fn cap_lingering(&mut self, now: i64) {
-        if self.ended.len() <= MAX_LINGERING {
+        let max = self.opts.limits.lingering_connections;
+        if self.ended.len() <= max {
             return;
         }
         let mut gone = Vec::new();
-        while self.ended.len() > MAX_LINGERING / 4 * 3 {
+        while self.ended.len() > max / 4 * 3 {
             let key = self.ended.pop_front().expect("longer than the bound");
             // The key may have been reported since, or taken by a new connection.
             if self.table.get_mut(&key, now).is_some_and(|c| c.has_ended())
@@ -673,8 +672,8 @@ impl ReportBuilder {
         let exchanges = self.above_tcp.exchanges - before.0;
         let omitted = self.above_tcp.omitted - before.1;
         self.exchanges_omitted += omitted;
-        if omitted > 0 {
-            *self.reached.entry("exchanges_per_connection").or_default() += omitted;
+        for (limit, n) in std::mem::take(&mut self.above_tcp.cuts) {
+            *self.reached.entry(limit).or_default() += n;
         }
         *self
             .close_counts
