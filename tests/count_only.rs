@@ -200,12 +200,14 @@ fn https_bounds_are_limits_and_said_when_reached() {
     let path = dir.join("bounds.pcap");
     let frames: Vec<_> = c.frames.iter().chain(d.frames.iter()).collect();
     support::craft::write_pcap(std::fs::File::create(&path).unwrap(), frames).unwrap();
+    let words = std::cell::RefCell::new(Vec::new());
     let report = |limits: Limits| {
         let opts = Options {
             limits,
             ..Options::default()
         };
         let report = from_file(&path, None, opts).unwrap();
+        *words.borrow_mut() = wirelab::render::limits_words(&report.totals);
         serde_json::to_value(&report).unwrap()
     };
     let cut = |v: &serde_json::Value, name: &str| {
@@ -241,6 +243,13 @@ fn https_bounds_are_limits_and_said_when_reached() {
     assert_eq!(r["frames"].as_array().map(Vec::len), Some(2), "{listed}");
     assert_eq!(r["frame_count"], 5);
     assert_eq!(t["http_omitted"], 1, "the request given up is counted");
+    // The text report says each in words.
+    let said = words.borrow().join("\n");
+    assert!(
+        said.contains("1 requests given up waiting for their response")
+            && said.contains("3 frames not listed"),
+        "{said}"
+    );
     let not_http = bounded["connections"][1]["not_http"].as_str().unwrap_or("");
     assert!(
         not_http.contains("more than 2 header fields"),

@@ -363,6 +363,10 @@ pub fn limits_words(t: &Totals) -> Vec<String> {
                 "pending_total" => "holes given up as gaps (the streams with them are incomplete)",
                 "kept_body_bytes" => "bodies left out of the HAR content",
                 "fragmented_datagrams" => "fragmented datagrams never completed",
+                "awaiting_requests" => "requests given up waiting for their response",
+                "frames_per_message" => "frames not listed (each message's frame_count has them)",
+                "websocket_frames" => "WebSocket frames counted but not listed",
+                "dns_lookups" => "DNS lookups counted but not listed",
                 _ => "items cut",
             };
             let value = if l.what.contains("bytes") && l.value >= 1 << 20 {
