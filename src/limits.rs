@@ -84,6 +84,9 @@ pub struct Limits {
     pub trace_nesting: usize,
     /// A trace's calls the packets contradict, listed (all are counted).
     pub disputed_calls: usize,
+    /// Bytes of frames a live capture's analysis may fall behind; beyond, frames are
+    /// saved but not analysed (and counted: the source's `live_unanalysed`).
+    pub analysis_backlog: usize,
     /// Kinds of frames that are not TCP (and reasons a frame was not decoded) counted
     /// by name; the rest are counted as "other".
     pub frame_kinds: usize,
@@ -115,6 +118,7 @@ impl Default for Limits {
             trace_calls: TRACE_CALLS,
             trace_nesting: 8,
             disputed_calls: 20,
+            analysis_backlog: 256 << 20,
             frame_kinds: 20,
         }
     }
@@ -266,6 +270,12 @@ impl Limits {
                 "disputed_calls",
                 self.disputed_calls,
                 "calls of a trace the packets contradict, listed",
+                None,
+            ),
+            (
+                "analysis_backlog",
+                self.analysis_backlog,
+                "bytes a live capture's analysis may fall behind (then saved only)",
                 None,
             ),
             (

@@ -17,9 +17,6 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-/// Bytes of packets waiting for the analysis at most.
-const ANALYSIS_BACKLOG: usize = 256 << 20;
-
 /// A packet copied out of libpcap's buffer for the analysis thread.
 struct OwnedFrame {
     number: u64,
@@ -234,16 +231,18 @@ impl Session {
         let capture_thread = thread::spawn(move || {
             // The capture thread only copies packets out (and libpcap writes the
             // savefile); the pipeline runs in its own thread, so a slow report never
-            // makes the kernel drop packets. If the analysis falls ANALYSIS_BACKLOG bytes
-            // behind, frames are saved but not analysed live (and counted).
+            // makes the kernel drop packets. If the analysis falls
+            // `Limits::analysis_backlog` bytes behind, frames are saved but not analysed
+            // live (and counted: the source's `live_unanalysed`).
             let (frames_tx, frames_rx) = mpsc::channel::<OwnedFrame>();
             let backlog = Arc::new(AtomicUsize::new(0));
+            let max_backlog = opts.limits.analysis_backlog;
             let analysis = analysis(opts, linktype, frames_rx, backlog.clone(), on_line);
             let mut seen = 0u64;
             let mut unanalysed = 0u64;
             let result = self.capture.run(|frame| {
                 let size = frame.data.len();
-                if backlog.load(Ordering::Relaxed) + size > ANALYSIS_BACKLOG {
+                if backlog.load(Ordering::Relaxed) + size > max_backlog {
                     unanalysed += 1;
                 } else {
                     backlog.fetch_add(size, Ordering::Relaxed);
