@@ -784,5 +784,14 @@ fn every_command_that_reports_shows_its_bounds_in_help() {
                 );
             }
         }
+        // The lab's own bounds too, where the lab runs.
+        if matches!(command, "lab" | "demo") {
+            let lab = help
+                .split_once("Bounds of the lab:")
+                .unwrap_or_else(|| panic!("wirelab {command} --help: no lab bounds"))
+                .1;
+            assert!(lab.contains("10,000  drops and reorders"), "{lab}");
+            assert!(lab.contains("1,000,000  data segments"), "{lab}");
+        }
     }
 }

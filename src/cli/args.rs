@@ -496,9 +496,10 @@ The network: the program at 10.80.0.2 (eth0, where the capture runs), a router a
 and 10.80.1.1, the course server at 10.80.1.2 (web on port 80, DNS on port 53). Other names \
 than the course's get NXDOMAIN. The exit status is the program's.\n\n\
 The links (--link NAME):\n{}\n\n\
-This kernel:\n{}\n\n{}",
+This kernel:\n{}\n\n{}\n\n{}",
         links_help(),
         wirelab::lab::network::KernelSupport::probe().help(),
+        lab_bounds_help(),
         bounds_help()
     )
 }
@@ -509,9 +510,28 @@ fn demo_after_help() -> String {
         "Examples:\n  sudo wirelab demo\n  sudo wirelab demo --link satellite\n  \
 sudo wirelab demo --rate 500kbit --drop-every 20\n  \
 sudo wirelab demo --format html -o demo.html\n  sudo wirelab demo --loopback\n\n\
-The links (--link NAME):\n{}\n\n{}",
+The links (--link NAME):\n{}\n\n{}\n\n{}",
         links_help(),
+        lab_bounds_help(),
         bounds_help()
+    )
+}
+
+/// The lab's own bounds (what it records beside the capture, its course server), for
+/// `wirelab lab --help` and `wirelab demo --help`.
+fn lab_bounds_help() -> String {
+    use wirelab::lab::server;
+    format!(
+        "Bounds of the lab:\n  \
+{:>9}  drops and reorders of the link listed (the rest counted)\n  \
+{:>9}  data segments kept per end to compare both ends (the rest counted)\n  \
+{:>9}  course server connections at once, {} per address (then 503)\n  \
+{:>9}  of a request head the course server reads (then 431)",
+        render::group(wirelab::trace::MAX_LINK_EVENTS as u64),
+        render::group(wirelab::lab::both_ends::MAX_SEEN as u64),
+        render::group(server::MAX_CONNECTIONS as u64),
+        server::MAX_PER_CLIENT,
+        format!("{} KiB", server::MAX_HEAD >> 10)
     )
 }
 
