@@ -34,7 +34,7 @@ pub fn serve(listen: SocketAddr, tls: Option<(&Path, Option<&Path>)>) -> Outcome
                 ca_file.display()
             ));
         }
-        let keys = std::sync::Arc::new(wirelab::tls::KeyLog::new());
+        let keys = std::sync::Arc::new(wirelab::keylog::KeyLog::new());
         if let Some(path) = keylog {
             match std::fs::OpenOptions::new()
                 .create(true)

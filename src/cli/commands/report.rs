@@ -70,14 +70,14 @@ fn report_file_streamed(
 /// The key log in `path`; its unreadable lines are said on stderr and skipped.
 pub fn read_key_log(
     path: &Path,
-) -> Result<std::sync::Arc<wirelab::tls::KeyLog>, crate::cli::failure::Failure> {
+) -> Result<std::sync::Arc<wirelab::keylog::KeyLog>, crate::cli::failure::Failure> {
     let text = std::fs::read(path).map_err(|e| {
         crate::cli::failure::Failure::Input(format!(
             "--keylog {}: {e}; give the file SSLKEYLOGFILE named when the program ran",
             path.display()
         ))
     })?;
-    let log = wirelab::tls::KeyLog::new();
+    let log = wirelab::keylog::KeyLog::new();
     let bad = log.add_text(&String::from_utf8_lossy(&text));
     for b in bad.iter().take(5) {
         eprintln!(
