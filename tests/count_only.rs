@@ -246,7 +246,7 @@ fn https_bounds_are_limits_and_said_when_reached() {
     // The text report says each in words.
     let said = words.borrow().join("\n");
     assert!(
-        said.contains("1 requests given up waiting for their response")
+        said.contains("1 request given up waiting for a response")
             && said.contains("3 frames not listed"),
         "{said}"
     );

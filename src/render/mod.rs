@@ -353,22 +353,53 @@ pub fn limits_words(t: &Totals) -> Vec<String> {
     t.limits_reached
         .iter()
         .map(|l| {
-            let cut = match l.limit {
-                "segment_rows" => "segment rows not listed (--connection N shows one connection's)",
-                "listed_connections" => "connections counted in the totals only",
+            // What was cut, in the number's grammar: (one, many, what happened).
+            let (one, many, done) = match l.limit {
+                "segment_rows" => (
+                    "segment row",
+                    "segment rows",
+                    "not listed (--connection N shows one connection's)",
+                ),
+                "listed_connections" => ("connection", "connections", "counted in the totals only"),
                 "listed_exchanges" | "exchanges_per_connection" => {
-                    "HTTP exchanges counted but not listed"
+                    ("HTTP exchange", "HTTP exchanges", "counted but not listed")
                 }
-                "connections" => "connections evicted from the table while open",
-                "pending_total" => "holes given up as gaps (the streams with them are incomplete)",
-                "kept_body_bytes" => "bodies left out of the HAR content",
-                "fragmented_datagrams" => "fragmented datagrams never completed",
-                "awaiting_requests" => "requests given up waiting for their response",
-                "frames_per_message" => "frames not listed (each message's frame_count has them)",
-                "websocket_frames" => "WebSocket frames counted but not listed",
-                "dns_lookups" => "DNS lookups counted but not listed",
-                _ => "items cut",
+                "connections" => (
+                    "connection",
+                    "connections",
+                    "evicted from the table while open",
+                ),
+                "pending_total" if l.cut == 1 => (
+                    "hole",
+                    "holes",
+                    "given up as a gap (its stream is incomplete)",
+                ),
+                "pending_total" => (
+                    "hole",
+                    "holes",
+                    "given up as gaps (the streams with them are incomplete)",
+                ),
+                "kept_body_bytes" => ("body", "bodies", "left out of the HAR content"),
+                "fragmented_datagrams" => (
+                    "fragmented datagram",
+                    "fragmented datagrams",
+                    "never completed",
+                ),
+                "awaiting_requests" => ("request", "requests", "given up waiting for a response"),
+                "frames_per_message" => (
+                    "frame",
+                    "frames",
+                    "not listed (each message's frame_count has them)",
+                ),
+                "websocket_frames" => (
+                    "WebSocket frame",
+                    "WebSocket frames",
+                    "counted but not listed",
+                ),
+                "dns_lookups" => ("DNS lookup", "DNS lookups", "counted but not listed"),
+                _ => ("item", "items", "cut"),
             };
+            let cut = format!("{} {done}", if l.cut == 1 { one } else { many });
             let value = if l.what.contains("bytes") && l.value >= 1 << 20 {
                 format!("{} MiB", l.value >> 20)
             } else {
@@ -870,6 +901,55 @@ pub fn lab_sentence(lab: &crate::model::LabInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bound reached says what it cut in the number's grammar: "1 request", "17
+    /// segment rows", "2 bodies".
+    #[test]
+    fn bounds_reached_are_said_in_the_singular_and_plural() {
+        let reached = |limit: &'static str, cut: u64| crate::model::LimitReached {
+            limit,
+            value: 5,
+            what: "things bounded",
+            option: None,
+            cut,
+        };
+        let t = Totals {
+            limits_reached: vec![
+                reached("awaiting_requests", 1),
+                reached("segment_rows", 17),
+                reached("kept_body_bytes", 2),
+                reached("kept_body_bytes", 1),
+                reached("listed_connections", 1),
+            ],
+            ..Totals::default()
+        };
+        let words = limits_words(&t);
+        assert!(
+            words[0].ends_with(": 1 request given up waiting for a response"),
+            "{}",
+            words[0]
+        );
+        assert!(
+            words[1].contains(": 17 segment rows not listed"),
+            "{}",
+            words[1]
+        );
+        assert!(
+            words[2].ends_with(": 2 bodies left out of the HAR content"),
+            "{}",
+            words[2]
+        );
+        assert!(
+            words[3].ends_with(": 1 body left out of the HAR content"),
+            "{}",
+            words[3]
+        );
+        assert!(
+            words[4].ends_with(": 1 connection counted in the totals only"),
+            "{}",
+            words[4]
+        );
+    }
 
     #[test]
     fn ttls_tell_the_routers_on_the_way() {
