@@ -700,8 +700,8 @@ fn json_without_stream_hash_differs_only_in_the_stream_hashes() {
     assert!(compared > 50, "only {compared} stream hashes compared");
 }
 
-/// `wirelab explain` (the list and every term) and `wirelab ports` fit an 80-column
-/// terminal: a student reads them in one.
+/// `wirelab explain` (the list and every term), `wirelab ports` and every command's
+/// `--help` fit an 80-column terminal: a student reads them in one.
 #[test]
 fn explain_and_ports_fit_80_columns() {
     let run = |args: &[&str]| {
@@ -716,6 +716,22 @@ fn explain_and_ports_fit_80_columns() {
     for entry in wirelab::report::DICTIONARY.terms() {
         outputs.push((vec!["explain", entry.name], run(&["explain", entry.name])));
     }
+    // Every command's --help too, whatever the terminal's width (none: a pipe).
+    for command in [
+        "report",
+        "replay",
+        "explain",
+        "ports",
+        "capture",
+        "interfaces",
+        "serve",
+        "fetch",
+        "lab",
+        "demo",
+    ] {
+        outputs.push((vec![command, "--help"], run(&[command, "--help"])));
+    }
+    outputs.push((vec!["--help"], run(&["--help"])));
     assert!(outputs.len() > 20);
     for (args, text) in outputs {
         for line in text.lines() {

@@ -12,6 +12,8 @@ use wirelab::report::{Limits, Options};
 #[command(
     name = "wirelab",
     version,
+    // Help for a beginner's 80-column terminal, however wide the terminal is.
+    max_term_width = 80,
     about = "A packet-level network lab: see the IP, TCP and HTTP layers of a web fetch",
     long_about = "wirelab captures live (or reads a saved capture) and shows every layer of \
 each TCP connection in it: addresses and ports, the handshake and its round-trip time, every \
