@@ -4,14 +4,16 @@
 //! the one before: on the cores measured here (AMD Zen 3) the SHA unit is then idle half
 //! the time. Stepping a second, independent message through the same rounds fills those
 //! gaps: 2.8 GB/s for two messages against 1.57 GB/s for one (`sha2`, SHA-NI path).
-//! The report hashes a stream and its body over the same bytes, so there is nearly
-//! always a second message waiting.
+//! The bodies of a capture come mostly one after another, so the blocks of a message
+//! left without a partner may wait for the next message's ([`Carry`]).
 //!
 //! [`Message`] buffers its input as runs of whole blocks (borrowed from the batch being
-//! hashed, or copied when a block straddles two updates); [`compress_pending`] pairs the
-//! runs of different messages and compresses them. A CPU without the SHA extensions,
-//! and any block left without a partner, goes through `sha2::compress256`.
+//! hashed or from a chunk held, or copied when a block straddles two updates);
+//! [`compress_pending`] pairs the runs of different messages and compresses them. A CPU
+//! without the SHA extensions, and any block left without a partner, goes through
+//! `sha2::compress256`.
 
+use crate::capture::file::Chunk;
 use sha2::digest::generic_array::GenericArray;
 use std::ops::Range;
 
@@ -45,14 +47,51 @@ impl<'a> Sources<'a> {
 /// Whole blocks waiting to be compressed, in message order.
 #[derive(Debug, Clone)]
 enum Run {
-    /// A range of a batch's bytes (a multiple of 64 long).
+    /// A range of the batch's bytes (a multiple of 64 long).
     Batch(Source, Range<usize>),
-    /// A block gathered from the ends of two updates: its index in [`Copied`].
-    Copied(usize),
+    /// A range of an earlier batch's chunk, held for a partner (see [`Carry`]).
+    Held(Chunk, Range<usize>),
+    /// A block gathered from the ends of two updates.
+    Block([u8; 64]),
 }
 
-/// Blocks gathered from the ends of updates, kept until [`compress_pending`] runs.
-pub type Copied = Vec<[u8; 64]>;
+impl Run {
+    fn bytes<'a>(&'a self, sources: Sources<'a>) -> &'a [u8] {
+        match self {
+            Run::Batch(src, r) => sources.get(*src, r.clone()),
+            Run::Held(chunk, r) => &chunk[r.clone()],
+            Run::Block(b) => b,
+        }
+    }
+
+    /// The run without its first `off` bytes, held past its batch when it lies in
+    /// `chunk` (the batch's shared chunk); `None` if it lies in the batch's own bytes.
+    fn held_from(&self, off: usize, chunk: Option<&Chunk>) -> Option<Run> {
+        match self {
+            Run::Batch(Source::Shared, r) => Some(Run::Held(chunk?.clone(), r.start + off..r.end)),
+            Run::Batch(Source::Own, _) => None,
+            Run::Held(c, r) => Some(Run::Held(c.clone(), r.start + off..r.end)),
+            Run::Block(b) => {
+                debug_assert_eq!(off, 0, "a lane moves past a block whole");
+                Some(Run::Block(*b))
+            }
+        }
+    }
+}
+
+/// What a compression may leave pending for a later one: the blocks of the message that
+/// is left without a partner, up to `max` bytes, kept (their chunk held) until another
+/// message has blocks to pair them with. The bodies of a class server's capture come in
+/// bursts of hundreds of kilobytes, one connection at a time: a batch alone pairs about
+/// 60% of the blocks.
+#[derive(Clone, Copy)]
+pub struct Carry<'a> {
+    /// The shared chunk of the batch being compressed (held by the blocks kept).
+    pub chunk: Option<&'a Chunk>,
+    pub max: usize,
+    /// A message compressed whole (the one being finished).
+    pub except: Option<usize>,
+}
 
 /// One SHA-256 being computed on the hashing thread.
 #[derive(Debug, Clone)]
@@ -80,14 +119,8 @@ impl Default for Message {
 
 impl Message {
     /// Takes `bytes[range]` into the message. The whole blocks are only noted: they
-    /// must stay in `bytes` (and `copied`) until [`compress_pending`] has run.
-    pub fn update(
-        &mut self,
-        bytes: Sources<'_>,
-        src: Source,
-        range: Range<usize>,
-        copied: &mut Copied,
-    ) {
+    /// must stay in `bytes` until [`compress_pending`] has run.
+    pub fn update(&mut self, bytes: Sources<'_>, src: Source, range: Range<usize>) {
         let mut data = bytes.get(src, range.clone());
         let mut at = range.start;
         self.length += data.len() as u64;
@@ -100,8 +133,7 @@ impl Message {
             if self.tail_len < 64 {
                 return;
             }
-            self.pending.push(Run::Copied(copied.len()));
-            copied.push(self.tail);
+            self.pending.push(Run::Block(self.tail));
             self.tail_len = 0;
         }
         let whole = data.len() / 64 * 64;
@@ -119,9 +151,9 @@ impl Message {
 
     /// The digest, after the pending blocks (compressed here if any are left) and the
     /// padding of FIPS 180-4 §5.1.1.
-    pub fn finish(mut self, bytes: Sources<'_>, copied: &Copied) -> [u8; 32] {
+    pub fn finish(mut self, bytes: Sources<'_>) -> [u8; 32] {
         let mut one = [&mut self];
-        compress_pending(&mut one, bytes, copied);
+        compress_pending(&mut one, bytes, None);
         let mut last = [0u8; 128];
         last[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
         last[self.tail_len] = 0x80;
@@ -137,9 +169,10 @@ impl Message {
 }
 
 /// A message being compressed: its slices of blocks `flat[pos..end]`, `off` bytes into
-/// the first.
+/// the first; its runs start at `flat[first]`.
 struct Lane {
     message: usize,
+    first: usize,
     pos: usize,
     end: usize,
     off: usize,
@@ -159,11 +192,29 @@ impl Lane {
         }
         self.pos < self.end
     }
+
+    /// The blocks left, as runs held past the batch, if `carry` lets them wait.
+    fn carried(&self, runs: &[Run], flat: &[(usize, &[u8])], carry: Carry<'_>) -> Option<Vec<Run>> {
+        let left: usize = flat[self.pos..self.end].iter().map(|(_, b)| b.len()).sum();
+        if carry.except == Some(self.message) || left - self.off > carry.max {
+            return None;
+        }
+        let runs = &runs[self.pos - self.first..self.end - self.first];
+        runs.iter()
+            .enumerate()
+            .map(|(i, r)| r.held_from(if i == 0 { self.off } else { 0 }, carry.chunk))
+            .collect()
+    }
 }
 
-/// Compresses every pending block of `messages`, two messages at a time while two
-/// have blocks left, and empties their pending runs.
-pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copied: &Copied) {
+/// Compresses the pending blocks of `messages`, two messages at a time while two have
+/// blocks left, and empties their pending runs; with `carry`, the blocks of the last
+/// message left alone may wait instead (see [`Carry`]).
+pub fn compress_pending(
+    messages: &mut [&mut Message],
+    bytes: Sources<'_>,
+    carry: Option<Carry<'_>>,
+) {
     let mut runs: Vec<Vec<Run>> = messages
         .iter_mut()
         .map(|m| std::mem::take(&mut m.pending))
@@ -172,20 +223,19 @@ pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copie
     let mut groups = Vec::new();
     for (i, rs) in runs.iter().enumerate() {
         let start = flat.len();
-        flat.extend(rs.iter().map(|r| match r {
-            Run::Batch(src, r) => (i, bytes.get(*src, r.clone())),
-            Run::Copied(b) => (i, &copied[*b][..]),
-        }));
+        flat.extend(rs.iter().map(|r| (i, r.bytes(bytes))));
         if flat.len() > start {
             groups.push(start..flat.len());
         }
     }
     let mut groups = groups.into_iter();
     let mut lanes: [Option<Lane>; 2] = [None, None];
+    let mut kept: Option<(usize, Vec<Run>)> = None;
     loop {
         for lane in lanes.iter_mut().filter(|l| l.is_none()) {
             *lane = groups.next().map(|g| Lane {
                 message: flat[g.start].0,
+                first: g.start,
                 pos: g.start,
                 end: g.end,
                 off: 0,
@@ -209,10 +259,16 @@ pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copie
                 }
             }
             [Some(l), None] | [None, Some(l)] => {
-                let state = &mut messages[l.message].state;
-                compress(state, l.blocks(&flat));
-                for (_, b) in &flat[l.pos + 1..l.end] {
-                    compress(state, b);
+                let waiting = carry.and_then(|c| l.carried(&runs[l.message], &flat, c));
+                match waiting {
+                    Some(w) => kept = Some((l.message, w)),
+                    None => {
+                        let state = &mut messages[l.message].state;
+                        compress(state, l.blocks(&flat));
+                        for (_, b) in &flat[l.pos + 1..l.end] {
+                            compress(state, b);
+                        }
+                    }
                 }
                 lanes = [None, None];
             }
@@ -224,6 +280,9 @@ pub fn compress_pending(messages: &mut [&mut Message], bytes: Sources<'_>, copie
     for (m, mut r) in messages.iter_mut().zip(runs.drain(..)) {
         r.clear();
         m.pending = r;
+    }
+    if let Some((i, w)) = kept {
+        messages[i].pending = w;
     }
 }
 
@@ -408,65 +467,87 @@ mod tests {
     }
 
     /// Messages of every length class (empty, under a block, 55/56/64 at the padding
-    /// edges, long) fed in uneven pieces and compressed together equal `sha2`'s digests.
+    /// edges, long) fed in uneven pieces and compressed together equal `sha2`'s digests,
+    /// whether the blocks left alone are compressed at once or wait for later batches
+    /// (held in their chunk, or too many to wait).
     #[test]
-    fn equals_sha2_whatever_the_lengths_and_pieces() {
+    fn equals_sha2_whatever_the_lengths_pieces_and_carry() {
         let lens = [
-            0usize, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 4096, 100_003, 300_000,
+            0usize, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 4096, 100_003, 300_000, 900_000,
         ];
         let msgs: Vec<Vec<u8>> = lens
             .iter()
             .enumerate()
             .map(|(i, &n)| data(n, 7 + 2 * i as u32))
             .collect();
-        for piece in [1usize, 7, 64, 1448, 65_536] {
-            // Even messages are copied into the batch, odd ones lie in a shared chunk.
-            let (mut own, mut shared) = (Vec::new(), Vec::new());
-            let mut hashing: Vec<Message> = msgs.iter().map(|_| Message::default()).collect();
-            let mut copied = Copied::new();
-            let mut at = vec![0usize; msgs.len()];
-            // Pieces of the messages alternate in the batch, as streams and bodies do.
-            while at.iter().zip(&msgs).any(|(a, m)| *a < m.len()) {
-                for (k, m) in msgs.iter().enumerate() {
-                    let end = (at[k] + piece + k).min(m.len());
-                    let (src, into) = match k % 2 {
-                        0 => (Source::Own, &mut own),
-                        _ => (Source::Shared, &mut shared),
-                    };
-                    let start = into.len();
-                    into.extend_from_slice(&m[at[k]..end]);
-                    let range = start..into.len();
-                    let bytes = Sources {
-                        own: &own,
-                        shared: &shared,
-                    };
-                    hashing[k].update(bytes, src, range, &mut copied);
-                    at[k] = end;
+        for max in [None, Some(0), Some(5_000), Some(1 << 20)] {
+            let mut held = 0;
+            for piece in [1usize, 7, 64, 1448, 65_536] {
+                // Even messages are copied into the batch, odd ones lie in a shared chunk.
+                let (mut own, mut shared) = (Vec::new(), Vec::new());
+                let mut hashing: Vec<Message> = msgs.iter().map(|_| Message::default()).collect();
+                let mut at = vec![0usize; msgs.len()];
+                // Pieces of the messages alternate in the batch, as streams and bodies do;
+                // the longest go on alone at the end, as a big body does.
+                while at.iter().zip(&msgs).any(|(a, m)| *a < m.len()) {
+                    for (k, m) in msgs.iter().enumerate() {
+                        let end = (at[k] + piece + k).min(m.len());
+                        let (src, into) = match k % 2 {
+                            0 => (Source::Own, &mut own),
+                            _ => (Source::Shared, &mut shared),
+                        };
+                        let start = into.len();
+                        into.extend_from_slice(&m[at[k]..end]);
+                        let range = start..into.len();
+                        let bytes = Sources {
+                            own: &own,
+                            shared: &shared,
+                        };
+                        hashing[k].update(bytes, src, range);
+                        at[k] = end;
+                    }
+                    if own.len() + shared.len() > 200_000 {
+                        let chunk: Chunk = std::sync::Arc::new(std::mem::take(&mut shared));
+                        let mut all: Vec<&mut Message> = hashing.iter_mut().collect();
+                        let bytes = Sources {
+                            own: &own,
+                            shared: &chunk,
+                        };
+                        let carry = max.map(|max| Carry {
+                            chunk: Some(&chunk),
+                            max,
+                            except: None,
+                        });
+                        compress_pending(&mut all, bytes, carry);
+                        own.clear();
+                        held += hashing
+                            .iter()
+                            .filter(|m| m.pending.iter().any(|r| matches!(r, Run::Held(..))))
+                            .count();
+                        assert!(
+                            hashing.iter().filter(|m| m.has_pending()).count() <= 1,
+                            "one message at most waits"
+                        );
+                    }
                 }
-                if own.len() + shared.len() > 200_000 {
-                    let mut all: Vec<&mut Message> = hashing.iter_mut().collect();
-                    let bytes = Sources {
-                        own: &own,
-                        shared: &shared,
-                    };
-                    compress_pending(&mut all, bytes, &copied);
-                    own.clear();
-                    shared.clear();
-                    copied.clear();
+                let bytes = Sources {
+                    own: &own,
+                    shared: &shared,
+                };
+                for (m, h) in msgs.iter().zip(hashing) {
+                    assert_eq!(
+                        h.finish(bytes),
+                        <[u8; 32]>::from(Sha256::digest(m)),
+                        "length {} piece {piece} carry {max:?}",
+                        m.len()
+                    );
                 }
             }
-            let bytes = Sources {
-                own: &own,
-                shared: &shared,
-            };
-            for (m, h) in msgs.iter().zip(hashing) {
-                assert_eq!(
-                    h.finish(bytes, &copied),
-                    <[u8; 32]>::from(Sha256::digest(m)),
-                    "length {} piece {piece}",
-                    m.len()
-                );
-            }
+            assert_eq!(
+                held > 0,
+                max.is_some_and(|m| m >= 5_000),
+                "blocks waited (held) only where they may: {max:?}"
+            );
         }
     }
 }
