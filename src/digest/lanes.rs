@@ -93,6 +93,13 @@ pub struct Carry<'a> {
     pub except: Option<usize>,
 }
 
+/// Emptied lists of runs, to be filled again without allocating.
+#[derive(Default)]
+pub struct SpareLists(Vec<Vec<Run>>);
+
+/// Lists kept spare at most (about as many as the hashes that take blocks in a batch).
+const SPARE_LISTS: usize = 16;
+
 /// One SHA-256 being computed on the hashing thread.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -147,6 +154,32 @@ impl Message {
 
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// Whether it holds a list of runs (empty or not).
+    #[cfg(test)]
+    pub fn holds_list(&self) -> bool {
+        self.pending.capacity() > 0
+    }
+
+    /// Takes a list from `spare` for the blocks to come, if it has none.
+    pub fn borrow_list(&mut self, spare: &mut SpareLists) {
+        if self.pending.capacity() == 0
+            && let Some(list) = spare.0.pop()
+        {
+            self.pending = list;
+        }
+    }
+
+    /// Gives its emptied list back to `spare`: a hash that may now wait long (a lingering
+    /// connection's stream) keeps no list the size of a batch's runs.
+    pub fn release_list(&mut self, spare: &mut SpareLists) {
+        if self.pending.is_empty() && self.pending.capacity() > 0 {
+            let list = std::mem::take(&mut self.pending);
+            if spare.0.len() < SPARE_LISTS {
+                spare.0.push(list);
+            }
+        }
     }
 
     /// The digest, after the pending blocks (compressed here if any are left) and the

@@ -11,7 +11,7 @@
 
 mod lanes;
 
-use lanes::{Carry, Message, Source, Sources};
+use lanes::{Carry, Message, Source, Sources, SpareLists};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -361,6 +361,8 @@ struct Open {
     /// Hashes given all their bytes whose last blocks wait for a partner: finished when
     /// compressed, or before the next job (which may want their digests).
     closed: Vec<(u64, u32)>,
+    /// Lists of runs lent to the hashes that take blocks (not kept by the others).
+    spare: SpareLists,
 }
 
 /// Compresses the local hashes' blocks noted in `chunk`.
@@ -426,9 +428,15 @@ impl Open {
     fn update(&mut self, k: (u64, u32), bytes: Sources<'_>, src: Source, range: Range<usize>) {
         if let Some(m) = self.messages.get_mut(&k) {
             let had = m.has_pending();
+            if !had {
+                m.borrow_list(&mut self.spare);
+            }
             m.update(bytes, src, range);
-            if !had && m.has_pending() {
-                self.pending.push(k);
+            match (had, m.has_pending()) {
+                (false, true) => self.pending.push(k),
+                // Bytes short of a block: the list goes back.
+                (false, false) => m.release_list(&mut self.spare),
+                _ => {}
             }
         }
     }
@@ -463,8 +471,12 @@ impl Open {
         };
         let mut waiting: Vec<&mut Message> = taken.iter_mut().map(|(_, m)| m).collect();
         lanes::compress_pending(&mut waiting, bytes, Some(carry));
-        let still = taken.iter().filter(|(_, m)| m.has_pending());
-        self.pending.extend(still.map(|(k, _)| *k));
+        for (k, m) in &mut taken {
+            match m.has_pending() {
+                true => self.pending.push(*k),
+                false => m.release_list(&mut self.spare),
+            }
+        }
         self.messages.extend(taken);
     }
 }
@@ -782,6 +794,33 @@ mod tests {
         assert!(
             !results.0.contains_key(&(3, 0)),
             "a dropped scope leaves nothing"
+        );
+    }
+
+    /// A hash waiting between batches keeps no list of runs: neither one whose blocks
+    /// were compressed nor one given bytes short of a block (with --stream-hash, the
+    /// streams of lingering connections kept 23 MB of them on the big-first capture).
+    #[test]
+    fn a_waiting_hash_keeps_no_list() {
+        let chunk: Chunk = Arc::new(vec![7u8; 100_000]);
+        let bytes = Sources {
+            own: &[],
+            shared: &chunk,
+        };
+        let mut open = Open::default();
+        let (long, short) = ((1, 0), (2, 0));
+        for k in [long, short] {
+            open.messages.insert(k, Message::default());
+        }
+        open.update(long, bytes, Source::Shared, 0..90_000);
+        open.update(short, bytes, Source::Shared, 0..10);
+        assert!(!open.messages[&short].holds_list(), "short of a block");
+        open.compress(bytes, Some(&chunk), 0, None);
+        assert!(!open.messages[&long].holds_list(), "compressed");
+        open.update(short, bytes, Source::Shared, 10..20);
+        assert!(
+            !open.messages[&short].holds_list(),
+            "from a spare list, given back"
         );
     }
 }
