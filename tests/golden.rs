@@ -716,22 +716,30 @@ fn explain_and_ports_fit_80_columns() {
     for entry in wirelab::report::DICTIONARY.terms() {
         outputs.push((vec!["explain", entry.name], run(&["explain", entry.name])));
     }
-    // Every command's --help too, whatever the terminal's width (none: a pipe).
-    for command in [
-        "report",
-        "replay",
-        "explain",
-        "ports",
-        "capture",
-        "interfaces",
-        "serve",
-        "fetch",
-        "lab",
-        "demo",
-    ] {
+    // Every command's --help too, whatever the terminal's width (none: a pipe): the
+    // commands as `wirelab --help` lists them, so that a new one is read as well.
+    let help = run(&["--help"]);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("  ")?.split(' ').next())
+        .filter(|c| !c.is_empty() && *c != "help")
+        .collect();
+    for known in ["report", "capture", "lab", "demo", "serve", "fetch"] {
+        assert!(commands.contains(&known), "{known} in {commands:?}");
+    }
+    assert!(
+        commands
+            .iter()
+            .all(|c| c.chars().all(|x| x.is_ascii_lowercase())),
+        "{commands:?}"
+    );
+    for command in commands {
         outputs.push((vec![command, "--help"], run(&[command, "--help"])));
     }
-    outputs.push((vec!["--help"], run(&["--help"])));
+    outputs.push((vec!["--help"], help.clone()));
     assert!(outputs.len() > 20);
     for (args, text) in outputs {
         for line in text.lines() {
