@@ -89,8 +89,6 @@ pub struct Carry<'a> {
     /// The shared chunk of the batch being compressed (held by the blocks kept).
     pub chunk: Option<&'a Chunk>,
     pub max: usize,
-    /// A message compressed whole (the one being finished).
-    pub except: Option<usize>,
 }
 
 /// Emptied lists of runs, to be filled again without allocating.
@@ -229,7 +227,7 @@ impl Lane {
     /// The blocks left, as runs held past the batch, if `carry` lets them wait.
     fn carried(&self, runs: &[Run], flat: &[(usize, &[u8])], carry: Carry<'_>) -> Option<Vec<Run>> {
         let left: usize = flat[self.pos..self.end].iter().map(|(_, b)| b.len()).sum();
-        if carry.except == Some(self.message) || left - self.off > carry.max {
+        if left - self.off > carry.max {
             return None;
         }
         let runs = &runs[self.pos - self.first..self.end - self.first];
@@ -549,7 +547,6 @@ mod tests {
                         let carry = max.map(|max| Carry {
                             chunk: Some(&chunk),
                             max,
-                            except: None,
                         });
                         compress_pending(&mut all, bytes, carry);
                         own.clear();

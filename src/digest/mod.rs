@@ -35,6 +35,9 @@ const MARK: &str = "\u{0}sha256:";
 /// bench capture, whose bodies come one after another, each batch compressed alone
 /// paired 61% of the blocks; held back up to 2 MiB, 93%.
 const CARRY: usize = 2 << 20;
+/// Whole chunks a closed local hash may wait through for a partner (see
+/// `Inner::compress_local`).
+const CLOSED_CHUNKS: usize = 1;
 
 /// Where finished hashes wait for the job that writes them into a report.
 #[derive(Default)]
@@ -65,6 +68,8 @@ enum Op {
     /// Bytes of the batch's shared chunk: (offset, length).
     UpdateShared((u64, u32), usize, usize),
     Close((u64, u32)),
+    /// A digest computed on the other side (a local hash that waited for a partner).
+    Result((u64, u32), String),
     Job(Job),
     DropScope(u64),
 }
@@ -93,6 +98,11 @@ struct Inner {
     /// like the thread's, over the chunk they hold (`local_chunk`).
     local: Open,
     local_chunk: Option<Chunk>,
+    /// Jobs (and what follows them) held back, in order, while a local hash they may
+    /// want is closed and waits for a partner (`local.closed`).
+    held: Vec<Op>,
+    /// Changes of chunk since a local hash closed with blocks waiting.
+    closed_chunks: usize,
     /// Per open scope: the number of its next hash, and whether its hashes are
     /// computed on this side.
     next: BTreeMap<u64, (u32, bool)>,
@@ -121,6 +131,8 @@ impl Digests {
             copied: 0,
             local: Open::default(),
             local_chunk: None,
+            held: Vec::new(),
+            closed_chunks: 0,
             next: BTreeMap::new(),
             tx: None,
             spare: None,
@@ -162,7 +174,14 @@ impl Digests {
     /// The frames read next lie in `chunk`: bytes hashed from it are not copied (the
     /// batch holds the chunk instead).
     pub fn share(&self, chunk: &Chunk) {
-        self.inner().shared = Some(chunk.clone());
+        let mut g = self.inner();
+        g.shared = Some(chunk.clone());
+        if !g.local.closed.is_empty() {
+            g.closed_chunks += 1;
+            if g.closed_chunks > CLOSED_CHUNKS {
+                g.compress_local(true);
+            }
+        }
     }
 
     /// Bytes copied into batches so far: those hashed on the thread from no shared chunk.
@@ -200,7 +219,7 @@ impl Digests {
         match g.shared_offset(bytes) {
             Some(at) => {
                 if !same_chunk(&g.local_chunk, &g.shared) {
-                    compress_local(&mut g.local, &g.local_chunk, None);
+                    g.compress_local(false);
                     g.local_chunk = g.shared.clone();
                 }
                 let src = Sources {
@@ -211,27 +230,30 @@ impl Digests {
                     .update(key, src, Source::Shared, at..at + bytes.len());
             }
             None => {
-                compress_local(&mut g.local, &g.local_chunk, None);
+                g.compress_local(false);
                 let src = Sources {
                     own: bytes,
                     shared: &[],
                 };
                 g.local.update(key, src, Source::Own, 0..bytes.len());
-                g.local.compress(src, None, CARRY, None);
+                g.local.compress(src, None, CARRY);
             }
         }
     }
 
+    /// A local hash given all its bytes: its digest now, or, if its last blocks are
+    /// left without a partner, a marker, and the blocks wait (like the thread's) for
+    /// the next local hash's (see [`Inner::compress_local`]).
     fn finish_local(&self, key: (u64, u32)) -> String {
         let mut g = self.inner();
         let g = &mut *g;
-        compress_local(&mut g.local, &g.local_chunk, Some(key));
+        g.compress_local(false);
+        if g.local.messages.get(&key).is_some_and(Message::has_pending) {
+            g.local.closed.push(key);
+            return marker(key);
+        }
         let m = g.local.messages.remove(&key).unwrap_or_default();
-        let none = Sources {
-            own: &[],
-            shared: &[],
-        };
-        hex::encode(m.finish(none))
+        hex::encode(m.finish(NO_BYTES))
     }
 
     fn close(&self, key: (u64, u32)) {
@@ -245,10 +267,15 @@ impl Digests {
     pub fn then(&self, scope: u64, job: Job) {
         let mut g = self.inner();
         g.next.remove(&scope);
-        g.local.forget(scope);
-        g.batch.ops.push(Op::Job(job));
-        g.batch.ops.push(Op::DropScope(scope));
-        g.flush_if_full();
+        g.local.forget_open(scope);
+        let ops = [Op::Job(job), Op::DropScope(scope)];
+        if g.held.is_empty() && !g.local.closed.iter().any(|k| k.0 == scope) {
+            g.batch.ops.extend(ops);
+            g.flush_if_full();
+        } else {
+            // After the digest it waits for, and after the jobs held before it.
+            g.held.extend(ops);
+        }
     }
 
     /// Sends what is gathered to the hashing thread now (starting it if need be),
@@ -256,6 +283,7 @@ impl Digests {
     /// may never come.
     pub fn send_now(&self) {
         let mut g = self.inner();
+        g.compress_local(true);
         if !g.batch.ops.is_empty() {
             g.flush();
         }
@@ -268,11 +296,13 @@ impl Digests {
         if g.next.remove(&scope).is_some() {
             g.batch.ops.push(Op::DropScope(scope));
         }
+        g.compress_local(false);
     }
 
     /// Hashes what is queued, runs every job, and stops the thread.
     pub fn finish(&self) {
         let mut g = self.inner();
+        g.compress_local(true);
         let batch = std::mem::take(&mut g.batch);
         let hashes = |o: &Op| matches!(o, Op::Update(..) | Op::UpdateShared(..));
         if g.tx.is_none() && !batch.ops.iter().any(hashes) {
@@ -293,6 +323,33 @@ impl Digests {
 }
 
 impl Inner {
+    /// Compresses the local hashes' blocks noted in the current chunk, two at a time;
+    /// those of the one left alone wait for a partner (held in their chunk, up to
+    /// `CARRY` bytes), unless `now`. A closed hash's digest then goes to the thread,
+    /// and the jobs held for it after. A closed hash waits for a partner through
+    /// `CLOSED_CHUNKS` whole chunks at most (the next body starts in the next chunk, or
+    /// the one after), and not at all when a job cannot wait (`send_now`, `finish`).
+    fn compress_local(&mut self, now: bool) {
+        let local = &mut self.local;
+        let bytes = Sources {
+            own: &[],
+            shared: bytes_of(&self.local_chunk),
+        };
+        let carry = if now { 0 } else { CARRY };
+        local.compress(bytes, self.local_chunk.as_ref(), carry);
+        if !local.closed.is_empty() {
+            let mut done = Results::default();
+            local.finish_closed(bytes, false, &mut done);
+            let done = done.0.into_iter().map(|(k, hex)| Op::Result(k, hex));
+            self.batch.ops.extend(done);
+        }
+        if local.closed.is_empty() && (self.closed_chunks > 0 || !self.held.is_empty()) {
+            self.closed_chunks = 0;
+            self.batch.ops.append(&mut self.held);
+        }
+        self.flush_if_full();
+    }
+
     /// Where `bytes` start in the shared chunk, if they lie wholly inside it.
     fn shared_offset(&self, bytes: &[u8]) -> Option<usize> {
         let chunk = self.shared.as_ref()?;
@@ -365,13 +422,15 @@ struct Open {
     spare: SpareLists,
 }
 
-/// Compresses the local hashes' blocks noted in `chunk`.
-fn compress_local(local: &mut Open, chunk: &Option<Chunk>, finishing: Option<(u64, u32)>) {
-    let bytes = Sources {
-        own: &[],
-        shared: bytes_of(chunk),
-    };
-    local.compress(bytes, chunk.as_ref(), CARRY, finishing);
+/// No bytes: for finishing a hash whose blocks are all compressed or held.
+const NO_BYTES: Sources<'static> = Sources {
+    own: &[],
+    shared: &[],
+};
+
+/// What [`HashSink::finish`] gives for a hash whose digest is not known yet.
+fn marker(key: (u64, u32)) -> String {
+    format!("{MARK}{}:{}", key.0, key.1)
 }
 
 /// Removes every entry of `scope` (keys `(scope, n)`).
@@ -402,6 +461,17 @@ impl Open {
         self.closed.retain(|k| k.0 != scope);
     }
 
+    /// Forgets the hashes of `scope` never closed (those closed are still wanted).
+    fn forget_open(&mut self, scope: u64) {
+        let open: Vec<_> = (self.messages.range((scope, 0)..=(scope, u32::MAX)))
+            .map(|(k, _)| *k)
+            .filter(|k| !self.closed.contains(k))
+            .collect();
+        for k in open {
+            self.messages.remove(&k);
+        }
+    }
+
     /// Finishes the closed hashes whose blocks are all compressed (all of them, the
     /// blocks compressed now, if `now`) into `results`.
     fn finish_closed(&mut self, bytes: Sources<'_>, now: bool, results: &mut Results) {
@@ -409,7 +479,7 @@ impl Open {
             return;
         }
         if now {
-            self.compress(bytes, None, 0, None);
+            self.compress(bytes, None, 0);
         }
         let Open {
             messages, closed, ..
@@ -443,18 +513,12 @@ impl Open {
 
     /// Compresses the blocks the open hashes hold of `bytes` (whose shared part is
     /// `chunk`'s), two hashes at a time; those of the one left alone may wait for a
-    /// partner in a later batch, up to `carry` bytes, unless it is `finishing`.
+    /// partner in a later batch, up to `carry` bytes.
     ///
     /// The hashes with blocks are taken out of the map and put back: finding them by a
     /// walk over every open hash cost a walk per closed hash (with `--list all`, some
     /// thousand hashes are open at once, and the walks took 8% of all samples).
-    fn compress(
-        &mut self,
-        bytes: Sources<'_>,
-        chunk: Option<&Chunk>,
-        carry: usize,
-        finishing: Option<(u64, u32)>,
-    ) {
+    fn compress(&mut self, bytes: Sources<'_>, chunk: Option<&Chunk>, carry: usize) {
         if self.pending.is_empty() {
             return;
         }
@@ -464,11 +528,7 @@ impl Open {
             .drain(..)
             .filter_map(|k| self.messages.remove(&k).map(|m| (k, m)))
             .collect();
-        let carry = Carry {
-            chunk,
-            max: carry,
-            except: finishing.and_then(|f| taken.iter().position(|(k, _)| *k == f)),
-        };
+        let carry = Carry { chunk, max: carry };
         let mut waiting: Vec<&mut Message> = taken.iter_mut().map(|(_, m)| m).collect();
         lanes::compress_pending(&mut waiting, bytes, Some(carry));
         for (k, m) in &mut taken {
@@ -509,6 +569,9 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
                     results.0.insert(k, hex::encode(m.finish(bytes)));
                 }
             }
+            Op::Result(k, hex) => {
+                results.0.insert(k, hex);
+            }
             Op::Job(job) => {
                 open.finish_closed(bytes, true, results);
                 job(results)
@@ -522,7 +585,7 @@ fn run(batch: &mut Batch, open: &mut Open, results: &mut Results) {
     batch.ops.clear();
     // The batch's buffer is refilled next: every block it holds is compressed now, or
     // held in its chunk for a partner.
-    open.compress(bytes, batch.shared.as_ref(), CARRY, None);
+    open.compress(bytes, batch.shared.as_ref(), CARRY);
     open.finish_closed(bytes, false, results);
 }
 
@@ -586,7 +649,7 @@ impl HashSink {
             HashSink::Local { digests, key } => digests.finish_local(key),
             HashSink::Queued { digests, key } => {
                 digests.close(key);
-                format!("{MARK}{}:{}", key.0, key.1)
+                marker(key)
             }
         }
     }
@@ -742,6 +805,69 @@ mod tests {
         assert!(d.inner().local.messages.is_empty());
     }
 
+    /// Local hashes (the thread a queue behind) of bodies that come one after another:
+    /// the first's last blocks wait for the next body's, its job (and the jobs after
+    /// it, in order) held until its digest is known; a closed hash with no partner
+    /// waits through one whole chunk at most; every job sees the right digest.
+    #[test]
+    fn a_local_hash_waits_for_the_next_body_and_jobs_keep_their_order() {
+        let d = Digests::new();
+        d.inner().waiting.store(QUEUE, Ordering::Relaxed);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let job = |name: &'static str, mark: String| -> Job {
+            let seen = seen.clone();
+            Box::new(move |r: &mut Results| {
+                let mut hex = mark;
+                r.resolve(&mut hex);
+                seen.lock().unwrap().push((name, hex));
+            })
+        };
+        // One body per chunk, fed in segments as the file is read.
+        let body = |d: &Digests, scope: u64, seed: u32, n: u32| {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * seed % 251) as u8).collect();
+            let chunk: Chunk = Arc::new(bytes.clone());
+            d.share(&chunk);
+            let mut h = HashSink::new(Some(d), scope);
+            assert!(matches!(h, HashSink::Local { .. }));
+            for seg in chunk.chunks(1448) {
+                h.update(seg);
+            }
+            (h, hex::encode(Sha256::digest(&bytes)))
+        };
+        let (a, want_a) = body(&d, 1, 7, 200_000);
+        let mark_a = a.finish();
+        assert!(mark_a.starts_with(MARK), "alone: its blocks wait");
+        d.then(1, job("a", mark_a));
+        d.then(9, job("no hash", String::new()));
+        assert_eq!(d.inner().held.len(), 4, "both jobs wait, in order");
+        let (b, want_b) = body(&d, 2, 11, 300_000);
+        let mark_b = b.finish();
+        {
+            let g = d.inner();
+            let why = "a's blocks paired with b's: a finished, its jobs let go";
+            assert!(g.held.is_empty(), "{why}");
+            assert!(
+                g.batch
+                    .ops
+                    .iter()
+                    .any(|o| matches!(o, Op::Result((1, 0), _)))
+            );
+            assert_eq!(g.local.closed, [(2, 0)], "b, longer, waits in turn");
+        }
+        d.then(2, job("b", mark_b));
+        // No partner comes: b's blocks go alone after one whole chunk.
+        let other: Chunk = Arc::new(vec![0; 1000]);
+        d.share(&other);
+        assert_eq!(d.inner().local.closed, [(2, 0)]);
+        d.share(&Arc::new(vec![1; 1000]));
+        assert!(d.inner().local.closed.is_empty() && d.inner().held.is_empty());
+        d.finish();
+        let seen = seen.lock().unwrap();
+        let want = [("a", want_a), ("no hash", String::new()), ("b", want_b)];
+        assert_eq!(*seen, want);
+        assert!(d.inner().local.messages.is_empty());
+    }
+
     /// Bodies that come one after another, each alone in its batch (as a class server's
     /// do): a closed hash's last blocks wait in their chunk for the next body's to pair
     /// with, and it is finished before the next job, which sees the right digest; a
@@ -815,7 +941,7 @@ mod tests {
         open.update(long, bytes, Source::Shared, 0..90_000);
         open.update(short, bytes, Source::Shared, 0..10);
         assert!(!open.messages[&short].holds_list(), "short of a block");
-        open.compress(bytes, Some(&chunk), 0, None);
+        open.compress(bytes, Some(&chunk), 0);
         assert!(!open.messages[&long].holds_list(), "compressed");
         open.update(short, bytes, Source::Shared, 10..20);
         assert!(
