@@ -175,6 +175,10 @@ impl Digests {
     /// batch holds the chunk instead).
     pub fn share(&self, chunk: &Chunk) {
         let mut g = self.inner();
+        if g.shared.as_ref().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
+            // The next batch of frames of the same chunk.
+            return;
+        }
         g.shared = Some(chunk.clone());
         if !g.local.closed.is_empty() {
             g.closed_chunks += 1;
@@ -857,7 +861,10 @@ mod tests {
         d.then(2, job("b", mark_b));
         // No partner comes: b's blocks go alone after one whole chunk.
         let other: Chunk = Arc::new(vec![0; 1000]);
-        d.share(&other);
+        for _ in 0..3 {
+            // Batches of frames of one chunk: one change of chunk.
+            d.share(&other);
+        }
         assert_eq!(d.inner().local.closed, [(2, 0)]);
         d.share(&Arc::new(vec![1; 1000]));
         assert!(d.inner().local.closed.is_empty() && d.inner().held.is_empty());
