@@ -300,7 +300,7 @@ impl Digests {
         if g.next.remove(&scope).is_some() {
             g.batch.ops.push(Op::DropScope(scope));
         }
-        g.compress_local(false);
+        g.release_held();
     }
 
     /// Hashes what is queued, runs every job, and stops the thread.
@@ -347,7 +347,12 @@ impl Inner {
             let done = done.0.into_iter().map(|(k, hex)| Op::Result(k, hex));
             self.batch.ops.extend(done);
         }
-        if local.closed.is_empty() && (self.closed_chunks > 0 || !self.held.is_empty()) {
+        self.release_held();
+    }
+
+    /// Once no local hash waits closed, the jobs held for them go, in order.
+    fn release_held(&mut self) {
+        if self.local.closed.is_empty() && (self.closed_chunks > 0 || !self.held.is_empty()) {
             self.closed_chunks = 0;
             self.batch.ops.append(&mut self.held);
         }
