@@ -105,8 +105,9 @@ fi
 
 # once NAME COMMAND...: one timed run of COMMAND (output discarded, the disk synced
 # before it, tcpflow's and --extract's output removed), keeping NAME's best wall time,
-# least CPU time (user + system) and highest peak KB. The tools take turns, ROUNDS rounds: this machine's speed drifts
-# by a quarter from minute to minute, and turns give every tool the same stretches.
+# least CPU time (user + system) and highest peak KB. The tools take turns, ROUNDS
+# rounds: this machine's speed drifts by a quarter from minute to minute, and turns give
+# every tool the same stretches.
 rounds=${ROUNDS:-5}
 declare -A wall peak cpu
 # Wall time from bash's microsecond clock (GNU time's is in hundredths), peak memory

@@ -352,7 +352,7 @@ impl Inner {
 
     /// Once no local hash waits closed, the jobs held for them go, in order.
     fn release_held(&mut self) {
-        if self.local.closed.is_empty() && (self.closed_chunks > 0 || !self.held.is_empty()) {
+        if self.local.closed.is_empty() {
             self.closed_chunks = 0;
             self.batch.ops.append(&mut self.held);
         }
@@ -444,9 +444,19 @@ fn marker(key: (u64, u32)) -> String {
 
 /// Removes every entry of `scope` (keys `(scope, n)`).
 fn forget_scope<V>(map: &mut BTreeMap<(u64, u32), V>, scope: u64) {
+    forget_scope_but(map, scope, |_| false);
+}
+
+/// Removes the entries of `scope` that `keep` does not keep.
+fn forget_scope_but<V>(
+    map: &mut BTreeMap<(u64, u32), V>,
+    scope: u64,
+    keep: impl Fn(&(u64, u32)) -> bool,
+) {
     let keys: Vec<_> = map
         .range((scope, 0)..=(scope, u32::MAX))
         .map(|(k, _)| *k)
+        .filter(|k| !keep(k))
         .collect();
     for k in keys {
         map.remove(&k);
@@ -472,13 +482,8 @@ impl Open {
 
     /// Forgets the hashes of `scope` never closed (those closed are still wanted).
     fn forget_open(&mut self, scope: u64) {
-        let open: Vec<_> = (self.messages.range((scope, 0)..=(scope, u32::MAX)))
-            .map(|(k, _)| *k)
-            .filter(|k| !self.closed.contains(k))
-            .collect();
-        for k in open {
-            self.messages.remove(&k);
-        }
+        let closed = &self.closed;
+        forget_scope_but(&mut self.messages, scope, |k| closed.contains(k));
     }
 
     /// Finishes the closed hashes whose blocks are all compressed (all of them, the
