@@ -26,18 +26,38 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// The two endpoints in canonical order.
+/// The two endpoints in canonical order (the smaller first, as [`Endpoint`] orders
+/// them), packed for the table: an address as its 128 bits (an IPv4 one in the low
+/// 32), its port and family in one word. Hashing and comparing it are a few integer
+/// operations, where the endpoints themselves are enums of byte arrays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FlowKey(pub Endpoint, pub Endpoint);
+pub struct FlowKey {
+    addrs: [u128; 2],
+    /// Port in the low 16 bits, 1 above them for an IPv6 address.
+    ports: [u32; 2],
+}
+
+/// An endpoint as (family and port, address): ordered as [`Endpoint`] is (IPv4 before
+/// IPv6, then the address, then the port) when compared family first.
+fn packed(e: Endpoint) -> (u32, u128) {
+    match e.ip {
+        IpAddr::V4(ip) => (u32::from(e.port), u128::from(ip.to_bits())),
+        IpAddr::V6(ip) => ((1 << 16) | u32::from(e.port), ip.to_bits()),
+    }
+}
 
 impl FlowKey {
     /// The key of a segment from `src` to `dst`, and whether `src` is the key's first end.
     pub fn of(src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
-        if src <= dst {
-            (FlowKey(src, dst), true)
-        } else {
-            (FlowKey(dst, src), false)
-        }
+        let (s, d) = (packed(src), packed(dst));
+        // Family, then address, then port: the order of `Endpoint`'s fields.
+        let src_first = (s.0 >> 16, s.1, s.0) <= (d.0 >> 16, d.1, d.0);
+        let (a, b) = if src_first { (s, d) } else { (d, s) };
+        let key = FlowKey {
+            addrs: [a.1, b.1],
+            ports: [a.0, b.0],
+        };
+        (key, src_first)
     }
 }
 
@@ -204,6 +224,34 @@ mod tests {
         let (k2, first2) = FlowKey::of(b, a);
         assert_eq!(k1, k2);
         assert_ne!(first1, first2);
+    }
+
+    #[test]
+    fn the_key_orders_ends_as_endpoints_do_and_keeps_families_apart() {
+        let ends = [
+            ep("10.0.0.1", 80),
+            ep("10.0.0.1", 5555),
+            ep("10.0.0.2", 80),
+            ep("9.255.255.255", 65535),
+            ep("255.255.255.255", 1),
+            ep("::ffff:10.0.0.1", 80),
+            ep("::a00:1", 80),
+            ep("fe80::1", 80),
+            ep("::", 0),
+        ];
+        for &a in &ends {
+            for &b in &ends {
+                let (k, a_first) = FlowKey::of(a, b);
+                assert_eq!(a_first, a <= b, "{a} {b}");
+                assert_eq!(k, FlowKey::of(b, a).0);
+                for &c in &ends {
+                    for &d in &ends {
+                        let same = (a, b) == (c, d) || (a, b) == (d, c);
+                        assert_eq!(k == FlowKey::of(c, d).0, same, "{a} {b} / {c} {d}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

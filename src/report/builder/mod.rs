@@ -244,8 +244,15 @@ impl ReportBuilder {
                 port: tcp.dst_port,
             },
         };
-        let key = self.connection_for(&seg)?;
-        let conn = self.table.get_mut(&key, frame.ts_us).expect("found above");
+        let (key, _) = FlowKey::of(seg.src, seg.dst);
+        // One lookup for a segment of a live connection; the rest take the long way.
+        let conn = match self.table.get_mut(&key, frame.ts_us) {
+            Some(conn) if !Self::opens_anew(conn, tcp) => conn,
+            _ => {
+                self.connection_for(&seg, key)?;
+                self.table.get_mut(&key, frame.ts_us).expect("found above")
+            }
+        };
         let dir = if seg.src == conn.client {
             Dir::C2S
         } else {
@@ -337,20 +344,23 @@ impl ReportBuilder {
         }
     }
 
-    /// The key of the segment's connection: the live one on its 4-tuple, or a new one
-    /// (a SYN on a tuple whose connection is over starts a new one). None for a late
-    /// packet of a connection already reported (TIME_WAIT).
-    fn connection_for(&mut self, seg: &SegmentIn<'_, '_>) -> Option<FlowKey> {
+    /// Whether `tcp` is a SYN that starts a new connection on the tuple of `conn`, one
+    /// that is over (a SYN of the same connection again is a retransmission).
+    fn opens_anew(conn: &Conn, tcp: &Tcp<'_>) -> bool {
+        tcp.flags & (flags::SYN | flags::ACK) == flags::SYN && conn.is_reused_by(tcp.seq)
+    }
+
+    /// Makes sure the segment's connection is in the table under `key`: the live one on
+    /// its 4-tuple, or a new one (a SYN on a tuple whose connection is over starts a new
+    /// one). None for a late packet of a connection already reported (TIME_WAIT).
+    fn connection_for(&mut self, seg: &SegmentIn<'_, '_>, key: FlowKey) -> Option<()> {
         let ts = seg.frame.ts_us;
-        let (key, _) = FlowKey::of(seg.src, seg.dst);
         let syn = seg.tcp.flags & flags::SYN != 0;
         let ack = seg.tcp.flags & flags::ACK != 0;
-        let reused = syn
-            && !ack
-            && self
-                .table
-                .get_mut(&key, ts)
-                .is_some_and(|c| c.is_reused_by(seg.tcp.seq));
+        let reused = self
+            .table
+            .get_mut(&key, ts)
+            .is_some_and(|c| Self::opens_anew(c, seg.tcp));
         if reused && let Some(old) = self.table.remove(&key) {
             self.finish_conn(old, Close::Open);
         }
@@ -363,7 +373,7 @@ impl ReportBuilder {
                 self.finish_conn(old, Close::Evicted);
             }
         }
-        Some(key)
+        Some(())
     }
 
     /// Feeds a segment to its connection: the layers seen, the sender's reassembler,
