@@ -7,6 +7,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Why reading stopped early.
@@ -217,12 +218,14 @@ impl Chunks {
         Ok(())
     }
 
-    /// Delivers every record, each with the chunk it lies in.
+    /// Delivers the records, each with the chunk it lies in, until `f` breaks (after
+    /// the record it was given: the next call goes on from the one after it) or the
+    /// file ends. True if `f` broke.
     fn for_each(
         &mut self,
         facts: &mut Facts,
-        f: &mut impl FnMut(&Chunk, &Frame<'_>),
-    ) -> Result<(), ReadError> {
+        f: &mut impl FnMut(&Chunk, &Frame<'_>) -> ControlFlow<()>,
+    ) -> Result<bool, ReadError> {
         loop {
             // Held here while its records are delivered (`refill` replaces it).
             let chunk = self.chunk.clone();
@@ -230,10 +233,13 @@ impl Chunks {
                 let data = &chunk[self.pos..self.filled];
                 match (self.parse)(data) {
                     Ok((rest, b)) => {
-                        f(&chunk, &facts.legacy_frame(&b));
+                        let flow = f(&chunk, &facts.legacy_frame(&b));
                         let used = data.len() - rest.len();
                         self.pos += used;
                         self.offset += used as u64;
+                        if flow.is_break() {
+                            return Ok(true);
+                        }
                     }
                     Err(pcap_parser::nom::Err::Incomplete(needed)) => break needed,
                     Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
@@ -254,7 +260,7 @@ impl Chunks {
             }
             if self.eof {
                 return if have == 0 {
-                    Ok(())
+                    Ok(false)
                 } else {
                     Err(ReadError::Truncated {
                         offset: self.offset,
@@ -521,10 +527,27 @@ impl CaptureFile {
         mut f: impl FnMut(Option<&Chunk>, &Frame<'_>),
     ) -> Result<(), ReadError> {
         match &mut self.reader {
-            Reader::Chunks(c) => {
-                c.for_each(&mut self.facts, &mut |chunk, frame| f(Some(chunk), frame))
-            }
+            Reader::Chunks(c) => c
+                .for_each(&mut self.facts, &mut |chunk, frame| {
+                    f(Some(chunk), frame);
+                    ControlFlow::Continue(())
+                })
+                .map(drop),
             Reader::Blocks(r) => self.facts.blocks(&mut **r, &mut |frame| f(None, frame)),
+        }
+    }
+
+    /// The frames of a file read in chunks ([`CaptureFile::is_chunked`]), each with its
+    /// chunk, until `f` breaks (after the frame it was given) or the file ends: a reader
+    /// that stops and goes on, from whichever thread holds the file. True if `f` broke
+    /// (frames may follow); false at the end, and at once for a file not in chunks.
+    pub fn some_in_chunks(
+        &mut self,
+        mut f: impl FnMut(&Chunk, &Frame<'_>) -> ControlFlow<()>,
+    ) -> Result<bool, ReadError> {
+        match &mut self.reader {
+            Reader::Chunks(c) => c.for_each(&mut self.facts, &mut f),
+            Reader::Blocks(_) => Ok(false),
         }
     }
 }
@@ -612,6 +635,48 @@ mod tests {
                 );
                 std::fs::remove_file(&path).unwrap();
             }
+        }
+    }
+
+    /// Read a few frames at a time (`some_in_chunks`, stopped after every k-th frame
+    /// and called again), a file yields the same frames and the same end as read whole,
+    /// with records across chunk ends, larger than a chunk, and the file cut anywhere.
+    #[test]
+    fn a_reader_that_stops_goes_on_where_it_stopped() {
+        let mut sizes = vec![60, 1514, 1, 0, CHUNK - 40, 300_000, 70];
+        sizes.extend((0..700).map(|i| 54 + (i * 37) % 1460));
+        sizes.push(CHUNK + 1);
+        let whole = pcap(false, false, &sizes);
+        let len = whole.len();
+        for cut in [len, len - 1, len - 100_000, 24 + 16 + 5, 24] {
+            let path = temp("stops", &whole[..cut]);
+            let want = read_all(CaptureFile::open(&path).unwrap());
+            for every in [1, 7, 512] {
+                let mut cf = CaptureFile::open(&path).unwrap();
+                let mut frames = Vec::new();
+                let (mut calls, mut n) = (0, 0);
+                let end = loop {
+                    calls += 1;
+                    let more = cf.some_in_chunks(|chunk, f| {
+                        assert!(offset_in(chunk, f.data).is_some());
+                        frames.push((f.number, f.ts_us, f.orig_len, f.data.to_vec()));
+                        n += 1;
+                        match n % every == 0 {
+                            true => ControlFlow::Break(()),
+                            false => ControlFlow::Continue(()),
+                        }
+                    });
+                    match more {
+                        Ok(true) => continue,
+                        Ok(false) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                assert_eq!(end, want.1, "cut {cut} every {every}");
+                assert!(frames == want.0, "frames differ: cut {cut} every {every}");
+                assert!(calls > frames.len() / every, "it stopped where told");
+            }
+            std::fs::remove_file(&path).unwrap();
         }
     }
 

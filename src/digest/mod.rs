@@ -15,8 +15,8 @@ use lanes::{Carry, Message, Source, Sources, SpareLists};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -60,6 +60,18 @@ fn parse_key(s: &str) -> Option<(u64, u32)> {
 
 /// Work run on the hashing thread, after every byte queued before it was hashed.
 pub type Job = Box<dyn FnOnce(&mut Results) + Send>;
+
+/// Work lent to the hashing thread for when no batch waits ([`Digests::lend_idle`]):
+/// one step of it a call; false when it has none to do now.
+pub type IdleWork = Box<dyn FnMut() -> bool + Send>;
+
+/// The idle work lent, and whether the thread sleeps with none to do (to be woken by
+/// [`Digests::nudge`]).
+#[derive(Clone, Default)]
+struct Idle {
+    work: Arc<Mutex<Option<IdleWork>>>,
+    asleep: Arc<AtomicBool>,
+}
 
 enum Op {
     Open((u64, u32)),
@@ -110,6 +122,7 @@ struct Inner {
     /// Emptied batches coming back, for their buffers to be filled again.
     spare: Option<Receiver<Batch>>,
     worker: Option<JoinHandle<()>>,
+    idle: Idle,
 }
 
 /// A handle on the hashing thread (cheap to clone; started on the first batch).
@@ -137,6 +150,7 @@ impl Digests {
             tx: None,
             spare: None,
             worker: None,
+            idle: Idle::default(),
         })))
     }
 
@@ -303,6 +317,32 @@ impl Digests {
         g.release_held();
     }
 
+    /// Lends the hashing thread's idle time to `work` (the thread started now): called
+    /// whenever no batch waits, until it says it has nothing to do; the thread then
+    /// sleeps until the next batch or a [`Digests::nudge`]. Until
+    /// [`Digests::take_back_idle`].
+    pub fn lend_idle(&self, work: IdleWork) {
+        let mut g = self.inner();
+        *lock(&g.idle.work) = Some(work);
+        g.start();
+    }
+
+    /// Wakes the hashing thread if it sleeps for want of idle work: there may be some.
+    pub fn nudge(&self) {
+        let mut g = self.inner();
+        if g.idle.asleep.swap(false, Ordering::AcqRel) {
+            // An empty batch: the thread wakes, finds no op, and asks the idle work.
+            let empty = g.spare.as_ref().and_then(|s| s.try_recv().ok());
+            g.send(empty.unwrap_or_default());
+        }
+    }
+
+    /// Takes the idle work back (after the step the thread may be taking ends).
+    pub fn take_back_idle(&self) {
+        let idle = self.inner().idle.clone();
+        lock(&idle.work).take();
+    }
+
     /// Hashes what is queued, runs every job, and stops the thread.
     pub fn finish(&self) {
         let mut g = self.inner();
@@ -386,20 +426,26 @@ impl Inner {
         self.send(batch);
     }
 
-    fn send(&mut self, batch: Batch) {
+    /// Starts the hashing thread, if it is not running.
+    fn start(&mut self) {
         if self.tx.is_none() {
             let (tx, rx) = sync_channel(QUEUE);
             let (spare_tx, spare_rx) = sync_channel(QUEUE);
             self.spare = Some(spare_rx);
             let waiting = self.waiting.clone();
+            let idle = self.idle.clone();
             self.worker = Some(
                 std::thread::Builder::new()
                     .name("wirelab-sha256".into())
-                    .spawn(move || work(rx, spare_tx, waiting))
+                    .spawn(move || work(rx, spare_tx, waiting, idle))
                     .expect("the hashing thread starts"),
             );
             self.tx = Some(tx);
         }
+    }
+
+    fn send(&mut self, batch: Batch) {
+        self.start();
         if let Some(tx) = &self.tx {
             self.waiting.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(batch);
@@ -407,10 +453,39 @@ impl Inner {
     }
 }
 
-fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>) {
+/// A lock whose holder's panic is told where it happened, not again here.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The next batch, after the idle work lent while none waits: the work is asked again
+/// after the thread says it sleeps, so that a nudge after its last answer is not lost.
+fn next_batch(rx: &Receiver<Batch>, idle: &Idle) -> Option<Batch> {
+    loop {
+        match rx.try_recv() {
+            Ok(b) => return Some(b),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        let step = || lock(&idle.work).as_mut().is_some_and(|w| w());
+        if step() {
+            continue;
+        }
+        idle.asleep.store(true, Ordering::Release);
+        if step() {
+            idle.asleep.store(false, Ordering::Release);
+            continue;
+        }
+        let got = rx.recv().ok();
+        idle.asleep.store(false, Ordering::Release);
+        return got;
+    }
+}
+
+fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>, idle: Idle) {
     let mut open = Open::default();
     let mut results = Results::default();
-    while let Ok(mut batch) = rx.recv() {
+    while let Some(mut batch) = next_batch(&rx, &idle) {
         run(&mut batch, &mut open, &mut results);
         waiting.fetch_sub(1, Ordering::Relaxed);
         batch.bytes.clear();
@@ -678,6 +753,65 @@ impl std::fmt::Debug for HashSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Idle work lent to the thread runs while no batch waits, until it says it has
+    /// none; a nudge wakes the sleeping thread to ask again; taken back, it is not
+    /// asked again; the hashes queued meanwhile are made all the same.
+    #[test]
+    fn idle_work_runs_when_the_thread_has_nothing_to_hash() {
+        let d = Digests::new();
+        let (done, limit) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(5)));
+        let (done2, limit2) = (done.clone(), limit.clone());
+        d.lend_idle(Box::new(move || {
+            let more = done2.load(Ordering::SeqCst) < limit2.load(Ordering::SeqCst);
+            if more {
+                done2.fetch_add(1, Ordering::SeqCst);
+            }
+            more
+        }));
+        let asleep = d.inner().idle.asleep.clone();
+        let wait_asleep = || {
+            let start = std::time::Instant::now();
+            while !asleep.load(Ordering::SeqCst) {
+                assert!(start.elapsed().as_secs() < 10, "the thread never slept");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        wait_asleep();
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            5,
+            "it worked until told there was none"
+        );
+        limit.store(8, Ordering::SeqCst);
+        d.nudge();
+        wait_asleep();
+        assert_eq!(done.load(Ordering::SeqCst), 8, "a nudge woke it for more");
+        d.take_back_idle();
+        limit.store(100, Ordering::SeqCst);
+        let mut h = HashSink::new(Some(&d), 1);
+        h.update(b"abc");
+        let hex = h.finish();
+        d.nudge();
+        let got: Arc<Mutex<String>> = Arc::default();
+        let got2 = got.clone();
+        d.then(
+            1,
+            Box::new(move |r: &mut Results| {
+                let mut s = hex;
+                r.resolve(&mut s);
+                *got2.lock().unwrap() = s;
+            }),
+        );
+        d.finish();
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            8,
+            "taken back, it was not asked again"
+        );
+        let want = hex::encode(Sha256::digest(b"abc"));
+        assert_eq!(*got.lock().unwrap(), want);
+    }
 
     /// Hashes made on the thread equal those made here, whatever the batch boundaries,
     /// and a job sees every hash queued before it.

@@ -5,13 +5,16 @@ use crate::capture::Frame;
 use crate::capture::file::{CaptureFile, ReadError};
 use crate::capture::file::{Chunk, offset_in};
 use crate::capture::filter::{BpfFilter, FilterError};
-use crate::dissect::Packet;
+use crate::dissect::{Dissector, Packet};
 use crate::model;
 use crate::report::builder::ListedHook;
 use crate::report::{Options, Report, ReportBuilder, recv};
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Told how far the reading of a file has come: (bytes read, frames, connections),
 /// every few thousand frames.
@@ -139,12 +142,12 @@ fn read_file(
         progress: progress.zip(read),
         ..Tally::default()
     };
-    let result = if each.is_none() && bpf.is_none() && file.is_chunked() {
-        read_in_two(&mut file, &mut builder, &mut tally)
+    let (file, result) = if each.is_none() && bpf.is_none() && file.is_chunked() {
+        read_with_help(file, &mut builder, &mut tally)
     } else {
         let digests = builder.digests();
         let mut shared: Option<Chunk> = None;
-        file.for_each_in_chunks(|chunk, frame| {
+        let result = file.for_each_in_chunks(|chunk, frame| {
             tally.frame(frame.ts_us, &builder);
             if let Some(c) = chunk
                 && !shared.as_ref().is_some_and(|s| Arc::ptr_eq(s, c))
@@ -164,7 +167,8 @@ fn read_file(
             } else {
                 builder.filtered(frame)
             }
-        })
+        });
+        (file, result)
     };
     let late = tally.late;
     let info = file.info();
@@ -239,59 +243,181 @@ const DECODED_BATCH: usize = 512;
 /// Batches decoded ahead of the pipeline at most.
 const DECODED_QUEUE: usize = 4;
 
-/// Reads and dissects on a thread of its own while this one runs the rest of the
-/// pipeline on what it decoded, in file order: the two stages that feed nothing back
-/// on two cores (the hashing thread takes what the cores have left).
-fn read_in_two(
-    file: &mut CaptureFile,
+/// Reads and dissects the file a batch at a time for whichever thread is free: this
+/// one, which runs the rest of the pipeline, when no batch is ready; the hashing thread
+/// when it has nothing to hash (it decodes ahead, up to `DECODED_QUEUE` batches). Two
+/// threads on two cores, each taking the work the other has no time for: where the
+/// bodies are large the hashing thread has none to spare and this one reads as it
+/// goes; where they are small it reads ahead. A reading thread of its own made three
+/// threads for two cores, which left one core idle while the other two took turns on
+/// the other (measured with `perf sched timehist` on the big-first bench capture).
+fn read_with_help(
+    file: CaptureFile,
     builder: &mut ReportBuilder,
     tally: &mut Tally,
-) -> Result<(), ReadError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE);
-    let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel::<Decoded>(DECODED_QUEUE + 2);
+) -> (CaptureFile, Result<(), ReadError>) {
     let digests = builder.digests();
-    let mut dissector = builder.new_dissector();
-    std::thread::scope(|scope| {
-        let reading = std::thread::Builder::new()
-            .name("wirelab-read".into())
-            .spawn_scoped(scope, move || {
-                let mut batch: Option<Decoded> = None;
-                let result = file.for_each_in_chunks(|chunk, frame| {
-                    let chunk = chunk.expect("a chunked file (checked by the caller)");
-                    if let Some(b) = batch.take_if(|b| b.full_or_not_of(chunk)) {
-                        // The pipeline stopped only if it panicked: that panic is told.
-                        let _ = tx.send(b);
-                    }
-                    let b = batch.get_or_insert_with(|| {
-                        let mut b = spare_rx.try_recv().unwrap_or_default();
-                        b.chunk = Some(chunk.clone());
-                        b
-                    });
-                    b.push(frame, |frame| dissector.dissect(frame));
-                });
-                if let Some(b) = batch {
-                    let _ = tx.send(b);
-                }
-                (dissector, result)
-            })
-            .expect("the reading thread starts");
-        for mut batch in rx {
-            if let Some(chunk) = &batch.chunk {
-                digests.share(chunk);
-            }
-            for (frame, packet) in batch.frames() {
-                tally.frame(frame.ts_us, builder);
-                builder.dissected(frame, packet);
-            }
-            batch.clear();
-            let _ = spare_tx.try_send(batch);
+    let shared = Arc::new(Decoding {
+        decoder: Mutex::new(Decoder {
+            file,
+            dissector: builder.new_dissector(),
+            filling: None,
+        }),
+        queue: Mutex::new(Queue::default()),
+    });
+    let ahead = shared.clone();
+    digests.lend_idle(Box::new(move || ahead.decode_ahead()));
+    while let Some(mut batch) = shared.next() {
+        // Room ahead: the hashing thread, if it sleeps, may decode the next batch.
+        digests.nudge();
+        if let Some(chunk) = &batch.chunk {
+            digests.share(chunk);
         }
-        let (dissector, result) = reading
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        builder.dissected_by(dissector);
-        result
-    })
+        for (frame, packet) in batch.frames() {
+            tally.frame(frame.ts_us, builder);
+            builder.dissected(frame, packet);
+        }
+        batch.clear();
+        let mut q = lock(&shared.queue);
+        if q.spare.len() < DECODED_QUEUE + 2 {
+            q.spare.push(batch);
+        }
+    }
+    digests.take_back_idle();
+    let shared = Arc::try_unwrap(shared)
+        .ok()
+        .expect("the hashing thread gave the decoder back");
+    let d = shared
+        .decoder
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let q = shared.queue.into_inner().unwrap_or_else(|p| p.into_inner());
+    builder.dissected_by(d.dissector);
+    (d.file, q.end.unwrap_or(Ok(())))
+}
+
+/// A lock whose holder's panic is told where it happened.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A file read in chunks and decoded into batches in file order by whichever thread
+/// asks: the decoder is held while a batch is decoded, the queue only to take or put
+/// one (so that taking a ready batch never waits for the next to be decoded).
+struct Decoding {
+    decoder: Mutex<Decoder>,
+    queue: Mutex<Queue>,
+}
+
+struct Decoder {
+    file: CaptureFile,
+    dissector: Dissector,
+    /// The batch frames are being added to.
+    filling: Option<Decoded>,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Batches decoded and not yet taken, in file order.
+    ready: VecDeque<Decoded>,
+    /// Emptied batches, for their frame lists to be filled again.
+    spare: Vec<Decoded>,
+    /// How the file ended, once it has: read to its end, or an error.
+    end: Option<Result<(), ReadError>>,
+    /// A panic of the hashing thread's decoding, to be raised on the pipeline's (the
+    /// hashing thread would end with it, unheard).
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Decoding {
+    /// The next batch for the pipeline: a ready one, else one decoded now (or the one
+    /// the hashing thread is decoding, once it is).
+    fn next(&self) -> Option<Decoded> {
+        if let Some(b) = self.take_ready() {
+            return Some(b);
+        }
+        let mut d = lock(&self.decoder);
+        if let Some(b) = self.take_ready() {
+            return Some(b);
+        }
+        self.decode_one(&mut d);
+        self.take_ready()
+    }
+
+    fn take_ready(&self) -> Option<Decoded> {
+        let mut q = lock(&self.queue);
+        if let Some(panic) = q.panic.take() {
+            drop(q);
+            std::panic::resume_unwind(panic);
+        }
+        q.ready.pop_front()
+    }
+
+    /// One batch decoded ahead, unless enough are or the file has ended: the hashing
+    /// thread's idle work. False if it decoded none.
+    fn decode_ahead(&self) -> bool {
+        let Ok(mut d) = self.decoder.try_lock() else {
+            // The pipeline decodes the batch it waits for.
+            return false;
+        };
+        {
+            let q = lock(&self.queue);
+            if q.ready.len() >= DECODED_QUEUE || q.end.is_some() {
+                return false;
+            }
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.decode_one(&mut d))) {
+            Ok(decoded) => decoded,
+            Err(panic) => {
+                let mut q = lock(&self.queue);
+                q.panic = Some(panic);
+                q.end = Some(Ok(()));
+                false
+            }
+        }
+    }
+
+    /// Decodes frames until one more batch is ready or the file ends (the decoder held:
+    /// batches are queued in file order); false if no batch was queued.
+    fn decode_one(&self, d: &mut Decoder) -> bool {
+        let mut done: Vec<Decoded> = Vec::new();
+        let mut spare = {
+            let mut q = lock(&self.queue);
+            if q.end.is_some() {
+                return false;
+            }
+            q.spare.pop()
+        };
+        let Decoder {
+            file,
+            dissector,
+            filling,
+        } = d;
+        let result = file.some_in_chunks(|chunk, frame| {
+            if let Some(b) = filling.take_if(|b| b.full_or_not_of(chunk)) {
+                done.push(b);
+            }
+            let b = filling.get_or_insert_with(|| {
+                let mut b = spare.take().unwrap_or_default();
+                b.chunk = Some(chunk.clone());
+                b
+            });
+            b.push(frame, |frame| dissector.dissect(frame));
+            match done.is_empty() {
+                true => ControlFlow::Continue(()),
+                false => ControlFlow::Break(()),
+            }
+        });
+        let mut q = lock(&self.queue);
+        q.spare.extend(spare);
+        if !matches!(result, Ok(true)) {
+            done.extend(filling.take());
+            q.end = Some(result.map(drop));
+        }
+        let queued = !done.is_empty();
+        q.ready.extend(done);
+        queued
+    }
 }
 
 /// Frames of one chunk and what they dissected to, sent from the reading thread.
