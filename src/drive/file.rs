@@ -420,7 +420,8 @@ impl Decoding {
     }
 }
 
-/// Frames of one chunk and what they dissected to, sent from the reading thread.
+/// Frames of one chunk and what they dissected to, decoded by either thread
+/// ([`Decoding`]) for the pipeline's.
 ///
 /// The frames and packets borrow the chunk's bytes (and nothing else: a packet
 /// borrows only its frame's bytes, the rest it owns). `'static` stands for "while

@@ -196,14 +196,14 @@ impl ReportBuilder {
         self.run_packet(frame, &packet, want_line)
     }
 
-    /// Runs a frame that was dissected elsewhere (on a reading thread, by a dissector
-    /// handed over with [`ReportBuilder::dissected_by`] at the end) through the rest of
-    /// the pipeline.
+    /// Runs a frame that was dissected elsewhere (ahead, perhaps on another thread, by a
+    /// dissector handed over with [`ReportBuilder::dissected_by`] at the end) through
+    /// the rest of the pipeline.
     pub fn dissected(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) {
         self.run_packet(frame, packet, false);
     }
 
-    /// A dissector for frames decoded elsewhere (a reading thread), bounded as this
+    /// A dissector for frames decoded elsewhere (ahead of the pipeline), bounded as this
     /// report's limits say; hand it back with [`ReportBuilder::dissected_by`].
     pub fn new_dissector(&self) -> Dissector {
         Dissector::with_fragment_bound(self.opts.limits.fragmented_datagrams)
