@@ -3,8 +3,7 @@
 
 mod cli;
 
-use clap::Parser;
-use cli::args::{Cli, Command};
+use cli::args::Command;
 use cli::commands::{capture, course, info, lab, report};
 use cli::failure::Outcome;
 use std::process::ExitCode;
@@ -13,7 +12,7 @@ use wirelab::lab::client::FetchOptions;
 use wirelab::report::{Limits, Options};
 
 fn main() -> ExitCode {
-    run(Cli::parse().command).unwrap_or_else(|f| f.exit())
+    run(cli::args::parse().command).unwrap_or_else(|f| f.exit())
 }
 
 /// Runs the parsed command.

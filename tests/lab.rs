@@ -1560,6 +1560,16 @@ fn help_says_what_this_kernel_supports_and_a_missing_piece_is_one_line() {
         .unwrap();
     let help = stdout(&help);
     assert!(help.contains("This kernel:"), "{help}");
+    // Asked the other way (the kernel is probed only for a command line naming the lab).
+    let other = Command::new(WIRELAB)
+        .args(["help", "lab"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&other).contains("This kernel:"),
+        "{}",
+        stdout(&other)
+    );
     let support = wirelab::lab::network::KernelSupport::probe();
     let delay_line = help
         .lines()
