@@ -8,6 +8,9 @@
 //! A hash is opened for a scope (a connection), fed, and finished into a marker string;
 //! the job that emits the connection resolves its markers into hex. What a scope left
 //! unresolved is dropped with it.
+//!
+//! The thread's idle time can be lent ([`Digests::lend_idle`]): the file driver has it
+//! read and dissect ahead of the pipeline when there is nothing to hash.
 
 mod lanes;
 
@@ -125,7 +128,8 @@ struct Inner {
     idle: Idle,
 }
 
-/// A handle on the hashing thread (cheap to clone; started on the first batch).
+/// A handle on the hashing thread (cheap to clone; started on the first batch, or when
+/// idle work is lent).
 #[derive(Clone)]
 pub struct Digests(Arc<Mutex<Inner>>);
 
