@@ -159,7 +159,7 @@ impl Digests {
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.0)
     }
 
     /// Opens a hash for `scope`: on the hashing thread, or here (two at a time too) when
