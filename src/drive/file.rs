@@ -450,15 +450,19 @@ impl Decoded {
         if self.frames.capacity() == 0 {
             self.frames.reserve_exact(DECODED_BATCH);
         }
+        self.frames.reserve(1);
+        let slot = self.frames.spare_capacity_mut()[0].as_mut_ptr();
         // SAFETY: the frame's bytes lie in `self.chunk` (checked above), and the packet
         // borrows only the frame's bytes (`Dissector::dissect` ties its lifetime to
-        // them); the chunk outlives both, as the type's comment says. The slot is
-        // written once, with a packet of the frame, before anything reads it.
-        let kept = unsafe { std::mem::transmute::<Frame<'a>, Frame<'static>>(*frame) };
-        self.frames.push((kept, Packet::placeholder()));
-        let slot = &mut self.frames.last_mut().expect("just pushed").1;
-        let slot = unsafe { &mut *(slot as *mut Packet<'static>).cast::<Packet<'a>>() };
-        *slot = dissect(frame);
+        // them); the chunk outlives both, as the type's comment says. The slot is spare
+        // capacity: both fields are written (the packet straight into its place, not
+        // moved after) before the length covers it.
+        unsafe {
+            let slot = slot.cast::<(Frame<'a>, Packet<'a>)>();
+            std::ptr::addr_of_mut!((*slot).0).write(*frame);
+            std::ptr::addr_of_mut!((*slot).1).write(dissect(frame));
+            self.frames.set_len(self.frames.len() + 1);
+        }
     }
 
     /// The frames and packets, borrowed no longer than the batch (and its chunk) lives.
