@@ -487,7 +487,7 @@ fn next_batch(rx: &Receiver<Batch>, idle: &Idle) -> Option<Batch> {
 }
 
 fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>, idle: Idle) {
-    let mut open = Open::default();
+    let mut open = Open::of_width(lanes::widest());
     let mut results = Results::default();
     while let Some(mut batch) = next_batch(&rx, &idle) {
         run(&mut batch, &mut open, &mut results);
@@ -499,8 +499,11 @@ fn work(rx: Receiver<Batch>, spare: SyncSender<Batch>, waiting: Arc<AtomicUsize>
 }
 
 /// The hashes open on the hashing thread, and those holding blocks of the current batch.
-#[derive(Default)]
 struct Open {
+    /// Messages compressed side by side at most ([`lanes::compress_pending`]): the
+    /// hashing thread's [`lanes::widest`], the local hashes' two (a local hash must
+    /// give its digest soon: a job waits for it on the main thread).
+    width: usize,
     messages: BTreeMap<(u64, u32), Message>,
     pending: Vec<(u64, u32)>,
     /// Hashes given all their bytes whose last blocks wait for a partner: finished when
@@ -508,6 +511,24 @@ struct Open {
     closed: Vec<(u64, u32)>,
     /// Lists of runs lent to the hashes that take blocks (not kept by the others).
     spare: SpareLists,
+}
+
+impl Default for Open {
+    fn default() -> Self {
+        Open::of_width(2)
+    }
+}
+
+impl Open {
+    fn of_width(width: usize) -> Self {
+        Open {
+            width,
+            messages: BTreeMap::new(),
+            pending: Vec::new(),
+            closed: Vec::new(),
+            spare: SpareLists::default(),
+        }
+    }
 }
 
 /// No bytes: for finishing a hash whose blocks are all compressed or held.
@@ -623,7 +644,7 @@ impl Open {
             .collect();
         let carry = Carry { chunk, max: carry };
         let mut waiting: Vec<&mut Message> = taken.iter_mut().map(|(_, m)| m).collect();
-        lanes::compress_pending(&mut waiting, bytes, Some(carry));
+        lanes::compress_pending(&mut waiting, bytes, Some(carry), self.width);
         for (k, m) in &mut taken {
             match m.has_pending() {
                 true => self.pending.push(*k),
