@@ -328,10 +328,14 @@ pub fn widest() -> usize {
 /// with fewest has in its current slice, and moves each on; a lane whose message has
 /// no blocks left is emptied.
 fn step(lanes: &mut [Option<Lane>], messages: &mut [&mut Message], flat: &[(usize, &[u8])]) {
-    let busy: Vec<&Lane> = lanes.iter().flatten().collect();
-    let n = busy.iter().map(|l| l.blocks(flat).len()).min().unwrap_or(0);
-    match busy[..] {
-        [a, b] => {
+    let n = lanes
+        .iter()
+        .flatten()
+        .map(|l| l.blocks(flat).len())
+        .min()
+        .unwrap_or(0);
+    match lanes {
+        [Some(a), Some(b)] => {
             let [ma, mb] = messages
                 .get_disjoint_mut([a.message, b.message])
                 .expect("two lanes hold two different messages");
@@ -342,14 +346,14 @@ fn step(lanes: &mut [Option<Lane>], messages: &mut [&mut Message], flat: &[(usiz
                 &b.blocks(flat)[..n],
             );
         }
-        [a, b, c, d] => {
+        [Some(a), Some(b), Some(c), Some(d)] => {
             let ms = messages
                 .get_disjoint_mut([a.message, b.message, c.message, d.message])
                 .expect("four lanes hold four different messages");
-            let blocks = [a, b, c, d].map(|l| &l.blocks(flat)[..n]);
+            let blocks = [&*a, &*b, &*c, &*d].map(|l| &l.blocks(flat)[..n]);
             compress_quad(ms.map(|m| &mut m.state), blocks);
         }
-        _ => unreachable!("two or four lanes are stepped"),
+        _ => unreachable!("two or four busy lanes are stepped"),
     }
     for lane in lanes.iter_mut() {
         if lane.as_mut().is_some_and(|l| !l.advance(n, flat)) {
