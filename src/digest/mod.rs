@@ -519,18 +519,6 @@ impl Default for Open {
     }
 }
 
-impl Open {
-    fn of_width(width: usize) -> Self {
-        Open {
-            width,
-            messages: BTreeMap::new(),
-            pending: Vec::new(),
-            closed: Vec::new(),
-            spare: SpareLists::default(),
-        }
-    }
-}
-
 /// No bytes: for finishing a hash whose blocks are all compressed or held.
 const NO_BYTES: Sources<'static> = Sources {
     own: &[],
@@ -574,6 +562,17 @@ fn same_chunk(a: &Option<Chunk>, b: &Option<Chunk>) -> bool {
 }
 
 impl Open {
+    /// No hashes yet, compressed up to `width` side by side.
+    fn of_width(width: usize) -> Self {
+        Open {
+            width,
+            messages: BTreeMap::new(),
+            pending: Vec::new(),
+            closed: Vec::new(),
+            spare: SpareLists::default(),
+        }
+    }
+
     /// Forgets the hashes of `scope` left unfinished.
     fn forget(&mut self, scope: u64) {
         forget_scope(&mut self.messages, scope);
@@ -626,8 +625,8 @@ impl Open {
     }
 
     /// Compresses the blocks the open hashes hold of `bytes` (whose shared part is
-    /// `chunk`'s), two hashes at a time; those of the one left alone may wait for a
-    /// partner in a later batch, up to `carry` bytes.
+    /// `chunk`'s), `width` hashes at a time, then two; those of the one left alone may
+    /// wait for a partner in a later batch, up to `carry` bytes.
     ///
     /// The hashes with blocks are taken out of the map and put back: finding them by a
     /// walk over every open hash cost a walk per closed hash (with `--list all`, some
